@@ -1,0 +1,20 @@
+package dev.peftd.cli;
+
+/** The list of subcommands; each feature adds its line here. */
+final class Commands {
+    private static boolean registered;
+
+    private Commands() {
+    }
+
+    static synchronized void registerAll() {
+        if (registered) {
+            return;
+        }
+        registered = true;
+        Cli.register("version", (args, out, err) -> {
+            out.println("peftd " + Commands.class.getPackage().getImplementationVersion());
+            return 0;
+        });
+    }
+}

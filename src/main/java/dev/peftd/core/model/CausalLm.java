@@ -1,0 +1,38 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+import java.util.Map;
+
+/**
+ * A decoder-only language model loaded from a Hugging Face checkpoint, computing what transformers computes.
+ *
+ * <p>The model's own weights are frozen and shared: adapters never replace modules inside it. Instead every
+ * forward call takes a {@link LinearHook} (or {@code null}) that may add a delta to the output of any named
+ * linear layer. That keeps one base model safe to use from many threads with different adapters at once.
+ */
+public interface CausalLm extends AutoCloseable {
+
+    ModelConfig config();
+
+    /**
+     * @param inputIds token ids, int64 {@code [B, T]}
+     * @param cache    keys/values of earlier positions (positions continue after {@code cache.length()}), or
+     *                 {@code null} to run the sequence from position 0 without keeping anything
+     * @param hook     adds adapter deltas to linear outputs, or {@code null} for the bare base model
+     * @return logits, float32 {@code [B, T, vocab]}
+     */
+    NDArray forward(NDArray inputIds, KvCache cache, LinearHook hook);
+
+    /** A fresh, empty cache for incremental decoding with this model. */
+    KvCache newCache();
+
+    /**
+     * Every linear layer an adapter may target, keyed by its Hugging Face module name
+     * (e.g. {@code model.layers.0.self_attn.q_proj}), in checkpoint order. The output head is included under its
+     * HF name ({@code lm_head}); callers decide whether to exclude it.
+     */
+    Map<String, Linear> linears();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,19 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Lets an adapter change what a named linear layer outputs, without touching the shared base weights.
+ * The model calls it after computing the base output of every linear layer (see {@link CausalLm#linears()}).
+ */
+@FunctionalInterface
+public interface LinearHook {
+
+    /**
+     * @param module     HF module name of the linear layer
+     * @param input      the layer's input {@code [..., in]}
+     * @param baseOutput {@code x·Wᵀ + b}, shape {@code [..., out]}
+     * @return the output to use, shape {@code [..., out]}: {@code baseOutput} itself when this module is not adapted
+     */
+    NDArray apply(String module, NDArray input, NDArray baseOutput);
+}
