@@ -15,12 +15,15 @@ import dev.peftd.core.train.optim.LrSchedule;
  * @param maxGradNorm            clip the global gradient norm to this; 0 disables clipping
  * @param loraPlusRatio          LoRA+ learning-rate ratio for lora_B and 1-D tensors; 0 for a single group
  * @param projectLoraFaGradients apply PEFT's LoRA-FA gradient projection to B tensors with a frozen A
+ * @param shuffle                draw a fresh seeded permutation of the training set every epoch (HF Trainer
+ *                               behaviour); false keeps file order, for reproducing a given batch sequence
  * @param evalEvery              evaluate every this many steps (0: only before and after training)
  * @param checkpointEvery        write a checkpoint every this many steps (0: never)
  */
 public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, LrSchedule.Kind schedule, int warmupSteps,
                              int steps, double epochs, int batchSize, int gradAccum, double maxGradNorm, long seed,
-                             double loraPlusRatio, boolean projectLoraFaGradients, int evalEvery, int checkpointEvery) {
+                             double loraPlusRatio, boolean projectLoraFaGradients, boolean shuffle, int evalEvery,
+                             int checkpointEvery) {
 
     public TrainingConfig {
         positive("lr", lr);
@@ -86,6 +89,7 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         private long seed = 42;
         private double loraPlusRatio = 0;
         private boolean projectLoraFaGradients = false;
+        private boolean shuffle = true;
         private int evalEvery = 0;
         private int checkpointEvery = 0;
 
@@ -102,12 +106,14 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         public Builder seed(long v) { seed = v; return this; }
         public Builder loraPlusRatio(double v) { loraPlusRatio = v; return this; }
         public Builder projectLoraFaGradients(boolean v) { projectLoraFaGradients = v; return this; }
+        public Builder shuffle(boolean v) { shuffle = v; return this; }
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
 
         public TrainingConfig build() {
             return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize,
-                    gradAccum, maxGradNorm, seed, loraPlusRatio, projectLoraFaGradients, evalEvery, checkpointEvery);
+                    gradAccum, maxGradNorm, seed, loraPlusRatio, projectLoraFaGradients, shuffle, evalEvery,
+                    checkpointEvery);
         }
     }
 }

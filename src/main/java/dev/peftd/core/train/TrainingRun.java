@@ -59,7 +59,7 @@ public final class TrainingRun {
         this.config = config;
         this.listener = listener;
         this.checkpointRoot = checkpointRoot;
-        this.order = new DataOrder(data.train().size(), config.batchSize(), config.seed());
+        this.order = new DataOrder(data.train().size(), config.batchSize(), config.seed(), config.shuffle());
         this.totalSteps = config.totalSteps(order.batchesPerEpoch());
     }
 

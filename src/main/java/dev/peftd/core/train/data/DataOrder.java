@@ -14,10 +14,12 @@ public final class DataOrder {
     private final int examples;
     private final int batchSize;
     private final long seed;
+    private final boolean shuffle;
     private int cachedEpoch = -1;
     private int[] cachedPermutation;
 
-    public DataOrder(int examples, int batchSize, long seed) {
+    /** @param shuffle false keeps file order in every epoch */
+    public DataOrder(int examples, int batchSize, long seed, boolean shuffle) {
         if (examples < 1) {
             throw new IllegalArgumentException("dataset: no examples");
         }
@@ -27,6 +29,7 @@ public final class DataOrder {
         this.examples = examples;
         this.batchSize = batchSize;
         this.seed = seed;
+        this.shuffle = shuffle;
     }
 
     public int batchesPerEpoch() {
@@ -58,7 +61,7 @@ public final class DataOrder {
             for (int i = 0; i < examples; i++) {
                 p[i] = i;
             }
-            for (int i = examples - 1; i > 0; i--) {   // Fisher–Yates
+            for (int i = examples - 1; shuffle && i > 0; i--) {   // Fisher–Yates
                 int j = random.nextInt(i + 1);
                 int tmp = p[i];
                 p[i] = p[j];
@@ -79,7 +82,7 @@ public final class DataOrder {
             throw new IllegalArgumentException("eval_fraction: needs at least 2 examples to split, got " + all.size());
         }
         int evalCount = Math.max(1, Math.min(all.size() - 1, (int) Math.round(all.size() * fraction)));
-        int[] perm = new DataOrder(all.size(), 1, ~seed).permutation(0);
+        int[] perm = new DataOrder(all.size(), 1, ~seed, true).permutation(0);
         List<TokenizedExample> train = new ArrayList<>();
         List<TokenizedExample> eval = new ArrayList<>();
         for (int i = 0; i < perm.length; i++) {
