@@ -44,7 +44,7 @@ public final class Tokenizer implements AutoCloseable {
         if (!Files.isRegularFile(json)) {
             throw new TokenizerException(json + ": not found (peftd needs the fast tokenizer file tokenizer.json)");
         }
-        TokenizerConfigFile config = TokenizerConfigFile.read(modelDirectory.resolve("tokenizer_config.json"));
+        TokenizerConfigFile config = TokenizerConfigFile.read(modelDirectory);
         // From a stream, not the directory: DJL would otherwise apply its own reading of tokenizer_config.json
         // (lower-casing, accent stripping, truncation to model_max_length) where transformers 5 does not.
         Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");

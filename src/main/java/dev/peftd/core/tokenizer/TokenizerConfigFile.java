@@ -21,7 +21,26 @@ record TokenizerConfigFile(String bosToken, String eosToken, Map<String, String>
 
     static final String DEFAULT_TEMPLATE = "default";
 
-    static TokenizerConfigFile read(Path file) {
+    /**
+     * Reads {@code tokenizer_config.json} in {@code directory}; a {@code chat_template.jinja} beside it (how
+     * transformers 5 saves templates) is the default template and wins over one inside the JSON.
+     */
+    static TokenizerConfigFile read(Path directory) {
+        TokenizerConfigFile config = readJson(directory.resolve("tokenizer_config.json"));
+        Path jinja = directory.resolve("chat_template.jinja");
+        if (!Files.isRegularFile(jinja)) {
+            return config;
+        }
+        Map<String, String> templates = new LinkedHashMap<>(config.chatTemplates());
+        try {
+            templates.put(DEFAULT_TEMPLATE, Files.readString(jinja));
+        } catch (IOException e) {
+            throw new TokenizerException(jinja + ": cannot read: " + e.getMessage(), e);
+        }
+        return new TokenizerConfigFile(config.bosToken(), config.eosToken(), templates);
+    }
+
+    private static TokenizerConfigFile readJson(Path file) {
         if (!Files.exists(file)) {
             return new TokenizerConfigFile(null, null, Map.of());
         }

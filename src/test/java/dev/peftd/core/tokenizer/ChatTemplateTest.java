@@ -55,6 +55,20 @@ class ChatTemplateTest {
     }
 
     @Test
+    void aChatTemplateJinjaFileIsTheDefaultTemplate(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException {
+        java.nio.file.Path source = TokenizerFixtures.directory("bytelevel-chatml");
+        java.nio.file.Files.copy(source.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        java.nio.file.Files.copy(source.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
+        java.nio.file.Files.writeString(dir.resolve("chat_template.jinja"),
+                "{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}");
+        try (Tokenizer tokenizer = Tokenizer.load(dir)) {
+            assertThat(tokenizer.chatTemplate().orElseThrow().render(List.of(new ChatMessage("user", "hi")), false))
+                    .isEqualTo("<user>hi\n");
+        }
+    }
+
+    @Test
     void raiseExceptionInTheTemplateReachesTheCaller() {
         try (Tokenizer tokenizer = Tokenizer.load(TokenizerFixtures.directory("bytefallback-llama2"))) {
             List<ChatMessage> assistantFirst = List.of(new ChatMessage("assistant", "hi"), new ChatMessage("user", "hello"));
