@@ -115,8 +115,13 @@ public final class Generator {
         return ids;
     }
 
+    /**
+     * Learned position embeddings (GPT-2) end at max_position_embeddings; rotary models can run past what they
+     * were trained on (quality degrades, nothing breaks), as transformers lets them.
+     */
     private static int contextWindow(ModelConfig config) {
-        return config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings() : Integer.MAX_VALUE;
+        boolean learnedPositions = config.rope() == null;
+        return learnedPositions && config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings() : Integer.MAX_VALUE;
     }
 
     private static void validatePrompt(long[] promptIds, ModelConfig config) {
