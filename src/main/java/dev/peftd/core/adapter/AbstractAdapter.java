@@ -107,9 +107,17 @@ public abstract class AbstractAdapter implements Adapter {
      * (a new array; the caller closes it).
      */
     public NDArray deltaWeight(String module) {
-        try (LowRank f = layer(module).delta()) {
+        try (LowRank f = deltaFactors(module)) {
             return f.product();
         }
+    }
+
+    /**
+     * The same ΔW in factored form {@code left·right} (fresh arrays; the caller closes them): what the exact exports
+     * and the low-rank SVD of the analysis read.
+     */
+    public LowRank deltaFactors(String module) {
+        return layer(module).delta();
     }
 
     /** The number of trainable scalars (what the optimizer updates). */

@@ -157,16 +157,12 @@ public final class DeltaLoraAdapter extends LoraAdapter {
         }
     }
 
-    /** Deployed ΔW relative to the original W0: {@code [(1+λ)s·B_T, −λs·B_ref]·[A_T; A_ref]} (rank ≤ 2r). */
+    /**
+     * Deployed ΔW relative to the original W0: {@code [(1+λ)s·B_T, −λs·B_ref]·[A_T; A_ref]} (rank ≤ 2r) once the
+     * reference exists, plain {@code s·B·A} before.
+     */
     @Override
-    public NDArray deltaWeight(String module) {
-        try (LowRank f = deployedDelta(module)) {
-            return f.product();
-        }
-    }
-
-    /** The deployed ΔW in factored form: rank 2r once the reference exists, plain {@code s·B·A} before. */
-    public LowRank deployedDelta(String module) {
+    public LowRank deltaFactors(String module) {
         LoraLayer layer = loraLayer(module);
         NDArray[] ref = reference.get(module);
         if (ref == null) {
