@@ -33,7 +33,11 @@ public abstract class AbstractAdapter implements Adapter {
     protected AbstractAdapter(AdapterConfig config, Map<String, Linear> baseLinears) {
         this.config = config;
         this.baseLinears = Collections.unmodifiableMap(new LinkedHashMap<>(baseLinears));
-        this.manager = NDManager.newBaseManager();
+        if (baseLinears.isEmpty()) {
+            throw new AdapterConfigException("target_modules", "selects no linear layer");
+        }
+        // the adapter lives on the device of the weights it adapts (a GPU model gets GPU adapter tensors)
+        this.manager = NDManager.newBaseManager(baseLinears.values().iterator().next().weight().getDevice());
     }
 
     /** Subclasses register each layer once, in the model's order. */
