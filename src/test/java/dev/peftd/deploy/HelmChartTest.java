@@ -6,12 +6,10 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.utils.Serialization;
-import java.io.ByteArrayInputStream;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -32,6 +30,7 @@ class HelmChartTest {
 
     private static final Path CHART = Path.of("helm/peftd");
     private static final String MODEL_PACKAGE = "io.fabric8.kubernetes.api.model";
+    private static final KubernetesSerialization KUBERNETES = new KubernetesSerialization();
 
     @Test
     void chartLintsStrictly() {
@@ -73,7 +72,7 @@ class HelmChartTest {
                 """;
         List<String> unknown = new ArrayList<>();
 
-        unknownFields(Serialization.unmarshal(deployment), "Deployment/web", unknown);
+        unknownFields(KUBERNETES.unmarshal(deployment), "Deployment/web", unknown);
 
         assertThat(unknown).containsExactlyInAnyOrder(
                 "Deployment/web.spec.template.spec: unknown field(s) [nodeSelectr]",
@@ -87,8 +86,7 @@ class HelmChartTest {
             template.withValuesFile(CHART.resolve(valuesFile));
         }
         String yaml = template.call();
-        return (List<HasMetadata>) (List<?>) Serialization.unmarshal(
-                new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)));
+        return (List<HasMetadata>) (List<?>) KUBERNETES.unmarshal(yaml);
     }
 
     /** Walks a fabric8 model object and records every non-empty {@code additionalProperties} with its path. */
