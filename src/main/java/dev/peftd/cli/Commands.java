@@ -16,5 +16,6 @@ final class Commands {
             out.println("peftd " + Commands.class.getPackage().getImplementationVersion());
             return 0;
         });
+        AdapterCommands.register();
     }
 }
