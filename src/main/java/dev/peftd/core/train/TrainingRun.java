@@ -83,7 +83,7 @@ public final class TrainingRun {
         boolean gradModeBefore = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try (NDManager manager = NDManager.newBaseManager();
-             AdamW optimizer = new AdamW(groups(), config.betas(), config.projectLoraFaGradients())) {
+             AdamW optimizer = new AdamW(groups(), config.betas())) {
             return train(manager, optimizer);
         } finally {
             adapter.setTraining(false);
@@ -95,10 +95,6 @@ public final class TrainingRun {
         List<TrainableTensor> tensors = adapter.trainableTensors();
         if (tensors.isEmpty()) {
             throw new IllegalArgumentException("adapter: has no trainable tensors");
-        }
-        if (config.projectLoraFaGradients() && tensors.stream().noneMatch(t -> t.frozenA() != null)) {
-            throw new IllegalArgumentException("lora_fa_project_grad: the adapter has no B with a frozen A"
-                    + " (only LoRA-FA adapters have one)");
         }
         return config.loraPlusRatio() > 0
                 ? ParamGroups.loraPlus(tensors, config.lr(), config.loraPlusRatio(), config.weightDecay())
