@@ -16,5 +16,7 @@ final class Commands {
             out.println("peftd " + Commands.class.getPackage().getImplementationVersion());
             return 0;
         });
+        Cli.register("train", new TrainCommand());
+        Cli.register("bench", new BenchCommand().add("train", new TrainBench()).add("train-one", new TrainBenchRun()));
     }
 }

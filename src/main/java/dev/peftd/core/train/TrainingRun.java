@@ -225,7 +225,7 @@ public final class TrainingRun {
         meta.gradAccum = config.gradAccum();
         meta.totalSteps = totalSteps;
         meta.trainExamples = data.train().size();
-        return Checkpoint.write(checkpointRoot, meta, AdapterState.of(adapter), optimizer.stateTensors());
+        return Checkpoint.write(checkpointRoot, meta, adapter.stateTensors(), optimizer.stateTensors());
     }
 
     private int restore(NDManager manager, AdamW optimizer, List<Double> losses) {
@@ -236,7 +236,7 @@ public final class TrainingRun {
         mustMatch("total steps", meta.totalSteps, totalSteps);
         mustMatch("training examples", meta.trainExamples, data.train().size());
         try (NDManager loading = manager.newSubManager()) {
-            AdapterState.load(adapter, Checkpoint.readTensors(resumeFrom.resolve("adapter_state.safetensors"), loading));
+            adapter.loadStateTensors(Checkpoint.readTensors(resumeFrom.resolve("adapter_state.safetensors"), loading));
             Map<String, NDArray> state = Checkpoint.readTensors(resumeFrom.resolve("optimizer.safetensors"), loading);
             optimizer.restore(state, meta.step);
         }
