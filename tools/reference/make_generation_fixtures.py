@@ -7,6 +7,9 @@ model: prompt ids, generated ids, the log-probability of each chosen token (log_
 top-3 alternatives, and the smallest gap between the best and second-best logit over all steps (a small gap would
 make argmax fragile to float rounding; the Java test tolerates none).
 
+It also writes fixtures/generate/score.json: the mean next-token loss (transformers' `labels=input_ids` loss) of a
+text, and of the lines of a small JSONL set pooled over all their tokens, for `peftd score`.
+
 Run: /work/refvenv/bin/python tools/reference/make_generation_fixtures.py
 """
 import json
@@ -18,6 +21,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "src/test/resources/fixtures/models"
 OUT = ROOT / "src/test/resources/fixtures/generate/greedy.json"
+SCORE_OUT = ROOT / "src/test/resources/fixtures/generate/score.json"
+SCORE_TEXT = "First Citizen:\nYou are all resolved rather to die than to famish?"
+SCORE_LINES = ["All:\nResolved. resolved.", "First, you know Caius Marcius is chief enemy to the people.", "We know't."]
 PROMPT = "First Citizen:\nBefore we proceed"
 MAX_NEW = 24
 TOP = 3
@@ -48,6 +54,27 @@ def main():
         print(name, len(generated), "tokens, min top1-top2 gap", round(min_gap, 5), repr(results[name]["text"][:60]))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    write_scores()
+
+
+def write_scores():
+    scores = {"text": SCORE_TEXT, "lines": SCORE_LINES}
+    for name in ["tiny-llama", "tiny-gpt2"]:
+        d = MODELS / name
+        tok = AutoTokenizer.from_pretrained(str(d))
+        model = AutoModelForCausalLM.from_pretrained(str(d), dtype=torch.float32, attn_implementation="eager").eval()
+        with torch.no_grad():
+            ids = tok(SCORE_TEXT, return_tensors="pt").input_ids
+            loss = float(model(ids, labels=ids).loss)
+            total, count = 0.0, 0
+            for line in SCORE_LINES:
+                line_ids = tok(line, return_tensors="pt").input_ids
+                n = line_ids.shape[1] - 1
+                total += float(model(line_ids, labels=line_ids).loss) * n
+                count += n
+        scores[name] = {"text_ids": ids[0].tolist(), "text_loss": loss, "lines_loss": total / count, "lines_tokens": count}
+        print(name, "score loss", loss, "lines", total / count, count)
+    SCORE_OUT.write_text(json.dumps(scores, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

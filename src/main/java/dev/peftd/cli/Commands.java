@@ -16,6 +16,9 @@ final class Commands {
             out.println("peftd " + Commands.class.getPackage().getImplementationVersion());
             return 0;
         });
+        Cli.register("generate", new GenerateCommand());
+        Cli.register("score", new ScoreCommand());
+        AdapterCommands.register();
         Cli.register("train", new TrainCommand());
         Cli.register("bench", new BenchCommand().add("train", new TrainBench()).add("train-one", new TrainBenchRun()));
     }

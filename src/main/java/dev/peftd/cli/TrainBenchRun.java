@@ -12,7 +12,6 @@ import dev.peftd.core.adapter.LoraPlusConfig;
 import dev.peftd.core.adapter.TargetModules;
 import dev.peftd.core.adapter.VeraConfig;
 import dev.peftd.core.model.CausalLm;
-import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingConfig;
 import dev.peftd.core.train.TrainingData;
@@ -52,7 +51,7 @@ final class TrainBenchRun implements Command {
         if (!METHODS.contains(method)) {
             throw new UsageException("--method: unknown '" + method + "'; known: " + METHODS);
         }
-        try (CausalLm model = ModelLoader.load(Path.of(o.required("model")))) {
+        try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")))) {
             List<TokenizedExample> data = randomBatches(model.config().vocabSize(), steps * batch, seq);
             AdapterConfig config = config(method, r, o.integer("vera-r", 256));
             TrainingConfig training = TrainingConfig.builder().lr(1e-4).schedule(LrSchedule.Kind.CONSTANT)
@@ -74,8 +73,6 @@ final class TrainBenchRun implements Command {
             json.addProperty("peak_rss_mb", peakRssMb());
             out.println(json);
             return 0;
-        } catch (IOException e) {
-            throw new UsageException("--model: " + e.getMessage());
         }
     }
 

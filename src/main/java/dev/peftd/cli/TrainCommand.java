@@ -9,7 +9,6 @@ import dev.peftd.core.adapter.DeltaLoraConfig;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
-import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import dev.peftd.core.train.TrainingData;
 import dev.peftd.core.train.TrainingResult;
@@ -39,12 +38,12 @@ final class TrainCommand implements Command {
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
         TrainOptions o = TrainOptions.parse(args);
-        requireDirectory("--model", o.model());
+        Path modelDir = ModelArgument.directory(o.model());
         requireFile("--data", o.data());
         if (o.evalFile() != null) {
             requireFile("--eval-file", o.evalFile());
         }
-        try (Tokenizer tokenizer = loadTokenizer(o.model()); CausalLm model = loadModel(o.model())) {
+        try (Tokenizer tokenizer = ModelArgument.tokenizer(modelDir, true); CausalLm model = ModelArgument.load(modelDir)) {
             int maxSeqLen = Math.min(o.maxSeqLen(), model.config().maxPositionEmbeddings());
             TrainingData data = data(o, tokenizer, maxSeqLen, out);
             AdapterConfig config = o.adapter();
@@ -59,7 +58,7 @@ final class TrainCommand implements Command {
                     run.resumeFrom(o.resume());
                 }
                 TrainingResult result = run.run();
-                AdapterAnalysis analysis = AdapterExport.write(adapter, o.model(), model.config(), o.out(),
+                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir, model.config(), o.out(),
                         metrics(o, result), false);
                 report(o, result, analysis, out);
                 return result.cancelled() ? 1 : 0;
@@ -127,28 +126,6 @@ final class TrainCommand implements Command {
         m.put("training", o.training().asMap());
         m.put("data", o.data().toString());
         return m;
-    }
-
-    private static Tokenizer loadTokenizer(Path dir) throws UsageException {
-        try {
-            return Tokenizer.load(dir);
-        } catch (RuntimeException e) {
-            throw new UsageException("--model: " + e.getMessage(), e);
-        }
-    }
-
-    private static CausalLm loadModel(Path dir) throws UsageException {
-        try {
-            return ModelLoader.load(dir);
-        } catch (IOException | RuntimeException e) {
-            throw new UsageException("--model " + dir + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void requireDirectory(String option, Path p) throws UsageException {
-        if (!Files.isDirectory(p)) {
-            throw new UsageException(option + " " + p + ": not a directory");
-        }
     }
 
     private static void requireFile(String option, Path p) throws UsageException {

@@ -19,7 +19,7 @@ import java.util.Set;
  * The options of {@code train}, checked and turned into the adapter config and the training config. Method options
  * given for another method are refused rather than ignored, so a typo in the method cannot go unnoticed.
  */
-record TrainOptions(Path model, Path data, Method method, Path out, AdapterConfig adapter, TrainingConfig training,
+record TrainOptions(String model, Path data, Method method, Path out, AdapterConfig adapter, TrainingConfig training,
                     int maxSeqLen, boolean packing, Path evalFile, double evalFraction, Path resume, boolean json) {
 
     static final Set<String> VALUED = Set.of("model", "data", "method", "out", "r", "alpha", "target-modules", "lr",
@@ -91,7 +91,7 @@ record TrainOptions(Path model, Path data, Method method, Path out, AdapterConfi
             if (o.has("eval-fraction") && !(evalFraction > 0 && evalFraction < 1)) {
                 throw new UsageException("--eval-fraction: must lie strictly between 0 and 1, got " + evalFraction);
             }
-            return new TrainOptions(Path.of(o.required("model")), Path.of(o.required("data")), method,
+            return new TrainOptions(o.required("model"), Path.of(o.required("data")), method,
                     Path.of(o.required("out")), adapter, training, maxSeqLen, o.flag("packing"),
                     o.has("eval-file") ? Path.of(o.string("eval-file", null)) : null, evalFraction,
                     o.has("resume") ? Path.of(o.string("resume", null)) : null, o.flag("json"));

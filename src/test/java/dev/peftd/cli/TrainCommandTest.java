@@ -123,7 +123,7 @@ class TrainCommandTest {
         "--model M --data D --out O --method lora --r 0|r",
         "--model M --data D --out O --method delta_lora --dropout 0.1|--dropout must be 0",
         "--model M --data D --out O --method lora --schedule wavy|schedule",
-        "--model /nonexistent --data D --out O --method lora|--model /nonexistent: not a directory",
+        "--model /nonexistent --data D --out O --method lora|--model /nonexistent: directory does not exist",
     })
     void badOptionsExitTwoWithOneLine(String argLine, String expected) {
         List<String> a = new ArrayList<>(List.of("train"));
