@@ -18,5 +18,6 @@ final class Commands {
         });
         Cli.register("generate", new GenerateCommand());
         Cli.register("score", new ScoreCommand());
+        Cli.register("bench", new BenchCommand());
     }
 }
