@@ -18,6 +18,8 @@ final class Commands {
         });
         Cli.register("generate", new GenerateCommand());
         Cli.register("score", new ScoreCommand());
-        Cli.register("bench", new BenchCommand());
+        AdapterCommands.register();
+        Cli.register("train", new TrainCommand());
+        Cli.register("bench", new BenchCommand().add("generate", new GenerateBench()).add("train", new TrainBench()).add("train-one", new TrainBenchRun()));
     }
 }
