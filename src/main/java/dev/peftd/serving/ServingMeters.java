@@ -59,6 +59,6 @@ public final class ServingMeters {
 
     void adapterCacheBytes(LongSupplier bytes) {
         Gauge.builder("peftd.serving.adapter.cache.bytes", bytes, b -> (double) b.getAsLong())
-                .description("device bytes held by cached adapters").register(registry);
+                .description("device bytes held by cached adapters").strongReference(true).register(registry);
     }
 }
