@@ -1,0 +1,57 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
+
+/**
+ * Scaled dot-product attention with a causal mask and grouped-query heads, as transformers' eager attention computes
+ * it: {@code softmax(q·kᵀ·scale + mask)·v} in float32.
+ */
+public final class CausalAttention {
+
+    private CausalAttention() {
+    }
+
+    /**
+     * @param q     {@code [B, heads, T, headDim]}
+     * @param k     {@code [B, kvHeads, S, headDim]}, S = cached positions + T
+     * @param v     {@code [B, kvHeads, S, headDim]}
+     * @param scale 0-d float32 scalar, usually {@code 1/sqrt(headDim)}
+     * @param mask  additive {@code [T, S]} mask from {@link #causalMask}, or {@code null} when T = 1
+     * @return {@code [B, T, heads·headDim]}
+     */
+    public static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask) {
+        Shape qShape = q.getShape();
+        long heads = qShape.get(1);
+        long groups = heads / k.getShape().get(1);
+        if (groups > 1) {
+            // GQA: repeat() is torch.repeat_interleave, i.e. transformers' repeat_kv
+            k = k.repeat(1, groups); // [B, heads, S, headDim]
+            v = v.repeat(1, groups);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // [B, heads, T, S]
+        if (mask != null) {
+            scores = scores.add(mask);
+        }
+        NDArray context = scores.softmax(3).matMul(v); // [B, heads, T, headDim]
+        return context.transpose(0, 2, 1, 3).reshape(qShape.get(0), qShape.get(2), heads * qShape.get(3));
+    }
+
+    /**
+     * Query {@code t} (absolute position {@code past + t}) may see keys {@code 0 … past + t}.
+     *
+     * @return additive float32 {@code [T, past + T]} (0 or -inf), or {@code null} when T = 1 (nothing to hide)
+     */
+    public static NDArray causalMask(int past, int length, NDArray like) {
+        if (length == 1) {
+            return null;
+        }
+        int keys = past + length;
+        float[] mask = new float[length * keys];
+        for (int t = 0; t < length; t++) {
+            Arrays.fill(mask, t * keys + past + t + 1, (t + 1) * keys, Float.NEGATIVE_INFINITY);
+        }
+        return RotaryEmbedding.onDeviceOf(like, mask, new Shape(length, keys));
+    }
+}

@@ -1,0 +1,74 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.SafetensorsCheckpoint;
+import dev.peftd.core.tensor.TensorEntry;
+import dev.peftd.core.tensor.TensorFileException;
+import java.io.IOException;
+import java.util.Arrays;
+
+/**
+ * A checkpoint's tensors as the families ask for them: by key, with the shape config.json implies, loaded as frozen
+ * float32 arrays into the model's manager. Errors name the file, the key and both shapes.
+ */
+public final class CheckpointTensors {
+
+    private final SafetensorsCheckpoint checkpoint;
+    private final NDManager manager;
+
+    CheckpointTensors(SafetensorsCheckpoint checkpoint, NDManager manager) {
+        this.checkpoint = checkpoint;
+        this.manager = manager;
+    }
+
+    public boolean has(String key) {
+        return checkpoint.contains(key);
+    }
+
+    /** The manager the model's weights live in. */
+    public NDManager manager() {
+        return manager;
+    }
+
+    /**
+     * @param expectedShape the shape config.json implies
+     * @return the tensor as float32, requires-gradient false
+     */
+    public NDArray get(String key, long... expectedShape) throws IOException {
+        TensorEntry entry = checkpoint.entry(key);
+        if (!Arrays.equals(entry.shape(), expectedShape)) {
+            throw new TensorFileException(checkpoint.location(), key, "has shape " + Arrays.toString(entry.shape())
+                    + " but config.json implies " + Arrays.toString(expectedShape));
+        }
+        if (!entry.dtype().widensToFloat32()) {
+            throw new TensorFileException(checkpoint.location(), key, "is " + entry.dtype() + "; weights must be F32, F16 or BF16");
+        }
+        return checkpoint.load(key, manager);
+    }
+
+    /**
+     * Loads a {@code [rows, cols]} tensor and returns it transposed and contiguous, {@code [cols, rows]}: GPT-2's
+     * Conv1D stores {@code [in, out]}, and peftd keeps every linear weight in PEFT's {@code [out, in]} orientation.
+     * Transposed in Java because DJL offers no way to make a transposed view contiguous.
+     */
+    public NDArray getTransposed(String key, long rows, long cols) throws IOException {
+        float[] stored;
+        try (NDArray raw = get(key, rows, cols)) {
+            stored = raw.toFloatArray();
+        }
+        float[] transposed = new float[stored.length];
+        int r = Math.toIntExact(rows);
+        int c = Math.toIntExact(cols);
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < c; j++) {
+                transposed[j * r + i] = stored[i * c + j];
+            }
+        }
+        NDArray result = manager.create(transposed, new Shape(cols, rows));
+        NDScope.unregister(result);
+        return result;
+    }
+}

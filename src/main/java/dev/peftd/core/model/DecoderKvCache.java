@@ -1,0 +1,76 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+
+/**
+ * Per-layer keys and values {@code [B, kvHeads, S, headDim]} of a decoder-only model, held in the cache's own
+ * sub-manager so that they outlive the forward call that made them and die with {@link #close()}.
+ *
+ * <p>Used by one sequence batch on one thread at a time. Appending concatenates, as transformers' DynamicCache does.
+ */
+public final class DecoderKvCache implements KvCache {
+
+    private final NDManager manager;
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private int length;
+
+    public DecoderKvCache(NDManager parent, int numLayers) {
+        this.manager = parent.newSubManager();
+        this.keys = new NDArray[numLayers];
+        this.values = new NDArray[numLayers];
+    }
+
+    /** The cache a forward call was given, checked to belong to a model with {@code numLayers} layers. */
+    public static DecoderKvCache checked(KvCache cache, int numLayers) {
+        if (cache == null) {
+            return null;
+        }
+        if (!(cache instanceof DecoderKvCache own) || own.keys.length != numLayers) {
+            throw new IllegalArgumentException("this KV cache was not made by this model's newCache()");
+        }
+        return own;
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+
+    /**
+     * Adds this call's keys and values for {@code layer}.
+     *
+     * @param k {@code [B, kvHeads, T, headDim]}
+     * @param v {@code [B, kvHeads, T, headDim]}
+     * @return all keys and values so far, {@code [B, kvHeads, length + T, headDim]} each (owned by the cache)
+     */
+    public NDList append(int layer, NDArray k, NDArray v) {
+        keys[layer] = keep(keys[layer], k);
+        values[layer] = keep(values[layer], v);
+        return new NDList(keys[layer], values[layer]);
+    }
+
+    /** Records that the forward call which appended to every layer covered {@code count} more positions. */
+    public void advance(int count) {
+        length += count;
+    }
+
+    private NDArray keep(NDArray previous, NDArray added) {
+        NDArray all = previous == null ? added : NDArrays.concat(new NDList(previous, added), 2);
+        NDScope.unregister(all); // survive the forward call's scope
+        all.attach(manager);
+        if (previous != null) {
+            previous.close();
+        }
+        return all;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

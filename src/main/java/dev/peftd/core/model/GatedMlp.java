@@ -1,0 +1,24 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** The SwiGLU feed-forward of Llama-style models: {@code down(silu(gate(x)) · up(x))}. */
+public final class GatedMlp {
+
+    private final LinearLayer gate;
+    private final LinearLayer up;
+    private final LinearLayer down;
+
+    public GatedMlp(LinearLayer gate, LinearLayer up, LinearLayer down) {
+        this.gate = gate;
+        this.up = up;
+        this.down = down;
+    }
+
+    /** @param x {@code [B, T, hidden]} → {@code [B, T, hidden]} */
+    public NDArray forward(NDArray x, LinearHook hook) {
+        NDArray g = gate.forward(x, hook); // [B, T, intermediate]
+        NDArray activated = g.mul(g.getNDArrayInternal().sigmoid()); // SiLU, composed: DJL has no silu
+        return down.forward(activated.mul(up.forward(x, hook)), hook);
+    }
+}

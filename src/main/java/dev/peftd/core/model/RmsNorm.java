@@ -1,0 +1,27 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** {@code x / sqrt(mean(x²) + eps) · w} over the last axis, as {@code LlamaRMSNorm} computes it in float32. */
+public final class RmsNorm {
+
+    private static final int[] LAST_AXIS = {-1};
+
+    private final NDArray weight;
+    private final NDArray eps;
+
+    /**
+     * @param weight float32 {@code [hidden]}
+     * @param eps    0-d float32 scalar (a cached constant, never a Java number: djl-notes.md pitfall 1)
+     */
+    public RmsNorm(NDArray weight, NDArray eps) {
+        this.weight = weight;
+        this.eps = eps;
+    }
+
+    /** @param x {@code [..., hidden]} → same shape */
+    public NDArray forward(NDArray x) {
+        NDArray meanSquare = x.square().mean(LAST_AXIS, true); // [..., 1]
+        return x.div(meanSquare.add(eps).sqrt()).mul(weight);
+    }
+}

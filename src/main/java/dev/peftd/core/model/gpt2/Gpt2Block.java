@@ -1,0 +1,65 @@
+package dev.peftd.core.model.gpt2;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import dev.peftd.core.model.CausalAttention;
+import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.LayerNorm;
+import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.LinearLayer;
+
+/** One GPT-2 block: {@code h + c_proj(attn(c_attn(ln_1(h))))}, then {@code h + mlp(ln_2(h))}. */
+final class Gpt2Block {
+
+    private final int index;
+    private final int heads;
+    private final LayerNorm ln1;
+    private final LinearLayer cAttn;
+    private final LinearLayer attnProj;
+    private final LayerNorm ln2;
+    private final LinearLayer cFc;
+    private final LinearLayer mlpProj;
+    private final Gpt2Activation activation;
+    private final NDArray attentionScale;
+
+    Gpt2Block(int index, int heads, LayerNorm ln1, LinearLayer cAttn, LinearLayer attnProj, LayerNorm ln2,
+            LinearLayer cFc, LinearLayer mlpProj, Gpt2Activation activation, NDArray attentionScale) {
+        this.index = index;
+        this.heads = heads;
+        this.ln1 = ln1;
+        this.cAttn = cAttn;
+        this.attnProj = attnProj;
+        this.ln2 = ln2;
+        this.cFc = cFc;
+        this.mlpProj = mlpProj;
+        this.activation = activation;
+        this.attentionScale = attentionScale;
+    }
+
+    /** @param h {@code [B, T, hidden]} → {@code [B, T, hidden]} */
+    NDArray forward(NDArray h, NDArray mask, DecoderKvCache cache, LinearHook hook) {
+        h = h.add(attention(ln1.forward(h), mask, cache, hook));
+        NDArray inner = activation.apply(cFc.forward(ln2.forward(h), hook)); // [B, T, 4·hidden]
+        return h.add(mlpProj.forward(inner, hook));
+    }
+
+    private NDArray attention(NDArray x, NDArray mask, DecoderKvCache cache, LinearHook hook) {
+        NDList qkv = cAttn.forward(x, hook).split(3, 2); // 3 × [B, T, hidden]
+        NDArray q = heads(qkv.get(0)); // [B, heads, T, headDim]
+        NDArray k = heads(qkv.get(1));
+        NDArray v = heads(qkv.get(2));
+        if (cache != null) {
+            NDList all = cache.append(index, k, v); // [B, heads, S, headDim] each
+            k = all.get(0);
+            v = all.get(1);
+        }
+        return attnProj.forward(CausalAttention.attend(q, k, v, attentionScale, mask), hook);
+    }
+
+    /** {@code [B, T, hidden] → [B, heads, T, headDim]} */
+    private NDArray heads(NDArray x) {
+        long batch = x.getShape().get(0);
+        long length = x.getShape().get(1);
+        return x.reshape(batch, length, heads, -1).transpose(0, 2, 1, 3);
+    }
+}

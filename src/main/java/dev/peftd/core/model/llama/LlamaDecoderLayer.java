@@ -1,0 +1,78 @@
+package dev.peftd.core.model.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import dev.peftd.core.model.CausalAttention;
+import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.GatedMlp;
+import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.LinearLayer;
+import dev.peftd.core.model.RmsNorm;
+import dev.peftd.core.model.RotaryEmbedding;
+
+/** One pre-norm Llama block: {@code h + attn(norm(h))}, then {@code h + mlp(norm(h))}. */
+final class LlamaDecoderLayer {
+
+    private final int index;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final RmsNorm inputNorm;
+    private final LinearLayer qProj;
+    private final LinearLayer kProj;
+    private final LinearLayer vProj;
+    private final LinearLayer oProj;
+    private final RmsNorm postAttentionNorm;
+    private final GatedMlp mlp;
+    private final NDArray attentionScale;
+
+    LlamaDecoderLayer(int index, int heads, int kvHeads, int headDim, RmsNorm inputNorm, LinearLayer qProj,
+            LinearLayer kProj, LinearLayer vProj, LinearLayer oProj, RmsNorm postAttentionNorm, GatedMlp mlp,
+            NDArray attentionScale) {
+        this.index = index;
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.inputNorm = inputNorm;
+        this.qProj = qProj;
+        this.kProj = kProj;
+        this.vProj = vProj;
+        this.oProj = oProj;
+        this.postAttentionNorm = postAttentionNorm;
+        this.mlp = mlp;
+        this.attentionScale = attentionScale;
+    }
+
+    /**
+     * @param h     {@code [B, T, hidden]}
+     * @param mask  {@code [T, S]} or {@code null}
+     * @param cache this batch's cache, or {@code null}
+     * @return {@code [B, T, hidden]}
+     */
+    NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, DecoderKvCache cache, LinearHook hook) {
+        NDArray attended = selfAttention(inputNorm.forward(h), rope, mask, cache, hook);
+        h = h.add(attended);
+        return h.add(mlp.forward(postAttentionNorm.forward(h), hook));
+    }
+
+    private NDArray selfAttention(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, DecoderKvCache cache,
+            LinearHook hook) {
+        NDArray q = RotaryEmbedding.apply(heads(qProj.forward(x, hook), heads), rope); // [B, heads, T, headDim]
+        NDArray k = RotaryEmbedding.apply(heads(kProj.forward(x, hook), kvHeads), rope); // [B, kvHeads, T, headDim]
+        NDArray v = heads(vProj.forward(x, hook), kvHeads); // [B, kvHeads, T, headDim]
+        if (cache != null) {
+            NDList all = cache.append(index, k, v); // [B, kvHeads, S, headDim] each
+            k = all.get(0);
+            v = all.get(1);
+        }
+        NDArray context = CausalAttention.attend(q, k, v, attentionScale, mask); // [B, T, heads·headDim]
+        return oProj.forward(context, hook);
+    }
+
+    /** {@code [B, T, n·headDim] → [B, n, T, headDim]} */
+    private NDArray heads(NDArray x, int n) {
+        long batch = x.getShape().get(0);
+        long length = x.getShape().get(1);
+        return x.reshape(batch, length, n, headDim).transpose(0, 2, 1, 3);
+    }
+}

@@ -1,0 +1,139 @@
+package dev.peftd.core.model.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.SparseFormat;
+import dev.peftd.core.model.CausalAttention;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.CheckpointTensors;
+import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.ForwardScope;
+import dev.peftd.core.model.GatedMlp;
+import dev.peftd.core.model.KvCache;
+import dev.peftd.core.model.Linear;
+import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.LinearLayer;
+import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.model.ModelInputs;
+import dev.peftd.core.model.RmsNorm;
+import dev.peftd.core.model.RotaryEmbedding;
+import dev.peftd.core.tensor.ScalarConstants;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Llama-style decoder: token embedding, pre-norm blocks of rotary GQA attention and SwiGLU MLP, final RMSNorm,
+ * output head. Serves {@code LlamaForCausalLM}, {@code MistralForCausalLM} and (with q/k/v biases)
+ * {@code Qwen2ForCausalLM}; HF module names are the same in all three.
+ */
+public final class LlamaModel implements CausalLm {
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final NDArray embedTokens;
+    private final List<LlamaDecoderLayer> layers;
+    private final RmsNorm norm;
+    private final LinearLayer lmHead;
+    private final RotaryEmbedding rotary;
+    private final Map<String, Linear> linears;
+
+    private LlamaModel(ModelConfig config, NDManager manager, NDArray embedTokens, List<LlamaDecoderLayer> layers,
+            RmsNorm norm, LinearLayer lmHead, Map<String, Linear> linears) {
+        this.config = config;
+        this.manager = manager;
+        this.embedTokens = embedTokens;
+        this.layers = layers;
+        this.norm = norm;
+        this.lmHead = lmHead;
+        this.rotary = new RotaryEmbedding(config.rope(), config.headDim());
+        this.linears = linears;
+    }
+
+    /** Loads the weights under their HF keys ({@code model.layers.N.self_attn.q_proj.weight}, …). */
+    public static LlamaModel load(ModelConfig c, CheckpointTensors w) throws IOException {
+        ScalarConstants scalars = new ScalarConstants(w.manager());
+        NDArray eps = scalars.of(c.normEps());
+        NDArray attentionScale = scalars.of(1.0 / Math.sqrt(c.headDim()));
+        Map<String, Linear> linears = new LinkedHashMap<>();
+        long hidden = c.hiddenSize();
+        long qWidth = (long) c.numHeads() * c.headDim();
+        long kvWidth = (long) c.numKvHeads() * c.headDim();
+        NDArray embed = w.get("model.embed_tokens.weight", c.vocabSize(), hidden); // [vocab, hidden]
+        List<LlamaDecoderLayer> layers = new ArrayList<>();
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            LinearLayer q = linear(w, linears, p + "self_attn.q_proj", qWidth, hidden, c.attentionBias());
+            LinearLayer k = linear(w, linears, p + "self_attn.k_proj", kvWidth, hidden, c.attentionBias());
+            LinearLayer v = linear(w, linears, p + "self_attn.v_proj", kvWidth, hidden, c.attentionBias());
+            LinearLayer o = linear(w, linears, p + "self_attn.o_proj", hidden, qWidth, c.outputBias());
+            LinearLayer gate = linear(w, linears, p + "mlp.gate_proj", c.intermediateSize(), hidden, c.mlpBias());
+            LinearLayer up = linear(w, linears, p + "mlp.up_proj", c.intermediateSize(), hidden, c.mlpBias());
+            LinearLayer down = linear(w, linears, p + "mlp.down_proj", hidden, c.intermediateSize(), c.mlpBias());
+            layers.add(new LlamaDecoderLayer(i, c.numHeads(), c.numKvHeads(), c.headDim(),
+                    new RmsNorm(w.get(p + "input_layernorm.weight", hidden), eps), q, k, v, o,
+                    new RmsNorm(w.get(p + "post_attention_layernorm.weight", hidden), eps),
+                    new GatedMlp(gate, up, down), attentionScale));
+        }
+        RmsNorm norm = new RmsNorm(w.get("model.norm.weight", hidden), eps);
+        NDArray headWeight = c.tieWordEmbeddings() ? embed : w.get("lm_head.weight", c.vocabSize(), hidden);
+        LinearLayer lmHead = new LinearLayer("lm_head", headWeight, null);
+        linears.put(lmHead.name(), lmHead);
+        return new LlamaModel(c, w.manager(), embed, List.copyOf(layers), norm, lmHead,
+                Collections.unmodifiableMap(linears));
+    }
+
+    private static LinearLayer linear(CheckpointTensors w, Map<String, Linear> linears, String name, long out, long in,
+            boolean bias) throws IOException {
+        LinearLayer layer = new LinearLayer(name, w.get(name + ".weight", out, in), bias ? w.get(name + ".bias", out) : null);
+        linears.put(name, layer);
+        return layer;
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
+        DecoderKvCache cache = DecoderKvCache.checked(kvCache, layers.size());
+        int past = cache == null ? 0 : cache.length();
+        return ForwardScope.run(() -> {
+            NDArray ids = ModelInputs.checkedIds(inputIds, config, past, embedTokens.getDevice()); // [B, T]
+            int length = (int) ids.getShape().get(1);
+            if (config.slidingWindow() > 0 && past + length > config.slidingWindow()) {
+                throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds the sliding"
+                        + " window of " + config.slidingWindow() + ", which peftd does not implement");
+            }
+            NDArray h = ids.getNDArrayInternal().embedding(ids, embedTokens, SparseFormat.DENSE).singletonOrThrow(); // [B, T, hidden]
+            RotaryEmbedding.Tables rope = rotary.tables(past, length, h); // [T, headDim] each
+            NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
+            for (LlamaDecoderLayer layer : layers) {
+                h = layer.forward(h, rope, mask, cache, hook);
+            }
+            if (cache != null) {
+                cache.advance(length);
+            }
+            return lmHead.forward(norm.forward(h), hook); // [B, T, vocab]
+        });
+    }
+
+    @Override
+    public KvCache newCache() {
+        return new DecoderKvCache(manager, layers.size());
+    }
+
+    @Override
+    public Map<String, Linear> linears() {
+        return linears;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,222 @@
+package dev.peftd.core.tensor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One safetensors file, read through memory mapping: the header is parsed when the file is opened, and each tensor
+ * is mapped (with long offsets, so shards beyond 2 GiB work) and copied into an NDArray only when asked for.
+ *
+ * <p>Floating tensors load as float32 whatever their stored width (BF16 and F16 are widened in Java); integer and
+ * boolean tensors keep their type. Thread-safe once opened.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+
+    /** The same limit Python's reader applies, so a corrupt length fails fast instead of allocating gigabytes. */
+    private static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+    static final String METADATA_KEY = "__metadata__";
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, TensorEntry> entries;
+    private final Map<String, String> metadata;
+
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, TensorEntry> entries,
+            Map<String, String> metadata) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.entries = entries;
+        this.metadata = metadata;
+    }
+
+    /** Opens {@code path} and validates its header against the file size. */
+    public static SafetensorsFile open(Path path) throws IOException {
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (IOException e) {
+            throw new TensorFileException(path, "cannot open: " + e, e);
+        }
+        try {
+            long fileSize = channel.size();
+            if (fileSize < 8) {
+                throw new TensorFileException(path, "not a safetensors file: " + fileSize + " bytes, too short for the header length");
+            }
+            ByteBuffer lengthBytes = readFully(channel, 0, 8).order(ByteOrder.LITTLE_ENDIAN);
+            long headerLength = lengthBytes.getLong(0);
+            if (headerLength < 0 || headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize) {
+                throw new TensorFileException(path, "bad header length " + Long.toUnsignedString(headerLength)
+                        + " for a file of " + fileSize + " bytes (not a safetensors file, or truncated)");
+            }
+            String header = StandardCharsets.UTF_8.decode(readFully(channel, 8, (int) headerLength)).toString();
+            long dataStart = 8 + headerLength;
+            JsonObject json = parseHeader(path, header);
+            Map<String, String> metadata = readMetadata(path, json);
+            Map<String, TensorEntry> entries = readEntries(path, json, fileSize - dataStart);
+            return new SafetensorsFile(path, channel, dataStart, entries, metadata);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Tensor names in header order. */
+    public Set<String> names() {
+        return entries.keySet();
+    }
+
+    public boolean contains(String name) {
+        return entries.containsKey(name);
+    }
+
+    public TensorEntry entry(String name) throws TensorFileException {
+        TensorEntry entry = entries.get(name);
+        if (entry == null) {
+            throw new TensorFileException(path, name, "missing (the file holds " + entries.size() + " other tensors)");
+        }
+        return entry;
+    }
+
+    /** The {@code __metadata__} block, empty when the file has none. */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /**
+     * Copies one tensor into a new array owned by {@code manager} (not by any {@link NDScope} open on this thread),
+     * widening 16-bit floats to float32.
+     */
+    public NDArray load(String name, NDManager manager) throws IOException {
+        TensorEntry entry = entry(name);
+        if (entry.byteLength() > Integer.MAX_VALUE) {
+            throw new TensorFileException(path, name, "holds " + entry.byteLength() + " bytes; tensors over 2 GiB are not supported");
+        }
+        ByteBuffer data = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + entry.begin(), entry.byteLength())
+                .order(ByteOrder.LITTLE_ENDIAN);
+        if (entry.dtype() == SafetensorsDtype.BF16 || entry.dtype() == SafetensorsDtype.F16) {
+            data = FloatWidening.widen(data, entry.dtype());
+        }
+        // create() over a direct buffer is zero-copy (torch::from_blob): copy into memory the array owns, because the
+        // mapping is read-only (an in-place update would crash) and goes away when the buffer is garbage-collected.
+        NDArray owned;
+        try (NDArray view = manager.create(data, entry.djlShape(), entry.dtype().loadedType())) {
+            owned = view.duplicate();
+        }
+        NDScope.unregister(owned);
+        return owned;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    private static ByteBuffer readFully(FileChannel channel, long position, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException("unexpected end of file at byte " + (position + buffer.position()));
+            }
+        }
+        return buffer.flip();
+    }
+
+    private static JsonObject parseHeader(Path path, String header) throws TensorFileException {
+        try {
+            JsonElement json = JsonParser.parseString(header);
+            if (!json.isJsonObject()) {
+                throw new TensorFileException(path, "bad header: expected a JSON object");
+            }
+            return json.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw new TensorFileException(path, "bad header: not valid JSON (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static Map<String, String> readMetadata(Path path, JsonObject json) throws TensorFileException {
+        JsonElement block = json.get(METADATA_KEY);
+        if (block == null || block.isJsonNull()) {
+            return Map.of();
+        }
+        if (!block.isJsonObject()) {
+            throw new TensorFileException(path, "bad header: __metadata__ must be an object of strings");
+        }
+        Map<String, String> metadata = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : block.getAsJsonObject().entrySet()) {
+            if (!e.getValue().isJsonPrimitive() || !e.getValue().getAsJsonPrimitive().isString()) {
+                throw new TensorFileException(path, "bad header: __metadata__." + e.getKey() + " is not a string");
+            }
+            metadata.put(e.getKey(), e.getValue().getAsString());
+        }
+        return Collections.unmodifiableMap(metadata);
+    }
+
+    private static Map<String, TensorEntry> readEntries(Path path, JsonObject json, long dataLength)
+            throws TensorFileException {
+        Map<String, TensorEntry> entries = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : json.entrySet()) {
+            if (!e.getKey().equals(METADATA_KEY)) {
+                TensorEntry entry = readEntry(path, e.getKey(), e.getValue());
+                if (entry.end() > dataLength) {
+                    throw new TensorFileException(path, entry.name(), "ends at data byte " + entry.end()
+                            + " but the file holds only " + dataLength + " data bytes (truncated file?)");
+                }
+                entries.put(entry.name(), entry);
+            }
+        }
+        return Collections.unmodifiableMap(entries);
+    }
+
+    private static TensorEntry readEntry(Path path, String name, JsonElement value) throws TensorFileException {
+        try {
+            JsonObject info = value.getAsJsonObject();
+            String dtypeName = info.get("dtype").getAsString();
+            SafetensorsDtype dtype = SafetensorsDtype.fromHeaderName(dtypeName);
+            if (dtype == null) {
+                throw new TensorFileException(path, name, "unsupported dtype " + dtypeName);
+            }
+            JsonArray shapeJson = info.getAsJsonArray("shape");
+            long[] shape = new long[shapeJson.size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeJson.get(i).getAsLong();
+                if (shape[i] < 0) {
+                    throw new TensorFileException(path, name, "negative dimension in shape " + shapeJson);
+                }
+            }
+            JsonArray offsets = info.getAsJsonArray("data_offsets");
+            long begin = offsets.get(0).getAsLong();
+            long end = offsets.get(1).getAsLong();
+            TensorEntry entry = new TensorEntry(name, dtype, shape, begin, end);
+            if (begin < 0 || end < begin || entry.byteLength() != entry.elementCount() * dtype.bytes()) {
+                throw new TensorFileException(path, name, "data_offsets [" + begin + ", " + end + "] do not fit shape "
+                        + shapeJson + " of " + dtypeName);
+            }
+            return entry;
+        } catch (RuntimeException e) { // missing field, wrong JSON type, overflow
+            throw new TensorFileException(path, name, "bad header entry " + value + " (" + e.getMessage() + ")");
+        }
+    }
+}

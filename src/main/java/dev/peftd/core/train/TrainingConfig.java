@@ -1,0 +1,119 @@
+package dev.peftd.core.train;
+
+import dev.peftd.core.train.optim.AdamW;
+import dev.peftd.core.train.optim.LrSchedule;
+
+/**
+ * How to train, independent of the adapter method (which only decides the parameter groups via
+ * {@link #loraPlusRatio} and the LoRA-FA projection via {@link #projectLoraFaGradients}). Defaults follow the HF
+ * Trainer where it has one (AdamW β=(0.9, 0.999), eps 1e-8, linear schedule, max_grad_norm 1.0).
+ *
+ * @param steps                  optimizer steps; 0 means "derive from {@code epochs}"
+ * @param epochs                 passes over the training data when {@code steps == 0}
+ * @param batchSize              sequences per micro-batch
+ * @param gradAccum              micro-batches per optimizer step
+ * @param maxGradNorm            clip the global gradient norm to this; 0 disables clipping
+ * @param loraPlusRatio          LoRA+ learning-rate ratio for lora_B and 1-D tensors; 0 for a single group
+ * @param projectLoraFaGradients apply PEFT's LoRA-FA gradient projection to B tensors with a frozen A
+ * @param shuffle                draw a fresh seeded permutation of the training set every epoch (HF Trainer
+ *                               behaviour); false keeps file order, for reproducing a given batch sequence
+ * @param evalEvery              evaluate every this many steps (0: only before and after training)
+ * @param checkpointEvery        write a checkpoint every this many steps (0: never)
+ */
+public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, LrSchedule.Kind schedule, int warmupSteps,
+                             int steps, double epochs, int batchSize, int gradAccum, double maxGradNorm, long seed,
+                             double loraPlusRatio, boolean projectLoraFaGradients, boolean shuffle, int evalEvery,
+                             int checkpointEvery) {
+
+    public TrainingConfig {
+        positive("lr", lr);
+        nonNegative("weight_decay", weightDecay);
+        nonNegative("max_grad_norm", maxGradNorm);
+        nonNegative("loraplus_lr_ratio", loraPlusRatio);
+        if (warmupSteps < 0) {
+            throw new IllegalArgumentException("warmup_steps: must be >= 0, got " + warmupSteps);
+        }
+        if (steps < 0 || (steps == 0 && !(epochs > 0))) {
+            throw new IllegalArgumentException("steps/epochs: give steps >= 1 or epochs > 0 (steps " + steps
+                    + ", epochs " + epochs + ")");
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch_size: must be >= 1, got " + batchSize);
+        }
+        if (gradAccum < 1) {
+            throw new IllegalArgumentException("grad_accum: must be >= 1, got " + gradAccum);
+        }
+        if (evalEvery < 0 || checkpointEvery < 0) {
+            throw new IllegalArgumentException("eval_every/checkpoint_every: must be >= 0");
+        }
+    }
+
+    private static void positive(String field, double v) {
+        if (!(v > 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(field + ": must be a finite number > 0, got " + v);
+        }
+    }
+
+    private static void nonNegative(String field, double v) {
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(field + ": must be a finite number >= 0, got " + v);
+        }
+    }
+
+    /** Optimizer steps for a training set cut into {@code batchesPerEpoch} micro-batches. */
+    public int totalSteps(int batchesPerEpoch) {
+        if (steps > 0) {
+            return steps;
+        }
+        // HF Trainer: update steps per epoch = micro-batches // accumulation (at least one).
+        int perEpoch = Math.max(1, batchesPerEpoch / gradAccum);
+        return Math.max(1, (int) Math.ceil(epochs * perEpoch));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Starts from the defaults; every setter names the field it validates. */
+    public static final class Builder {
+        private double lr = 2e-4;
+        private double weightDecay = 0.0;
+        private AdamW.Betas betas = AdamW.Betas.TORCH_DEFAULT;
+        private LrSchedule.Kind schedule = LrSchedule.Kind.LINEAR;
+        private int warmupSteps = 0;
+        private int steps = 0;
+        private double epochs = 1;
+        private int batchSize = 4;
+        private int gradAccum = 1;
+        private double maxGradNorm = 1.0;
+        private long seed = 42;
+        private double loraPlusRatio = 0;
+        private boolean projectLoraFaGradients = false;
+        private boolean shuffle = true;
+        private int evalEvery = 0;
+        private int checkpointEvery = 0;
+
+        public Builder lr(double v) { lr = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder betas(AdamW.Betas v) { betas = v; return this; }
+        public Builder schedule(LrSchedule.Kind v) { schedule = v; return this; }
+        public Builder warmupSteps(int v) { warmupSteps = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder epochs(double v) { epochs = v; steps = 0; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder gradAccum(int v) { gradAccum = v; return this; }
+        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder loraPlusRatio(double v) { loraPlusRatio = v; return this; }
+        public Builder projectLoraFaGradients(boolean v) { projectLoraFaGradients = v; return this; }
+        public Builder shuffle(boolean v) { shuffle = v; return this; }
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+
+        public TrainingConfig build() {
+            return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize,
+                    gradAccum, maxGradNorm, seed, loraPlusRatio, projectLoraFaGradients, shuffle, evalEvery,
+                    checkpointEvery);
+        }
+    }
+}
