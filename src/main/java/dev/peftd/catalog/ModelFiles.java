@@ -10,7 +10,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The cheap checks a model folder must pass before the runtime loads it: a Hugging Face layout with
- * {@code config.json} naming an architecture, safetensors weights and a {@code tokenizer.json}.
+ * {@code config.json} naming an architecture, safetensors weights and a {@code tokenizer.json} (the runtime's loader
+ * does not read the tokenizer, but training needs it).
  */
 final class ModelFiles {
 

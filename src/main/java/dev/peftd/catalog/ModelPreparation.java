@@ -1,5 +1,9 @@
 package dev.peftd.catalog;
 
+import ai.djl.Device;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.model.ModelLoader;
 import dev.peftd.ops.DataDirectory;
 import dev.peftd.storage.S3Settings;
 import java.io.IOException;
@@ -44,8 +48,21 @@ class ModelPreparation {
             throw new IOException("downloading hf://" + hub.repo()
                     + " needs the Hub client of the training core, which this build does not have yet");
         }
-        String architecture = ModelFiles.check(dir, json);
-        return new Prepared(dir, architecture, null);
+        ModelFiles.check(dir, json);
+        return new Prepared(dir, loadOnce(dir), null);
+    }
+
+    /**
+     * Loads the model once on the CPU with the runtime's loader (config mapping, every weight tensor, shapes) and
+     * frees it again: a model that reaches {@code ready} is one a worker can load.
+     */
+    private static String loadOnce(Path dir) throws IOException {
+        ModelConfig config = ModelLoader.readConfig(dir);
+        try (CausalLm model = ModelLoader.load(dir, Device.cpu())) {
+            return model.config().architecture();
+        } catch (RuntimeException e) {
+            throw new IOException("cannot load " + config.architecture() + " from " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     private Path cacheDir(String tenant, String id) throws IOException {

@@ -49,13 +49,16 @@ sealed interface ModelSource {
     }
 
     private static ModelSource local(String source, List<Path> allowedRoots) {
-        String path;
+        URI uri;
         try {
-            path = new URI(source).getPath();
+            uri = new URI(source);
         } catch (URISyntaxException e) {
             throw ApiProblem.invalidField("source", "not a valid file URI: " + e.getReason());
         }
-        if (path == null || !path.startsWith("/")) {
+        String path = uri.getPath();
+        // file://dir/x would name host "dir": only file:///abs/dir (or file://localhost/abs/dir) is a local folder
+        boolean local = uri.getAuthority() == null || uri.getAuthority().equals("localhost");
+        if (!local || path == null || !path.startsWith("/")) {
             throw ApiProblem.invalidField("source", "file:// sources need an absolute path (file:///dir)");
         }
         rejectDotSegments(path);
