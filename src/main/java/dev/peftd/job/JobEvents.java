@@ -25,7 +25,7 @@ public class JobEvents {
     private final JsonMapper json;
     private final Clock clock;
 
-    JobEvents(JdbcClient jdbc, JsonMapper json, Clock clock) {
+    public JobEvents(JdbcClient jdbc, JsonMapper json, Clock clock) {
         this.jdbc = jdbc;
         this.json = json;
         this.clock = clock;

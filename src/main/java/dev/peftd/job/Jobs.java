@@ -76,7 +76,7 @@ public class Jobs implements FineTunedModels {
         return jdbc.sql("""
                 update fine_tuning_jobs
                    set status = case when status = 'queued' then 'cancelled' else 'cancelling' end,
-                       finished_at = case when status = 'queued' then ? else finished_at end
+                       finished_at = case when status = 'queued' then ?::timestamptz else finished_at end
                  where id = ? and tenant = ? and status in ('queued', 'running')
                 returning status""")
                 .params(Timestamp.from(now), id, tenant)

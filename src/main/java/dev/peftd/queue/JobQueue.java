@@ -28,7 +28,7 @@ public class JobQueue {
     private final JdbcClient jdbc;
     private final Clock clock;
 
-    JobQueue(JdbcClient jdbc, Clock clock) {
+    public JobQueue(JdbcClient jdbc, Clock clock) {
         this.jdbc = jdbc;
         this.clock = clock;
     }
@@ -112,7 +112,7 @@ public class JobQueue {
         return jdbc.sql("""
                 update fine_tuning_jobs
                    set status = case when status = 'cancelling' then 'cancelled' else 'queued' end,
-                       finished_at = case when status = 'cancelling' then ? else null end,
+                       finished_at = case when status = 'cancelling' then ?::timestamptz else null end,
                        attempts = greatest(attempts - 1, 0),
                        lease_owner = null, lease_token = null, lease_expires_at = null
                  where id = ? and lease_token = ? and status in ('running', 'cancelling')""")
@@ -139,8 +139,8 @@ public class JobQueue {
                        error_message = case when j.status = 'running' and j.attempts >= j.max_attempts
                                          then 'the worker stopped responding ' || j.attempts || ' times; giving up'
                                          else j.error_message end,
-                       finished_at = case when j.status = 'cancelling' or j.attempts >= j.max_attempts then ?
-                                          else null end,
+                       finished_at = case when j.status = 'cancelling' or j.attempts >= j.max_attempts
+                                          then ?::timestamptz else null end,
                        lease_owner = null, lease_token = null, lease_expires_at = null
                   from expired where j.id = expired.id
                 returning j.id, j.status, j.attempts, j.max_attempts""")

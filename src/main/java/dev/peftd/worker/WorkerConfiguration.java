@@ -32,10 +32,10 @@ class WorkerConfiguration {
         JobHandler available = handler.getIfAvailable();
         if (available == null) {
             LoggerFactory.getLogger(WorkerPool.class).warn("no job handler in this build: workers are not started");
-            return new WorkerPool(settings.withoutWorkers(), queue, events, (claim, control) -> {
+            return new WorkerPool(WorkerPool.localNodeName(), settings.withoutWorkers(), queue, events, (claim, control) -> {
                 throw new IllegalStateException("no job handler");
             }, meters);
         }
-        return new WorkerPool(settings, queue, events, available, meters);
+        return new WorkerPool(WorkerPool.localNodeName(), settings, queue, events, available, meters);
     }
 }

@@ -49,13 +49,15 @@ public class WorkerPool implements SmartLifecycle {
     private volatile boolean started;
     private ScheduledExecutorService scheduler;
 
-    WorkerPool(WorkerSettings settings, JobQueue queue, JobEvents events, JobHandler handler, ServiceMeters meters) {
+    /** @param node this process's name in lease owners ({@code host:pid}); workers are {@code node:wN} */
+    WorkerPool(String node, WorkerSettings settings, JobQueue queue, JobEvents events, JobHandler handler,
+            ServiceMeters meters) {
         this.settings = settings;
         this.queue = queue;
         this.events = events;
         this.handler = handler;
         this.meters = meters;
-        this.node = nodeName();
+        this.node = node;
     }
 
     @Override
@@ -272,7 +274,7 @@ public class WorkerPool implements SmartLifecycle {
         return started;
     }
 
-    private static String nodeName() {
+    static String localNodeName() {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();
