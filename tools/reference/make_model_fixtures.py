@@ -90,7 +90,7 @@ def reference_logits(out, input_ids):
     with torch.no_grad():
         logits = model(input_ids=input_ids).logits.float().contiguous()
     save_file({"input_ids": input_ids.contiguous(), "logits": logits}, str(out / "reference.safetensors"),
-              metadata={"format": "pt", "made_by": "tools/reference/make_model_fixtures.py"})
+              metadata={"format": "pt"})
     return logits
 
 
@@ -195,12 +195,44 @@ def make_gpt2(text):
     return out, fixed_input_ids(104)
 
 
+def make_safetensors_fixtures():
+    """Two files written by Python's safetensors for the reader and writer tests in dev.peftd.core.tensor.
+
+    python-mixed.safetensors: every dtype the reader handles, with values whose float32 widening is exact and known
+    (the Java test spells them out), including -0.0, infinities, the largest half and the smallest subnormal half.
+    python-writer-reference.safetensors: only dtypes DJL can create (no BF16), so the Java writer can write the same
+    tensors and the test can compare the files byte for byte.
+    """
+    out = ROOT / "src/test/resources/fixtures/safetensors"
+    out.mkdir(parents=True, exist_ok=True)
+    inf = float("inf")
+    mixed = {
+        "f32": (torch.arange(6, dtype=torch.float32) * 0.25 - 0.5).reshape(2, 3),
+        "bf16": torch.tensor([1.5, -2.75, -0.0, inf, 3.0e38, 1.0e-30], dtype=torch.bfloat16),
+        "f16": torch.tensor([1.0, -0.5, 65504.0, 2.0 ** -24, -inf], dtype=torch.float16),
+        "i64": torch.tensor([-1, 2 ** 40, 7], dtype=torch.int64),
+        "i32": torch.tensor([[3, -4]], dtype=torch.int32),
+        "u8": torch.tensor([0, 255], dtype=torch.uint8),
+        "scalar": torch.tensor(2.5, dtype=torch.float32),
+    }
+    save_file(mixed, str(out / "python-mixed.safetensors"), metadata={"format": "pt"})
+    writer_reference = {
+        "model.layers.0.weight": (torch.arange(12, dtype=torch.float32) / 8 - 0.75).reshape(3, 4),
+        "half": torch.tensor([[0.5, -1.0], [2.0, 1024.0]], dtype=torch.float16),
+        "ids": torch.tensor([5, -6, 7], dtype=torch.int64),
+        "counts": torch.tensor([1, 2], dtype=torch.int32),
+        "a_vector": torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32),
+    }
+    save_file(writer_reference, str(out / "python-writer-reference.safetensors"), metadata={"format": "pt"})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--text", default=str(ROOT / "../shared/data/text/tinyshakespeare.txt"),
                         help="plain text the tiny tokenizers are trained on (its first 12,000 characters)")
     args = parser.parse_args()
     text = Path(args.text).read_text(encoding="utf-8")[:TRAINING_TEXT_CHARS]
+    make_safetensors_fixtures()
     for make in (make_llama, make_qwen2, make_mistral, make_gpt2):
         out, input_ids = make(text)
         logits = reference_logits(out, input_ids)

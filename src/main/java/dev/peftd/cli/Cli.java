@@ -27,6 +27,7 @@ public final class Cli {
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        CliLogging.toStderr();
         Commands.registerAll();
         if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
             out.println("usage: java -jar peftd.jar <command> [options]   (no command starts the service)");

@@ -16,5 +16,8 @@ final class Commands {
             out.println("peftd " + Commands.class.getPackage().getImplementationVersion());
             return 0;
         });
+        Cli.register("generate", new GenerateCommand());
+        Cli.register("score", new ScoreCommand());
+        AdapterCommands.register();
     }
 }

@@ -1,14 +1,13 @@
 package dev.peftd.core.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
+import dev.peftd.core.tensor.SafetensorsFile;
+import dev.peftd.core.tensor.SafetensorsWriter;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -101,13 +100,12 @@ final class Checkpoint {
         }
     }
 
-    /** Tensors of a checkpoint file, by name, owned by {@code manager}. */
+    /** Tensors of a checkpoint (or PEFT adapter) safetensors file, by name, owned by {@code manager}. */
     static Map<String, NDArray> readTensors(Path file, NDManager manager) {
-        try (InputStream in = Files.newInputStream(file)) {
-            NDList list = NDList.decode(manager, in);
+        try (SafetensorsFile st = SafetensorsFile.open(file)) {
             Map<String, NDArray> out = new LinkedHashMap<>();
-            for (NDArray a : list) {
-                out.put(a.getName(), a);
+            for (String name : st.names()) {
+                out.put(name, st.load(name, manager));
             }
             return out;
         } catch (IOException | RuntimeException e) {
@@ -116,17 +114,7 @@ final class Checkpoint {
     }
 
     private static void writeTensors(Path file, Map<String, NDArray> tensors) throws IOException {
-        NDList list = new NDList();
-        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
-            NDArray copy = e.getValue().duplicate(); // a copy, so naming it leaves the live tensor alone
-            copy.setName(e.getKey());
-            list.add(copy);
-        }
-        try (OutputStream out = Files.newOutputStream(file)) {
-            list.encode(out, NDList.Encoding.SAFETENSORS);
-        } finally {
-            list.close();
-        }
+        SafetensorsWriter.write(file, tensors, Map.of("format", FORMAT));
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -60,6 +60,11 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         }
     }
 
+    /** Optimizer steps for a training set of {@code trainExamples} sequences. */
+    public int totalStepsFor(int trainExamples) {
+        return totalSteps((trainExamples + batchSize - 1) / batchSize);
+    }
+
     /** Optimizer steps for a training set cut into {@code batchesPerEpoch} micro-batches. */
     public int totalSteps(int batchesPerEpoch) {
         if (steps > 0) {

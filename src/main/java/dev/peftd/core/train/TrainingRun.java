@@ -60,7 +60,7 @@ public final class TrainingRun {
         this.listener = listener;
         this.checkpointRoot = checkpointRoot;
         this.order = new DataOrder(data.train().size(), config.batchSize(), config.seed(), config.shuffle());
-        this.totalSteps = config.totalSteps(order.batchesPerEpoch());
+        this.totalSteps = config.totalStepsFor(data.train().size());
     }
 
     /** Continue from a checkpoint written by a run with the same data and settings (a directory or its parent). */

@@ -5,6 +5,10 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import dev.peftd.core.tokenizer.ChatMessage;
+import dev.peftd.core.tokenizer.ChatTemplateException;
+import dev.peftd.core.tokenizer.Tokenizer;
+import dev.peftd.core.tokenizer.TokenizerException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +39,7 @@ public final class JsonlDataset {
     private JsonlDataset() {
     }
 
-    public static Loaded read(Path file, DatasetTokenizer tokenizer, int maxSeqLen) {
+    public static Loaded read(Path file, Tokenizer tokenizer, int maxSeqLen) {
         if (maxSeqLen < 2) {
             throw new IllegalArgumentException("max_seq_len: must be >= 2, got " + maxSeqLen);
         }
@@ -54,7 +58,7 @@ public final class JsonlDataset {
                 TokenizedExample example;
                 try {
                     example = encode(encoder, parseObject(line));
-                } catch (IllegalArgumentException | IllegalStateException e) {
+                } catch (IllegalArgumentException | IllegalStateException | ChatTemplateException | TokenizerException e) {
                     throw new DatasetException(file + " line " + lineNo + ": " + e.getMessage(), e);
                 }
                 if (example.length() > maxSeqLen) {
@@ -108,13 +112,13 @@ public final class JsonlDataset {
         return encoder.messages(turns(o));
     }
 
-    private static List<ChatTurn> turns(JsonObject o) {
+    private static List<ChatMessage> turns(JsonObject o) {
         JsonElement m = o.get("messages");
         if (!m.isJsonArray()) {
             throw new IllegalArgumentException("\"messages\" must be an array, got " + kind(m));
         }
         JsonArray array = m.getAsJsonArray();
-        List<ChatTurn> turns = new ArrayList<>();
+        List<ChatMessage> turns = new ArrayList<>();
         for (int i = 0; i < array.size(); i++) {
             JsonElement e = array.get(i);
             if (!e.isJsonObject()) {
@@ -123,9 +127,9 @@ public final class JsonlDataset {
             JsonObject turn = e.getAsJsonObject();
             String role = stringField(turn, "role", "messages[" + i + "].role");
             String content = stringField(turn, "content", "messages[" + i + "].content");
-            turns.add(new ChatTurn(role, content));
+            turns.add(new ChatMessage(role, content));
         }
-        if (turns.stream().noneMatch(ChatTurn::isAssistant)) {
+        if (turns.stream().noneMatch(t -> t.role().equals(RecordEncoder.ASSISTANT))) {
             throw new IllegalArgumentException("\"messages\" has no assistant turn, so there is nothing to train on");
         }
         return turns;

@@ -1,5 +1,8 @@
 package dev.peftd.core.train.data;
 
+import dev.peftd.core.tokenizer.ChatMessage;
+import dev.peftd.core.tokenizer.ChatTemplate;
+import dev.peftd.core.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,15 +13,17 @@ import java.util.List;
  */
 final class RecordEncoder {
 
-    private final DatasetTokenizer tokenizer;
+    static final String ASSISTANT = "assistant";
 
-    RecordEncoder(DatasetTokenizer tokenizer) {
+    private final Tokenizer tokenizer;
+
+    RecordEncoder(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
     }
 
     TokenizedExample text(String text) {
         Builder b = new Builder();
-        b.add(tokenizer.encode(text, true), true);
+        b.add(encode(text, true), true);
         appendEos(b);
         return b.build();
     }
@@ -26,8 +31,8 @@ final class RecordEncoder {
     TokenizedExample promptCompletion(String prompt, String completion) {
         Builder b = new Builder();
         // Encoded separately so the boundary between untrained and trained tokens is exact.
-        b.add(tokenizer.encode(prompt, true), false);
-        b.add(tokenizer.encode(completion, false), true);
+        b.add(encode(prompt, true), false);
+        b.add(encode(completion, false), true);
         appendEos(b);
         return b.build();
     }
@@ -37,16 +42,18 @@ final class RecordEncoder {
      * {@code render(turns[..i], generationPrompt=true)} and {@code render(turns[..i+1])} is turn i's answer
      * (with its end-of-turn marker), which is what the model must learn to produce.
      */
-    TokenizedExample messages(List<ChatTurn> turns) {
-        String full = tokenizer.renderChat(turns, false);
+    TokenizedExample messages(List<ChatMessage> turns) {
+        ChatTemplate template = tokenizer.chatTemplate().orElseThrow(() -> new IllegalArgumentException(
+                "\"messages\" needs a chat template, and the model's tokenizer_config.json has none"));
+        String full = template.render(turns, false);
         Builder b = new Builder();
         int pos = 0;
         for (int i = 0; i < turns.size(); i++) {
-            if (!turns.get(i).isAssistant()) {
+            if (!turns.get(i).role().equals(ASSISTANT)) {
                 continue;
             }
-            String prompt = tokenizer.renderChat(turns.subList(0, i), true);
-            String answered = tokenizer.renderChat(turns.subList(0, i + 1), false);
+            String prompt = template.render(turns.subList(0, i), true);
+            String answered = template.render(turns.subList(0, i + 1), false);
             if (!answered.startsWith(prompt) || !full.startsWith(answered) || prompt.length() < pos) {
                 throw new IllegalArgumentException("the chat template does not render this conversation incrementally"
                         + " (turn " + i + "), so its assistant turns cannot be located");
@@ -61,14 +68,23 @@ final class RecordEncoder {
 
     private void addSegment(Builder b, String text, boolean trained) {
         if (!text.isEmpty()) {
-            b.add(tokenizer.encode(text, false), trained); // the template already wrote BOS and turn markers
+            b.add(encode(text, false), trained); // the template already wrote BOS and turn markers
         }
+    }
+
+    private int[] encode(String text, boolean addSpecialTokens) {
+        long[] ids = tokenizer.encode(text, addSpecialTokens);
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+        }
+        return out;
     }
 
     private void appendEos(Builder b) {
         tokenizer.eosTokenId().ifPresent(eos -> {
             if (b.lastId() != eos) {
-                b.add(new int[] {eos}, true);
+                b.add(new int[] {Math.toIntExact(eos)}, true);
             }
         });
     }
@@ -82,7 +98,7 @@ final class RecordEncoder {
             trained.add(isTrained);
         }
 
-        int lastId() {
+        long lastId() {
             for (int i = parts.size() - 1; i >= 0; i--) {
                 if (parts.get(i).length > 0) {
                     return parts.get(i)[parts.get(i).length - 1];

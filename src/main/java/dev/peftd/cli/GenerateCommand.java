@@ -1,0 +1,83 @@
+package dev.peftd.cli;
+
+import com.google.gson.Gson;
+import dev.peftd.core.generate.GenerationOptions;
+import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.generate.Generator;
+import dev.peftd.core.generate.TokenListener;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.tokenizer.Tokenizer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * {@code generate --model DIR (--prompt TEXT | --input-ids 1,2,3) --max-tokens N [--temperature T] [--top-p P]
+ * [--seed S] [--stop TEXT] [--json]}: continues a prompt. Plain output streams the text as it is generated;
+ * {@code --json} prints one object {@code {"text", "token_ids"}} at the end, token_ids being the prompt's ids
+ * followed by the generated ones.
+ */
+final class GenerateCommand implements Command {
+
+    static final String USAGE = "usage: generate --model DIR|hf://org/name[@rev] (--prompt TEXT | --input-ids 1,2,3)"
+            + " --max-tokens N [--temperature T] [--top-p P] [--seed S] [--stop TEXT] [--json]";
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        CliOptions o = CliOptions.parse(args,
+                Set.of("model", "prompt", "input-ids", "max-tokens", "temperature", "top-p", "seed", "stop"),
+                Set.of("json"));
+        if (o.has("prompt") == o.has("input-ids")) {
+            throw new UsageException("give exactly one of --prompt or --input-ids; " + USAGE);
+        }
+        GenerationOptions options = options(o);
+        Path dir = ModelArgument.directory(o.required("model"));
+        boolean json = o.flag("json");
+        try (Tokenizer tokenizer = ModelArgument.tokenizer(dir, o.has("prompt") || o.has("stop"));
+             CausalLm model = ModelArgument.load(dir)) {
+            long[] prompt = o.has("prompt") ? tokenizer.encode(o.required("prompt"))
+                    : ModelArgument.tokenIds("input-ids", o.required("input-ids"), model.config().vocabSize());
+            if (prompt.length == 0) {
+                throw new UsageException("--prompt encodes to no tokens; give some text");
+            }
+            TokenListener stream = json || tokenizer == null ? TokenListener.NONE : token -> {
+                out.print(token.text());
+                out.flush();
+            };
+            GenerationResult result = new Generator(model, tokenizer).generate(prompt, options, null, stream);
+            if (json) {
+                Map<String, Object> object = new LinkedHashMap<>();
+                object.put("text", result.text());
+                object.put("token_ids", result.allIds());
+                out.println(new Gson().toJson(object));
+            } else if (tokenizer == null) {
+                out.println(java.util.Arrays.toString(result.generatedIds()));
+            } else {
+                out.println();
+            }
+            return 0;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    private static GenerationOptions options(CliOptions o) throws UsageException {
+        int maxTokens = o.integer("max-tokens", -1);
+        if (maxTokens < 1) {
+            throw new UsageException("--max-tokens is required and must be at least 1; " + USAGE);
+        }
+        double temperature = o.number("temperature", 0);
+        double topP = o.number("top-p", 1);
+        OptionalLong seed = o.has("seed") ? OptionalLong.of(o.longValue("seed", 0)) : OptionalLong.empty();
+        try {
+            GenerationOptions options = GenerationOptions.greedy(maxTokens).withSampling(temperature, topP, seed);
+            return o.has("stop") ? options.withStopStrings(List.of(o.required("stop"))) : options;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage().replace("temperature", "--temperature").replace("top-p", "--top-p"), e);
+        }
+    }
+}

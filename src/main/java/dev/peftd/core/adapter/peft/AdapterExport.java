@@ -1,0 +1,45 @@
+package dev.peftd.core.adapter.peft;
+
+import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.analysis.AdapterAnalysis;
+import dev.peftd.core.adapter.analysis.AdapterAnalyzer;
+import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.tensor.SafetensorsCheckpoint;
+import dev.peftd.core.tensor.TensorEntry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** The whole export of a trained adapter: the PEFT directory plus {@code peftd.json} with checksum and analysis. */
+public final class AdapterExport {
+
+    private AdapterExport() {
+    }
+
+    /**
+     * @param modelDir the base model directory the adapter was trained on
+     * @param metrics  the run's final metrics (written as given)
+     * @return the analysis that was written
+     */
+    public static AdapterAnalysis write(AbstractAdapter adapter, Path modelDir, ModelConfig modelConfig, Path outDir,
+                                        Map<String, ?> metrics, boolean veraAsLora) throws IOException {
+        String name = modelDir.toString();
+        String exportedAs = PeftExporter.export(adapter, outDir,
+                ExportOptions.forModel(name, modelConfig).withVeraAsLora(veraAsLora));
+        AdapterAnalysis analysis = AdapterAnalyzer.analyze(adapter, parameterCount(modelDir));
+        PeftdSidecar.write(outDir, adapter, exportedAs, name, ModelChecksum.of(modelDir), metrics, analysis);
+        return analysis;
+    }
+
+    /** Every element of every tensor in the checkpoint (tied heads are stored once, so counted once). */
+    public static long parameterCount(Path modelDir) throws IOException {
+        long n = 0;
+        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(modelDir)) {
+            for (String key : checkpoint.keys()) {
+                TensorEntry e = checkpoint.entry(key);
+                n += e.elementCount();
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,155 @@
+package dev.peftd.core.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.KvCache;
+import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Continues a prompt with a {@link CausalLm}, one sequence at a time, using its KV cache: the prompt runs once
+ * (prefill), then each step feeds only the newest token. Every step's arrays live in an {@link NDScope} that is
+ * closed before the next step, so native memory stays flat however long the generation (the cache keeps what it
+ * needs itself). Safe to use from several threads at once on one shared model: all state is per call.
+ */
+public final class Generator {
+
+    private final CausalLm model;
+    private final Tokenizer tokenizer;
+
+    /** @param tokenizer decodes the text (and is needed for stop strings and logprob token texts) */
+    public Generator(CausalLm model, Tokenizer tokenizer) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    public GenerationResult generate(long[] promptIds, GenerationOptions options) {
+        return generate(promptIds, options, null, TokenListener.NONE);
+    }
+
+    /**
+     * @param hook     adapter deltas applied to the model's linear layers (or {@code null})
+     * @param listener called once per generated token, before the next one is computed
+     */
+    public GenerationResult generate(long[] promptIds, GenerationOptions options, LinearHook hook, TokenListener listener) {
+        ModelConfig config = model.config();
+        validatePrompt(promptIds, config);
+        long[] stopIds = options.stopTokenIds().length > 0 ? options.stopTokenIds() : defaultStopIds(config);
+        TokenSampler sampler = new TokenSampler(options);
+        TextStream text = new TextStream(tokenizer == null ? null : tokenizer.newIncrementalDecoder(promptIds),
+                new StopStrings(options.stopStrings()));
+        if (!options.stopStrings().isEmpty() && tokenizer == null) {
+            throw new IllegalArgumentException("stop strings need a tokenizer to decode the text");
+        }
+        long[] generated = new long[options.maxTokens()];
+        List<TokenLogprob> logprobs = new ArrayList<>();
+        int count = 0;
+        FinishReason reason = FinishReason.LENGTH;
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false); // inference: no autograd graph, even if an adapter's tensors require grad
+        try (NDManager manager = NDManager.newBaseManager(); KvCache cache = model.newCache()) {
+            long[] input = promptIds;
+            while (count < options.maxTokens() && cache.length() + input.length <= contextWindow(config)) {
+                float[] logits = nextTokenLogits(manager, input, cache, hook);
+                int token = sampler.next(logits);
+                TokenLogprob logprob = options.logprobs() == GenerationOptions.NO_LOGPROBS ? null
+                        : Logprobs.of(logits, token, options.logprobs(), this::tokenText);
+                generated[count++] = token;
+                if (logprob != null) {
+                    logprobs.add(logprob);
+                }
+                boolean isStopToken = contains(stopIds, token);
+                String released = isStopToken ? text.finish() : text.add(token);
+                if (text.stoppedByString()) {
+                    reason = FinishReason.STOP_STRING;
+                } else if (isStopToken) {
+                    reason = FinishReason.STOP_TOKEN;
+                }
+                boolean done = reason != FinishReason.LENGTH;
+                if (!done && count == options.maxTokens()) {
+                    released += text.finish();
+                }
+                listener.onToken(new GeneratedToken(count - 1, token, released, logprob));
+                if (done) {
+                    break;
+                }
+                input = new long[] {token};
+            }
+            if (reason == FinishReason.LENGTH && count < options.maxTokens()) {
+                String rest = text.finish(); // stopped by the context window: release what was held back
+                if (!rest.isEmpty()) {
+                    listener.onToken(new GeneratedToken(count - 1, generated[count - 1], rest, null));
+                }
+            }
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
+        return new GenerationResult(promptIds.clone(), Arrays.copyOf(generated, count), text.released(), reason,
+                List.copyOf(logprobs));
+    }
+
+    /** Runs {@code input} ({@code [1, T]}) through the model and copies the last position's logits to the heap. */
+    private float[] nextTokenLogits(NDManager manager, long[] input, KvCache cache, LinearHook hook) {
+        try (NDScope step = new NDScope()) {
+            NDArray ids = manager.create(input, new Shape(1, input.length)); // [1, T] int64
+            NDArray logits = model.forward(ids, cache, hook);                // [1, T, vocab]
+            return logits.get(new NDIndex(0, input.length - 1)).toFloatArray(); // [vocab]
+        }
+    }
+
+    private long[] defaultStopIds(ModelConfig config) {
+        long[] ids = Arrays.stream(config.eosTokenIds()).asLongStream().toArray();
+        if (tokenizer != null && tokenizer.eosTokenId().isPresent() && !contains(ids, tokenizer.eosTokenId().getAsLong())) {
+            ids = Arrays.copyOf(ids, ids.length + 1);
+            ids[ids.length - 1] = tokenizer.eosTokenId().getAsLong();
+        }
+        return ids;
+    }
+
+    /**
+     * Learned position embeddings (GPT-2) end at max_position_embeddings; rotary models can run past what they
+     * were trained on (quality degrades, nothing breaks), as transformers lets them.
+     */
+    private static int contextWindow(ModelConfig config) {
+        boolean learnedPositions = config.rope() == null;
+        return learnedPositions && config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings() : Integer.MAX_VALUE;
+    }
+
+    private static void validatePrompt(long[] promptIds, ModelConfig config) {
+        if (promptIds.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty: give at least one token (e.g. the BOS token)");
+        }
+        for (long id : promptIds) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+            }
+        }
+        if (promptIds.length >= contextWindow(config)) {
+            throw new IllegalArgumentException("the prompt has " + promptIds.length + " tokens; the model's context window is "
+                    + config.maxPositionEmbeddings() + " (leave room for at least one generated token)");
+        }
+    }
+
+    private String tokenText(long id) {
+        return tokenizer == null ? "" : tokenizer.tokenText(id);
+    }
+
+    private static boolean contains(long[] ids, long id) {
+        for (long candidate : ids) {
+            if (candidate == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

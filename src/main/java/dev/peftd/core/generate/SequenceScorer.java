@@ -1,0 +1,63 @@
+package dev.peftd.core.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.LinearHook;
+
+/**
+ * How well a model predicts a token sequence: the negative log-likelihood of every token given the ones before it
+ * (transformers' loss with {@code labels=input_ids}: position t predicts token t+1, the first token is not scored).
+ */
+public final class SequenceScorer {
+
+    private final CausalLm model;
+
+    public SequenceScorer(CausalLm model) {
+        this.model = model;
+    }
+
+    /**
+     * @param ids        at least two tokens
+     * @param keepLogits also return the logits of every position
+     */
+    public SequenceScore score(long[] ids, LinearHook hook, boolean keepLogits) {
+        if (ids.length < 2) {
+            throw new IllegalArgumentException("scoring needs at least 2 tokens (the first one is only context), got "
+                    + ids.length);
+        }
+        if (model.config().rope() == null && ids.length > model.config().maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("the sequence has " + ids.length + " tokens; the model's context window is "
+                    + model.config().maxPositionEmbeddings());
+        }
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try (NDManager manager = NDManager.newBaseManager(); NDScope scope = new NDScope()) {
+            int length = ids.length;
+            NDArray input = manager.create(ids, new Shape(1, length));                  // [1, T] int64
+            NDArray logits = model.forward(input, null, hook);                          // [1, T, vocab]
+            NDArray logProbs = logits.get(":, :-1, :").logSoftmax(-1);                  // [1, T-1, vocab]
+            NDArray targets = input.get(":, 1:").expandDims(-1);                        // [1, T-1, 1]
+            float[] tokenLogProbs = logProbs.gather(targets, -1).toFloatArray();        // [T-1]
+            double nll = 0;
+            for (float lp : tokenLogProbs) {
+                nll -= lp;
+            }
+            float[][] positions = null;
+            if (keepLogits) {
+                float[] flat = logits.toFloatArray();                                   // [T * vocab]
+                int vocab = (int) logits.getShape().get(2);
+                positions = new float[length][];
+                for (int t = 0; t < length; t++) {
+                    positions[t] = java.util.Arrays.copyOfRange(flat, t * vocab, (t + 1) * vocab);
+                }
+            }
+            return new SequenceScore(nll, tokenLogProbs.length, positions);
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.peftd.core.tokenizer;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The tokenizer of a Hugging Face model directory: {@code tokenizer.json} through DJL's binding of the Rust
+ * {@code tokenizers} library (the same code transformers runs), plus {@code tokenizer_config.json} for the
+ * BOS/EOS tokens and the chat templates.
+ *
+ * <p>Special tokens follow transformers 5: the tokenizer.json post-processor alone decides what
+ * {@link #encode(String)} adds (BOS for Llama, nothing for GPT-2/Qwen2); rendered chat templates already carry
+ * their special tokens as text, so {@link #encodeChat} encodes without adding any and BOS is never doubled.
+ */
+public final class Tokenizer implements AutoCloseable {
+
+    private final Path directory;
+    private final HuggingFaceTokenizer tokenizer;
+    private final TokenizerConfigFile config;
+    private final OptionalLong bosTokenId;
+    private final OptionalLong eosTokenId;
+    private final boolean addsBosToken;
+
+    private Tokenizer(Path directory, HuggingFaceTokenizer tokenizer, TokenizerConfigFile config) {
+        this.directory = directory;
+        this.tokenizer = tokenizer;
+        this.config = config;
+        this.bosTokenId = idOfSpecialToken(config.bosToken(), "bos_token");
+        this.eosTokenId = idOfSpecialToken(config.eosToken(), "eos_token");
+        long[] onlySpecials = tokenizer.encode("", true, false).getIds();
+        this.addsBosToken = bosTokenId.isPresent() && onlySpecials.length > 0 && onlySpecials[0] == bosTokenId.getAsLong();
+    }
+
+    /** Loads {@code tokenizer.json} (required) and {@code tokenizer_config.json} (optional) from a model directory. */
+    public static Tokenizer load(Path modelDirectory) {
+        Path json = modelDirectory.resolve("tokenizer.json");
+        if (!Files.isRegularFile(json)) {
+            throw new TokenizerException(json + ": not found (peftd needs the fast tokenizer file tokenizer.json)");
+        }
+        TokenizerConfigFile config = TokenizerConfigFile.read(modelDirectory);
+        // From a stream, not the directory: DJL would otherwise apply its own reading of tokenizer_config.json
+        // (lower-casing, accent stripping, truncation to model_max_length) where transformers 5 does not.
+        Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
+        try (InputStream in = Files.newInputStream(json)) {
+            return new Tokenizer(modelDirectory, HuggingFaceTokenizer.newInstance(in, options), config);
+        } catch (IOException e) {
+            throw new TokenizerException(json + ": cannot read: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new TokenizerException(json + ": not a valid tokenizer file: " + e.getMessage(), e);
+        }
+    }
+
+    /** Ids of {@code text} with the special tokens the post-processor adds (as {@code tokenizer.encode(text)}). */
+    public long[] encode(String text) {
+        return encode(text, true);
+    }
+
+    public long[] encode(String text, boolean addSpecialTokens) {
+        return tokenizer.encode(text, addSpecialTokens, false).getIds();
+    }
+
+    /** Text of {@code ids} without special tokens (BOS, EOS, chat markers), as {@code decode(ids, skip_special_tokens=True)}. */
+    public String decode(long[] ids) {
+        return decode(ids, true);
+    }
+
+    public String decode(long[] ids, boolean skipSpecialTokens) {
+        return tokenizer.decode(ids, skipSpecialTokens);
+    }
+
+    /** The text of one token on its own (special tokens included); a lone byte of a multi-byte character shows as U+FFFD. */
+    public String tokenText(long id) {
+        return tokenizer.decode(new long[] {id}, false);
+    }
+
+    /** Streaming decoder for tokens that follow {@code contextIds} (usually the prompt). */
+    public IncrementalDecoder newIncrementalDecoder(long[] contextIds) {
+        return new IncrementalDecoder(this, contextIds);
+    }
+
+    public OptionalLong bosTokenId() {
+        return bosTokenId;
+    }
+
+    public OptionalLong eosTokenId() {
+        return eosTokenId;
+    }
+
+    /** Whether {@link #encode(String)} puts the BOS token in front by itself (so callers must not add another). */
+    public boolean addsBosToken() {
+        return addsBosToken;
+    }
+
+    /** The template named {@code default} (or the only one), if tokenizer_config.json has any. */
+    public Optional<ChatTemplate> chatTemplate() {
+        Map<String, String> templates = config.chatTemplates();
+        if (templates.containsKey(TokenizerConfigFile.DEFAULT_TEMPLATE)) {
+            return chatTemplate(TokenizerConfigFile.DEFAULT_TEMPLATE);
+        }
+        return templates.size() == 1 ? chatTemplate(templates.keySet().iterator().next()) : Optional.empty();
+    }
+
+    public Optional<ChatTemplate> chatTemplate(String name) {
+        String source = config.chatTemplates().get(name);
+        return Optional.ofNullable(source).map(s -> new ChatTemplate(name, s, config.bosToken(), config.eosToken()));
+    }
+
+    /** Renders the default chat template and encodes the result without adding special tokens (the template has them). */
+    public long[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        ChatTemplate template = chatTemplate().orElseThrow(() -> new TokenizerException(
+                directory.resolve("tokenizer_config.json") + ": no 'chat_template' (this is not a chat model)"));
+        return encode(template.render(messages, addGenerationPrompt), false);
+    }
+
+    private OptionalLong idOfSpecialToken(String token, String key) {
+        if (token == null) {
+            return OptionalLong.empty();
+        }
+        long[] ids = tokenizer.encode(token, false, false).getIds();
+        if (ids.length != 1) {
+            throw new TokenizerException(directory.resolve("tokenizer_config.json") + ": '" + key + "' " + token
+                    + " is not a single token of tokenizer.json (it encodes to " + ids.length + " tokens)");
+        }
+        return OptionalLong.of(ids[0]);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,136 @@
+package dev.peftd.core.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reading a file Python's safetensors wrote (python-mixed.safetensors, see make_model_fixtures.py), and broken files. */
+class SafetensorsFileTest {
+
+    private static NDManager manager;
+
+    @TempDir
+    Path temp;
+
+    @BeforeAll
+    static void start() {
+        manager = NDManager.newBaseManager(Device.cpu());
+    }
+
+    @AfterAll
+    static void stop() {
+        manager.close();
+    }
+
+    static Path fixture(String name) throws Exception {
+        return Path.of(SafetensorsFileTest.class.getClassLoader().getResource("fixtures/safetensors/" + name).toURI());
+    }
+
+    @Test
+    void readsEveryDtypeWidening16BitFloatsExactly() throws Exception {
+        try (SafetensorsFile file = SafetensorsFile.open(fixture("python-mixed.safetensors"))) {
+            assertEquals(Map.of("format", "pt"), file.metadata());
+            NDArray f32 = file.load("f32", manager);
+            assertArrayEquals(new long[] {2, 3}, f32.getShape().getShape());
+            assertArrayEquals(new float[] {-0.5f, -0.25f, 0f, 0.25f, 0.5f, 0.75f}, f32.toFloatArray());
+
+            NDArray bf16 = file.load("bf16", manager);
+            assertEquals(DataType.FLOAT32, bf16.getDataType());
+            float[] widened = bf16.toFloatArray();
+            // bf16 keeps float32's top 16 bits: 3e38 and 1e-30 round to these float32 values
+            assertArrayEquals(new float[] {1.5f, -2.75f, -0.0f, Float.POSITIVE_INFINITY,
+                    Float.intBitsToFloat(0x7f62_0000), Float.intBitsToFloat(0x0da2_0000)}, widened);
+            assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(widened[2]), "sign of zero kept");
+
+            NDArray f16 = file.load("f16", manager);
+            assertEquals(DataType.FLOAT32, f16.getDataType());
+            assertArrayEquals(new float[] {1f, -0.5f, 65504f, 0x1p-24f, Float.NEGATIVE_INFINITY}, f16.toFloatArray());
+
+            NDArray i64 = file.load("i64", manager);
+            assertEquals(DataType.INT64, i64.getDataType());
+            assertArrayEquals(new long[] {-1, 1L << 40, 7}, i64.toLongArray());
+            assertArrayEquals(new int[] {3, -4}, file.load("i32", manager).toIntArray());
+            assertArrayEquals(new long[] {1, 2}, file.load("i32", manager).getShape().getShape());
+            assertArrayEquals(new byte[] {0, (byte) 255}, file.load("u8", manager).toByteArray());
+            NDArray scalar = file.load("scalar", manager);
+            assertEquals(0, scalar.getShape().dimension());
+            assertEquals(2.5f, scalar.getFloat());
+        }
+    }
+
+    @Test
+    void loadedArraysAreOwnedCopiesThatCanBeWritten() throws Exception {
+        try (SafetensorsFile file = SafetensorsFile.open(fixture("python-mixed.safetensors"))) {
+            NDArray a = file.load("f32", manager);
+            a.addi(manager.create(1f)); // would crash on the read-only mapping if the array were a view
+            assertEquals(0.5f, a.toFloatArray()[0]);
+            assertEquals(-0.5f, file.load("f32", manager).toFloatArray()[0], "the file is unchanged");
+        }
+    }
+
+    @Test
+    void missingTensorNamesFileAndKey() throws Exception {
+        Path path = fixture("python-mixed.safetensors");
+        try (SafetensorsFile file = SafetensorsFile.open(path)) {
+            TensorFileException e = assertThrows(TensorFileException.class, () -> file.load("nope", manager));
+            assertTrue(e.getMessage().contains(path.toString()) && e.getMessage().contains("'nope'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void truncatedFileNamesTheTensorThatNoLongerFits() throws Exception {
+        byte[] bytes = Files.readAllBytes(fixture("python-mixed.safetensors"));
+        Path cut = temp.resolve("cut.safetensors");
+        Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 3));
+        TensorFileException e = assertThrows(TensorFileException.class, () -> SafetensorsFile.open(cut));
+        assertTrue(e.getMessage().contains(cut.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+        assertTrue(e.getMessage().contains("tensor '"), e.getMessage());
+    }
+
+    @Test
+    void badHeadersAreRejectedWithTheReason() throws Exception {
+        List<byte[]> broken = List.of(
+                new byte[] {1, 2, 3},
+                withHeader("{\"x\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}", 4),
+                withHeader("{not json", 0),
+                withHeader("{\"x\": {\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]}}", 8),
+                withHeader("{\"x\": {\"dtype\": \"Q7\", \"shape\": [1], \"data_offsets\": [0, 1]}}", 8),
+                withHeader("{\"x\": {\"dtype\": \"F32\", \"shape\": [1]}}", 8));
+        List<String> reasons = List.of("too short", "truncated", "not valid JSON", "do not fit shape", "unsupported dtype",
+                "bad header entry");
+        for (int i = 0; i < broken.size(); i++) {
+            Path file = temp.resolve("broken-" + i + ".safetensors");
+            Files.write(file, broken.get(i));
+            TensorFileException e = assertThrows(TensorFileException.class, () -> SafetensorsFile.open(file));
+            assertTrue(e.getMessage().startsWith(file.toString()) && e.getMessage().contains(reasons.get(i)),
+                    "case " + i + ": " + e.getMessage());
+        }
+        Path huge = temp.resolve("huge-length.safetensors");
+        Files.write(huge, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1L << 40).array());
+        TensorFileException e = assertThrows(TensorFileException.class, () -> SafetensorsFile.open(huge));
+        assertTrue(e.getMessage().contains("bad header length"), e.getMessage());
+    }
+
+    private static byte[] withHeader(String json, int dataBytes) {
+        byte[] header = json.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(header.length).put(header).array();
+    }
+}
