@@ -56,6 +56,7 @@ create table fine_tuning_jobs (
     attempts            integer     not null default 0,
     max_attempts        integer     not null,
     checkpoint_step     integer,
+    checkpoint_tokens   bigint,                        -- tokens trained up to checkpoint_step
     adapter_key         text
 );
 create index jobs_by_tenant on fine_tuning_jobs (tenant, seq desc);

@@ -2,13 +2,13 @@ package dev.peftd.job;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import java.util.List;
 
 /**
  * Every adapter and training knob of a job, resolved (defaults filled in), in the API's snake_case names.
  * Method-specific fields are {@code null} for the other methods and then left out of the JSON.
  *
- * @param targetModules module names or suffixes, {@code ["all-linear"]}, or a single regular expression
+ * @param targetModules a list of module names or suffixes, or one string: {@code "all-linear"} or a regular
+ *                      expression that must match the whole module name (PEFT's semantics)
  * @param maxSteps      when set, the run stops after this many optimizer steps regardless of {@code n_epochs}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -16,7 +16,7 @@ public record Hyperparameters(
         int r,
         @JsonProperty("lora_alpha") Double loraAlpha,
         @JsonProperty("lora_dropout") double loraDropout,
-        @JsonProperty("target_modules") List<String> targetModules,
+        @JsonProperty("target_modules") Object targetModules,
         @JsonProperty("use_rslora") Boolean useRslora,
         @JsonProperty("lora_fa_project_grad") Boolean loraFaProjectGrad,
         @JsonProperty("vera_d_initial") Double veraDInitial,

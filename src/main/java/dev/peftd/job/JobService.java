@@ -105,7 +105,9 @@ public class JobService {
         if (request.metadata() != null && request.metadata().size() > MAX_METADATA) {
             throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs");
         }
-        return methodParser.parse(request.method(), request.hyperparameters());
+        TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
+        CoreConfigs.check(method, request.seed() == null ? 0 : request.seed());
+        return method;
     }
 
     private void requireFile(Tenant tenant, String field, String fileId) {

@@ -204,10 +204,11 @@ final class MethodParser {
             return node.asString();
         }
 
-        List<String> targetModules() {
+        /** A {@code List<String>} of names, or one {@code String}: all-linear or a regex. */
+        Object targetModules() {
             JsonNode node = nodes.get("target_modules");
             if (node == null) {
-                return List.of("q_proj", "v_proj");
+                return "all-linear";   // works for every model family; PEFT's per-family defaults differ
             }
             String path = path("target_modules");
             if (node.isString()) {
@@ -220,7 +221,7 @@ final class MethodParser {
                                 + e.getDescription());
                     }
                 }
-                return List.of(value);
+                return value;
             }
             if (!node.isArray() || node.isEmpty()) {
                 throw ApiProblem.invalidField(path, "must be a non-empty list of module names, 'all-linear' or a regex");

@@ -7,7 +7,9 @@ import java.util.UUID;
  * and someone else claimed the job, the old holder's writes change nothing.
  *
  * @param attempt        1 for the first run, 2 after one re-queue, …
- * @param checkpointStep the last checkpointed step, or {@code null} to start from step 0
+ * @param checkpointStep   the last checkpointed step, or {@code null} to start from step 0
+ * @param checkpointTokens tokens trained up to that checkpoint (0 without one)
  */
-public record Claim(String jobId, String tenant, UUID token, String owner, int attempt, Integer checkpointStep) {
+public record Claim(String jobId, String tenant, UUID token, String owner, int attempt, Integer checkpointStep,
+                    long checkpointTokens) {
 }

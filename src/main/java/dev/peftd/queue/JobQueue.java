@@ -43,11 +43,12 @@ public class JobQueue {
                        attempts = j.attempts + 1, started_at = coalesce(j.started_at, :now)
                  where j.id = (select id from fine_tuning_jobs where status = 'queued'
                                 order by seq limit 1 for update skip locked)
-                returning j.id, j.tenant, j.attempts, j.checkpoint_step""")
+                returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens""")
                 .param("owner", owner).param("token", token).param("expires", ts(now.plus(lease)))
                 .param("now", ts(now))
                 .query((rs, i) -> new Claim(rs.getString("id"), rs.getString("tenant"), token, owner,
-                        rs.getInt("attempts"), (Integer) rs.getObject("checkpoint_step")))
+                        rs.getInt("attempts"), (Integer) rs.getObject("checkpoint_step"),
+                        rs.getLong("checkpoint_tokens")))
                 .optional();
     }
 
@@ -71,9 +72,11 @@ public class JobQueue {
     }
 
     /** Remembers the step a resumed run starts from; false when the lease is gone. */
-    public boolean checkpointed(Claim claim, int step) {
-        return jdbc.sql("update fine_tuning_jobs set checkpoint_step = ? where id = ? and lease_token = ?")
-                .params(step, claim.jobId(), claim.token()).update() == 1;
+    public boolean checkpointed(Claim claim, int step, long trainedTokens) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set checkpoint_step = ?, checkpoint_tokens = ?
+                 where id = ? and lease_token = ?""")
+                .params(step, trainedTokens, claim.jobId(), claim.token()).update() == 1;
     }
 
     public boolean succeed(Claim claim, String fineTunedModel, String adapterKey, long trainedTokens, int steps) {

@@ -39,7 +39,7 @@ public final class RunControl {
         return stop.get() != Stop.NONE;
     }
 
-    void request(Stop reason) {
+    public void request(Stop reason) {
         // a lost lease trumps everything; otherwise the first reason wins
         stop.updateAndGet(current -> reason == Stop.LEASE_LOST || current == Stop.NONE ? reason : current);
     }

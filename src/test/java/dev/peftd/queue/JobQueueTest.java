@@ -66,7 +66,7 @@ class JobQueueTest {
     void anExpiredLeaseIsRequeuedAndTheOldHoldersWritesAreFenced() {
         insertJob(jdbc, "ftjob-1", 3, clock.instant());
         Claim old = queue.claim("w1", LEASE).orElseThrow();
-        assertThat(queue.checkpointed(old, 4)).isTrue();
+        assertThat(queue.checkpointed(old, 4, 100)).isTrue();
 
         clock.advance(Duration.ofSeconds(20));
         assertThat(queue.heartbeat(old, LEASE)).isEqualTo(JobQueue.LeaseState.HELD);
