@@ -70,6 +70,9 @@ common("default", defaults);
 common("gpu", gpu);
 
 const cpuWorker = container(find(defaults, "Deployment", "-worker"));
+check("default: worker shutdown (checkpoint, release) ends before the 300 s grace period",
+  env(cpuWorker, "PEFTD_WORKER_SHUTDOWN_TIMEOUT")?.value === "240s"
+  && find(defaults, "Deployment", "-worker").spec.template.spec.terminationGracePeriodSeconds === 300);
 check("default: CPU worker, one worker, no GPU request",
   env(cpuWorker, "PEFTD_WORKER_DEVICES")?.value === "cpu" && env(cpuWorker, "PEFTD_WORKER_COUNT")?.value === "1"
   && !JSON.stringify(cpuWorker.resources).includes("nvidia.com/gpu"));

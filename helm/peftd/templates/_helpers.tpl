@@ -116,6 +116,9 @@ spec:
           value: {{ .workerCount | quote }}
         - name: PEFTD_WORKER_DEVICES
           value: {{ .workerDevices | quote }}
+        # graceful shutdown (stop claiming, checkpoint, release the lease) must end before Kubernetes kills the pod
+        - name: PEFTD_WORKER_SHUTDOWN_TIMEOUT
+          value: {{ printf "%ds" (div (mul (int $spec.terminationGracePeriodSeconds) 4) 5) | quote }}
         - name: JDK_JAVA_OPTIONS
           value: {{ $spec.javaOptions | quote }}
         - name: SPRING_DATASOURCE_USERNAME

@@ -19,5 +19,7 @@ final class Commands {
         Cli.register("generate", new GenerateCommand());
         Cli.register("score", new ScoreCommand());
         AdapterCommands.register();
+        Cli.register("train", new TrainCommand());
+        Cli.register("bench", new BenchCommand().add("train", new TrainBench()).add("train-one", new TrainBenchRun()));
     }
 }

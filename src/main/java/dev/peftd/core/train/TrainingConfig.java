@@ -5,8 +5,9 @@ import dev.peftd.core.train.optim.LrSchedule;
 
 /**
  * How to train, independent of the adapter method (which only decides the parameter groups via
- * {@link #loraPlusRatio} and the LoRA-FA projection via {@link #projectLoraFaGradients}). Defaults follow the HF
- * Trainer where it has one (AdamW β=(0.9, 0.999), eps 1e-8, linear schedule, max_grad_norm 1.0).
+ * {@link #loraPlusRatio}). Defaults follow the HF
+ * Trainer where it has one (AdamW β=(0.9, 0.999), eps 1e-8, linear schedule, max_grad_norm 1.0). LoRA-FA's gradient
+ * projection is the adapter's choice ({@code TrainableTensor.frozenA}), not a training setting.
  *
  * @param steps                  optimizer steps; 0 means "derive from {@code epochs}"
  * @param epochs                 passes over the training data when {@code steps == 0}
@@ -14,7 +15,6 @@ import dev.peftd.core.train.optim.LrSchedule;
  * @param gradAccum              micro-batches per optimizer step
  * @param maxGradNorm            clip the global gradient norm to this; 0 disables clipping
  * @param loraPlusRatio          LoRA+ learning-rate ratio for lora_B and 1-D tensors; 0 for a single group
- * @param projectLoraFaGradients apply PEFT's LoRA-FA gradient projection to B tensors with a frozen A
  * @param shuffle                draw a fresh seeded permutation of the training set every epoch (HF Trainer
  *                               behaviour); false keeps file order, for reproducing a given batch sequence
  * @param evalEvery              evaluate every this many steps (0: only before and after training)
@@ -22,7 +22,7 @@ import dev.peftd.core.train.optim.LrSchedule;
  */
 public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, LrSchedule.Kind schedule, int warmupSteps,
                              int steps, double epochs, int batchSize, int gradAccum, double maxGradNorm, long seed,
-                             double loraPlusRatio, boolean projectLoraFaGradients, boolean shuffle, int evalEvery,
+                             double loraPlusRatio, boolean shuffle, int evalEvery,
                              int checkpointEvery) {
 
     public TrainingConfig {
@@ -75,6 +75,27 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         return Math.max(1, (int) Math.ceil(epochs * perEpoch));
     }
 
+    /** The settings under HF Trainer-like names, for metadata files. */
+    public java.util.Map<String, Object> asMap() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("learning_rate", lr);
+        m.put("weight_decay", weightDecay);
+        m.put("adam_beta1", betas.beta1());
+        m.put("adam_beta2", betas.beta2());
+        m.put("adam_epsilon", betas.eps());
+        m.put("lr_scheduler_type", schedule.name().toLowerCase(java.util.Locale.ROOT));
+        m.put("warmup_steps", warmupSteps);
+        m.put("max_steps", steps);
+        m.put("num_train_epochs", epochs);
+        m.put("per_device_train_batch_size", batchSize);
+        m.put("gradient_accumulation_steps", gradAccum);
+        m.put("max_grad_norm", maxGradNorm);
+        m.put("seed", seed);
+        m.put("loraplus_lr_ratio", loraPlusRatio);
+        m.put("shuffle", shuffle);
+        return m;
+    }
+
     public static Builder builder() {
         return new Builder();
     }
@@ -93,7 +114,6 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         private double maxGradNorm = 1.0;
         private long seed = 42;
         private double loraPlusRatio = 0;
-        private boolean projectLoraFaGradients = false;
         private boolean shuffle = true;
         private int evalEvery = 0;
         private int checkpointEvery = 0;
@@ -110,14 +130,13 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
         public Builder loraPlusRatio(double v) { loraPlusRatio = v; return this; }
-        public Builder projectLoraFaGradients(boolean v) { projectLoraFaGradients = v; return this; }
         public Builder shuffle(boolean v) { shuffle = v; return this; }
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
 
         public TrainingConfig build() {
             return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize,
-                    gradAccum, maxGradNorm, seed, loraPlusRatio, projectLoraFaGradients, shuffle, evalEvery,
+                    gradAccum, maxGradNorm, seed, loraPlusRatio, shuffle, evalEvery,
                     checkpointEvery);
         }
     }

@@ -83,7 +83,7 @@ public final class TrainingRun {
         boolean gradModeBefore = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try (NDManager manager = NDManager.newBaseManager();
-             AdamW optimizer = new AdamW(groups(), config.betas(), config.projectLoraFaGradients())) {
+             AdamW optimizer = new AdamW(groups(), config.betas())) {
             return train(manager, optimizer);
         } finally {
             adapter.setTraining(false);
@@ -95,10 +95,6 @@ public final class TrainingRun {
         List<TrainableTensor> tensors = adapter.trainableTensors();
         if (tensors.isEmpty()) {
             throw new IllegalArgumentException("adapter: has no trainable tensors");
-        }
-        if (config.projectLoraFaGradients() && tensors.stream().noneMatch(t -> t.frozenA() != null)) {
-            throw new IllegalArgumentException("lora_fa_project_grad: the adapter has no B with a frozen A"
-                    + " (only LoRA-FA adapters have one)");
         }
         return config.loraPlusRatio() > 0
                 ? ParamGroups.loraPlus(tensors, config.lr(), config.loraPlusRatio(), config.weightDecay())
@@ -229,7 +225,7 @@ public final class TrainingRun {
         meta.gradAccum = config.gradAccum();
         meta.totalSteps = totalSteps;
         meta.trainExamples = data.train().size();
-        return Checkpoint.write(checkpointRoot, meta, AdapterState.of(adapter), optimizer.stateTensors());
+        return Checkpoint.write(checkpointRoot, meta, adapter.stateTensors(), optimizer.stateTensors());
     }
 
     private int restore(NDManager manager, AdamW optimizer, List<Double> losses) {
@@ -240,7 +236,7 @@ public final class TrainingRun {
         mustMatch("total steps", meta.totalSteps, totalSteps);
         mustMatch("training examples", meta.trainExamples, data.train().size());
         try (NDManager loading = manager.newSubManager()) {
-            AdapterState.load(adapter, Checkpoint.readTensors(resumeFrom.resolve("adapter_state.safetensors"), loading));
+            adapter.loadStateTensors(Checkpoint.readTensors(resumeFrom.resolve("adapter_state.safetensors"), loading));
             Map<String, NDArray> state = Checkpoint.readTensors(resumeFrom.resolve("optimizer.safetensors"), loading);
             optimizer.restore(state, meta.step);
         }

@@ -38,20 +38,18 @@ public final class AdamW implements AutoCloseable {
 
     private final List<ParamGroup> groups;
     private final Betas betas;
-    private final boolean projectLoraFaGradients;
     private final NDManager stateManager;
     private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
     private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
     private int completedSteps;
 
     /**
-     * @param projectLoraFaGradients apply PEFT's LoRA-FA projection to every tensor that carries a
-     *                               {@link TrainableTensor#frozenA()} before the Adam update
+     * Tensors that carry a {@link TrainableTensor#frozenA()} (LoRA-FA with projection) get PEFT's LoRA-FA gradient
+     * projection before the Adam update.
      */
-    public AdamW(List<ParamGroup> groups, Betas betas, boolean projectLoraFaGradients) {
+    public AdamW(List<ParamGroup> groups, Betas betas) {
         this.groups = List.copyOf(groups);
         this.betas = betas;
-        this.projectLoraFaGradients = projectLoraFaGradients;
         this.stateManager = NDManager.newBaseManager();
         for (ParamGroup group : this.groups) {
             for (TrainableTensor t : group.tensors()) {
@@ -106,7 +104,7 @@ public final class AdamW implements AutoCloseable {
         if (g == null) {
             return; // torch skips parameters whose .grad is None
         }
-        if (projectLoraFaGradients && t.frozenA() != null) {
+        if (t.frozenA() != null) {
             g = LoraFaProjection.project(g, t.frozenA());
         }
         NDArray m = expAvg.get(t.name());

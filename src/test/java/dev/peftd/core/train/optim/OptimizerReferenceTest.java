@@ -75,7 +75,7 @@ class OptimizerReferenceTest {
                     group.get("weight_decay").getAsDouble()));
         }
         float[] multipliers = Fixtures.floats(f.get("multipliers"));
-        try (AdamW adamW = new AdamW(groups, AdamW.Betas.TORCH_DEFAULT, false)) {
+        try (AdamW adamW = new AdamW(groups, AdamW.Betas.TORCH_DEFAULT)) {
             for (int step = 0; step < f.getAsJsonArray("grads").size(); step++) {
                 JsonObject grads = f.getAsJsonArray("grads").get(step).getAsJsonObject();
                 params.forEach((name, p) -> setGradient(p, Fixtures.floats(grads.get(name))));
@@ -104,7 +104,7 @@ class OptimizerReferenceTest {
 
         TrainableTensor tb = new TrainableTensor("m.lora_B.weight", b, TrainableTensor.Role.LORA_B, frozen);
         try (AdamW adamW = new AdamW(ParamGroups.single(List.of(tb), f.get("lr").getAsDouble(), 0.0),
-                AdamW.Betas.TORCH_DEFAULT, true)) {
+                AdamW.Betas.TORCH_DEFAULT)) {
             setGradient(b, Fixtures.floats(f.get("grad_b")));
             adamW.step(1.0);
         }

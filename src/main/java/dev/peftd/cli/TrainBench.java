@@ -1,0 +1,136 @@
+package dev.peftd.cli;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code bench train}: trains the same random model, batch, rank and targets with peftd and with PEFT + torch, method
+ * by method, each in a fresh child process (so peak RSS is per method), interleaved to share the machine's noise,
+ * and prints step time, tokens/s and peak RSS side by side as ratios.
+ */
+final class TrainBench implements Command {
+
+    private static final Set<String> VALUED = Set.of("methods", "shape", "steps", "batch", "seq", "threads", "r",
+            "vera-r", "python", "script", "model-dir", "xmx");
+    private static final Set<String> FLAGS = Set.of("json");
+    private static final List<String> PEFT_METHODS = List.of("lora", "lora_fa", "lora_plus", "vera");
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        CliOptions o = CliOptions.parse(args, VALUED, FLAGS);
+        String python = o.string("python", "/work/refvenv/bin/python");
+        Path script = Path.of(o.string("script", "tools/bench/train_bench.py"));
+        List<String> methods = List.of(o.string("methods", "lora,lora_fa,lora_plus,vera,delta_lora").split(","));
+        for (String m : methods) {
+            if (!TrainBenchRun.METHODS.contains(m)) {
+                throw new UsageException("--methods: unknown method '" + m + "'; known: " + TrainBenchRun.METHODS);
+            }
+        }
+        if (!Files.isRegularFile(script)) {
+            throw new UsageException("--script: " + script + " not found (run from the repository root or pass --script)");
+        }
+        List<String> common = List.of("--steps", o.string("steps", "6"), "--batch", o.string("batch", "4"),
+                "--seq", o.string("seq", "256"), "--threads", o.string("threads", "2"), "--r", o.string("r", "16"),
+                "--vera-r", o.string("vera-r", "256"));
+        Path modelDir;
+        try {
+            modelDir = o.has("model-dir") ? Path.of(o.string("model-dir", null)) : makeModel(python, script,
+                    o.string("shape", "smollm2-135m"), err);
+        } catch (IOException e) {
+            throw new UsageException("bench model: " + e.getMessage());
+        }
+        out.printf(Locale.ROOT, "model %s, batch %s x %s, %s threads, %s steps per run (median of steps 2..n)%n",
+                modelDir, o.string("batch", "4"), o.string("seq", "256"), o.string("threads", "2"), o.string("steps", "6"));
+        out.printf(Locale.ROOT, "%-11s %12s %12s %7s %12s %12s %11s %11s %7s%n", "method", "peftd s/step",
+                "PEFT s/step", "ratio", "peftd tok/s", "PEFT tok/s", "peftd RSS", "PEFT RSS", "ratio");
+        for (String method : methods) {
+            List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.string("xmx", "2g"),
+                    "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.string("threads", "2"),
+                    "-Dai.djl.pytorch.num_interop_threads=1", "-cp", System.getProperty("java.class.path"),
+                    "dev.peftd.PeftdApplication", "bench", "train-one", "--model", modelDir.toString(), "--method", method));
+            java.addAll(common);
+            JsonObject ours = runChild(java, err);
+            JsonObject peft = null;
+            if (PEFT_METHODS.contains(method)) {
+                List<String> py = new ArrayList<>(List.of(python, script.toString(), "run", "--model", modelDir.toString(),
+                        "--method", method));
+                py.addAll(common);
+                peft = runChild(py, err);
+            }
+            if (o.flag("json")) {
+                JsonObject row = new JsonObject();
+                row.addProperty("method", method);
+                row.add("peftd", ours);
+                row.add("peft", peft);
+                out.println(row);
+            } else {
+                printRow(out, method, ours, peft);
+            }
+        }
+        return 0;
+    }
+
+    private static void printRow(PrintStream out, String method, JsonObject ours, JsonObject peft) {
+        double s = ours.get("median_step_s").getAsDouble();
+        double rss = ours.get("peak_rss_mb").getAsDouble();
+        if (peft == null) {
+            out.printf(Locale.ROOT, "%-11s %12.3f %12s %7s %12.0f %12s %9.0fMB %11s %7s%n", method, s, "-", "-",
+                    ours.get("tokens_per_s").getAsDouble(), "-", rss, "-", "-");
+            return;
+        }
+        double ps = peft.get("median_step_s").getAsDouble();
+        double prss = peft.get("peak_rss_mb").getAsDouble();
+        out.printf(Locale.ROOT, "%-11s %12.3f %12.3f %6.2fx %12.0f %12.0f %9.0fMB %9.0fMB %6.2fx%n", method, s, ps, s / ps,
+                ours.get("tokens_per_s").getAsDouble(), peft.get("tokens_per_s").getAsDouble(), rss, prss, rss / prss);
+    }
+
+    private static Path makeModel(String python, Path script, String shape, PrintStream err)
+            throws IOException, UsageException {
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "peftd-bench-" + shape);
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            runChild(List.of(python, script.toString(), "make-model", "--out", dir.toString(), "--shape", shape), err);
+        }
+        return dir;
+    }
+
+    /** Runs a child to completion and returns its last stdout line that is a JSON object. */
+    private static JsonObject runChild(List<String> command, PrintStream err) throws UsageException {
+        try {
+            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String last = null;
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("{")) {
+                        last = line;
+                    }
+                }
+            }
+            int rc = p.waitFor();
+            if (rc != 0 || last == null) {
+                throw new UsageException("benchmark child failed (exit " + rc + "): " + String.join(" ", command));
+            }
+            return JsonParser.parseString(last).getAsJsonObject();
+        } catch (IOException e) {
+            throw new UsageException("cannot start " + command.get(0) + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UsageException("interrupted");
+        }
+    }
+
+    private static String javaBinary() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+}

@@ -1,0 +1,123 @@
+package dev.peftd.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.AdapterConfig;
+import dev.peftd.core.adapter.Adapters;
+import dev.peftd.core.adapter.DeltaLoraConfig;
+import dev.peftd.core.adapter.LoraConfig;
+import dev.peftd.core.adapter.LoraFaConfig;
+import dev.peftd.core.adapter.LoraPlusConfig;
+import dev.peftd.core.adapter.TargetModules;
+import dev.peftd.core.adapter.VeraConfig;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.train.StepReport;
+import dev.peftd.core.train.TrainingConfig;
+import dev.peftd.core.train.TrainingData;
+import dev.peftd.core.train.TrainingRun;
+import dev.peftd.core.train.data.TokenizedExample;
+import dev.peftd.core.train.optim.LrSchedule;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.Set;
+
+/**
+ * {@code bench train-one}: the peftd side of one benchmark row, run in its own JVM by {@link TrainBench}: trains the
+ * method on random full-length token batches (loss on every token, like {@code labels=input_ids}) and prints one JSON
+ * line with the step times, tokens/s and the process's peak RSS.
+ */
+final class TrainBenchRun implements Command {
+
+    static final List<String> METHODS = List.of("lora", "lora_fa", "lora_plus", "vera", "delta_lora");
+    private static final List<String> ALL_PROJECTIONS =
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+    private static final Set<String> VALUED = Set.of("model", "method", "steps", "batch", "seq", "threads", "r", "vera-r");
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        CliOptions o = CliOptions.parse(args, VALUED, Set.of());
+        String method = o.required("method");
+        int steps = o.integer("steps", 6);
+        int batch = o.integer("batch", 4);
+        int seq = o.integer("seq", 256);
+        int r = o.integer("r", 16);
+        if (!METHODS.contains(method)) {
+            throw new UsageException("--method: unknown '" + method + "'; known: " + METHODS);
+        }
+        try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")))) {
+            List<TokenizedExample> data = randomBatches(model.config().vocabSize(), steps * batch, seq);
+            AdapterConfig config = config(method, r, o.integer("vera-r", 256));
+            TrainingConfig training = TrainingConfig.builder().lr(1e-4).schedule(LrSchedule.Kind.CONSTANT)
+                    .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false)
+                    .loraPlusRatio(method.equals("lora_plus") ? 16 : 0).build();
+            List<StepReport> reports = new ArrayList<>();
+            try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {
+                new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, reports::add, null).run();
+            }
+            double[] seconds = reports.stream().mapToDouble(s -> s.stepMillis() / 1000).toArray();
+            double median = median(seconds.length > 1 ? Arrays.copyOfRange(seconds, 1, seconds.length) : seconds);
+            JsonObject json = new JsonObject();
+            json.addProperty("method", method);
+            JsonArray times = new JsonArray();
+            Arrays.stream(seconds).forEach(times::add);
+            json.add("step_s", times);
+            json.addProperty("median_step_s", median);
+            json.addProperty("tokens_per_s", batch * seq / median);
+            json.addProperty("peak_rss_mb", peakRssMb());
+            out.println(json);
+            return 0;
+        }
+    }
+
+    private static AdapterConfig config(String method, int r, int veraR) {
+        TargetModules targets = TargetModules.names(ALL_PROJECTIONS);
+        LoraConfig lora = new LoraConfig(r, 2.0 * r, 0.0, false, targets, null, null); // alpha = 2r, as the PEFT side
+        return switch (method) {
+            case "lora" -> lora;
+            case "lora_fa" -> new LoraFaConfig(lora, true);
+            case "lora_plus" -> new LoraPlusConfig(lora, 16);
+            case "delta_lora" -> new DeltaLoraConfig(lora, DeltaLoraConfig.DEFAULT_LAMBDA, 0);
+            default -> VeraConfig.of(veraR, targets);
+        };
+    }
+
+    /** Full-length random sequences, all tokens trained, drawn from a fixed seed. */
+    private static List<TokenizedExample> randomBatches(int vocab, int count, int seq) {
+        SplittableRandom random = new SplittableRandom(1);
+        List<TokenizedExample> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int[] ids = random.ints(seq, 0, vocab).toArray();
+            boolean[] trained = new boolean[seq];
+            Arrays.fill(trained, true);
+            out.add(new TokenizedExample(ids, trained));
+        }
+        return out;
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /** VmHWM of /proc/self/status (Linux): the peak resident set of this process, in MiB. */
+    private static double peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux: report as unknown
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,136 @@
+package dev.peftd.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.AdapterConfig;
+import dev.peftd.core.adapter.Adapters;
+import dev.peftd.core.adapter.DeltaLoraConfig;
+import dev.peftd.core.adapter.analysis.AdapterAnalysis;
+import dev.peftd.core.adapter.peft.AdapterExport;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.tokenizer.Tokenizer;
+import dev.peftd.core.train.TrainingData;
+import dev.peftd.core.train.TrainingResult;
+import dev.peftd.core.train.TrainingRun;
+import dev.peftd.core.train.data.DataOrder;
+import dev.peftd.core.train.data.DatasetException;
+import dev.peftd.core.train.data.JsonlDataset;
+import dev.peftd.core.train.data.Packing;
+import dev.peftd.core.train.data.TokenizedExample;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code train}: fine-tunes an adapter of one of the five methods on a JSONL file, prints progress, writes the PEFT
+ * directory to {@code --out} and shows what the adapter changed. Checkpoints go to {@code --out/checkpoints}.
+ */
+final class TrainCommand implements Command {
+
+    private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        TrainOptions o = TrainOptions.parse(args);
+        Path modelDir = ModelArgument.directory(o.model());
+        requireFile("--data", o.data());
+        if (o.evalFile() != null) {
+            requireFile("--eval-file", o.evalFile());
+        }
+        try (Tokenizer tokenizer = ModelArgument.tokenizer(modelDir, true); CausalLm model = ModelArgument.load(modelDir)) {
+            int maxSeqLen = Math.min(o.maxSeqLen(), model.config().maxPositionEmbeddings());
+            TrainingData data = data(o, tokenizer, maxSeqLen, out);
+            AdapterConfig config = o.adapter();
+            int totalSteps = o.training().totalStepsFor(data.train().size());
+            if (config instanceof DeltaLoraConfig delta) {
+                config = delta.clampedTo(totalSteps);
+            }
+            try (AbstractAdapter adapter = Adapters.create(config, model.linears(), o.training().seed())) {
+                TrainingRun run = new TrainingRun(model, adapter, data, o.training(),
+                        new TrainProgress(out, TrainProgress.styleFor(o.json())), o.out().resolve("checkpoints"));
+                if (o.resume() != null) {
+                    run.resumeFrom(o.resume());
+                }
+                TrainingResult result = run.run();
+                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir, model.config(), o.out(),
+                        metrics(o, result), false);
+                report(o, result, analysis, out);
+                return result.cancelled() ? 1 : 0;
+            }
+        } catch (DatasetException | IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UsageException("--out " + o.out() + ": cannot write the adapter (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static TrainingData data(TrainOptions o, Tokenizer tokenizer, int maxSeqLen, PrintStream out) {
+        JsonlDataset.Loaded train = JsonlDataset.read(o.data(), tokenizer, maxSeqLen);
+        List<TokenizedExample> trainSet = train.examples();
+        List<TokenizedExample> evalSet = List.of();
+        if (o.evalFile() != null) {
+            evalSet = JsonlDataset.read(o.evalFile(), tokenizer, maxSeqLen).examples();
+        } else if (o.evalFraction() > 0) {
+            List<List<TokenizedExample>> split = DataOrder.split(trainSet, o.evalFraction(), o.training().seed());
+            trainSet = split.get(0);
+            evalSet = split.get(1);
+        }
+        if (o.packing()) {
+            trainSet = Packing.pack(trainSet, maxSeqLen);
+        }
+        if (!o.json()) {
+            out.printf(Locale.ROOT, "data: %d training sequences (%d truncated to %d tokens, %d without loss target"
+                    + " skipped), %d validation%n", trainSet.size(), train.truncated(), maxSeqLen, train.dropped(),
+                    evalSet.size());
+        }
+        int pad = (int) tokenizer.eosTokenId().orElse(0);
+        return new TrainingData(trainSet, evalSet, pad);
+    }
+
+    private static void report(TrainOptions o, TrainingResult result, AdapterAnalysis analysis, PrintStream out) {
+        if (o.json()) {
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("event", "done");
+            summary.put("adapter_dir", o.out().toAbsolutePath().toString());
+            summary.put("method", o.method().id());
+            summary.putAll(metrics(o, result));
+            summary.put("trainable_params", analysis.trainableParams());
+            summary.put("analysis", analysis.toJson());
+            out.println(GSON.toJson(summary));
+            return;
+        }
+        out.printf(Locale.ROOT, "trained %d steps: loss %.4f -> %.4f%s%n", result.steps(), result.firstLoss(),
+                result.finalLoss(), result.evalAfter() == null ? ""
+                        : String.format(Locale.ROOT, ", eval loss %s -> %.4f",
+                        result.evalBefore() == null ? "?" : String.format(Locale.ROOT, "%.4f", result.evalBefore()),
+                        result.evalAfter()));
+        out.println("adapter written to " + o.out().toAbsolutePath());
+        out.print(analysis.toTable());
+    }
+
+    /** What peftd.json records about the run. */
+    private static Map<String, Object> metrics(TrainOptions o, TrainingResult result) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("steps", result.steps());
+        m.put("cancelled", result.cancelled());
+        m.put("first_loss", result.firstLoss());
+        m.put("final_loss", result.finalLoss());
+        m.put("eval_loss_before", result.evalBefore());
+        m.put("eval_loss_after", result.evalAfter());
+        m.put("training", o.training().asMap());
+        m.put("data", o.data().toString());
+        return m;
+    }
+
+    private static void requireFile(String option, Path p) throws UsageException {
+        if (!Files.isRegularFile(p)) {
+            throw new UsageException(option + " " + p + ": no such file");
+        }
+    }
+}
