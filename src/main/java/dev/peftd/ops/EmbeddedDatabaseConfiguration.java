@@ -2,7 +2,13 @@ package dev.peftd.ops;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
@@ -28,12 +34,47 @@ class EmbeddedDatabaseConfiguration {
     @Bean(destroyMethod = "close")
     EmbeddedPostgres embeddedPostgres(DataDirectory dataDirectory) throws IOException {
         Path cluster = dataDirectory.resolve("postgres");
+        stopOrphanedServer(cluster);
         EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                 .setDataDirectory(cluster)
                 .setCleanDataDirectory(false)        // keep the cluster: it holds the jobs
+                .setPGStartupWait(Duration.ofSeconds(120))   // crash recovery on a busy machine takes a while
                 .start();
         log.info("embedded PostgreSQL on port {} with its data in {}", postgres.getPort(), cluster);
         return postgres;
+    }
+
+    /**
+     * A JVM that was killed (no shutdown hook) leaves its PostgreSQL child running on the cluster, and a new server
+     * cannot start on it. postmaster.pid names that process: ask it for a fast shutdown and wait until it is gone.
+     */
+    static void stopOrphanedServer(Path cluster) throws IOException {
+        Path pidFile = cluster.resolve("postmaster.pid");
+        if (!Files.isRegularFile(pidFile)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+        } catch (RuntimeException e) {
+            return;   // unreadable: let PostgreSQL judge the stale file itself
+        }
+        Optional<ProcessHandle> orphan = ProcessHandle.of(pid)
+                .filter(p -> p.info().command().map(c -> c.endsWith("postgres")).orElse(false));
+        if (orphan.isEmpty()) {
+            return;
+        }
+        log.warn("a PostgreSQL server (pid {}) from a previous run still holds {}; stopping it", pid, cluster);
+        try {
+            new ProcessBuilder("kill", "-INT", Long.toString(pid)).inheritIO().start().waitFor();
+            orphan.get().onExit().get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while stopping the old PostgreSQL server " + pid, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("the old PostgreSQL server (pid " + pid + ") on " + cluster
+                    + " did not stop within 60 s; stop it and start again", e);
+        }
     }
 
     @Bean
