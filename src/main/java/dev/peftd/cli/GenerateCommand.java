@@ -48,7 +48,7 @@ final class GenerateCommand implements Command {
                 out.print(token.text());
                 out.flush();
             };
-            GenerationResult result = new Generator(model, tokenizer).generate(prompt, options, null, stream);
+            GenerationResult result = Generator.forModelDirectory(dir, model, tokenizer).generate(prompt, options, null, stream);
             if (json) {
                 Map<String, Object> object = new LinkedHashMap<>();
                 object.put("text", result.text());
