@@ -57,8 +57,9 @@ final class TrainBench implements Command {
         for (String method : methods) {
             List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.string("xmx", "2g"),
                     "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.string("threads", "2"),
-                    "-Dai.djl.pytorch.num_interop_threads=1", "-cp", System.getProperty("java.class.path"),
-                    "dev.peftd.PeftdApplication", "bench", "train-one", "--model", modelDir.toString(), "--method", method));
+                    "-Dai.djl.pytorch.num_interop_threads=1"));
+            java.addAll(selfLaunch());
+            java.addAll(List.of("bench", "train-one", "--model", modelDir.toString(), "--method", method));
             java.addAll(common);
             JsonObject ours = runChild(java, err);
             JsonObject peft = null;
@@ -106,8 +107,10 @@ final class TrainBench implements Command {
 
     /** Runs a child to completion and returns its last stdout line that is a JSON object. */
     private static JsonObject runChild(List<String> command, PrintStream err) throws UsageException {
+        Path errors = null;
         try {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            errors = Files.createTempFile("peftd-bench", ".err");
+            Process p = new ProcessBuilder(command).redirectError(errors.toFile()).start();
             String last = null;
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
@@ -119,7 +122,10 @@ final class TrainBench implements Command {
             }
             int rc = p.waitFor();
             if (rc != 0 || last == null) {
-                throw new UsageException("benchmark child failed (exit " + rc + "): " + String.join(" ", command));
+                List<String> lines = Files.readAllLines(errors);
+                String lastError = lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+                throw new UsageException("benchmark child failed (exit " + rc + ": " + lastError + "): "
+                        + String.join(" ", command));
             }
             return JsonParser.parseString(last).getAsJsonObject();
         } catch (IOException e) {
@@ -127,7 +133,24 @@ final class TrainBench implements Command {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UsageException("interrupted");
+        } finally {
+            if (errors != null) {
+                try {
+                    Files.deleteIfExists(errors);
+                } catch (IOException ignored) {
+                    // a leftover temp file is harmless
+                }
+            }
         }
+    }
+
+    /** How to start this program again: {@code -jar peftd.jar} when run from the jar, else the class path. */
+    private static List<String> selfLaunch() {
+        String cp = System.getProperty("java.class.path");
+        if (cp.endsWith(".jar") && !cp.contains(java.io.File.pathSeparator)) {
+            return List.of("-jar", cp); // a Spring Boot jar keeps its classes under BOOT-INF: only its launcher finds them
+        }
+        return List.of("-cp", cp, "dev.peftd.PeftdApplication");
     }
 
     private static String javaBinary() {
