@@ -15,6 +15,7 @@ import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingConfig;
 import dev.peftd.core.train.TrainingData;
+import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.TrainingRun;
 import dev.peftd.core.train.data.TokenizedExample;
 import dev.peftd.core.train.optim.LrSchedule;
@@ -58,17 +59,30 @@ final class TrainBenchRun implements Command {
                     .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false)
                     .loraPlusRatio(method.equals("lora_plus") ? 16 : 0).build();
             List<StepReport> reports = new ArrayList<>();
+            List<Double> cpu = new ArrayList<>();
             try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {
-                new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, reports::add, null).run();
+                double[] last = {processCpuSeconds()};
+                TrainingListener listener = report -> {
+                    reports.add(report);
+                    double now = processCpuSeconds();
+                    cpu.add(now - last[0]);
+                    last[0] = now;
+                };
+                new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, listener, null).run();
             }
             double[] seconds = reports.stream().mapToDouble(s -> s.stepMillis() / 1000).toArray();
-            double median = median(seconds.length > 1 ? Arrays.copyOfRange(seconds, 1, seconds.length) : seconds);
+            double[] cpuSeconds = cpu.stream().mapToDouble(Double::doubleValue).toArray();
+            double median = median(steady(seconds));
             JsonObject json = new JsonObject();
             json.addProperty("method", method);
             JsonArray times = new JsonArray();
             Arrays.stream(seconds).forEach(times::add);
             json.add("step_s", times);
             json.addProperty("median_step_s", median);
+            JsonArray cpuTimes = new JsonArray();
+            Arrays.stream(cpuSeconds).forEach(cpuTimes::add);
+            json.add("cpu_s", cpuTimes);
+            json.addProperty("median_cpu_s", median(steady(cpuSeconds)));
             json.addProperty("tokens_per_s", batch * seq / median);
             json.addProperty("peak_rss_mb", peakRssMb());
             out.println(json);
@@ -99,6 +113,25 @@ final class TrainBenchRun implements Command {
             out.add(new TokenizedExample(ids, trained));
         }
         return out;
+    }
+
+    /** Without the first step, which pays one-time allocations and JIT warm-up (the PEFT side drops it too). */
+    private static double[] steady(double[] values) {
+        return values.length > 1 ? Arrays.copyOfRange(values, 1, values.length) : values;
+    }
+
+    /**
+     * User + system CPU time of the whole process (all libtorch threads) from /proc/self/stat, in seconds; on a
+     * shared, loaded machine this is steadier than wall time.
+     */
+    static double processCpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0; // utime, stime in USER_HZ ticks
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     private static double median(double[] values) {
