@@ -19,10 +19,7 @@ import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.TrainingRun;
 import dev.peftd.core.train.data.TokenizedExample;
 import dev.peftd.core.train.optim.LrSchedule;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -61,10 +58,10 @@ final class TrainBenchRun implements Command {
             List<StepReport> reports = new ArrayList<>();
             List<Double> cpu = new ArrayList<>();
             try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {
-                double[] last = {processCpuSeconds()};
+                double[] last = {ProcessStats.cpuSeconds()};
                 TrainingListener listener = report -> {
                     reports.add(report);
-                    double now = processCpuSeconds();
+                    double now = ProcessStats.cpuSeconds();
                     cpu.add(now - last[0]);
                     last[0] = now;
                 };
@@ -84,7 +81,7 @@ final class TrainBenchRun implements Command {
             json.add("cpu_s", cpuTimes);
             json.addProperty("median_cpu_s", median(steady(cpuSeconds)));
             json.addProperty("tokens_per_s", batch * seq / median);
-            json.addProperty("peak_rss_mb", peakRssMb());
+            json.addProperty("peak_rss_mb", ProcessStats.peakRssMb());
             out.println(json);
             return 0;
         }
@@ -120,37 +117,9 @@ final class TrainBenchRun implements Command {
         return values.length > 1 ? Arrays.copyOfRange(values, 1, values.length) : values;
     }
 
-    /**
-     * User + system CPU time of the whole process (all libtorch threads) from /proc/self/stat, in seconds; on a
-     * shared, loaded machine this is steadier than wall time.
-     */
-    static double processCpuSeconds() {
-        try {
-            String stat = Files.readString(Path.of("/proc/self/stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0; // utime, stime in USER_HZ ticks
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
-    }
-
     private static double median(double[] values) {
         double[] v = values.clone();
         Arrays.sort(v);
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-
-    /** VmHWM of /proc/self/status (Linux): the peak resident set of this process, in MiB. */
-    private static double peakRssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux: report as unknown
-        }
-        return Double.NaN;
     }
 }

@@ -101,6 +101,7 @@ final class TrainCommand implements Command {
             summary.put("method", o.method().id());
             summary.putAll(metrics(o, result));
             summary.put("trainable_params", analysis.trainableParams());
+            summary.put("peak_rss_mb", ProcessStats.peakRssMb());
             summary.put("analysis", analysis.toJson());
             out.println(GSON.toJson(summary));
             return;
@@ -110,7 +111,8 @@ final class TrainCommand implements Command {
                         : String.format(Locale.ROOT, ", eval loss %s -> %.4f",
                         result.evalBefore() == null ? "?" : String.format(Locale.ROOT, "%.4f", result.evalBefore()),
                         result.evalAfter()));
-        out.println("adapter written to " + o.out().toAbsolutePath());
+        out.printf(Locale.ROOT, "adapter written to %s (peak RSS %.0f MB)%n", o.out().toAbsolutePath(),
+                ProcessStats.peakRssMb());
         out.print(analysis.toTable());
     }
 
