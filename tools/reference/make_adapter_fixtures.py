@@ -21,6 +21,8 @@ Fixtures:
   qwen2-lora-all       LoRA r=2 α=4, target_modules "all-linear" (bf16 checkpoint, q/k/v biases, tied head)
   llama-vera           VeRA r=8, projections saved (key 0), d_initial 0.1
   llama-vera-noproj    VeRA r=8, save_projection=False, projection_prng_key 1234 (regenerated on load)
+  stories260k-lora     LoRA r=4 all-linear on the real stories260K (../shared/data/models; skipped when absent)
+  stories260k-vera     VeRA r=16 without projections (key 42) on stories260K
 
 and `vera-projections.safetensors`: PEFT's own `_kaiming_init` draws for three (key, r, max_in, max_out) cases,
 including a key ≥ 2^32, to check bit-identical regeneration.
@@ -35,6 +37,7 @@ import torch
 from peft import LoraConfig, PeftModel, VeraConfig, get_peft_model
 from peft.tuners.vera.model import _kaiming_init
 from safetensors.torch import load_file, save_file
+from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +50,17 @@ def load_base(models, name):
     return AutoModelForCausalLM.from_pretrained(models / name, dtype=torch.float32, attn_implementation="eager").eval()
 
 
+def fixture_input_ids(models, model_name):
+    """The tiny models' fixed [2, 12] input; for stories260K two real sentences through its own tokenizer."""
+    reference = models / model_name / "reference.safetensors"
+    if reference.exists():
+        return load_file(str(reference))["input_ids"]
+    tok = Tokenizer.from_file(str(models / model_name / "tokenizer.json"))
+    rows = [tok.encode(t).ids[:12] for t in ("Once upon a time, there was a little girl named Lily.",
+                                             "The big dog ran to the park and saw a red ball.")]
+    return torch.tensor(rows, dtype=torch.int64)
+
+
 def randomise_adapter(model, seed, scale):
     """Non-zero values for every adapter tensor (PEFT's init leaves B or b at zero)."""
     g = torch.Generator().manual_seed(seed)
@@ -57,7 +71,7 @@ def randomise_adapter(model, seed, scale):
 
 
 
-def make(models, name, model_name, config, seed, scale):
+def make(models, name, model_name, config, seed, scale, merged_modules=MERGED_MODULES):
     out = OUT / name
     if out.exists():
         shutil.rmtree(out)
@@ -72,7 +86,7 @@ def make(models, name, model_name, config, seed, scale):
     saved["base_model_name_or_path"] = model_name
     config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
 
-    input_ids = load_file(str(models / model_name / "reference.safetensors"))["input_ids"]
+    input_ids = fixture_input_ids(models, model_name)
     # logits as a user gets them: a fresh base model plus the saved directory
     reloaded = PeftModel.from_pretrained(load_base(models, model_name), out).eval()
     with torch.no_grad():
@@ -83,7 +97,7 @@ def make(models, name, model_name, config, seed, scale):
     merged_model = reloaded.merge_and_unload()
     state = merged_model.state_dict()
     tensors = {"input_ids": input_ids.contiguous(), "logits": logits}
-    for wrapped in adapted[:MERGED_MODULES]:
+    for wrapped in adapted[:merged_modules]:
         module = wrapped.removeprefix("base_model.model.")
         tensors["merged." + module + ".weight"] = state[module + ".weight"].float().contiguous()
     save_file(tensors, str(out / "expected.safetensors"),
@@ -111,7 +125,10 @@ def make_projection_cases():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default=str(MODELS), help="directory holding tiny-llama, tiny-gpt2, tiny-qwen2")
-    models = Path(parser.parse_args().models)
+    parser.add_argument("--stories", default=str(ROOT / "../shared/data/models"),
+                        help="directory holding stories260K (skipped when absent)")
+    args = parser.parse_args()
+    models = Path(args.models)
     OUT.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     proj = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -132,6 +149,15 @@ def main():
          VeraConfig(r=8, target_modules=["q_proj", "v_proj", "down_proj"], save_projection=False,
                     projection_prng_key=1234, task_type="CAUSAL_LM"), seed=26, scale=0.5)
     make_projection_cases()
+    stories = Path(args.stories)
+    if (stories / "stories260K" / "config.json").exists():  # the real pretrained model, when ../shared/data is there
+        make(stories, "stories260k-lora", "stories260K",
+             LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"), seed=27, scale=0.05,
+             merged_modules=0)
+        make(stories, "stories260k-vera", "stories260K",
+             VeraConfig(r=16, target_modules=["q_proj", "v_proj", "up_proj"], save_projection=False,
+                        projection_prng_key=42, task_type="CAUSAL_LM"), seed=28, scale=0.3,
+             merged_modules=0)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ public abstract class AbstractAdapter implements Adapter {
     private final Map<String, AdaptedLayer> layers = new LinkedHashMap<>();
     private volatile boolean training;
     private volatile boolean enabled = true;
-    private boolean merged;
+    private volatile boolean merged;
 
     /**
      * @param baseLinears the targeted base layers by module name, in the model's order

@@ -9,6 +9,11 @@ import java.util.Map;
  * <p>The model's own weights are frozen and shared: adapters never replace modules inside it. Instead every
  * forward call takes a {@link LinearHook} (or {@code null}) that may add a delta to the output of any named
  * linear layer. That keeps one base model safe to use from many threads with different adapters at once.
+ *
+ * <p>Memory: a forward call frees every intermediate array before it returns. The logits belong to the manager of
+ * {@code inputIds} and to the caller's {@link ai.djl.ndarray.NDScope}, if one is open; a {@link KvCache} holds its
+ * arrays until it is closed. Training works through it: base weights never require gradients, and gradients reach
+ * adapter tensors that the hook brings in.
  */
 public interface CausalLm extends AutoCloseable {
 

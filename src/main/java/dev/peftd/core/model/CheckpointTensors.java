@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.OwnedArrays;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
 import dev.peftd.core.tensor.TensorEntry;
 import dev.peftd.core.tensor.TensorFileException;
@@ -67,7 +68,7 @@ public final class CheckpointTensors {
                 transposed[j * r + i] = stored[i * c + j];
             }
         }
-        NDArray result = manager.create(transposed, new Shape(cols, rows));
+        NDArray result = OwnedArrays.of(manager, transposed, new Shape(cols, rows), manager.getDevice());
         NDScope.unregister(result);
         return result;
     }

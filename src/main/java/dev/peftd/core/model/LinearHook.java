@@ -5,6 +5,10 @@ import ai.djl.ndarray.NDArray;
 /**
  * Lets an adapter change what a named linear layer outputs, without touching the shared base weights.
  * The model calls it after computing the base output of every linear layer (see {@link CausalLm#linears()}).
+ *
+ * <p>It runs inside the forward call's {@link ai.djl.ndarray.NDScope}: arrays it creates are freed when the forward
+ * call returns (autograd keeps what backward needs), unless it takes them out with {@code NDScope.unregister}. It
+ * may be called from several threads at once when one model serves several requests.
  */
 @FunctionalInterface
 public interface LinearHook {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.OwnedArrays;
 
 /**
  * Rotary position embedding in the "rotate half" layout transformers uses for Llama-style models.
@@ -62,7 +63,8 @@ public final class RotaryEmbedding {
         return NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), last);
     }
 
+    /** Tensor-owned memory: autograd saves cos and sin for backward, after this call's scope has closed them. */
     static NDArray onDeviceOf(NDArray like, float[] data, Shape shape) {
-        return like.getManager().create(data, shape).toDevice(like.getDevice(), false);
+        return OwnedArrays.of(like.getManager(), data, shape, like.getDevice());
     }
 }

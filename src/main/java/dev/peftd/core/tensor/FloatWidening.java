@@ -16,13 +16,13 @@ final class FloatWidening {
 
     /**
      * @param source little-endian 16-bit values (position 0, limit = 2 × count)
-     * @return a native-order direct buffer of float32 values
+     * @param target receives the count float32 values in native order, from position 0; its limit is set to 4 × count
      */
-    static ByteBuffer widen(ByteBuffer source, SafetensorsDtype dtype) {
+    static void widenInto(ByteBuffer source, SafetensorsDtype dtype, ByteBuffer target) {
         ShortBuffer in = source.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
         int count = in.remaining();
-        ByteBuffer out = ByteBuffer.allocateDirect(Math.multiplyExact(count, Float.BYTES)).order(ByteOrder.nativeOrder());
-        FloatBuffer floats = out.asFloatBuffer();
+        target.order(ByteOrder.nativeOrder()).clear().limit(Math.multiplyExact(count, Float.BYTES));
+        FloatBuffer floats = target.asFloatBuffer();
         switch (dtype) {
             case BF16 -> {
                 for (int i = 0; i < count; i++) {
@@ -36,7 +36,6 @@ final class FloatWidening {
             }
             default -> throw new IllegalArgumentException("not a 16-bit float type: " + dtype);
         }
-        return out;
     }
 
     /** IEEE 754 binary16 to binary32, including subnormals, infinities and NaN payloads. */

@@ -3,6 +3,9 @@ package dev.peftd.core.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -32,6 +35,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The same limit Python's reader applies, so a corrupt length fails fast instead of allocating gigabytes. */
     private static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
     static final String METADATA_KEY = "__metadata__";
+    /** Elements widened per step: 16 MiB of float32. */
+    private static final int WIDENING_CHUNK = 4 * 1024 * 1024;
 
     private final Path path;
     private final FileChannel channel;
@@ -116,17 +121,37 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         ByteBuffer data = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + entry.begin(), entry.byteLength())
                 .order(ByteOrder.LITTLE_ENDIAN);
-        if (entry.dtype() == SafetensorsDtype.BF16 || entry.dtype() == SafetensorsDtype.F16) {
-            data = FloatWidening.widen(data, entry.dtype());
-        }
-        // create() over a direct buffer is zero-copy (torch::from_blob): copy into memory the array owns, because the
-        // mapping is read-only (an in-place update would crash) and goes away when the buffer is garbage-collected.
         NDArray owned;
-        try (NDArray view = manager.create(data, entry.djlShape(), entry.dtype().loadedType())) {
-            owned = view.duplicate();
+        if (entry.dtype() == SafetensorsDtype.BF16 || entry.dtype() == SafetensorsDtype.F16) {
+            owned = widened(entry, data, manager);
+        } else {
+            // create() over a direct buffer is zero-copy (torch::from_blob): copy into memory the array owns, because
+            // the mapping is read-only (an in-place update would crash) and is unmapped when garbage-collected.
+            try (NDArray view = manager.create(data, entry.djlShape(), entry.dtype().loadedType())) {
+                owned = view.duplicate();
+            }
         }
         NDScope.unregister(owned);
         return owned;
+    }
+
+    /**
+     * Widens a 16-bit float tensor into a float32 array a chunk at a time through one reusable buffer, so that a
+     * gigabyte-sized BF16 embedding never needs a gigabyte of Java direct memory (which only the GC would free).
+     */
+    private static NDArray widened(TensorEntry entry, ByteBuffer halves, NDManager manager) {
+        long count = entry.elementCount();
+        ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(count, WIDENING_CHUNK) * Float.BYTES);
+        try (NDArray flat = manager.create(new Shape(count), DataType.FLOAT32)) { // [count], uninitialised
+            for (long start = 0; start < count; start += WIDENING_CHUNK) {
+                int length = (int) Math.min(WIDENING_CHUNK, count - start);
+                FloatWidening.widenInto(halves.slice((int) (start * 2), length * 2), entry.dtype(), chunk);
+                try (NDArray part = manager.create(chunk, new Shape(length), DataType.FLOAT32)) { // view of chunk
+                    flat.set(new NDIndex("{}:{}", start, start + length), part); // copies
+                }
+            }
+            return flat.reshape(entry.djlShape()); // a view sharing flat's tensor-owned storage
+        }
     }
 
     @Override

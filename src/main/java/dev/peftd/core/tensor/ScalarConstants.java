@@ -3,6 +3,7 @@ package dev.peftd.core.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -26,7 +27,7 @@ public final class ScalarConstants {
     /** The 0-d float32 array holding {@code value} (rounded to float32). */
     public NDArray of(double value) {
         return cache.computeIfAbsent(value, v -> {
-            NDArray scalar = manager.create((float) value);
+            NDArray scalar = OwnedArrays.of(manager, new float[] {(float) value}, new Shape(), manager.getDevice());
             NDScope.unregister(scalar);
             return scalar;
         });

@@ -65,6 +65,32 @@ class ParametrizationTest {
     }
 
     @Test
+    void dropoutActsOnlyOnTheBranchAndOnlyWhileTraining() {
+        LoraConfig config = LoraConfig.of(4, 8, TargetModules.names(List.of("q_proj"))).withDropout(0.5);
+        try (AbstractAdapter adapter = Adapters.create(config, linears, 1)) {
+            RandomLinears.perturb(adapter, 2, 0.3);
+            NDArray x = RandomLinears.random(manager, new Random(3), new Shape(4, 16, 16), 1);
+            NDArray base = x.matMul(linears.get(Q).weight().transpose());
+            NDArray eval = adapter.apply(Q, x, base);
+            LoraLayer q = ((LoraAdapter) adapter).loraLayer(Q);
+            NDArray noDropout = base.add(x.matMul(q.a().transpose()).matMul(q.b().transpose()).mul(2.0));
+            assertThat(maxAbsDiff(eval, noDropout)).isLessThan(1e-5f);
+            adapter.setTraining(true);
+            NDArray train = adapter.apply(Q, x, base);
+            assertThat(maxAbsDiff(train, eval)).isGreaterThan(1e-2f);
+            // Delta-LoRA never drops, even while training
+            DeltaLoraConfig delta = new DeltaLoraConfig(LoraConfig.of(4, 8, TargetModules.names(List.of("q_proj"))),
+                    2, 0);
+            try (AbstractAdapter d = Adapters.create(delta, linears, 1)) {
+                RandomLinears.perturb(d, 2, 0.3);
+                NDArray before = d.apply(Q, x, base);
+                d.setTraining(true);
+                assertThat(maxAbsDiff(d.apply(Q, x, base), before)).isZero();
+            }
+        }
+    }
+
+    @Test
     void freshLoraIsANoOpAndInitIsPeftsKaimingUniform() {
         try (AbstractAdapter adapter = Adapters.create(LoraConfig.of(8, 16, TargetModules.allLinear()), linears, 5)) {
             LoraLayer down = ((LoraAdapter) adapter).loraLayer(DOWN);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.Device;
-import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -162,18 +161,18 @@ class GeneratorTest {
     void nativeArraysDoNotGrowOverAThousandTokens() {
         List<Integer> liveArrays = new ArrayList<>();
         long[] prompt = llamaTokenizer.encode("First Citizen:");
-        int before = liveNativeArrays();
+        int before = LiveArrays.count();
         GenerationResult result = new Generator(llama, llamaTokenizer).generate(prompt,
                 GenerationOptions.greedy(1000).withStopTokenIds(-1), null, token -> {
                     if (token.index() == 9 || token.index() == 999) {
-                        liveArrays.add(liveNativeArrays());
+                        liveArrays.add(LiveArrays.count());
                     }
                 });
         assertThat(result.generatedIds()).hasSize(1000);
         System.out.printf("live NDArrays: before %d, at token 10: %d, at token 1000: %d, after %d%n",
-                before, liveArrays.get(0), liveArrays.get(1), liveNativeArrays());
+                before, liveArrays.get(0), liveArrays.get(1), LiveArrays.count());
         assertThat(liveArrays.get(1)).as("arrays alive at token 1000 vs token 10").isEqualTo(liveArrays.get(0));
-        assertThat(liveNativeArrays()).isEqualTo(before);
+        assertThat(LiveArrays.count()).isEqualTo(before);
     }
 
     @Test
@@ -197,12 +196,5 @@ class GeneratorTest {
                 .hasMessageContaining("prompt is empty");
         assertThatThrownBy(() -> generator.generate(new long[] {1, 384}, GenerationOptions.greedy(3)))
                 .hasMessageContaining("384").hasMessageContaining("outside the vocabulary");
-    }
-
-    /** Every NDArray alive in the JVM: all managers hang below the engine's system manager. */
-    static int liveNativeArrays() {
-        try (NDManager probe = NDManager.newBaseManager(Device.cpu())) {
-            return ((BaseNDManager) probe.getParentManager()).getManagedArrays().size();
-        }
     }
 }

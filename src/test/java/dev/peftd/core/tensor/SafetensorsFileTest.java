@@ -76,6 +76,51 @@ class SafetensorsFileTest {
     }
 
     @Test
+    void widensLargeBf16AndF16TensorsAcrossChunks() throws Exception {
+        int rows = 1025;
+        int cols = 4099; // 4.2 M elements: more than one 4 M-element widening chunk, and not a multiple of it
+        int count = rows * cols;
+        for (String dtype : List.of("BF16", "F16")) {
+            String header = "{\"w\":{\"dtype\":\"" + dtype + "\",\"shape\":[" + rows + "," + cols
+                    + "],\"data_offsets\":[0," + 2L * count + "]}}";
+            ByteBuffer file = ByteBuffer.wrap(withHeader(header, 2 * count)).order(ByteOrder.LITTLE_ENDIAN);
+            int dataStart = file.capacity() - 2 * count;
+            for (int i = 0; i < count; i++) {
+                file.putShort(dataStart + 2 * i, (short) (i * 7919)); // every bit pattern shows up, NaNs included
+            }
+            Path path = temp.resolve(dtype + ".safetensors");
+            Files.write(path, file.array());
+            try (SafetensorsFile read = SafetensorsFile.open(path)) {
+                float[] widened = read.load("w", manager).toFloatArray();
+                for (int i = 0; i < count; i++) {
+                    short bits = (short) (i * 7919);
+                    float expected = dtype.equals("BF16") ? Float.intBitsToFloat((bits & 0xffff) << 16)
+                            : FloatWidening.halfToFloat(bits);
+                    if (Float.floatToIntBits(expected) != Float.floatToIntBits(widened[i])) {
+                        throw new AssertionError(dtype + " element " + i + ": " + widened[i] + " != " + expected);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfToFloatMatchesTheIeeeDefinition() {
+        for (int bits = 0; bits < 0x10000; bits++) {
+            int exponent = (bits >>> 10) & 0x1f;
+            int mantissa = bits & 0x3ff;
+            double magnitude = exponent == 0 ? mantissa * Math.pow(2, -24)
+                    : exponent == 31 ? (mantissa == 0 ? Double.POSITIVE_INFINITY : Double.NaN)
+                    : (1 + mantissa / 1024.0) * Math.pow(2, exponent - 15);
+            float expected = (float) ((bits & 0x8000) != 0 ? -magnitude : magnitude);
+            float actual = FloatWidening.halfToFloat((short) bits);
+            if (Float.isNaN(expected) ? !Float.isNaN(actual) : Float.floatToIntBits(expected) != Float.floatToIntBits(actual)) {
+                throw new AssertionError(Integer.toHexString(bits) + ": " + actual + " != " + expected);
+            }
+        }
+    }
+
+    @Test
     void loadedArraysAreOwnedCopiesThatCanBeWritten() throws Exception {
         try (SafetensorsFile file = SafetensorsFile.open(fixture("python-mixed.safetensors"))) {
             NDArray a = file.load("f32", manager);

@@ -4,6 +4,7 @@ import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.analysis.AdapterAnalyzer;
 import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
 import dev.peftd.core.tensor.TensorEntry;
 import java.io.IOException;
@@ -31,11 +32,18 @@ public final class AdapterExport {
         return analysis;
     }
 
-    /** Every element of every tensor in the checkpoint (tied heads are stored once, so counted once). */
+    /**
+     * Every element of every tensor in the checkpoint, except a stored copy of a tied output head (some converters
+     * write {@code lm_head.weight} although the model reuses the embedding).
+     */
     public static long parameterCount(Path modelDir) throws IOException {
+        boolean tied = ModelLoader.readConfig(modelDir).tieWordEmbeddings();
         long n = 0;
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(modelDir)) {
             for (String key : checkpoint.keys()) {
+                if (tied && key.equals("lm_head.weight")) {
+                    continue;
+                }
                 TensorEntry e = checkpoint.entry(key);
                 n += e.elementCount();
             }

@@ -28,6 +28,8 @@ public final class VeraAdapter extends AbstractAdapter {
     private final NDArray projB; // [maxOut, r], frozen
     private final Map<String, VeraLayer> veraLayers = new LinkedHashMap<>();
     private final SharedProjection shared = new SharedProjection();
+    /** {@code vera_A[:, :in]} per distinct input width, made contiguous once (a column slice is a strided view). */
+    private final Map<Long, NDArray> slicesA = new LinkedHashMap<>();
 
     /** Fresh adapter: projections regenerated from {@code projection_prng_key}, {@code b = 0}, {@code d = d_initial}. */
     public static VeraAdapter initialize(VeraConfig config, Map<String, Linear> targets) {
@@ -75,11 +77,20 @@ public final class VeraAdapter extends AbstractAdapter {
             NDArray[] bd = source.create(module, new Shape(linear.outFeatures()), new Shape(r), manager);
             bd[0].setRequiresGradient(true);
             bd[1].setRequiresGradient(true);
-            NDArray sliceA = projA.get(new NDIndex(":, :{}", linear.inFeatures()));  // [r, in]
+            NDArray sliceA = slicesA.computeIfAbsent(linear.inFeatures(), this::contiguousSliceA); // [r, in]
             NDArray sliceB = projB.get(new NDIndex(":{}, :", linear.outFeatures())); // [out, r]
             VeraLayer layer = new VeraLayer(module, bd[0], bd[1], sliceA, sliceB, config.dropout(), shared);
             veraLayers.put(module, layer);
             addLayer(layer);
+        }
+    }
+
+    private NDArray contiguousSliceA(long width) {
+        if (width == projA.getShape().get(1)) {
+            return projA;
+        }
+        try (NDArray view = projA.get(new NDIndex(":, :{}", width))) {
+            return view.duplicate();
         }
     }
 

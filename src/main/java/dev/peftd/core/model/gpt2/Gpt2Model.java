@@ -2,6 +2,7 @@ package dev.peftd.core.model.gpt2;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import dev.peftd.core.model.CausalAttention;
 import dev.peftd.core.model.CausalLm;
@@ -15,6 +16,7 @@ import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.ModelConfig;
 import dev.peftd.core.model.ModelInputs;
+import dev.peftd.core.tensor.OwnedArrays;
 import dev.peftd.core.tensor.ScalarConstants;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -106,11 +108,14 @@ public final class Gpt2Model implements CausalLm {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        DecoderKvCache cache = DecoderKvCache.checked(kvCache, blocks.size());
+        DecoderKvCache cache = DecoderKvCache.checked(kvCache, this);
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
-            NDArray ids = ModelInputs.checkedIds(inputIds, config, past, tokenEmbedding.getDevice()); // [B, T]
+            NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), tokenEmbedding.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
+            if (cache != null) {
+                cache.requireBatch(ids.getShape().get(0));
+            }
             if (past + length > config.maxPositionEmbeddings()) {
                 throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds GPT-2's "
                         + config.maxPositionEmbeddings() + " learned positions");
@@ -119,7 +124,7 @@ public final class Gpt2Model implements CausalLm {
             for (int t = 0; t < length; t++) {
                 positions[t] = past + t;
             }
-            NDArray positionIds = ids.getManager().create(positions).toDevice(ids.getDevice(), false); // [T]
+            NDArray positionIds = OwnedArrays.of(ids.getManager(), positions, new Shape(length), ids.getDevice()); // [T]
             NDArray tokens = ids.getNDArrayInternal().embedding(ids, tokenEmbedding, SparseFormat.DENSE).singletonOrThrow();
             NDArray placed = positionIds.getNDArrayInternal()
                     .embedding(positionIds, positionEmbedding, SparseFormat.DENSE).singletonOrThrow(); // [T, hidden]
@@ -137,7 +142,7 @@ public final class Gpt2Model implements CausalLm {
 
     @Override
     public KvCache newCache() {
-        return new DecoderKvCache(manager, blocks.size());
+        return new DecoderKvCache(this, manager, blocks.size());
     }
 
     @Override

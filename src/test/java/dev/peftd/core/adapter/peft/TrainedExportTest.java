@@ -49,54 +49,66 @@ class TrainedExportTest {
     @TempDir
     Path tmp;
 
-    static Map<String, AdapterConfig> methods() {
+    /** One exported adapter: a directory name, the base model, the method config and the export form. */
+    record Case(String name, Path model, AdapterConfig config, boolean veraAsLora) {
+    }
+
+    static List<Case> cases() {
         LoraConfig lora = LoraConfig.withPatterns(4, 8, 0.0, false, TargetModules.allLinear(),
                 Map.of("down_proj", 2), Map.of("q_proj", 16.0));
-        Map<String, AdapterConfig> m = new LinkedHashMap<>();
-        m.put("lora", lora);
-        m.put("lora_fa", new LoraFaConfig(lora.withRslora(true), false));
-        m.put("lora_plus", new LoraPlusConfig(lora, 16));
-        m.put("delta_lora", new DeltaLoraConfig(lora, 2, 1));
-        m.put("vera", new VeraConfig(16, 0.1, 7, true, 0.0, TargetModules.names(List.of("q_proj", "v_proj",
-                "down_proj"))));
-        return m;
+        TargetModules qvDown = TargetModules.names(List.of("q_proj", "v_proj", "down_proj"));
+        Path llama = TestModels.tinyLlama();
+        return List.of(
+                new Case("lora", llama, lora, false),
+                new Case("lora_fa", llama, new LoraFaConfig(lora.withRslora(true), false), false),
+                new Case("lora_plus", llama, new LoraPlusConfig(lora, 16), false),
+                new Case("delta_lora", llama, new DeltaLoraConfig(lora, 2, 1), false),
+                new Case("vera", llama, new VeraConfig(16, 0.1, 7, true, 0.0, qvDown), false),
+                new Case("vera_noproj", llama, new VeraConfig(16, 0.1, 8, false, 0.0, qvDown), false),
+                new Case("vera_as_lora", llama, new VeraConfig(16, 0.1, 9, true, 0.0, qvDown), true),
+                new Case("gpt2_delta_lora", TestModels.tinyGpt2(), new DeltaLoraConfig(
+                        LoraConfig.of(4, 8, TargetModules.names(List.of("c_attn", "c_fc"))), 2, 0), false),
+                new Case("gpt2_vera", TestModels.tinyGpt2(), new VeraConfig(8, 0.1, 3, true, 0.0,
+                        TargetModules.allLinear()), false));
     }
 
     @Test
     void everyMethodExportsToAPeftDirectoryWithItsOwnLogits() throws Exception {
         String keep = System.getProperty("peftd.exportCheckDir");
         Path root = keep != null ? Path.of(keep) : tmp;
-        Path modelDir = TestModels.tinyLlama();
-        try (NDManager m = NDManager.newBaseManager(); CausalLm lm = ModelLoader.load(modelDir)) {
-            NDArray ids = AdapterFixtures.load(modelDir.resolve("reference.safetensors"), m).get("input_ids");
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray ids = AdapterFixtures.load(TestModels.tinyLlama().resolve("reference.safetensors"), m)
+                    .get("input_ids");
             Map<String, NDArray> logits = new LinkedHashMap<>();
             logits.put("input_ids", ids);
-            for (Map.Entry<String, AdapterConfig> e : methods().entrySet()) {
-                try (AbstractAdapter adapter = Adapters.create(e.getValue(), lm.linears(), 17)) {
+            for (Case c : cases()) {
+                try (CausalLm lm = ModelLoader.load(c.model());
+                     AbstractAdapter adapter = Adapters.create(c.config(), lm.linears(), 17)) {
                     float[] losses = train(lm, adapter, ids);
-                    assertThat(losses[STEPS - 1]).as(e.getKey()).isLessThan(losses[0]);
+                    assertThat(losses[STEPS - 1]).as(c.name()).isLessThan(losses[0]);
                     if (adapter instanceof DeltaLoraAdapter delta) {
                         assertThat(delta.hasReference()).isTrue();
                     }
                     adapter.setTraining(false);
                     NDArray ours = lm.forward(ids, null, adapter);
-                    Path dir = root.resolve(e.getKey());
-                    AdapterExport.write(adapter, modelDir, lm.config(), dir, Map.of("final_loss", losses[STEPS - 1]),
-                            false);
+                    ours.attach(m);
+                    Path dir = root.resolve(c.name());
+                    AdapterExport.write(adapter, c.model(), lm.config(), dir, Map.of("final_loss", losses[STEPS - 1]),
+                            c.veraAsLora());
                     try (AbstractAdapter again = PeftImporter.load(dir, lm.linears())) {
                         float diff = maxAbsDiff(lm.forward(ids, null, again), ours);
-                        System.out.printf("export %-10s reloaded max|Δlogits| = %.3g (%d trainable, loss %.4f → %.4f)%n",
-                                e.getKey(), diff, adapter.trainableParameterCount(), losses[0], losses[STEPS - 1]);
-                        assertThat(diff).as(e.getKey()).isLessThanOrEqualTo(1e-5f);
+                        System.out.printf("export %-16s reloaded max|Δlogits| = %.3g (%d trainable, loss %.4f → %.4f)%n",
+                                c.name(), diff, adapter.trainableParameterCount(), losses[0], losses[STEPS - 1]);
+                        assertThat(diff).as(c.name()).isLessThanOrEqualTo(1e-5f);
                     }
                     JsonObject sidecar = PeftdSidecar.read(dir);
-                    assertThat(sidecar.get("method").getAsString()).isEqualTo(e.getKey());
+                    assertThat(sidecar.get("method").getAsString()).isEqualTo(c.config().method().id());
                     assertThat(sidecar.getAsJsonObject("base_model").get("checksum").getAsString())
-                            .isEqualTo(ModelChecksum.of(modelDir)).startsWith("sha256:");
+                            .isEqualTo(ModelChecksum.of(c.model())).startsWith("sha256:");
                     assertThat(sidecar.getAsJsonObject("analysis").getAsJsonArray("modules")).isNotEmpty();
                     String config = Files.readString(dir.resolve(PeftConfigJson.FILE));
                     assertThat(config).doesNotContain("delta").doesNotContain("loraplus");
-                    logits.put(e.getKey(), ours);
+                    logits.put(c.name(), ours);
                 }
             }
             if (keep != null) {

@@ -1,0 +1,187 @@
+package dev.peftd.serving;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Adapters on their base models' devices, least recently used evicted first once their bytes pass the budget
+ * ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}). A request holds a {@link Lease} while it generates: an adapter evicted
+ * meanwhile leaves the cache at once but keeps its tensors until its last lease is closed, so eviction never
+ * pulls weights from under a running request. One adapter larger than the whole budget is still served (alone).
+ */
+public final class AdapterCache implements AutoCloseable {
+
+    /** Produces the local PEFT directory of an adapter (downloading it from the store when needed). */
+    @FunctionalInterface
+    public interface AdapterFiles {
+        Path localDirectory() throws IOException;
+    }
+
+    private final long budgetBytes;
+    private final ServingMeters meters;
+    private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order = LRU first
+    private final Map<String, Object> loading = new LinkedHashMap<>();
+    private long usedBytes;
+
+    public AdapterCache(long budgetBytes, ServingMeters meters) {
+        if (budgetBytes < 0) {
+            throw new IllegalArgumentException("adapter cache budget must be >= 0 bytes, got " + budgetBytes);
+        }
+        this.budgetBytes = budgetBytes;
+        this.meters = meters;
+        meters.adapterCacheBytes(this::usedBytes);
+    }
+
+    /**
+     * The adapter {@code key} on {@code base}, loaded from {@code files} on a miss. Two requests missing the same
+     * key at once load it once.
+     *
+     * @param key identifies the adapter's content (e.g. its id plus version); the base is part of the cache key
+     */
+    public Lease acquire(String key, LoadedBase base, AdapterFiles files) {
+        String cacheKey = key + "|" + base.key();
+        Object lock;
+        synchronized (this) {
+            Entry hit = entries.get(cacheKey);
+            if (hit != null) {
+                meters.adapterCacheHit();
+                return hit.lease();
+            }
+            lock = loading.computeIfAbsent(cacheKey, k -> new Object());
+        }
+        synchronized (lock) { // one loader per key; others wait here and then find it cached
+            synchronized (this) {
+                Entry hit = entries.get(cacheKey);
+                if (hit != null) {
+                    meters.adapterCacheHit();
+                    return hit.lease();
+                }
+            }
+            meters.adapterCacheMiss();
+            long start = System.nanoTime();
+            FactoredAdapter adapter;
+            try {
+                adapter = FactoredAdapter.load(files.localDirectory(), base);
+            } catch (IOException e) {
+                throw new UncheckedIOException("adapter '" + key + "': " + e.getMessage(), e);
+            } finally {
+                synchronized (this) {
+                    loading.remove(cacheKey);
+                }
+            }
+            meters.adapterLoaded(System.nanoTime() - start);
+            synchronized (this) {
+                Entry entry = new Entry(adapter);
+                Lease lease = entry.lease(); // leased before eviction runs, so it cannot evict itself away
+                entries.put(cacheKey, entry);
+                usedBytes += adapter.bytes();
+                evictOverBudget();
+                return lease;
+            }
+        }
+    }
+
+    /** Drops every cached copy of {@code key} (an adapter that was deleted or replaced). */
+    public synchronized void invalidate(String key) {
+        Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, Entry> e = it.next();
+            if (e.getKey().startsWith(key + "|")) {
+                it.remove();
+                usedBytes -= e.getValue().adapter.bytes();
+                e.getValue().retire();
+            }
+        }
+    }
+
+    public synchronized long usedBytes() {
+        return usedBytes;
+    }
+
+    public synchronized int size() {
+        return entries.size();
+    }
+
+    /** Cache keys, least recently used first (for tests and diagnostics). */
+    public synchronized List<String> keys() {
+        return new ArrayList<>(entries.keySet());
+    }
+
+    private void evictOverBudget() {
+        Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+        while (usedBytes > budgetBytes && entries.size() > 1 && it.hasNext()) {
+            Entry victim = it.next().getValue();
+            it.remove();
+            usedBytes -= victim.adapter.bytes();
+            victim.retire();
+            meters.adapterCacheEviction();
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        entries.values().forEach(Entry::retire);
+        entries.clear();
+        usedBytes = 0;
+    }
+
+    /** One cached adapter and the number of requests using it. Guarded by the cache's monitor. */
+    private final class Entry {
+        private final FactoredAdapter adapter;
+        private int leases;
+        private boolean retired;
+
+        Entry(FactoredAdapter adapter) {
+            this.adapter = adapter;
+        }
+
+        Lease lease() {
+            leases++;
+            return new Lease(this);
+        }
+
+        void retire() {
+            retired = true;
+            if (leases == 0) {
+                adapter.close();
+            }
+        }
+
+        void release() {
+            synchronized (AdapterCache.this) {
+                leases--;
+                if (retired && leases == 0) {
+                    adapter.close();
+                }
+            }
+        }
+    }
+
+    /** A request's hold on a cached adapter; close it when the request is done. */
+    public final class Lease implements AutoCloseable {
+        private final Entry entry;
+        private boolean closed;
+
+        private Lease(Entry entry) {
+            this.entry = entry;
+        }
+
+        public FactoredAdapter adapter() {
+            return entry.adapter;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                entry.release();
+            }
+        }
+    }
+}

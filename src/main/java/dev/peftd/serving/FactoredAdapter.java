@@ -1,0 +1,131 @@
+package dev.peftd.serving;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.LowRank;
+import dev.peftd.core.adapter.peft.PeftImporter;
+import dev.peftd.core.model.LinearHook;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * An adapter in the one form every method deploys to, {@code ΔW = left·right} per module (LoRA: {@code s·B} and
+ * {@code A}; VeRA: its exact rank-r LoRA; Delta-LoRA: its rank-2r LoRA), applied unmerged: the hook adds
+ * {@code (x·rightᵀ)·leftᵀ} to the shared base output of each adapted module. Holding only the factors (no
+ * dropout, no training state, the scaling folded into {@code left}) keeps the per-token cost at two thin matmuls
+ * and an add per module, and makes the hook read-only, so any number of requests may use it at once.
+ */
+public final class FactoredAdapter implements LinearHook, AutoCloseable {
+
+    private final NDManager manager;
+    private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}
+    private final String method;
+    private final int maxRank;
+    private final long bytes;
+
+    private FactoredAdapter(NDManager manager, Map<String, NDArray[]> factors, String method) {
+        this.manager = manager;
+        this.factors = Collections.unmodifiableMap(factors);
+        this.method = method;
+        int rank = 0;
+        long total = 0;
+        for (NDArray[] f : factors.values()) {
+            rank = Math.max(rank, (int) f[1].getShape().get(0));
+            total += (f[0].size() + f[1].size()) * f[0].getDataType().getNumOfBytes();
+        }
+        this.maxRank = rank;
+        this.bytes = total;
+    }
+
+    /**
+     * Reads a PEFT LoRA or VeRA directory against {@code base} (every key, shape and target module is checked by
+     * the importer, which names the offending tensor) and keeps only its factors, on the base model's device.
+     */
+    public static FactoredAdapter load(Path adapterDir, LoadedBase base) throws IOException {
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false); // serving threads may start with grad mode on; nothing here is trained
+        try (AbstractAdapter adapter = PeftImporter.load(adapterDir, base.model().linears())) {
+            return fromAdapter(adapter);
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
+    }
+
+    /** Takes the deployed factors of any adapter (which the caller still owns and closes). */
+    static FactoredAdapter fromAdapter(AbstractAdapter adapter) {
+        NDManager manager = NDManager.newBaseManager(
+                adapter.baseLinear(adapter.modules().get(0)).weight().getDevice());
+        Map<String, NDArray[]> factors = new LinkedHashMap<>();
+        try {
+            for (String module : adapter.modules()) {
+                LowRank f = adapter.deltaFactors(module);
+                f.left().attach(manager);   // [out, k]
+                f.right().attach(manager);  // [k, in]
+                factors.put(module, new NDArray[] {f.left(), f.right()});
+            }
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        return new FactoredAdapter(manager, factors, adapter.method().id());
+    }
+
+    /**
+     * @param input      {@code [..., in]}
+     * @param baseOutput {@code [..., out]}, this request's own array: the delta is added in place
+     */
+    @Override
+    public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+        NDArray[] f = factors.get(module);
+        if (f == null) {
+            return baseOutput;
+        }
+        NDArray down = ai.djl.nn.core.Linear.linear(input, f[1]).singletonOrThrow(); // [..., k]
+        NDArray up = ai.djl.nn.core.Linear.linear(down, f[0]).singletonOrThrow();    // [..., out]
+        return baseOutput.addi(up);
+    }
+
+    /** The adapted module names, in the model's order. */
+    public java.util.Set<String> modules() {
+        return factors.keySet();
+    }
+
+    /** The first module (in the model's order) whose factors hold NaN or ±Inf, if any. */
+    public java.util.Optional<String> firstNonFiniteModule() {
+        for (Map.Entry<String, NDArray[]> e : factors.entrySet()) {
+            for (NDArray f : e.getValue()) {
+                try {
+                    AbstractAdapter.requireFinite(e.getKey(), f);
+                } catch (IllegalStateException nonFinite) {
+                    return java.util.Optional.of(e.getKey());
+                }
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** PEFT method id of the source adapter ({@code lora}, {@code vera}, …). */
+    public String method() {
+        return method;
+    }
+
+    /** The largest inner dimension over the modules (LoRA's r, Delta-LoRA's 2r). */
+    public int maxRank() {
+        return maxRank;
+    }
+
+    /** Device memory the factors take, what the adapter cache's budget counts. */
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

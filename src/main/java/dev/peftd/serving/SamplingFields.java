@@ -1,0 +1,91 @@
+package dev.peftd.serving;
+
+import dev.peftd.core.generate.GenerationOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * The request fields completions and chat completions share, checked and turned into {@link GenerationOptions}
+ * with OpenAI's defaults (temperature 1, top_p 1, no seed: a new sample every call). Each check names the field.
+ */
+record SamplingFields(Integer maxTokens, Double temperature, Double topP, Long seed, Object stop, Integer n,
+                      Double presencePenalty, Double frequencyPenalty) {
+
+    /** OpenAI accepts up to 4 stop sequences. */
+    static final int MAX_STOP_STRINGS = 4;
+
+    /**
+     * @param maxTokensField    the field name to report ({@code max_tokens} or {@code max_completion_tokens})
+     * @param defaultMaxTokens  used when the request has none
+     * @param logprobs          {@link GenerationOptions#NO_LOGPROBS} or how many alternatives to report
+     * @return options for at least one token; the caller handles {@code maxTokens() == 0} itself
+     */
+    GenerationOptions toOptions(String maxTokensField, int defaultMaxTokens, int logprobs) {
+        requireN();
+        requireZero(presencePenalty, "presence_penalty");
+        requireZero(frequencyPenalty, "frequency_penalty");
+        double t = temperature == null ? 1.0 : temperature;
+        if (!(t >= 0 && t <= 2)) {
+            throw new InvalidRequestException("temperature", "must be between 0 and 2, got " + t);
+        }
+        double p = topP == null ? 1.0 : topP;
+        if (!(p > 0 && p <= 1)) {
+            throw new InvalidRequestException("top_p", "must be in (0, 1], got " + p);
+        }
+        int tokens = resolvedMaxTokens(maxTokensField, defaultMaxTokens);
+        return new GenerationOptions(Math.max(tokens, 1), t, p,
+                seed == null ? OptionalLong.empty() : OptionalLong.of(seed), stopStrings(), new long[0], logprobs);
+    }
+
+    int resolvedMaxTokens(String field, int defaultMaxTokens) {
+        int tokens = maxTokens == null ? defaultMaxTokens : maxTokens;
+        if (tokens < 0) {
+            throw new InvalidRequestException(field, "must be >= 0, got " + tokens);
+        }
+        return tokens;
+    }
+
+    private void requireN() {
+        if (n != null && n != 1) {
+            throw new InvalidRequestException("n", "only n = 1 is supported, got " + n
+                    + " (send the request several times, with different seeds, for several samples)");
+        }
+    }
+
+    private static void requireZero(Double value, String field) {
+        if (value != null && value != 0) {
+            throw new InvalidRequestException(field, "is not supported (only 0), got " + value);
+        }
+    }
+
+    private List<String> stopStrings() {
+        if (stop == null) {
+            return List.of();
+        }
+        if (stop instanceof String s) {
+            return requireNonEmpty(List.of(s));
+        }
+        if (stop instanceof List<?> list) {
+            if (list.size() > MAX_STOP_STRINGS) {
+                throw new InvalidRequestException("stop", "at most " + MAX_STOP_STRINGS + " sequences, got " + list.size());
+            }
+            List<String> strings = new ArrayList<>();
+            for (Object o : list) {
+                if (!(o instanceof String s)) {
+                    throw new InvalidRequestException("stop", "must be a string or an array of strings");
+                }
+                strings.add(s);
+            }
+            return requireNonEmpty(strings);
+        }
+        throw new InvalidRequestException("stop", "must be a string or an array of strings");
+    }
+
+    private static List<String> requireNonEmpty(List<String> strings) {
+        if (strings.stream().anyMatch(String::isEmpty)) {
+            throw new InvalidRequestException("stop", "stop sequences must not be empty");
+        }
+        return strings;
+    }
+}

@@ -1,0 +1,52 @@
+package dev.peftd.serving;
+
+import java.nio.file.Path;
+
+/**
+ * What a request's {@code model} name resolved to: a base model directory and, for an adapter or a fine-tuned
+ * model, the adapter to apply unmerged on it.
+ *
+ * @param name      the name the client used (echoed in responses)
+ * @param baseDir   the Hugging Face model folder to load once and share
+ * @param adapterKey cache identity of the adapter (content-specific), {@code null} for a bare base or merged model
+ * @param adapterFiles where the adapter's PEFT directory comes from, {@code null} without an adapter
+ */
+public record ServedModel(String name, Path baseDir, Mode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles) {
+
+    /** How the request is served, for the merged-vs-unmerged share. */
+    public enum Mode {
+        BASE("base"), UNMERGED("unmerged"), MERGED("merged");
+
+        private final String tag;
+
+        Mode(String tag) {
+            this.tag = tag;
+        }
+
+        public String tag() {
+            return tag;
+        }
+    }
+
+    public ServedModel {
+        if ((mode == Mode.UNMERGED) != (adapterKey != null && adapterFiles != null)) {
+            throw new IllegalArgumentException("an unmerged model needs an adapter, and only it has one");
+        }
+    }
+
+    public static ServedModel base(String name, Path baseDir) {
+        return new ServedModel(name, baseDir, Mode.BASE, null, null);
+    }
+
+    public static ServedModel merged(String name, Path mergedDir) {
+        return new ServedModel(name, mergedDir, Mode.MERGED, null, null);
+    }
+
+    public static ServedModel adapter(String name, Path baseDir, String adapterKey, AdapterCache.AdapterFiles files) {
+        return new ServedModel(name, baseDir, Mode.UNMERGED, adapterKey, files);
+    }
+
+    public boolean hasAdapter() {
+        return mode == Mode.UNMERGED;
+    }
+}

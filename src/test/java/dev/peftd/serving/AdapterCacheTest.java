@@ -1,0 +1,77 @@
+package dev.peftd.serving;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.peftd.core.generate.GenerationOptions;
+import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.generate.TokenListener;
+import dev.peftd.core.model.TestModels;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The adapter cache's LRU order, byte budget, eviction meters, and leases that outlive eviction. */
+class AdapterCacheTest {
+
+    private static final long[] PROMPT = {1, 17, 42, 99, 7};
+
+    @Test
+    void leastRecentlyUsedAdapterIsEvictedOnceTheBudgetIsExceeded() throws Exception {
+        long loraBytes;
+        try (ServingFixtures probe = new ServingFixtures()) {
+            LoadedBase base = probe.engine.bases().get(TestModels.tinyLlama());
+            try (AdapterCache.Lease lease = probe.engine.adapters().acquire("a", base, files("llama-lora"))) {
+                loraBytes = lease.adapter().bytes();
+            }
+        }
+        // room for two LoRA copies but not three
+        try (ServingFixtures serving = new ServingFixtures(2 * loraBytes + loraBytes / 2, 2)) {
+            AdapterCache cache = serving.engine.adapters();
+            LoadedBase base = serving.engine.bases().get(TestModels.tinyLlama());
+            cache.acquire("one", base, files("llama-lora")).close();
+            cache.acquire("two", base, files("llama-lora")).close();
+            cache.acquire("one", base, files("llama-lora")).close(); // "two" is now least recently used
+            cache.acquire("three", base, files("llama-lora")).close();
+            assertEquals(List.of("one|" + base.key(), "three|" + base.key()), cache.keys());
+            assertEquals(2 * loraBytes, cache.usedBytes());
+            assertEquals(3.0, serving.counter("peftd.serving.adapter.cache.misses"));
+            assertEquals(1.0, serving.counter("peftd.serving.adapter.cache.hits"));
+            assertEquals(1.0, serving.counter("peftd.serving.adapter.cache.evictions"));
+            assertEquals(3L, serving.registry.find("peftd.serving.adapter.load").timer().count());
+            assertEquals(2.0 * loraBytes, serving.registry.find("peftd.serving.adapter.cache.bytes").gauge().value());
+        }
+    }
+
+    @Test
+    void anEvictedAdapterStaysUsableUntilItsLastRequestEnds() throws Exception {
+        try (ServingFixtures serving = new ServingFixtures(1, 2)) { // budget of 1 byte: only one adapter at a time
+            AdapterCache cache = serving.engine.adapters();
+            LoadedBase base = serving.engine.bases().get(TestModels.tinyLlama());
+            GenerationOptions options = GenerationOptions.greedy(6).withLogprobs(2);
+            try (AdapterCache.Lease held = cache.acquire("lora", base, files("llama-lora"))) {
+                GenerationResult before = base.generator().generate(PROMPT, options, held.adapter(), TokenListener.NONE);
+                cache.acquire("vera", base, files("llama-vera")).close(); // evicts "lora" while it is leased
+                assertEquals(List.of("vera|" + base.key()), cache.keys());
+                GenerationResult after = base.generator().generate(PROMPT, options, held.adapter(), TokenListener.NONE);
+                assertTrue(Arrays.equals(before.generatedIds(), after.generatedIds()));
+                assertEquals(before.logprobs(), after.logprobs());
+            }
+            AdapterCache.Lease again = cache.acquire("vera", base, files("llama-vera"));
+            AdapterCache.Lease same = cache.acquire("vera", base, files("llama-vera"));
+            assertSame(again.adapter(), same.adapter());
+            again.close();
+            same.close();
+            cache.invalidate("vera");
+            assertEquals(0, cache.size());
+            assertEquals(0, cache.usedBytes());
+        }
+    }
+
+    private static AdapterCache.AdapterFiles files(String fixture) {
+        Path dir = ServingFixtures.adapterDir(fixture);
+        return () -> dir;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.peftd.serving;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.peftd.core.model.TestModels;
+import dev.peftd.core.tensor.SafetensorsFile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Path;
+import java.time.Clock;
+
+/**
+ * A serving engine over the tiny fixture models, and the PEFT-made adapters of
+ * {@code tools/reference/make_adapter_fixtures.py} (each directory a PEFT {@code save_pretrained} output plus
+ * {@code expected.safetensors} with PEFT's logits for the model's fixed input ids).
+ */
+final class ServingFixtures implements AutoCloseable {
+
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final ServingMeters meters = new ServingMeters(registry);
+    final ServingEngine engine;
+    final Completions completions;
+    final ChatCompletions chat;
+
+    ServingFixtures(long adapterCacheBytes, int maxConcurrent) {
+        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters),
+                new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent);
+        completions = new Completions(engine, Clock.systemUTC());
+        chat = new ChatCompletions(engine, Clock.systemUTC());
+    }
+
+    ServingFixtures() {
+        this(64L << 20, 4);
+    }
+
+    static ServedModel base(String model) {
+        return ServedModel.base(model, TestModels.tiny(model));
+    }
+
+    static ServedModel adapter(String adapterFixture, String model) {
+        Path dir = adapterDir(adapterFixture);
+        return ServedModel.adapter(adapterFixture, TestModels.tiny(model), adapterFixture, () -> dir);
+    }
+
+    static Path adapterDir(String name) {
+        String resource = "fixtures/adapters/" + name + "/adapter_config.json";
+        URL url = ServingFixtures.class.getClassLoader().getResource(resource);
+        if (url == null || !url.getProtocol().equals("file")) {
+            throw new IllegalStateException("test fixture " + resource + " is not a file on the classpath: " + url);
+        }
+        try {
+            return Path.of(url.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A tensor of a safetensors file as floats (or longs, for ids), with its shape. */
+    static NDArray tensor(Path file, String name, NDManager manager) throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            return f.load(name, manager);
+        }
+    }
+
+    double counter(String name) {
+        return registry.find(name).counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}
