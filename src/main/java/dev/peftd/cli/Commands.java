@@ -20,6 +20,7 @@ final class Commands {
         Cli.register("score", new ScoreCommand());
         AdapterCommands.register();
         Cli.register("train", new TrainCommand());
-        Cli.register("bench", new BenchCommand().add("generate", new GenerateBench()).add("train", new TrainBench()).add("train-one", new TrainBenchRun()));
+        Cli.register("bench", new BenchCommand().add("generate", new GenerateBench()).add("train", new TrainBench()).add("train-one", new TrainBenchRun())
+                .add("serving", new ServingBench()));
     }
 }
