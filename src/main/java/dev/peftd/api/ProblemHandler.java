@@ -1,0 +1,94 @@
+package dev.peftd.api;
+
+import java.util.List;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.bind.MethodArgumentNotValidException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+/**
+ * Every error leaves as RFC 9457 problem+json with a stable {@code type} and, where a field is at fault, an
+ * {@code errors: [{field, message}]} list. Spring's own MVC errors (bad JSON, missing parts, wrong method) keep their
+ * status but get our type URIs and the field names.
+ */
+@RestControllerAdvice
+class ProblemHandler extends ResponseEntityExceptionHandler {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProblemHandler.class);
+
+    @ExceptionHandler(ApiProblem.class)
+    ResponseEntity<ProblemDetail> apiProblem(ApiProblem problem) {
+        return ResponseEntity.status(problem.type().status).body(render(problem));
+    }
+
+    static ProblemDetail render(ApiProblem problem) {
+        ProblemDetail body = ProblemDetail.forStatusAndDetail(problem.type().status, problem.getMessage());
+        body.setType(problem.type().uri);
+        body.setTitle(problem.type().title);
+        if (!problem.errors().isEmpty()) {
+            body.setProperty("errors", problem.errors());
+        }
+        return body;
+    }
+
+    /** Anything unexpected is a 500 problem, logged with its stack; the client sees no internals beyond the class. */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        log.error("unhandled error", e);
+        ProblemDetail body = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
+                "internal error (" + e.getClass().getSimpleName() + "); see the server log");
+        body.setType(java.net.URI.create(ApiProblem.Type.BASE + "internal-error"));
+        body.setTitle("Internal error");
+        return ResponseEntity.internalServerError().body(body);
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleMethodArgumentNotValid(MethodArgumentNotValidException ex, HttpHeaders headers,
+            HttpStatusCode status, WebRequest request) {
+        List<ApiProblem.FieldError> errors = ex.getBindingResult().getFieldErrors().stream()
+                .map(e -> new ApiProblem.FieldError(e.getField(), e.getDefaultMessage()))
+                .toList();
+        String detail = errors.stream().map(e -> e.field() + ": " + e.message()).reduce((a, b) -> a + "; " + b)
+                .orElse("invalid request");
+        return ResponseEntity.badRequest().body(render(new ApiProblem(ApiProblem.Type.INVALID_REQUEST, detail, errors)));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex, HttpHeaders headers,
+            HttpStatusCode status, WebRequest request) {
+        // The message names the JSON path and the mismatch; the parser's own message is the most precise reason we have.
+        String reason = ex.getMostSpecificCause().getMessage();
+        if (reason != null && reason.length() > 300) {
+            reason = reason.substring(0, 300) + "…";
+        }
+        return ResponseEntity.badRequest().body(render(new ApiProblem(ApiProblem.Type.INVALID_REQUEST,
+                "request body is not valid JSON for this endpoint: " + reason)));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleMaxUploadSizeExceededException(MaxUploadSizeExceededException ex,
+            HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE).body(render(new ApiProblem(
+                ApiProblem.Type.PAYLOAD_TOO_LARGE, "upload exceeds the limit of " + ex.getMaxUploadSize() + " bytes",
+                List.of(new ApiProblem.FieldError("file", "larger than " + ex.getMaxUploadSize() + " bytes")))));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleExceptionInternal(Exception ex, Object body, HttpHeaders headers,
+            HttpStatusCode statusCode, WebRequest request) {
+        ResponseEntity<Object> response = super.handleExceptionInternal(ex, body, headers, statusCode, request);
+        if (response != null && response.getBody() instanceof ProblemDetail detail
+                && "about:blank".equals(String.valueOf(detail.getType()))) {
+            detail.setType(java.net.URI.create(ApiProblem.Type.BASE + "http-" + statusCode.value()));
+        }
+        return response;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.peftd.catalog;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Embeddable;
+import jakarta.persistence.EmbeddedId;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Table;
+import java.io.Serializable;
+import java.time.Instant;
+
+/** A registered base model: where it comes from, and whether it loaded ({@code loading → ready | failed}). */
+@Entity
+@Table(name = "base_models")
+public class BaseModel {
+
+    public enum Status { loading, ready, failed }
+
+    /** Model ids are unique per tenant. */
+    @Embeddable
+    public record Key(String tenant, String id) implements Serializable {
+    }
+
+    @EmbeddedId
+    private Key key;
+    private String source;
+    @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
+    private Status status;
+    @Column(name = "failure_reason")
+    private String failureReason;
+    private String architecture;
+    private Long parameters;
+    @Column(name = "local_path")
+    private String localPath;
+    @Column(name = "created_at")
+    private Instant createdAt;
+
+    protected BaseModel() {
+    }
+
+    BaseModel(String tenant, String id, String source, Instant createdAt) {
+        this.key = new Key(tenant, id);
+        this.source = source;
+        this.status = Status.loading;
+        this.createdAt = createdAt;
+    }
+
+    void ready(String localPath, String architecture, Long parameters) {
+        this.status = Status.ready;
+        this.localPath = localPath;
+        this.architecture = architecture;
+        this.parameters = parameters;
+        this.failureReason = null;
+    }
+
+    void failed(String reason) {
+        this.status = Status.failed;
+        this.failureReason = reason;
+    }
+
+    public String tenant() {
+        return key.tenant();
+    }
+
+    public String id() {
+        return key.id();
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public Status status() {
+        return status;
+    }
+
+    public String failureReason() {
+        return failureReason;
+    }
+
+    public String architecture() {
+        return architecture;
+    }
+
+    public Long parameters() {
+        return parameters;
+    }
+
+    /** The local folder holding config.json, weights and tokenizer, once {@link Status#ready}. */
+    public String localPath() {
+        return localPath;
+    }
+
+    public Instant createdAt() {
+        return createdAt;
+    }
+}

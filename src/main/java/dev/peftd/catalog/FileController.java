@@ -1,0 +1,83 @@
+package dev.peftd.catalog;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.peftd.api.ApiProblem;
+import dev.peftd.api.ListPage;
+import dev.peftd.security.Tenant;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.security.core.annotation.AuthenticationPrincipal;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RequestPart;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.multipart.MultipartFile;
+
+/** OpenAI's Files API, restricted to {@code purpose=fine-tune} JSONL datasets. */
+@RestController
+class FileController {
+
+    private final Files files;
+    private final Path spool;
+
+    FileController(Files files, dev.peftd.ops.DataDirectory dataDirectory) {
+        this.files = files;
+        this.spool = dataDirectory.resolve("tmp");
+    }
+
+    /** OpenAI's file object. */
+    record FileView(String id, String object, long bytes, @JsonProperty("created_at") long createdAt, String filename,
+                    String purpose, String status, @JsonProperty("line_count") int lineCount) {
+        static FileView of(StoredFile f) {
+            return new FileView(f.id(), "file", f.bytes(), f.createdAt().getEpochSecond(), f.filename(), f.purpose(),
+                    "processed", f.lineCount());
+        }
+    }
+
+    @PostMapping(path = "/v1/files", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    @ResponseStatus(HttpStatus.OK)
+    FileView upload(@AuthenticationPrincipal Tenant tenant, @RequestPart(name = "file", required = false) MultipartFile file,
+            @RequestParam(name = "purpose", required = false) String purpose,
+            @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) throws IOException {
+        if (file == null) {
+            throw ApiProblem.invalidField("file", "missing multipart part 'file'");
+        }
+        if (purpose == null) {
+            throw ApiProblem.invalidField("purpose", "missing; must be '" + Files.PURPOSE + "'");
+        }
+        Path content = java.nio.file.Files.createTempFile(spool, "upload-", ".jsonl");
+        try {
+            file.transferTo(content);
+            var upload = new Files.Upload(file.getOriginalFilename(), purpose, content, file.getSize());
+            return FileView.of(files.upload(tenant, upload, idempotencyKey));
+        } finally {
+            java.nio.file.Files.deleteIfExists(content);
+        }
+    }
+
+    @GetMapping("/v1/files")
+    ListPage<FileView> list(@AuthenticationPrincipal Tenant tenant, @RequestParam(required = false) String after,
+            @RequestParam(required = false) Integer limit) {
+        ListPage<StoredFile> page = files.list(tenant, after, ListPage.limit(limit));
+        return ListPage.of(page.data().stream().map(FileView::of).toList(), page.hasMore());
+    }
+
+    @GetMapping("/v1/files/{id}")
+    FileView get(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        return FileView.of(files.get(tenant, id));
+    }
+
+    @DeleteMapping("/v1/files/{id}")
+    Map<String, Object> delete(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        files.delete(tenant, id);
+        return Map.of("id", id, "object", "file", "deleted", true);
+    }
+}

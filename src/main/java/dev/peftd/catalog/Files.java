@@ -1,0 +1,159 @@
+package dev.peftd.catalog;
+
+import dev.peftd.api.ApiProblem;
+import dev.peftd.api.Ids;
+import dev.peftd.api.IdempotencyKeys;
+import dev.peftd.api.ListPage;
+import dev.peftd.security.Tenant;
+import dev.peftd.storage.ArtifactStore;
+import dev.peftd.storage.ObjectKeys;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.data.domain.Limit;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Uploaded datasets. An upload is validated completely before anything is written; the object is stored first and the
+ * row inserted after it, and a rolled-back insert deletes the object again, so a failure leaves nothing behind.
+ */
+@Service
+public class Files {
+
+    static final String PURPOSE = "fine-tune";
+    private static final Logger log = LoggerFactory.getLogger(Files.class);
+
+    private final FileRepository repository;
+    private final ArtifactStore store;
+    private final IdempotencyKeys idempotency;
+    private final JsonlValidator validator;
+    private final Clock clock;
+    private Predicate<String> inUse = fileId -> false;
+
+    Files(FileRepository repository, ArtifactStore store, IdempotencyKeys idempotency, JsonMapper json, Clock clock) {
+        this.repository = repository;
+        this.store = store;
+        this.idempotency = idempotency;
+        this.validator = new JsonlValidator(json);
+        this.clock = clock;
+    }
+
+    /** Lets the job feature refuse deleting a file that an unfinished job still reads. */
+    public void guardDeletion(Predicate<String> fileIsInUse) {
+        this.inUse = fileIsInUse;
+    }
+
+    /** An upload already spooled to a local file by the web layer. */
+    record Upload(String filename, String purpose, Path content, long bytes) {
+    }
+
+    StoredFile upload(Tenant tenant, Upload upload, String idempotencyKey) throws IOException {
+        if (!PURPOSE.equals(upload.purpose())) {
+            throw ApiProblem.invalidField("purpose", "must be '" + PURPOSE + "', got '" + upload.purpose() + "'");
+        }
+        String filename = upload.filename() == null || upload.filename().isBlank() ? "upload.jsonl" : upload.filename();
+        if (filename.length() > 255) {
+            throw ApiProblem.invalidField("file", "file name longer than 255 characters");
+        }
+        String sha256;
+        int records;
+        try (InputStream raw = java.nio.file.Files.newInputStream(upload.content());
+             DigestInputStream in = new DigestInputStream(raw, sha256())) {
+            records = validator.validate(in);
+            sha256 = HexFormat.of().formatHex(in.getMessageDigest().digest());
+        }
+        String requestHash = IdempotencyKeys.hash(filename, upload.purpose(), sha256);
+        return idempotency.create(tenant.name(), "file.create", idempotencyKey, requestHash,
+                () -> store(tenant, filename, upload, records),
+                id -> repository.findById(id).orElseThrow());
+    }
+
+    private String store(Tenant tenant, String filename, Upload upload, int records) {
+        String id = Ids.next("file");
+        String key = ObjectKeys.file(tenant.name(), id);
+        try {
+            store.put(key, upload.content());
+        } catch (IOException e) {
+            throw new ApiProblem(ApiProblem.Type.STORAGE_UNAVAILABLE, "could not store the file: " + e.getMessage());
+        }
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                if (status != STATUS_COMMITTED) {
+                    deleteQuietly(key);
+                }
+            }
+        });
+        repository.save(new StoredFile(id, tenant.name(), filename, upload.purpose(), upload.bytes(), records, key,
+                clock.instant()));
+        return id;
+    }
+
+    public Optional<StoredFile> find(Tenant tenant, String id) {
+        return repository.findByIdAndTenant(id, tenant.name());
+    }
+
+    public StoredFile get(Tenant tenant, String id) {
+        return find(tenant, id).orElseThrow(() -> ApiProblem.notFound("file", id));
+    }
+
+    ListPage<StoredFile> list(Tenant tenant, String after, int limit) {
+        List<StoredFile> rows;
+        if (after == null) {
+            rows = repository.findByTenantOrderByCreatedAtDescIdDesc(tenant.name(), Limit.of(limit + 1));
+        } else {
+            StoredFile cursor = find(tenant, after)
+                    .orElseThrow(() -> ApiProblem.invalidField("after", "no file with id '" + after + "'"));
+            rows = repository.pageAfter(tenant.name(), cursor.createdAt(), cursor.id(), Limit.of(limit + 1));
+        }
+        return ListPage.fromOverfetch(rows, limit, f -> f);
+    }
+
+    void delete(Tenant tenant, String id) {
+        StoredFile file = get(tenant, id);
+        if (inUse.test(id)) {
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "file '" + id + "' is used by a job that has not finished");
+        }
+        repository.delete(file);
+        deleteQuietly(file.storageKey());
+    }
+
+    /** Opens a file's content for the worker. */
+    public InputStream open(StoredFile file) {
+        try {
+            return store.open(file.storageKey());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void deleteQuietly(String key) {
+        try {
+            store.delete(key);
+        } catch (IOException e) {
+            log.warn("could not delete object {}: {}", key, e.getMessage());
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

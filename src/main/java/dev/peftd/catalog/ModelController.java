@@ -1,0 +1,72 @@
+package dev.peftd.catalog;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.peftd.api.ApiProblem;
+import dev.peftd.api.ListPage;
+import dev.peftd.security.Tenant;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.security.core.annotation.AuthenticationPrincipal;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RestController;
+
+/** OpenAI's Models API (list, retrieve) plus registration of base models, which OpenAI does not have. */
+@RestController
+class ModelController {
+
+    private final ModelRegistry registry;
+    private final FineTunedModels fineTuned;
+
+    ModelController(ModelRegistry registry, FineTunedModels fineTuned) {
+        this.registry = registry;
+        this.fineTuned = fineTuned;
+    }
+
+    record RegisterModel(String id, String source) {
+    }
+
+    /** OpenAI's model object, with our registration fields for base models and the parent for fine-tuned ones. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ModelView(String id, String object, long created, @JsonProperty("owned_by") String ownedBy, String status,
+                     String source, @JsonProperty("failure_reason") String failureReason, String architecture,
+                     Long parameters, String parent, @JsonProperty("fine_tuning_job") String fineTuningJob) {
+
+        static ModelView of(BaseModel m) {
+            return new ModelView(m.id(), "model", m.createdAt().getEpochSecond(), m.tenant(), m.status().name(),
+                    m.source(), m.failureReason(), m.architecture(), m.parameters(), null, null);
+        }
+
+        static ModelView of(String tenant, FineTunedModels.FineTunedModel m) {
+            return new ModelView(m.id(), "model", m.createdAt(), tenant, "ready", null, null, null, null, m.base(),
+                    m.jobId());
+        }
+    }
+
+    @PostMapping("/v1/models")
+    ModelView register(@AuthenticationPrincipal Tenant tenant, @RequestBody RegisterModel body,
+            @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
+        return ModelView.of(registry.register(tenant, body.id(), body.source(), idempotencyKey));
+    }
+
+    @GetMapping("/v1/models")
+    ListPage<ModelView> list(@AuthenticationPrincipal Tenant tenant) {
+        List<ModelView> models = new ArrayList<>();
+        registry.list(tenant).forEach(m -> models.add(ModelView.of(m)));
+        fineTuned.fineTunedModels(tenant.name()).forEach(m -> models.add(ModelView.of(tenant.name(), m)));
+        return ListPage.of(models, false);
+    }
+
+    @GetMapping("/v1/models/{id}")
+    ModelView get(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        if (id.startsWith("ft:")) {
+            return fineTuned.fineTunedModel(tenant.name(), id).map(m -> ModelView.of(tenant.name(), m))
+                    .orElseThrow(() -> ApiProblem.notFound("model", id));
+        }
+        return registry.find(tenant.name(), id).map(ModelView::of).orElseThrow(() -> ApiProblem.notFound("model", id));
+    }
+}

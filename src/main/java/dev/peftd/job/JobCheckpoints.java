@@ -1,0 +1,53 @@
+package dev.peftd.job;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/** Checkpoints a worker saved: the step, the loss at that step and where the state lies in the store. */
+@Repository
+public class JobCheckpoints {
+
+    public record Checkpoint(String id, String jobId, int stepNumber, Double trainLoss, String storageKey, Instant createdAt) {
+    }
+
+    private final JdbcClient jdbc;
+
+    JobCheckpoints(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** Records a checkpoint; a second save of the same step (a resumed run) replaces the first. */
+    public void record(String jobId, int step, Double trainLoss, String storageKey, Instant at) {
+        jdbc.sql("""
+                insert into job_checkpoints (id, job_id, step_number, train_loss, storage_key, created_at)
+                values (?, ?, ?, ?, ?, ?)
+                on conflict (job_id, step_number) do update
+                   set train_loss = excluded.train_loss, storage_key = excluded.storage_key, created_at = excluded.created_at""")
+                .params("ftckpt-" + jobId.substring(jobId.indexOf('-') + 1) + "-" + step, jobId, step, trainLoss,
+                        storageKey, Timestamp.from(at))
+                .update();
+    }
+
+    /** Newest first. */
+    List<Checkpoint> list(String jobId, Integer beforeStep, int limitPlusOne) {
+        return jdbc.sql("""
+                select * from job_checkpoints where job_id = ? and (?::int is null or step_number < ?)
+                 order by step_number desc limit ?""")
+                .params(jobId, beforeStep, beforeStep, limitPlusOne)
+                .query((rs, i) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
+                        (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
+                        rs.getTimestamp("created_at").toInstant()))
+                .list();
+    }
+
+    public java.util.Optional<Checkpoint> find(String id) {
+        return jdbc.sql("select * from job_checkpoints where id = ?").params(id)
+                .query((rs, i) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
+                        (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
+                        rs.getTimestamp("created_at").toInstant()))
+                .optional();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.peftd.job;
+
+import java.time.Instant;
+
+/** One row of {@code fine_tuning_jobs}, as the API and the worker read it. */
+public record JobRecord(
+        String id,
+        String tenant,
+        String model,
+        String trainingFile,
+        String validationFile,
+        String suffix,
+        long seed,
+        TrainingMethod method,
+        String metadataJson,
+        JobStatus status,
+        String fineTunedModel,
+        String errorCode,
+        String errorMessage,
+        String errorParam,
+        Long trainedTokens,
+        Integer totalSteps,
+        int stepsCompleted,
+        Instant createdAt,
+        Instant startedAt,
+        Instant finishedAt,
+        int attempts,
+        int maxAttempts,
+        Integer checkpointStep,
+        String adapterKey) {
+
+    /** {@code ft:<base>:<suffix>:<job id>}; the suffix part is empty when none was given. */
+    public String fineTunedModelName() {
+        return "ft:" + model + ":" + (suffix == null ? "" : suffix) + ":" + id;
+    }
+}

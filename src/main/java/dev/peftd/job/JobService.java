@@ -1,0 +1,151 @@
+package dev.peftd.job;
+
+import dev.peftd.api.ApiProblem;
+import dev.peftd.api.Ids;
+import dev.peftd.api.IdempotencyKeys;
+import dev.peftd.api.ListPage;
+import dev.peftd.catalog.BaseModel;
+import dev.peftd.catalog.Files;
+import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.security.Tenant;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Creating, reading and cancelling jobs; everything is checked before the row is inserted. */
+@Service
+public class JobService {
+
+    private static final Pattern SUFFIX = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final int MAX_METADATA = 16;
+
+    private final Jobs jobs;
+    private final JobEvents events;
+    private final Files files;
+    private final ModelRegistry models;
+    private final IdempotencyKeys idempotency;
+    private final ApplicationEventPublisher publisher;
+    private final JsonMapper json;
+    private final Clock clock;
+    private final MethodParser methodParser;
+    private final int maxAttempts;
+    private final SecureRandom seeds = new SecureRandom();
+
+    JobService(Jobs jobs, JobEvents events, Files files, ModelRegistry models, IdempotencyKeys idempotency,
+            ApplicationEventPublisher publisher, JsonMapper json, Clock clock,
+            @Value("${peftd.training.checkpoint-every:50}") int checkpointEvery,
+            @Value("${peftd.worker.max-attempts:3}") int maxAttempts) {
+        this.jobs = jobs;
+        this.events = events;
+        this.files = files;
+        this.models = models;
+        this.idempotency = idempotency;
+        this.publisher = publisher;
+        this.json = json;
+        this.clock = clock;
+        this.methodParser = new MethodParser(checkpointEvery);
+        this.maxAttempts = maxAttempts;
+        files.guardDeletion(jobs::fileInUse);
+    }
+
+    /** The create body, OpenAI's fields; {@code method} and {@code hyperparameters} are read by {@link MethodParser}. */
+    record CreateRequest(String model, String trainingFile, String validationFile, String suffix, Long seed,
+                         JsonNode hyperparameters, JsonNode method, Map<String, String> metadata) {
+    }
+
+    JobRecord create(Tenant tenant, CreateRequest request, String idempotencyKey) {
+        TrainingMethod method = validate(tenant, request);
+        long seed = request.seed() != null ? request.seed() : seeds.nextInt(Integer.MAX_VALUE);
+        String metadata = request.metadata() == null ? null : json.writeValueAsString(request.metadata());
+        String hash = IdempotencyKeys.hash(request.model(), request.trainingFile(), request.validationFile(),
+                request.suffix(), String.valueOf(request.seed()), json.writeValueAsString(method), metadata);
+        JobRecord created = idempotency.create(tenant.name(), "job.create", idempotencyKey, hash, () -> {
+            String id = Ids.next("ftjob");
+            jobs.insert(new JobRecord(id, tenant.name(), request.model(), request.trainingFile(), request.validationFile(),
+                    request.suffix(), seed, method, metadata, JobStatus.queued, null, null, null, null, null, null, 0,
+                    clock.instant(), null, null, 0, maxAttempts, null, null));
+            events.message(id, JobEvents.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
+            return id;
+        }, id -> jobs.find(tenant.name(), id).orElseThrow());
+        publisher.publishEvent(new JobSignals.Submitted(created.id()));
+        return created;
+    }
+
+    private TrainingMethod validate(Tenant tenant, CreateRequest request) {
+        if (request.model() == null || request.model().isBlank()) {
+            throw ApiProblem.invalidField("model", "missing; name a base model registered with POST /v1/models");
+        }
+        if (request.model().startsWith("ft:")) {
+            throw ApiProblem.invalidField("model", "continuing from a fine-tuned model is not supported; name its base model");
+        }
+        BaseModel base = models.find(tenant.name(), request.model()).orElseThrow(() -> ApiProblem.invalidField("model",
+                "no model '" + request.model() + "'; register it with POST /v1/models"));
+        if (base.status() == BaseModel.Status.loading) {
+            throw ApiProblem.invalidField("model", "model '" + base.id() + "' is still loading; retry when it is ready");
+        }
+        if (base.status() == BaseModel.Status.failed) {
+            throw ApiProblem.invalidField("model", "model '" + base.id() + "' failed to load: " + base.failureReason());
+        }
+        requireFile(tenant, "training_file", request.trainingFile());
+        if (request.validationFile() != null) {
+            requireFile(tenant, "validation_file", request.validationFile());
+        }
+        if (request.suffix() != null && !SUFFIX.matcher(request.suffix()).matches()) {
+            throw ApiProblem.invalidField("suffix", "1 to 64 characters from [A-Za-z0-9_-]");
+        }
+        if (request.seed() != null && (request.seed() < 0 || request.seed() > Integer.MAX_VALUE)) {
+            throw ApiProblem.invalidField("seed", "must be between 0 and " + Integer.MAX_VALUE);
+        }
+        if (request.metadata() != null && request.metadata().size() > MAX_METADATA) {
+            throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs");
+        }
+        TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
+        CoreConfigs.check(method, request.seed() == null ? 0 : request.seed());
+        return method;
+    }
+
+    private void requireFile(Tenant tenant, String field, String fileId) {
+        if (fileId == null || fileId.isBlank()) {
+            throw ApiProblem.invalidField(field, "missing; upload a JSONL file with POST /v1/files");
+        }
+        if (files.find(tenant, fileId).isEmpty()) {
+            throw ApiProblem.invalidField(field, "no file with id '" + fileId + "'");
+        }
+    }
+
+    public JobRecord get(Tenant tenant, String id) {
+        return jobs.find(tenant.name(), id).orElseThrow(() -> ApiProblem.notFound("fine-tuning job", id));
+    }
+
+    ListPage<JobRecord> list(Tenant tenant, String after, int limit) {
+        if (after != null) {
+            get(tenant, after);
+        }
+        return ListPage.fromOverfetch(jobs.page(tenant.name(), after, limit + 1), limit, j -> j);
+    }
+
+    JobRecord cancel(Tenant tenant, String id) {
+        JobRecord job = get(tenant, id);
+        var changed = jobs.cancel(tenant.name(), id, clock.instant());
+        if (changed.isEmpty()) {
+            if (job.status() == JobStatus.cancelling) {
+                return job;
+            }
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + jobs.find(tenant.name(), id)
+                    .map(JobRecord::status).orElse(job.status()) + " and can no longer be cancelled");
+        }
+        if (changed.get() == JobStatus.cancelled) {
+            events.message(id, JobEvents.Level.info, "Job cancelled before it started");
+        } else {
+            events.message(id, JobEvents.Level.info, "Cancellation requested; the job stops at the next step");
+            publisher.publishEvent(new JobSignals.CancelRequested(id));
+        }
+        return get(tenant, id);
+    }
+}

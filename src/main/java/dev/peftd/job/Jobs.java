@@ -1,0 +1,135 @@
+package dev.peftd.job;
+
+import dev.peftd.catalog.FineTunedModels;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.springframework.jdbc.core.RowMapper;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The job table as the API sees it: insert, read (always scoped to a tenant), page, cancel. The queue feature owns
+ * the lease columns and writes them with its own fenced statements.
+ */
+@Repository
+public class Jobs implements FineTunedModels {
+
+    private final JdbcClient jdbc;
+    private final JsonMapper json;
+    private final RowMapper<JobRecord> mapper;
+
+    Jobs(JdbcClient jdbc, JsonMapper json) {
+        this.jdbc = jdbc;
+        this.json = json;
+        this.mapper = this::map;
+    }
+
+    void insert(JobRecord job) {
+        jdbc.sql("""
+                insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
+                    metadata, status, created_at, max_attempts)
+                values (:id, :tenant, :model, :trainingFile, :validationFile, :suffix, :seed, :method, :metadata,
+                    'queued', :createdAt, :maxAttempts)""")
+                .param("id", job.id()).param("tenant", job.tenant()).param("model", job.model())
+                .param("trainingFile", job.trainingFile()).param("validationFile", job.validationFile())
+                .param("suffix", job.suffix()).param("seed", job.seed())
+                .param("method", json.writeValueAsString(job.method())).param("metadata", job.metadataJson())
+                .param("createdAt", Timestamp.from(job.createdAt())).param("maxAttempts", job.maxAttempts())
+                .update();
+    }
+
+    public Optional<JobRecord> find(String tenant, String id) {
+        return jdbc.sql("select * from fine_tuning_jobs where id = ? and tenant = ?").params(id, tenant)
+                .query(mapper).optional();
+    }
+
+    /** For the worker, which holds a lease on the job and so needs no tenant to find it. */
+    public Optional<JobRecord> findClaimed(String id) {
+        return jdbc.sql("select * from fine_tuning_jobs where id = ?").params(id).query(mapper).optional();
+    }
+
+    /** Newest first; {@code after} is the id of the last job of the previous page. */
+    List<JobRecord> page(String tenant, String after, int limitPlusOne) {
+        if (after == null) {
+            return jdbc.sql("select * from fine_tuning_jobs where tenant = ? order by seq desc limit ?")
+                    .params(tenant, limitPlusOne).query(mapper).list();
+        }
+        return jdbc.sql("""
+                select * from fine_tuning_jobs where tenant = ?
+                   and seq < (select seq from fine_tuning_jobs where id = ? and tenant = ?)
+                 order by seq desc limit ?""")
+                .params(tenant, after, tenant, limitPlusOne).query(mapper).list();
+    }
+
+    /**
+     * Cancels in one guarded statement: a queued job is cancelled at once, a running one becomes {@code cancelling}
+     * and its worker stops at the next step boundary.
+     *
+     * @return the new status, or empty when the job was not queued or running
+     */
+    Optional<JobStatus> cancel(String tenant, String id, Instant now) {
+        return jdbc.sql("""
+                update fine_tuning_jobs
+                   set status = case when status = 'queued' then 'cancelled' else 'cancelling' end,
+                       finished_at = case when status = 'queued' then ?::timestamptz else finished_at end
+                 where id = ? and tenant = ? and status in ('queued', 'running')
+                returning status""")
+                .params(Timestamp.from(now), id, tenant)
+                .query((rs, i) -> JobStatus.valueOf(rs.getString(1))).optional();
+    }
+
+    /** True when a job that has not finished reads this file. */
+    boolean fileInUse(String fileId) {
+        return jdbc.sql("""
+                select exists (select 1 from fine_tuning_jobs
+                 where (training_file = ? or validation_file = ?) and status in ('queued', 'running', 'cancelling'))""")
+                .params(fileId, fileId).query(Boolean.class).single();
+    }
+
+    /** Jobs per status, for the queue-depth gauge. */
+    public List<Object[]> countByStatus() {
+        return jdbc.sql("select status, count(*) from fine_tuning_jobs group by status")
+                .query((rs, i) -> new Object[] {rs.getString(1), rs.getLong(2)}).list();
+    }
+
+    @Override
+    public List<FineTunedModel> fineTunedModels(String tenant) {
+        return jdbc.sql("""
+                select * from fine_tuning_jobs where tenant = ? and status = 'succeeded' order by seq""")
+                .params(tenant).query(mapper).stream().map(Jobs::asModel).toList();
+    }
+
+    @Override
+    public Optional<FineTunedModel> fineTunedModel(String tenant, String fineTunedModel) {
+        return jdbc.sql("""
+                select * from fine_tuning_jobs where tenant = ? and status = 'succeeded' and fine_tuned_model = ?""")
+                .params(tenant, fineTunedModel).query(mapper).optional().map(Jobs::asModel);
+    }
+
+    private static FineTunedModel asModel(JobRecord job) {
+        return new FineTunedModel(job.fineTunedModel(), job.model(), job.id(),
+                job.finishedAt() == null ? job.createdAt().getEpochSecond() : job.finishedAt().getEpochSecond());
+    }
+
+    private JobRecord map(ResultSet rs, int row) throws SQLException {
+        return new JobRecord(
+                rs.getString("id"), rs.getString("tenant"), rs.getString("model"), rs.getString("training_file"),
+                rs.getString("validation_file"), rs.getString("suffix"), rs.getLong("seed"),
+                json.readValue(rs.getString("method"), TrainingMethod.class), rs.getString("metadata"),
+                JobStatus.valueOf(rs.getString("status")), rs.getString("fine_tuned_model"), rs.getString("error_code"),
+                rs.getString("error_message"), rs.getString("error_param"), (Long) rs.getObject("trained_tokens"),
+                (Integer) rs.getObject("total_steps"), rs.getInt("steps_completed"), instant(rs, "created_at"),
+                instant(rs, "started_at"), instant(rs, "finished_at"), rs.getInt("attempts"), rs.getInt("max_attempts"),
+                (Integer) rs.getObject("checkpoint_step"), rs.getString("adapter_key"));
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp value = rs.getTimestamp(column);
+        return value == null ? null : value.toInstant();
+    }
+}

@@ -1,0 +1,49 @@
+package dev.peftd.ops;
+
+import dev.peftd.job.JobStatus;
+import dev.peftd.job.Jobs;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@code peftd_jobs{status}}: jobs per status across the whole cluster (it counts the shared table). Refreshed on a
+ * schedule rather than at scrape time, so a scrape never waits on the database.
+ */
+@Component
+class QueueDepthMeter {
+
+    private static final Logger log = LoggerFactory.getLogger(QueueDepthMeter.class);
+
+    private final Jobs jobs;
+    private final Map<JobStatus, AtomicLong> counts = new EnumMap<>(JobStatus.class);
+
+    QueueDepthMeter(Jobs jobs, MeterRegistry registry) {
+        this.jobs = jobs;
+        for (JobStatus status : JobStatus.values()) {
+            AtomicLong count = new AtomicLong();
+            counts.put(status, count);
+            Gauge.builder("peftd.jobs", count, AtomicLong::get).description("Jobs by status (all nodes)")
+                    .tag("status", status.name()).register(registry);
+        }
+    }
+
+    @Scheduled(fixedDelayString = "${peftd.metrics.queue-refresh:10s}", initialDelayString = "0s")
+    void refresh() {
+        try {
+            Map<JobStatus, Long> fresh = new EnumMap<>(JobStatus.class);
+            for (Object[] row : jobs.countByStatus()) {
+                fresh.put(JobStatus.valueOf((String) row[0]), (Long) row[1]);
+            }
+            counts.forEach((status, count) -> count.set(fresh.getOrDefault(status, 0L)));
+        } catch (RuntimeException e) {
+            log.debug("queue depth refresh failed: {}", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package dev.peftd.queue;
+
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * The job queue is the job table: {@code FOR UPDATE SKIP LOCKED} picks the oldest queued job, a lease (owner, token,
+ * expiry) marks it taken, heartbeats extend the lease, and every later write is fenced on the token. Time comes from
+ * the injected {@link Clock}, never from the database, so tests drive lease expiry without sleeping.
+ */
+@Component
+public class JobQueue {
+
+    /** What a heartbeat learned: the lease is still ours, and whether a cancel was requested. */
+    public enum LeaseState { HELD, CANCEL_REQUESTED, LOST }
+
+    /** A job the reaper moved, and where to. */
+    public record Reaped(String jobId, String newStatus, int attempts, int maxAttempts) {
+    }
+
+    private final JdbcClient jdbc;
+    private final Clock clock;
+
+    public JobQueue(JdbcClient jdbc, Clock clock) {
+        this.jdbc = jdbc;
+        this.clock = clock;
+    }
+
+    /** Claims the oldest queued job, if any. Short transaction: the row lock ends with this statement. */
+    public Optional<Claim> claim(String owner, Duration lease) {
+        Instant now = clock.instant();
+        UUID token = UUID.randomUUID();
+        return jdbc.sql("""
+                update fine_tuning_jobs j
+                   set status = 'running', lease_owner = :owner, lease_token = :token, lease_expires_at = :expires,
+                       attempts = j.attempts + 1, started_at = coalesce(j.started_at, :now)
+                 where j.id = (select id from fine_tuning_jobs where status = 'queued'
+                                order by seq limit 1 for update skip locked)
+                returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens""")
+                .param("owner", owner).param("token", token).param("expires", ts(now.plus(lease)))
+                .param("now", ts(now))
+                .query((rs, i) -> new Claim(rs.getString("id"), rs.getString("tenant"), token, owner,
+                        rs.getInt("attempts"), (Integer) rs.getObject("checkpoint_step"),
+                        rs.getLong("checkpoint_tokens")))
+                .optional();
+    }
+
+    /** Extends the lease; tells the holder whether it still has the job and whether to stop. */
+    public LeaseState heartbeat(Claim claim, Duration lease) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set lease_expires_at = ?
+                 where id = ? and lease_token = ? and status in ('running', 'cancelling')
+                returning status""")
+                .params(ts(clock.instant().plus(lease)), claim.jobId(), claim.token())
+                .query((rs, i) -> rs.getString(1).equals("cancelling") ? LeaseState.CANCEL_REQUESTED : LeaseState.HELD)
+                .optional().orElse(LeaseState.LOST);
+    }
+
+    /** Progress after a step; false when the lease is gone. */
+    public boolean progress(Claim claim, int stepsCompleted, int totalSteps, long trainedTokens) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set steps_completed = ?, total_steps = ?, trained_tokens = ?
+                 where id = ? and lease_token = ?""")
+                .params(stepsCompleted, totalSteps, trainedTokens, claim.jobId(), claim.token()).update() == 1;
+    }
+
+    /** Remembers the step a resumed run starts from; false when the lease is gone. */
+    public boolean checkpointed(Claim claim, int step, long trainedTokens) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set checkpoint_step = ?, checkpoint_tokens = ?
+                 where id = ? and lease_token = ?""")
+                .params(step, trainedTokens, claim.jobId(), claim.token()).update() == 1;
+    }
+
+    public boolean succeed(Claim claim, String fineTunedModel, String adapterKey, long trainedTokens, int steps) {
+        return finish(claim, """
+                status = 'succeeded', fine_tuned_model = :model, adapter_key = :adapter, trained_tokens = :tokens,
+                steps_completed = :steps""", fineTunedModel, adapterKey, trainedTokens, steps, null, null);
+    }
+
+    public boolean fail(Claim claim, String code, String message) {
+        return finish(claim, "status = 'failed', error_code = :code, error_message = :message",
+                null, null, 0, 0, code, message);
+    }
+
+    /** The worker stopped at a step boundary after a cancel request. */
+    public boolean cancelled(Claim claim) {
+        return finish(claim, "status = 'cancelled'", null, null, 0, 0, null, null);
+    }
+
+    private boolean finish(Claim claim, String set, String model, String adapter, long tokens, int steps, String code,
+            String message) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set %s, finished_at = :now,
+                       lease_owner = null, lease_token = null, lease_expires_at = null
+                 where id = :id and lease_token = :token and status in ('running', 'cancelling')""".formatted(set))
+                .param("model", model).param("adapter", adapter).param("tokens", tokens).param("steps", steps)
+                .param("code", code).param("message", message)
+                .param("now", ts(clock.instant())).param("id", claim.jobId()).param("token", claim.token())
+                .update() == 1;
+    }
+
+    /**
+     * Gives the job back without counting the attempt (graceful shutdown after a checkpoint): queued again, or
+     * cancelled when a cancel was pending.
+     */
+    public boolean release(Claim claim) {
+        return jdbc.sql("""
+                update fine_tuning_jobs
+                   set status = case when status = 'cancelling' then 'cancelled' else 'queued' end,
+                       finished_at = case when status = 'cancelling' then ?::timestamptz else null end,
+                       attempts = greatest(attempts - 1, 0),
+                       lease_owner = null, lease_token = null, lease_expires_at = null
+                 where id = ? and lease_token = ? and status in ('running', 'cancelling')""")
+                .params(ts(clock.instant()), claim.jobId(), claim.token()).update() == 1;
+    }
+
+    /**
+     * Re-queues jobs whose lease expired (their worker died or hangs): back to {@code queued} to resume from the last
+     * checkpoint, {@code failed} with {@code worker_lost} once the attempts are used up, {@code cancelled} when a
+     * cancel was pending.
+     */
+    public List<Reaped> reapExpired() {
+        Instant now = clock.instant();
+        return jdbc.sql("""
+                with expired as (
+                    select id from fine_tuning_jobs
+                     where status in ('running', 'cancelling') and lease_expires_at < ?
+                     for update skip locked)
+                update fine_tuning_jobs j
+                   set status = case when j.status = 'cancelling' then 'cancelled'
+                                     when j.attempts >= j.max_attempts then 'failed' else 'queued' end,
+                       error_code = case when j.status = 'running' and j.attempts >= j.max_attempts
+                                         then 'worker_lost' else j.error_code end,
+                       error_message = case when j.status = 'running' and j.attempts >= j.max_attempts
+                                         then 'the worker stopped responding ' || j.attempts || ' times; giving up'
+                                         else j.error_message end,
+                       finished_at = case when j.status = 'cancelling' or j.attempts >= j.max_attempts
+                                          then ?::timestamptz else null end,
+                       lease_owner = null, lease_token = null, lease_expires_at = null
+                  from expired where j.id = expired.id
+                returning j.id, j.status, j.attempts, j.max_attempts""")
+                .params(ts(now), ts(now))
+                .query((rs, i) -> new Reaped(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getInt(4)))
+                .list();
+    }
+
+    private static Timestamp ts(Instant instant) {
+        return Timestamp.from(instant);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.peftd.storage;
+
+import java.util.regex.Pattern;
+
+/**
+ * The only place object keys are built. Layout:
+ * <pre>
+ * files/{tenant}/{file id}.jsonl                         uploaded datasets
+ * jobs/{tenant}/{job id}/checkpoints/step-{n}/…          resumable training state
+ * jobs/{tenant}/{job id}/adapter/…                       the exported PEFT directory (+ peftd.json)
+ * </pre>
+ * Every segment is checked against a safe pattern, so no key can climb out of its prefix.
+ */
+public final class ObjectKeys {
+
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+
+    private ObjectKeys() {
+    }
+
+    public static String file(String tenant, String fileId) {
+        return "files/" + safe(tenant) + "/" + safe(fileId) + ".jsonl";
+    }
+
+    public static String checkpoint(String tenant, String jobId, int step) {
+        return job(tenant, jobId) + "checkpoints/" + String.format("step-%08d/", step);
+    }
+
+    public static String checkpoints(String tenant, String jobId) {
+        return job(tenant, jobId) + "checkpoints/";
+    }
+
+    public static String adapter(String tenant, String jobId) {
+        return job(tenant, jobId) + "adapter/";
+    }
+
+    public static String job(String tenant, String jobId) {
+        return "jobs/" + safe(tenant) + "/" + safe(jobId) + "/";
+    }
+
+    static String probe() {
+        return "health/probe";
+    }
+
+    private static String safe(String segment) {
+        if (segment == null || !SEGMENT.matcher(segment).matches() || segment.contains("..")) {
+            throw new IllegalArgumentException("unsafe object key segment '" + segment + "'");
+        }
+        return segment;
+    }
+}

@@ -1,0 +1,154 @@
+package dev.peftd.training;
+
+import dev.peftd.core.train.StepReport;
+import dev.peftd.core.train.TrainingListener;
+import dev.peftd.core.train.TrainingRun;
+import dev.peftd.job.JobCheckpoints;
+import dev.peftd.job.JobEvents;
+import dev.peftd.job.JobRecord;
+import dev.peftd.ops.ServiceMeters;
+import dev.peftd.queue.Claim;
+import dev.peftd.queue.JobQueue;
+import dev.peftd.storage.ArtifactStore;
+import dev.peftd.storage.ObjectKeys;
+import dev.peftd.worker.RunControl;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.springframework.stereotype.Component;
+import org.springframework.util.FileSystemUtils;
+
+/**
+ * The service side of a training run, called on the training thread: after each step it records progress on the job
+ * (fenced on the lease), writes a metrics event and updates the meters, and asks the run to stop at this step
+ * boundary when the worker wants it to; after each checkpoint it uploads it to the store and records it.
+ */
+final class TrainingProgress implements TrainingListener, AutoCloseable {
+
+    /** Creates one listener per run. */
+    @Component
+    static class Factory {
+        private final JobQueue queue;
+        private final JobEvents events;
+        private final JobCheckpoints checkpoints;
+        private final ArtifactStore store;
+        private final ServiceMeters meters;
+        private final Clock clock;
+
+        Factory(JobQueue queue, JobEvents events, JobCheckpoints checkpoints, ArtifactStore store, ServiceMeters meters,
+                Clock clock) {
+            this.queue = queue;
+            this.events = events;
+            this.checkpoints = checkpoints;
+            this.store = store;
+            this.meters = meters;
+            this.clock = clock;
+        }
+
+        TrainingProgress create(Claim claim, JobRecord job, RunControl control, Path localCheckpoints) {
+            return new TrainingProgress(this, claim, job, control, localCheckpoints);
+        }
+    }
+
+    private final Factory f;
+    private final Claim claim;
+    private final JobRecord job;
+    private final RunControl control;
+    private final Path localCheckpoints;
+    private TrainingRun run;
+    private long trainedTokens;
+    private double lastLoss = Double.NaN;
+
+    private TrainingProgress(Factory factory, Claim claim, JobRecord job, RunControl control, Path localCheckpoints) {
+        this.f = factory;
+        this.claim = claim;
+        this.job = job;
+        this.control = control;
+        this.localCheckpoints = localCheckpoints;
+        this.trainedTokens = claim.checkpointTokens();   // a resumed run continues the count of its checkpoint
+    }
+
+    void attach(TrainingRun trainingRun) {
+        this.run = trainingRun;
+        if (control.shouldStop()) {
+            trainingRun.cancel();
+        }
+    }
+
+    long trainedTokens() {
+        return trainedTokens;
+    }
+
+    @Override
+    public void onStep(StepReport report) {
+        long stepTokens = Math.round(report.tokensPerSecond() * report.stepMillis() / 1000.0);
+        trainedTokens += stepTokens;
+        lastLoss = report.loss();
+        if (!f.queue.progress(claim, report.step(), report.totalSteps(), trainedTokens)) {
+            control.request(RunControl.Stop.LEASE_LOST);
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("step", report.step());
+        data.put("total_steps", report.totalSteps());
+        data.put("epoch", report.epoch());
+        data.put("train_loss", report.loss());
+        data.put("learning_rate", report.learningRate());
+        data.put("grad_norm", report.gradNorm());
+        data.put("tokens_per_second", report.tokensPerSecond());
+        data.put("step_millis", report.stepMillis());
+        f.events.metrics(job.id(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
+                report.totalSteps(), report.loss()), data);
+        f.meters.step(job.id(), report.loss(), report.tokensPerSecond(), stepTokens);
+        if (control.shouldStop() && run != null) {
+            run.cancel();   // takes effect before the next step: the step boundary
+        }
+    }
+
+    @Override
+    public void onEval(int step, double evalLoss) {
+        f.events.message(job.id(), JobEvents.Level.info,
+                String.format(Locale.ROOT, "Step %d: validation loss=%.4f", step, evalLoss));
+    }
+
+    @Override
+    public void onCheckpoint(int step, Path directory) {
+        String key = ObjectKeys.checkpoint(job.tenant(), job.id(), step);
+        try {
+            f.store.putDirectory(key, directory);
+            pruneOlderThan(directory);
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint at step " + step + ": upload to " + f.store.location()
+                    + " failed: " + e.getMessage(), e);
+        }
+        if (!f.queue.checkpointed(claim, step, trainedTokens)) {
+            control.request(RunControl.Stop.LEASE_LOST);
+            if (run != null) {
+                run.cancel();
+            }
+            return;
+        }
+        f.checkpoints.record(job.id(), step, Double.isNaN(lastLoss) ? null : lastLoss, key, f.clock.instant());
+        f.events.message(job.id(), JobEvents.Level.info, "Checkpoint saved at step " + step);
+    }
+
+    /** Local copies of earlier checkpoints are no longer needed once a newer one is in the store. */
+    private void pruneOlderThan(Path current) throws IOException {
+        try (Stream<Path> dirs = Files.list(localCheckpoints)) {
+            for (Path dir : dirs.filter(d -> !d.equals(current) && d.getFileName().toString().startsWith("step-"))
+                    .toList()) {
+                FileSystemUtils.deleteRecursively(dir);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        f.meters.jobEnded(job.id());
+    }
+}

@@ -1,0 +1,55 @@
+package dev.peftd.worker;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * {@code PEFTD_WORKER_COUNT} workers, spread round-robin over {@code PEFTD_WORKER_DEVICES} ({@code cpu} or
+ * {@code gpu:0,gpu:1}), each holding a {@code PEFTD_WORKER_LEASE} lease that a heartbeat renews every third of it.
+ */
+record WorkerSettings(int count, List<String> devices, Duration lease, Duration pollInterval, Duration shutdownTimeout) {
+
+    private static final Pattern DEVICE = Pattern.compile("cpu|gpu:[0-9]{1,2}");
+
+    WorkerSettings {
+        if (count < 0 || count > 256) {
+            throw new IllegalArgumentException("PEFTD_WORKER_COUNT must be between 0 and 256, got " + count);
+        }
+        if (devices.isEmpty()) {
+            throw new IllegalArgumentException("PEFTD_WORKER_DEVICES is empty; use cpu or gpu:0,gpu:1,…");
+        }
+        for (String device : devices) {
+            if (!DEVICE.matcher(device).matches()) {
+                throw new IllegalArgumentException("PEFTD_WORKER_DEVICES: '" + device + "' is not cpu or gpu:N");
+            }
+        }
+        if (lease.compareTo(Duration.ofSeconds(3)) < 0) {
+            throw new IllegalArgumentException("PEFTD_WORKER_LEASE must be at least 3s, got " + lease);
+        }
+        devices = List.copyOf(devices);
+    }
+
+    static WorkerSettings of(int count, String devices, Duration lease, Duration pollInterval, Duration shutdownTimeout) {
+        List<String> list = new ArrayList<>();
+        for (String device : devices.split(",")) {
+            if (!device.isBlank()) {
+                list.add(device.trim());
+            }
+        }
+        return new WorkerSettings(count, list, lease, pollInterval, shutdownTimeout);
+    }
+
+    WorkerSettings withoutWorkers() {
+        return new WorkerSettings(0, devices, lease, pollInterval, shutdownTimeout);
+    }
+
+    String deviceOf(int worker) {
+        return devices.get(worker % devices.size());
+    }
+
+    Duration heartbeat() {
+        return lease.dividedBy(3);
+    }
+}

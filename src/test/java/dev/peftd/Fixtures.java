@@ -1,0 +1,51 @@
+package dev.peftd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.peftd.core.model.TestModels;
+import java.time.Duration;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/** Ready-made objects for API tests, created through the API itself. */
+public final class Fixtures {
+
+    private Fixtures() {
+    }
+
+    /** Registers the runtime's tiny Llama fixture under {@code id} (once per tenant) and waits until it is ready. */
+    public static JsonNode readyTinyLlama(TestApi api, String id) {
+        if (api.get("/v1/models/" + id).status() == 404) {
+            TestApi.Response created = api.post("/v1/models",
+                    Map.of("id", id, "source", TestModels.tinyLlama().toUri().toString()));
+            assertThat(created.status()).as(created.toString()).isEqualTo(200);
+        }
+        return awaitModel(api, id, "ready");
+    }
+
+    public static JsonNode awaitModel(TestApi api, String id, String status) {
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !api.get("/v1/models/" + id).json().path("status").asString().equals("loading"));
+        JsonNode model = api.get("/v1/models/" + id).json();
+        assertThat(model.path("status").asString()).as(model.toString()).isEqualTo(status);
+        return model;
+    }
+
+    /** A small dataset in all three record formats. */
+    public static String trainingJsonl(int copies) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < copies; i++) {
+            out.append("{\"text\":\"Once upon a time there was a little robot number ").append(i).append(".\"}\n");
+            out.append("{\"prompt\":\"Q: what is ").append(i).append(" plus one?\\nA:\",\"completion\":\" ")
+                    .append(i + 1).append("\"}\n");
+        }
+        return out.toString();
+    }
+
+    public static String uploadTrainingFile(TestApi api) {
+        TestApi.Response response = api.upload("train.jsonl", trainingJsonl(4));
+        assertThat(response.status()).as(response.toString()).isEqualTo(200);
+        return response.json().path("id").asString();
+    }
+}

@@ -1,0 +1,31 @@
+package dev.peftd;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.annotation.Import;
+
+/**
+ * The shared service context: every test class carrying this annotation reuses one Spring context (one database,
+ * one store, one worker pool), which keeps the suite fast. Two tenants, {@code alpha} and {@code beta}.
+ */
+@Target(ElementType.TYPE)
+@Retention(RetentionPolicy.RUNTIME)
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "peftd.embedded-database=false",
+        "peftd.data-dir=target/test-peftd-data",
+        "peftd.api-keys=alpha:" + TestApi.ALPHA_KEY + ",beta:" + TestApi.BETA_KEY,
+        "peftd.worker.count=2",
+        "peftd.worker.lease=10s",
+        "peftd.worker.poll-interval=200ms",
+        "peftd.training.checkpoint-every=2",
+        "peftd.events.stream-poll=50ms",
+        "spring.servlet.multipart.max-file-size=256KB",
+        "spring.servlet.multipart.max-request-size=300KB",
+        "logging.level.org.testcontainers=WARN",
+})
+@Import(TestDb.class)
+public @interface ServiceTest {
+}

@@ -1,0 +1,123 @@
+package dev.peftd.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peftd.IsolatedSchema;
+import dev.peftd.MutableClock;
+import dev.peftd.ServiceTest;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/** Claim, heartbeat, fencing, reaping and the attempts cap, with time driven by a hand-moved clock. */
+@ServiceTest
+class JobQueueTest {
+
+    static final Duration LEASE = Duration.ofSeconds(30);
+
+    @Autowired
+    DataSource dataSource;
+
+    JdbcClient jdbc;
+    MutableClock clock;
+    JobQueue queue;
+
+    @BeforeEach
+    void setUp() {
+        jdbc = IsolatedSchema.create(dataSource, "queue_test");
+        clock = new MutableClock(Instant.parse("2026-11-28T12:00:00Z"));
+        queue = new JobQueue(jdbc, clock);
+    }
+
+    static void insertJob(JdbcClient jdbc, String id, int maxAttempts, Instant createdAt) {
+        jdbc.sql("""
+                insert into fine_tuning_jobs (id, tenant, model, training_file, seed, method, status, created_at, max_attempts)
+                values (?, 'alpha', 'm', 'file-x', 1, '{}', 'queued', ?, ?)""")
+                .params(id, Timestamp.from(createdAt), maxAttempts).update();
+    }
+
+    private Map<String, Object> row(String id) {
+        return jdbc.sql("select status, attempts, lease_owner, error_code, steps_completed from fine_tuning_jobs where id = ?")
+                .params(id).query().singleRow();
+    }
+
+    @Test
+    void claimsTheOldestQueuedJobOnce() {
+        insertJob(jdbc, "ftjob-b", 3, clock.instant().plusSeconds(1));
+        insertJob(jdbc, "ftjob-a", 3, clock.instant());
+        Claim first = queue.claim("w1", LEASE).orElseThrow();
+        Claim second = queue.claim("w2", LEASE).orElseThrow();
+        assertThat(first.jobId()).isEqualTo("ftjob-b");   // insertion order (seq), not the id, decides
+        assertThat(second.jobId()).isEqualTo("ftjob-a");
+        assertThat(queue.claim("w3", LEASE)).isEmpty();
+        assertThat(first.attempt()).isEqualTo(1);
+        assertThat(first.checkpointStep()).isNull();
+        assertThat(row("ftjob-b")).containsEntry("status", "running").containsEntry("lease_owner", "w1");
+    }
+
+    @Test
+    void anExpiredLeaseIsRequeuedAndTheOldHoldersWritesAreFenced() {
+        insertJob(jdbc, "ftjob-1", 3, clock.instant());
+        Claim old = queue.claim("w1", LEASE).orElseThrow();
+        assertThat(queue.checkpointed(old, 4, 100)).isTrue();
+
+        clock.advance(Duration.ofSeconds(20));
+        assertThat(queue.heartbeat(old, LEASE)).isEqualTo(JobQueue.LeaseState.HELD);
+        clock.advance(Duration.ofSeconds(29));
+        assertThat(queue.reapExpired()).isEmpty();          // the heartbeat moved the expiry
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(queue.reapExpired()).containsExactly(new JobQueue.Reaped("ftjob-1", "queued", 1, 3));
+
+        Claim next = queue.claim("w2", LEASE).orElseThrow();
+        assertThat(next.attempt()).isEqualTo(2);
+        assertThat(next.checkpointStep()).isEqualTo(4);      // resumes from the checkpoint, not step 0
+        assertThat(queue.heartbeat(old, LEASE)).isEqualTo(JobQueue.LeaseState.LOST);
+        assertThat(queue.progress(old, 9, 10, 99)).isFalse();
+        assertThat(queue.succeed(old, "ft:m::ftjob-1", "k", 1, 9)).isFalse();
+        assertThat(row("ftjob-1")).containsEntry("status", "running").containsEntry("lease_owner", "w2");
+        assertThat(queue.succeed(next, "ft:m::ftjob-1", "k", 1, 10)).isTrue();
+        assertThat(row("ftjob-1")).containsEntry("status", "succeeded").containsEntry("steps_completed", 10);
+    }
+
+    @Test
+    void attemptsAreCappedThenTheJobFailsAsWorkerLost() {
+        insertJob(jdbc, "ftjob-2", 2, clock.instant());
+        queue.claim("w1", LEASE).orElseThrow();
+        clock.advance(LEASE.plusSeconds(1));
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newStatus).containsExactly("queued");
+        queue.claim("w2", LEASE).orElseThrow();
+        clock.advance(LEASE.plusSeconds(1));
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newStatus).containsExactly("failed");
+        assertThat(row("ftjob-2")).containsEntry("status", "failed").containsEntry("error_code", "worker_lost")
+                .containsEntry("attempts", 2);
+        assertThat(queue.claim("w3", LEASE)).isEmpty();
+    }
+
+    @Test
+    void cancelIsSeenByTheHeartbeatAndAnExpiredCancellingJobIsCancelled() {
+        insertJob(jdbc, "ftjob-3", 3, clock.instant());
+        Claim claim = queue.claim("w1", LEASE).orElseThrow();
+        jdbc.sql("update fine_tuning_jobs set status = 'cancelling' where id = 'ftjob-3'").update();
+        assertThat(queue.heartbeat(claim, LEASE)).isEqualTo(JobQueue.LeaseState.CANCEL_REQUESTED);
+        clock.advance(LEASE.plusSeconds(1));
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newStatus).containsExactly("cancelled");
+        assertThat(row("ftjob-3")).containsEntry("status", "cancelled");
+    }
+
+    @Test
+    void releaseHandsTheJobBackWithoutSpendingAnAttempt() {
+        insertJob(jdbc, "ftjob-4", 3, clock.instant());
+        Claim claim = queue.claim("w1", LEASE).orElseThrow();
+        assertThat(queue.release(claim)).isTrue();
+        assertThat(row("ftjob-4")).containsEntry("status", "queued").containsEntry("attempts", 0);
+        Optional<Claim> again = queue.claim("w2", LEASE);
+        assertThat(again).map(Claim::attempt).contains(1);
+    }
+}

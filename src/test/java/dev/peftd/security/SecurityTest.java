@@ -1,0 +1,64 @@
+package dev.peftd.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peftd.ServiceTest;
+import dev.peftd.TestApi;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+@ServiceTest
+class SecurityTest {
+
+    @LocalServerPort
+    int port;
+
+    @Test
+    void missingKeyIsA401Problem() {
+        TestApi.Response response = new TestApi(port, null).get("/v1/files");
+        assertThat(response.status()).isEqualTo(401);
+        assertThat(response.contentType()).startsWith("application/problem+json");
+        assertThat(response.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/unauthorized");
+        assertThat(response.json().path("detail").asString()).contains("Authorization");
+    }
+
+    @Test
+    void wrongKeyIsA401Problem() {
+        TestApi.Response response = new TestApi(port, "not-a-key-0123456789").get("/v1/fine_tuning/jobs");
+        assertThat(response.status()).isEqualTo(401);
+        assertThat(response.json().path("detail").asString()).contains("not valid");
+    }
+
+    @Test
+    void healthIsOpenAndPrometheusNeedsAKey() {
+        TestApi anonymous = new TestApi(port, null);
+        assertThat(anonymous.get("/actuator/health/readiness").status()).isEqualTo(200);
+        assertThat(anonymous.get("/actuator/health/liveness").status()).isEqualTo(200);
+        assertThat(anonymous.get("/actuator/prometheus").status()).isEqualTo(401);
+        TestApi.Response metrics = TestApi.alpha(port).get("/actuator/prometheus");
+        assertThat(metrics.status()).isEqualTo(200);
+        assertThat(metrics.body()).contains("peftd_jobs{").contains("peftd_jobs_running").contains("hikaricp_connections");
+    }
+
+    @Test
+    void anotherTenantsFileIsNotFound() {
+        TestApi alpha = TestApi.alpha(port);
+        String id = alpha.upload("a.jsonl", "{\"text\":\"hello\"}\n").json().path("id").asString();
+        TestApi.Response asBeta = TestApi.beta(port).get("/v1/files/" + id);
+        assertThat(asBeta.status()).isEqualTo(404);
+        assertThat(asBeta.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/not-found");
+        assertThat(TestApi.beta(port).delete("/v1/files/" + id).status()).isEqualTo(404);
+        assertThat(alpha.get("/v1/files/" + id).status()).isEqualTo(200);
+    }
+
+    @Test
+    void keysParseAndRefuseBadEntries() {
+        ApiKeys keys = ApiKeys.parse("a:0123456789abcdefXYZ, b:abcdefghijklmnopqrst");
+        assertThat(keys.tenantOf("abcdefghijklmnopqrst")).contains(new Tenant("b"));
+        assertThat(keys.tenantOf("abcdefghijklmnopqrsT")).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ApiKeys.parse("a:short"))
+                .hasMessageContaining("entry 1").hasMessageContaining("at least 16");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ApiKeys.parse("nokey"))
+                .hasMessageContaining("not 'tenant:key'");
+    }
+}
