@@ -14,23 +14,27 @@ import ai.djl.ndarray.NDScope;
  */
 public final class DecoderKvCache implements KvCache {
 
+    private final CausalLm owner;
     private final NDManager manager;
     private final NDArray[] keys;
     private final NDArray[] values;
     private int length;
+    private long batch = -1;
 
-    public DecoderKvCache(NDManager parent, int numLayers) {
+    /** @param owner the model whose forward calls may use this cache (a cache fits no other model) */
+    public DecoderKvCache(CausalLm owner, NDManager parent, int numLayers) {
+        this.owner = owner;
         this.manager = parent.newSubManager();
         this.keys = new NDArray[numLayers];
         this.values = new NDArray[numLayers];
     }
 
-    /** The cache a forward call was given, checked to belong to a model with {@code numLayers} layers. */
-    public static DecoderKvCache checked(KvCache cache, int numLayers) {
+    /** The cache a forward call of {@code model} was given, checked to come from that model's {@code newCache()}. */
+    public static DecoderKvCache checked(KvCache cache, CausalLm model) {
         if (cache == null) {
             return null;
         }
-        if (!(cache instanceof DecoderKvCache own) || own.keys.length != numLayers) {
+        if (!(cache instanceof DecoderKvCache own) || own.owner != model) {
             throw new IllegalArgumentException("this KV cache was not made by this model's newCache()");
         }
         return own;
@@ -39,6 +43,15 @@ public final class DecoderKvCache implements KvCache {
     @Override
     public int length() {
         return length;
+    }
+
+    /** Checks, before any layer runs, that a forward call continues the same batch of sequences. */
+    public void requireBatch(long batchSize) {
+        if (batch >= 0 && batch != batchSize) {
+            throw new IllegalArgumentException("this KV cache holds a batch of " + batch
+                    + " sequences; the input ids have " + batchSize);
+        }
+        batch = batchSize;
     }
 
     /**

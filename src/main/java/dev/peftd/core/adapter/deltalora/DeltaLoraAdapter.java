@@ -97,6 +97,11 @@ public final class DeltaLoraAdapter extends LoraAdapter {
         if (completedSteps == k + 1 && !hasReference()) {
             takeReference();
         } else if (completedSteps > k + 1) {
+            if (!hasReference()) {
+                throw new IllegalStateException("Delta-LoRA: step " + completedSteps + " is past the start step "
+                        + "K+1 = " + (k + 1) + " but no reference product was taken; resume from the adapter's state "
+                        + "tensors (stateTensors/loadStateTensors), not from its trainable tensors alone");
+            }
             refreshOffsets();
         }
     }

@@ -108,11 +108,14 @@ public final class Gpt2Model implements CausalLm {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        DecoderKvCache cache = DecoderKvCache.checked(kvCache, blocks.size());
+        DecoderKvCache cache = DecoderKvCache.checked(kvCache, this);
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
-            NDArray ids = ModelInputs.checkedIds(inputIds, config, past, tokenEmbedding.getDevice()); // [B, T]
+            NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), tokenEmbedding.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
+            if (cache != null) {
+                cache.requireBatch(ids.getShape().get(0));
+            }
             if (past + length > config.maxPositionEmbeddings()) {
                 throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds GPT-2's "
                         + config.maxPositionEmbeddings() + " learned positions");
@@ -139,7 +142,7 @@ public final class Gpt2Model implements CausalLm {
 
     @Override
     public KvCache newCache() {
-        return new DecoderKvCache(manager, blocks.size());
+        return new DecoderKvCache(this, manager, blocks.size());
     }
 
     @Override

@@ -100,11 +100,14 @@ public final class LlamaModel implements CausalLm {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        DecoderKvCache cache = DecoderKvCache.checked(kvCache, layers.size());
+        DecoderKvCache cache = DecoderKvCache.checked(kvCache, this);
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
-            NDArray ids = ModelInputs.checkedIds(inputIds, config, past, embedTokens.getDevice()); // [B, T]
+            NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), embedTokens.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
+            if (cache != null) {
+                cache.requireBatch(ids.getShape().get(0));
+            }
             if (config.slidingWindow() > 0 && past + length > config.slidingWindow()) {
                 throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds the sliding"
                         + " window of " + config.slidingWindow() + ", which peftd does not implement");
@@ -124,7 +127,7 @@ public final class LlamaModel implements CausalLm {
 
     @Override
     public KvCache newCache() {
-        return new DecoderKvCache(manager, layers.size());
+        return new DecoderKvCache(this, manager, layers.size());
     }
 
     @Override
