@@ -23,19 +23,25 @@ public final class CausalAttention {
      */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask) {
         Shape qShape = q.getShape();
+        long batch = qShape.get(0);
         long heads = qShape.get(1);
-        long groups = heads / k.getShape().get(1);
-        if (groups > 1) {
-            // GQA: repeat() is torch.repeat_interleave, i.e. transformers' repeat_kv
-            k = k.repeat(1, groups); // [B, heads, S, headDim]
-            v = v.repeat(1, groups);
-        }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // [B, heads, T, S]
+        long length = qShape.get(2);
+        long headDim = qShape.get(3);
+        long kvHeads = k.getShape().get(1);
+        long keys = k.getShape().get(2);
+        long groups = heads / kvHeads;
+        // GQA without copying keys and values: the `groups` query heads that share a KV head (consecutive, as in
+        // transformers' repeat_kv) are stacked along the query axis, so every dot product is the same as with
+        // repeated keys while k and v are read in place.
+        NDArray grouped = q.reshape(batch, kvHeads, groups * length, headDim); // [B, kvHeads, groups·T, headDim]
+        NDArray scores = grouped.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // [B, kvHeads, groups·T, S]
         if (mask != null) {
-            scores = scores.add(mask);
+            scores = scores.reshape(batch, kvHeads, groups, length, keys).add(mask) // mask [T, S] broadcast
+                    .reshape(batch, kvHeads, groups * length, keys);
         }
-        NDArray context = scores.softmax(3).matMul(v); // [B, heads, T, headDim]
-        return context.transpose(0, 2, 1, 3).reshape(qShape.get(0), qShape.get(2), heads * qShape.get(3));
+        NDArray context = scores.softmax(3).matMul(v); // [B, kvHeads, groups·T, headDim]
+        return context.reshape(batch, heads, length, headDim).transpose(0, 2, 1, 3)
+                .reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
     }
 
     /**
