@@ -1,34 +1,47 @@
 #!/usr/bin/env bash
 # Runs `peftd bench generate` and tools/bench/generate_bench.py (transformers) on the same model, batch and thread
-# count, one after the other, and prints tokens/s side by side with the ratio peftd / transformers.
+# count, alternating them for several rounds so that both see the same machine load, and prints tokens/s side by side
+# with the ratio peftd / transformers (medians over the rounds of each round's medians).
 #
-#   tools/bench/generate_bench.sh --model DIR [--threads N] [--batch B] [--prompt-tokens P] [--new-tokens N] [--runs R]
+#   tools/bench/generate_bench.sh [--rounds K] --model DIR [--threads N] [--batch B] [--prompt-tokens P]
+#                                 [--new-tokens N] [--runs R]
 #
 # Needs target/peftd.jar (./mvnw -B package -DskipTests) and a Python with torch + transformers ($PYTHON, default
-# python3). Numbers are medians after one warm-up run; run on a quiet machine.
+# python3). Run on a quiet machine: every number here is wall-clock.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"
 jar="$root/target/peftd.jar"
 [[ -f "$jar" ]] || { echo "generate_bench.sh: $jar not found; run ./mvnw -B package -DskipTests" >&2; exit 2; }
+rounds=3
+if [[ "${1:-}" == "--rounds" ]]; then rounds="$2"; shift 2; fi
 
-# A bounded heap: without -Xmx the JVM heap alone grows RSS for minutes, hiding what native memory does.
-java_json="$(java -Xmx512m -jar "$jar" bench generate "$@" --json)"
-python_json="$("$python" "$here/generate_bench.py" "$@" --json 2>/dev/null)"
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+for ((round = 1; round <= rounds; round++)); do
+  # A bounded heap: without -Xmx the JVM heap alone grows RSS for minutes, hiding what native memory does.
+  java -Xmx512m -jar "$jar" bench generate "$@" --json >>"$results"
+  "$python" "$here/generate_bench.py" "$@" --json 2>/dev/null >>"$results"
+done
 
-"$python" - "$java_json" "$python_json" <<'PY'
-import json, sys
-j, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+"$python" - "$results" <<'PY'
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+ours = [r for r in rows if r["engine"] == "peftd"]
+theirs = [r for r in rows if r["engine"] != "peftd"]
+j, p = ours[0], theirs[0]
 print(f"model {j['model']}  threads {j['threads']}  batch {j['batch']}  prompt {j['prompt_tokens']}  "
-      f"new {j['new_tokens']}  runs {j['runs']} (medians)")
-print(f"{'tokens/s':34} {'peftd':>10} {'transformers':>13} {'ratio':>7}")
-rows = [("prefill", "prefill_tokens_per_s", "prefill_tokens_per_s"),
-        ("decode (cache loop)", "decode_tokens_per_s", "decode_tokens_per_s"),
-        ("decode batch 1 (Generator/generate)", "generator_decode_tokens_per_s", "generate_decode_tokens_per_s")]
-for label, jk, pk in rows:
-    print(f"{label:34} {j[jk]:10.1f} {p[pk]:13.1f} {j[jk] / p[pk]:7.2f}")
-print(f"{'rss MB after runs':34} {str(j['rss_mb_after_runs']):>10} {str(p['rss_mb_after_runs']):>13}")
-print(f"{'live NDArrays after runs':34} {str(j['live_ndarrays_after_runs']):>10}")
+      f"new {j['new_tokens']}  {len(ours)} rounds x {j['runs']} runs, alternating (median of round medians)")
+print(f"{'tokens/s':36} {'peftd':>9} {'transformers':>13} {'ratio':>6}   per-round ratios")
+for label, jk, pk in [("prefill", "prefill_tokens_per_s", "prefill_tokens_per_s"),
+                      ("decode (KV-cache loop)", "decode_tokens_per_s", "decode_tokens_per_s"),
+                      ("decode batch 1 (Generator/generate)", "generator_decode_tokens_per_s", "generate_decode_tokens_per_s")]:
+    a = statistics.median(r[jk] for r in ours)
+    b = statistics.median(r[pk] for r in theirs)
+    per_round = " ".join(f"{x[jk] / y[pk]:.2f}" for x, y in zip(ours, theirs))
+    print(f"{label:36} {a:9.1f} {b:13.1f} {a / b:6.2f}   {per_round}")
+print(f"{'rss MB after each run (last round)':36} {str(ours[-1]['rss_mb_after_runs']):>9} {str(theirs[-1]['rss_mb_after_runs']):>13}")
+print(f"{'live NDArrays after each run':36} {str(ours[-1]['live_ndarrays_after_runs']):>9}")
 print(f"transformers: {p['engine']}, {p['attn_implementation']} attention")
 PY

@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.Generator;
+import dev.peftd.core.generate.StopTokens;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.tokenizer.Tokenizer;
@@ -48,7 +49,8 @@ final class GenerateCommand implements Command {
                 out.print(token.text());
                 out.flush();
             };
-            GenerationResult result = new Generator(model, tokenizer).generate(prompt, options, null, stream);
+            GenerationOptions withStops = options.withStopTokenIds(StopTokens.forModel(dir, model.config(), tokenizer));
+            GenerationResult result = new Generator(model, tokenizer).generate(prompt, withStops, null, stream);
             if (json) {
                 Map<String, Object> object = new LinkedHashMap<>();
                 object.put("text", result.text());

@@ -43,13 +43,13 @@ public final class Generator {
     public GenerationResult generate(long[] promptIds, GenerationOptions options, LinearHook hook, TokenListener listener) {
         ModelConfig config = model.config();
         validatePrompt(promptIds, config);
+        if (!options.stopStrings().isEmpty() && tokenizer == null) {
+            throw new IllegalArgumentException("stop strings need a tokenizer to decode the text");
+        }
         long[] stopIds = options.stopTokenIds().length > 0 ? options.stopTokenIds() : defaultStopIds(config);
         TokenSampler sampler = new TokenSampler(options);
         TextStream text = new TextStream(tokenizer == null ? null : tokenizer.newIncrementalDecoder(promptIds),
                 new StopStrings(options.stopStrings()));
-        if (!options.stopStrings().isEmpty() && tokenizer == null) {
-            throw new IllegalArgumentException("stop strings need a tokenizer to decode the text");
-        }
         long[] generated = new long[options.maxTokens()];
         List<TokenLogprob> logprobs = new ArrayList<>();
         int count = 0;

@@ -27,6 +27,8 @@ public final class Tokenizer implements AutoCloseable {
     private final OptionalLong bosTokenId;
     private final OptionalLong eosTokenId;
     private final boolean addsBosToken;
+    /** Built once: a jinjava engine is costly to set up, and rendering with it is thread-safe. */
+    private final Map<String, ChatTemplate> chatTemplates = new java.util.LinkedHashMap<>();
 
     private Tokenizer(Path directory, HuggingFaceTokenizer tokenizer, TokenizerConfigFile config) {
         this.directory = directory;
@@ -36,6 +38,8 @@ public final class Tokenizer implements AutoCloseable {
         this.eosTokenId = idOfSpecialToken(config.eosToken(), "eos_token");
         long[] onlySpecials = tokenizer.encode("", true, false).getIds();
         this.addsBosToken = bosTokenId.isPresent() && onlySpecials.length > 0 && onlySpecials[0] == bosTokenId.getAsLong();
+        config.chatTemplates().forEach((name, source) ->
+                chatTemplates.put(name, new ChatTemplate(name, source, config.bosToken(), config.eosToken())));
     }
 
     /** Loads {@code tokenizer.json} (required) and {@code tokenizer_config.json} (optional) from a model directory. */
@@ -100,16 +104,14 @@ public final class Tokenizer implements AutoCloseable {
 
     /** The template named {@code default} (or the only one), if tokenizer_config.json has any. */
     public Optional<ChatTemplate> chatTemplate() {
-        Map<String, String> templates = config.chatTemplates();
-        if (templates.containsKey(TokenizerConfigFile.DEFAULT_TEMPLATE)) {
+        if (chatTemplates.containsKey(TokenizerConfigFile.DEFAULT_TEMPLATE)) {
             return chatTemplate(TokenizerConfigFile.DEFAULT_TEMPLATE);
         }
-        return templates.size() == 1 ? chatTemplate(templates.keySet().iterator().next()) : Optional.empty();
+        return chatTemplates.size() == 1 ? Optional.of(chatTemplates.values().iterator().next()) : Optional.empty();
     }
 
     public Optional<ChatTemplate> chatTemplate(String name) {
-        String source = config.chatTemplates().get(name);
-        return Optional.ofNullable(source).map(s -> new ChatTemplate(name, s, config.bosToken(), config.eosToken()));
+        return Optional.ofNullable(chatTemplates.get(name));
     }
 
     /** Renders the default chat template and encodes the result without adding special tokens (the template has them). */

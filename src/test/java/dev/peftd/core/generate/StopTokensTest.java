@@ -1,0 +1,33 @@
+package dev.peftd.core.generate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.model.ModelLoader;
+import dev.peftd.core.model.TestModels;
+import dev.peftd.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StopTokensTest {
+
+    @Test
+    void unionsConfigTokenizerAndGenerationConfig(@TempDir Path dir) throws IOException {
+        for (String file : new String[] {"config.json", "tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(TestModels.tinyLlama().resolve(file), dir.resolve(file));
+        }
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [2, 7, 9]}");
+        ModelConfig config = ModelLoader.readConfig(dir);
+        try (Tokenizer tokenizer = Tokenizer.load(dir)) {
+            assertThat(StopTokens.forModel(dir, config, tokenizer)).containsExactly(2, 7, 9);
+            assertThat(StopTokens.forModel(TestModels.tinyLlama(), config, null)).containsExactly(2);
+        }
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": \"x\"}");
+        assertThatThrownBy(() -> StopTokens.forModel(dir, config, null))
+                .hasMessageContaining("generation_config.json").hasMessageContaining("eos_token_id");
+    }
+}
