@@ -4,7 +4,6 @@ import com.google.gson.Gson;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.Generator;
-import dev.peftd.core.generate.StopTokens;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.tokenizer.Tokenizer;
@@ -49,8 +48,7 @@ final class GenerateCommand implements Command {
                 out.print(token.text());
                 out.flush();
             };
-            GenerationOptions withStops = options.withStopTokenIds(StopTokens.forModel(dir, model.config(), tokenizer));
-            GenerationResult result = new Generator(model, tokenizer).generate(prompt, withStops, null, stream);
+            GenerationResult result = Generator.forModelDirectory(dir, model, tokenizer).generate(prompt, options, null, stream);
             if (json) {
                 Map<String, Object> object = new LinkedHashMap<>();
                 object.put("text", result.text());

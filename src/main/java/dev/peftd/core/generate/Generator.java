@@ -25,11 +25,27 @@ public final class Generator {
 
     private final CausalLm model;
     private final Tokenizer tokenizer;
+    private final long[] defaultStopIds;
 
-    /** @param tokenizer decodes the text (and is needed for stop strings and logprob token texts) */
+    /**
+     * Stops by default at config.json's and the tokenizer's EOS ids; {@link #forModelDirectory} adds
+     * generation_config.json's.
+     *
+     * @param tokenizer decodes the text (and is needed for stop strings and logprob token texts); may be {@code null}
+     */
     public Generator(CausalLm model, Tokenizer tokenizer) {
+        this(model, tokenizer, null);
+    }
+
+    private Generator(CausalLm model, Tokenizer tokenizer, long[] defaultStopIds) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.defaultStopIds = defaultStopIds != null ? defaultStopIds : StopTokens.of(model.config(), tokenizer);
+    }
+
+    /** A generator whose default stop ids are all of {@link StopTokens#forModel} (generation_config.json included). */
+    public static Generator forModelDirectory(java.nio.file.Path modelDirectory, CausalLm model, Tokenizer tokenizer) {
+        return new Generator(model, tokenizer, StopTokens.forModel(modelDirectory, model.config(), tokenizer));
     }
 
     public GenerationResult generate(long[] promptIds, GenerationOptions options) {
@@ -46,7 +62,7 @@ public final class Generator {
         if (!options.stopStrings().isEmpty() && tokenizer == null) {
             throw new IllegalArgumentException("stop strings need a tokenizer to decode the text");
         }
-        long[] stopIds = options.stopTokenIds().length > 0 ? options.stopTokenIds() : defaultStopIds(config);
+        long[] stopIds = options.stopTokenIds().length > 0 ? options.stopTokenIds() : defaultStopIds;
         TokenSampler sampler = new TokenSampler(options);
         TextStream text = new TextStream(tokenizer == null ? null : tokenizer.newIncrementalDecoder(promptIds),
                 new StopStrings(options.stopStrings()));
@@ -104,15 +120,6 @@ public final class Generator {
             NDArray logits = model.forward(ids, cache, hook);                // [1, T, vocab]
             return logits.get(new NDIndex(0, input.length - 1)).toFloatArray(); // [vocab]
         }
-    }
-
-    private long[] defaultStopIds(ModelConfig config) {
-        long[] ids = Arrays.stream(config.eosTokenIds()).asLongStream().toArray();
-        if (tokenizer != null && tokenizer.eosTokenId().isPresent() && !contains(ids, tokenizer.eosTokenId().getAsLong())) {
-            ids = Arrays.copyOf(ids, ids.length + 1);
-            ids[ids.length - 1] = tokenizer.eosTokenId().getAsLong();
-        }
-        return ids;
     }
 
     /**

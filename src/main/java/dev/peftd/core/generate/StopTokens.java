@@ -24,13 +24,23 @@ public final class StopTokens {
 
     /** @param tokenizer may be {@code null} */
     public static long[] forModel(Path modelDirectory, ModelConfig config, Tokenizer tokenizer) {
+        Set<Long> ids = configAndTokenizer(config, tokenizer);
+        ids.addAll(fromGenerationConfig(modelDirectory.resolve("generation_config.json")));
+        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** config.json's and the tokenizer's EOS ids, for a model whose directory is not at hand. */
+    public static long[] of(ModelConfig config, Tokenizer tokenizer) {
+        return configAndTokenizer(config, tokenizer).stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static Set<Long> configAndTokenizer(ModelConfig config, Tokenizer tokenizer) {
         Set<Long> ids = new LinkedHashSet<>();
         Arrays.stream(config.eosTokenIds()).forEach(id -> ids.add((long) id));
         if (tokenizer != null) {
             tokenizer.eosTokenId().ifPresent(ids::add);
         }
-        ids.addAll(fromGenerationConfig(modelDirectory.resolve("generation_config.json")));
-        return ids.stream().mapToLong(Long::longValue).toArray();
+        return ids;
     }
 
     private static Set<Long> fromGenerationConfig(Path file) {

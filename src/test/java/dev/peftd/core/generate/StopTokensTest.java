@@ -3,6 +3,7 @@ package dev.peftd.core.generate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelConfig;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.TestModels;
@@ -29,5 +30,27 @@ class StopTokensTest {
         Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": \"x\"}");
         assertThatThrownBy(() -> StopTokens.forModel(dir, config, null))
                 .hasMessageContaining("generation_config.json").hasMessageContaining("eos_token_id");
+    }
+
+    @Test
+    void aGeneratorForTheDirectoryStopsAtGenerationConfigIds(@TempDir Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.list(TestModels.tinyLlama())) {
+            for (Path file : files.toList()) {
+                Files.copy(file, dir.resolve(file.getFileName()));
+            }
+        }
+        try (CausalLm model = ModelLoader.load(dir, ai.djl.Device.cpu()); Tokenizer tokenizer = Tokenizer.load(dir)) {
+            long[] prompt = tokenizer.encode("First Citizen:");
+            long[] free = new Generator(model, tokenizer).generate(prompt, GenerationOptions.greedy(12)).generatedIds();
+            assertThat(free).hasSize(12).doesNotContain(2L);
+            Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [2, " + free[5] + "]}");
+
+            GenerationResult result = Generator.forModelDirectory(dir, model, tokenizer)
+                    .generate(prompt, GenerationOptions.greedy(12));
+
+            assertThat(result.finishReason()).isEqualTo(FinishReason.STOP_TOKEN);
+            assertThat(result.generatedIds()[result.generatedIds().length - 1]).isEqualTo(free[5]);
+            assertThat(result.generatedIds().length).isLessThanOrEqualTo(6);
+        }
     }
 }
