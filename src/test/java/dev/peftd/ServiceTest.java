@@ -25,6 +25,7 @@ import org.springframework.context.annotation.Import;
         "spring.servlet.multipart.max-file-size=256KB",
         "spring.servlet.multipart.max-request-size=300KB",
         "logging.level.org.testcontainers=WARN",
+        "peftd.hub.endpoint=http://127.0.0.1:9",
 })
 @Import(TestDb.class)
 public @interface ServiceTest {

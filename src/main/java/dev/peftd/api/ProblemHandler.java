@@ -86,7 +86,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             HttpStatusCode statusCode, WebRequest request) {
         ResponseEntity<Object> response = super.handleExceptionInternal(ex, body, headers, statusCode, request);
         if (response != null && response.getBody() instanceof ProblemDetail detail
-                && "about:blank".equals(String.valueOf(detail.getType()))) {
+                && (detail.getType() == null || "about:blank".equals(String.valueOf(detail.getType())))) {
             detail.setType(java.net.URI.create(ApiProblem.Type.BASE + "http-" + statusCode.value()));
         }
         return response;

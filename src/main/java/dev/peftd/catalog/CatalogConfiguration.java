@@ -1,12 +1,30 @@
 package dev.peftd.catalog;
 
+import dev.peftd.core.hub.HubClient;
+import dev.peftd.core.hub.HubSettings;
+import dev.peftd.ops.DataDirectory;
+import java.net.URI;
+import java.nio.file.Path;
 import java.util.concurrent.Executor;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 
 @Configuration(proxyBeanMethods = false)
 class CatalogConfiguration {
+
+    /**
+     * The Hub client of the core for {@code hf://} sources: {@code HF_ENDPOINT} and {@code HF_TOKEN} as everywhere,
+     * the download cache in {@code <data dir>/hub} unless {@code PEFTD_HUB_CACHE} names another.
+     */
+    @Bean
+    HubClient hubClient(@Value("${peftd.hub.endpoint:}") String endpoint, DataDirectory dataDirectory) {
+        HubSettings env = HubSettings.fromEnvironment();
+        URI uri = endpoint.isBlank() ? env.endpoint() : URI.create(endpoint);
+        Path cache = System.getenv("PEFTD_HUB_CACHE") != null ? env.cacheDirectory() : dataDirectory.resolve("hub");
+        return new HubClient(new HubSettings(uri, env.token(), cache));
+    }
 
     /** One thread: model downloads and checks are I/O- and memory-heavy; doing them one at a time is kinder. */
     @Bean

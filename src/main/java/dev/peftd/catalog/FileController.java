@@ -4,7 +4,13 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.ListPage;
 import dev.peftd.security.Tenant;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.Part;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
@@ -16,10 +22,8 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
-import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.multipart.MultipartFile;
 
 /** OpenAI's Files API, restricted to {@code purpose=fine-tune} JSONL datasets. */
 @RestController
@@ -42,21 +46,28 @@ class FileController {
         }
     }
 
+    /**
+     * Reads the {@code file} part straight from the servlet request: clients that send it without a file name
+     * (OpenAI's SDK does for byte arrays) would otherwise be seen as a plain form field.
+     */
     @PostMapping(path = "/v1/files", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
     @ResponseStatus(HttpStatus.OK)
-    FileView upload(@AuthenticationPrincipal Tenant tenant, @RequestPart(name = "file", required = false) MultipartFile file,
-            @RequestParam(name = "purpose", required = false) String purpose,
-            @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) throws IOException {
+    FileView upload(@AuthenticationPrincipal Tenant tenant, HttpServletRequest request,
+            @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey)
+            throws IOException, ServletException {
+        Part file = request.getPart("file");
         if (file == null) {
             throw ApiProblem.invalidField("file", "missing multipart part 'file'");
         }
-        if (purpose == null) {
+        Part purposePart = request.getPart("purpose");
+        if (purposePart == null) {
             throw ApiProblem.invalidField("purpose", "missing; must be '" + Files.PURPOSE + "'");
         }
+        String purpose = new String(purposePart.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         Path content = java.nio.file.Files.createTempFile(spool, "upload-", ".jsonl");
-        try {
-            file.transferTo(content);
-            var upload = new Files.Upload(file.getOriginalFilename(), purpose, content, file.getSize());
+        try (InputStream in = file.getInputStream()) {
+            java.nio.file.Files.copy(in, content, StandardCopyOption.REPLACE_EXISTING);
+            var upload = new Files.Upload(file.getSubmittedFileName(), purpose, content, file.getSize());
             return FileView.of(files.upload(tenant, upload, idempotencyKey));
         } finally {
             java.nio.file.Files.deleteIfExists(content);

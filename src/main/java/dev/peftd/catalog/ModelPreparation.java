@@ -3,6 +3,9 @@ package dev.peftd.catalog;
 import ai.djl.Device;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.hub.HubClient;
+import dev.peftd.core.hub.HubException;
+import dev.peftd.core.hub.HubModelId;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.ops.DataDirectory;
 import dev.peftd.storage.S3Settings;
@@ -30,11 +33,13 @@ class ModelPreparation {
     private final DataDirectory dataDirectory;
     private final S3Settings s3;
     private final JsonMapper json;
+    private final HubClient hubClient;
 
-    ModelPreparation(DataDirectory dataDirectory, S3Settings s3, JsonMapper json) {
+    ModelPreparation(DataDirectory dataDirectory, S3Settings s3, JsonMapper json, HubClient hubClient) {
         this.dataDirectory = dataDirectory;
         this.s3 = s3;
         this.json = json;
+        this.hubClient = hubClient;
     }
 
     Prepared prepare(String tenant, String id, ModelSource source) throws IOException {
@@ -45,8 +50,11 @@ class ModelPreparation {
             dir = downloadFromS3(s3Source, cacheDir(tenant, id));
         } else {
             ModelSource.Hub hub = (ModelSource.Hub) source;
-            throw new IOException("downloading hf://" + hub.repo()
-                    + " needs the Hub client of the training core, which this build does not have yet");
+            try {
+                dir = hubClient.snapshot(new HubModelId(hub.repo(), hub.revision()));
+            } catch (HubException | IllegalArgumentException e) {
+                throw new IOException("hf://" + hub.repo() + "@" + hub.revision() + ": " + e.getMessage(), e);
+            }
         }
         ModelFiles.check(dir, json);
         return new Prepared(dir, loadOnce(dir), null);

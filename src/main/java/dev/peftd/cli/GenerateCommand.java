@@ -6,7 +6,10 @@ import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.Generator;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.tokenizer.ChatMessage;
+import dev.peftd.core.tokenizer.ChatTemplateException;
 import dev.peftd.core.tokenizer.Tokenizer;
+import dev.peftd.core.tokenizer.TokenizerException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -17,29 +20,34 @@ import java.util.Set;
 
 /**
  * {@code generate --model DIR (--prompt TEXT | --input-ids 1,2,3) --max-tokens N [--temperature T] [--top-p P]
- * [--seed S] [--stop TEXT] [--json]}: continues a prompt. Plain output streams the text as it is generated;
+ * [--seed S] [--stop TEXT] [--chat] [--json]}: continues a prompt ({@code --chat}: answers it as a user message,
+ * through the model's chat template). Plain output streams the text as it is generated;
  * {@code --json} prints one object {@code {"text", "token_ids"}} at the end, token_ids being the prompt's ids
  * followed by the generated ones.
  */
 final class GenerateCommand implements Command {
 
     static final String USAGE = "usage: generate --model DIR|hf://org/name[@rev] (--prompt TEXT | --input-ids 1,2,3)"
-            + " --max-tokens N [--temperature T] [--top-p P] [--seed S] [--stop TEXT] [--json]";
+            + " --max-tokens N [--chat] [--temperature T] [--top-p P] [--seed S] [--stop TEXT] [--json]";
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args,
                 Set.of("model", "prompt", "input-ids", "max-tokens", "temperature", "top-p", "seed", "stop"),
-                Set.of("json"));
+                Set.of("json", "chat"));
         if (o.has("prompt") == o.has("input-ids")) {
             throw new UsageException("give exactly one of --prompt or --input-ids; " + USAGE);
+        }
+        if (o.flag("chat") && !o.has("prompt")) {
+            throw new UsageException("--chat needs --prompt (the user message)");
         }
         GenerationOptions options = options(o);
         Path dir = ModelArgument.directory(o.required("model"));
         boolean json = o.flag("json");
         try (Tokenizer tokenizer = ModelArgument.tokenizer(dir, o.has("prompt") || o.has("stop"));
              CausalLm model = ModelArgument.load(dir)) {
-            long[] prompt = o.has("prompt") ? tokenizer.encode(o.required("prompt"))
+            long[] prompt = o.flag("chat") ? chatPrompt(tokenizer, o.required("prompt"))
+                    : o.has("prompt") ? tokenizer.encode(o.required("prompt"))
                     : ModelArgument.tokenIds("input-ids", o.required("input-ids"), model.config().vocabSize());
             if (prompt.length == 0) {
                 throw new UsageException("--prompt encodes to no tokens; give some text");
@@ -62,6 +70,15 @@ final class GenerateCommand implements Command {
             return 0;
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    /** The prompt as one user turn of the model's chat template, ending with the assistant's header. */
+    private static long[] chatPrompt(Tokenizer tokenizer, String message) throws UsageException {
+        try {
+            return tokenizer.encodeChat(List.of(new ChatMessage("user", message)), true);
+        } catch (TokenizerException | ChatTemplateException e) {
+            throw new UsageException("--chat: " + e.getMessage(), e);
         }
     }
 

@@ -45,6 +45,15 @@ class ModelsApiTest {
     }
 
     @Test
+    void aHubModelThatCannotBeReachedFailsWithTheReason() {
+        TestApi alpha = TestApi.alpha(port);
+        alpha.post("/v1/models", Map.of("id", "from-hub", "source", "hf://peftd-test/tiny@main"));
+        JsonNode model = Fixtures.awaitModel(alpha, "from-hub", "failed");
+        assertThat(model.path("failure_reason").asString()).startsWith("hf://peftd-test/tiny@main: ")
+                .contains("peftd-test/tiny");
+    }
+
+    @Test
     void aFolderThatIsNotAModelFailsWithTheMissingFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"architectures\":[\"LlamaForCausalLM\"]}");

@@ -38,7 +38,7 @@ class S3ModelSourceTest {
                 }
             }
             ModelPreparation preparation = new ModelPreparation(new DataDirectory(data), settings,
-                    JsonMapper.builder().build());
+                    JsonMapper.builder().build(), null);
             ModelPreparation.Prepared prepared = preparation.prepare("alpha", "tiny",
                     ModelSource.parse("s3://models/llama/tiny", List.of()));
             assertThat(prepared.architecture()).isEqualTo("LlamaForCausalLM");

@@ -54,6 +54,20 @@ class GenerateCommandTest {
     }
 
     @Test
+    void chatWrapsThePromptInTheChatTemplate() {
+        String qwen = TestModels.tinyQwen2().toString();
+        CliRun run = CliRun.of("generate", "--model", qwen, "--prompt", "Hi", "--chat", "--max-tokens", "3", "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        long[] ids = ids(JsonParser.parseString(run.out()).getAsJsonObject().get("token_ids"));
+        try (var tokenizer = dev.peftd.core.tokenizer.Tokenizer.load(TestModels.tinyQwen2())) {
+            long[] chat = tokenizer.encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", false);
+            assertThat(ids).startsWith(chat);
+        }
+        assertUsageError(CliRun.of("generate", "--model", LLAMA, "--prompt", "Hi", "--chat", "--max-tokens", "3"),
+                "no 'chat_template'");
+    }
+
+    @Test
     void theSameSeedSamplesTheSameText() {
         String[] args = {"generate", "--model", LLAMA, "--prompt", "Hello", "--max-tokens", "12", "--temperature", "0.9",
                 "--top-p", "0.9", "--seed", "7", "--json"};

@@ -1,0 +1,82 @@
+package dev.peftd.training;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
+import com.openai.models.files.FileCreateParams;
+import com.openai.models.files.FileObject;
+import com.openai.models.files.FilePurpose;
+import com.openai.models.finetuning.jobs.FineTuningJob;
+import com.openai.models.finetuning.jobs.FineTuningJobEvent;
+import com.openai.models.finetuning.jobs.JobCreateParams;
+import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
+import dev.peftd.Fixtures;
+import dev.peftd.ServiceTest;
+import dev.peftd.TestApi;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+/** OpenAI's official Java SDK as the client: what works against OpenAI works against peftd. */
+@ServiceTest
+class OpenAiSdkTest {
+
+    @LocalServerPort
+    int port;
+
+    @Test
+    void theOfficialClientUploadsTrainsListsFollowsAndCancels() {
+        TestApi http = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(http, "tiny-llama");
+        OpenAIClient openai = OpenAIOkHttpClient.builder().apiKey(TestApi.ALPHA_KEY)
+                .baseUrl("http://localhost:" + port + "/v1").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+
+        FileObject file = openai.files().create(FileCreateParams.builder()
+                .file(Fixtures.trainingJsonl(4).getBytes(StandardCharsets.UTF_8))
+                .purpose(FilePurpose.FINE_TUNE).build());
+        assertThat(file.id()).startsWith("file-");
+
+        // OpenAI's own shape: method supervised + hyperparameters; 8 records, batch 4, 1 epoch = 2 steps
+        FineTuningJob created = openai.fineTuning().jobs().create(JobCreateParams.builder()
+                .model("tiny-llama").trainingFile(file.id()).suffix("sdk").seed(5L)
+                .method(JobCreateParams.Method.builder().type(JobCreateParams.Method.Type.SUPERVISED)
+                        .supervised(com.openai.models.finetuning.methods.SupervisedMethod.builder()
+                                .hyperparameters(com.openai.models.finetuning.methods.SupervisedHyperparameters.builder()
+                                        .nEpochs(1L).batchSize(4L).learningRateMultiplier(5.0).build())
+                                .build())
+                        .build())
+                .build());
+        assertThat(created.model()).isEqualTo("tiny-llama");
+
+        await().atMost(Duration.ofSeconds(120)).until(() ->
+                openai.fineTuning().jobs().retrieve(created.id()).status().equals(FineTuningJob.Status.SUCCEEDED));
+        FineTuningJob done = openai.fineTuning().jobs().retrieve(created.id());
+        assertThat(done.fineTunedModel()).contains("ft:tiny-llama:sdk:" + created.id());
+        assertThat(done.trainedTokens()).hasValueSatisfying(t -> assertThat(t).isPositive());
+        assertThat(openai.fineTuning().jobs().list().autoPager().stream().map(FineTuningJob::id))
+                .contains(created.id());
+        List<FineTuningJobEvent> events = openai.fineTuning().jobs().listEvents(created.id()).autoPager().stream()
+                .toList();
+        assertThat(events).extracting(FineTuningJobEvent::message).anyMatch(m -> m.startsWith("Step 2/2"));
+        assertThat(openai.fineTuning().jobs().checkpoints().list(created.id()).autoPager().stream()
+                .map(FineTuningJobCheckpoint::stepNumber)).isNotEmpty();
+        assertThat(http.get("/v1/fine_tuning/jobs/" + created.id() + "/adapter").status()).isEqualTo(200);
+
+        // our methods go through the SDK as an extra body property; then cancel with the SDK
+        FineTuningJob vera = openai.fineTuning().jobs().create(JobCreateParams.builder()
+                .model("tiny-llama").trainingFile(file.id())
+                .putAdditionalBodyProperty("method", JsonValue.from(Map.of("type", "vera", "vera",
+                        Map.of("hyperparameters", Map.of("r", 16, "max_steps", 100000, "batch_size", 1)))))
+                .build());
+        FineTuningJob cancelled = openai.fineTuning().jobs().cancel(vera.id());
+        assertThat(cancelled.status().asString()).isIn("cancelled", "cancelling");
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                openai.fineTuning().jobs().retrieve(vera.id()).status().equals(FineTuningJob.Status.CANCELLED));
+    }
+}
