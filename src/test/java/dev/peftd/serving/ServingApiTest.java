@@ -155,6 +155,31 @@ class ServingApiTest {
         assertThat(problem.json().path("errors").get(0).path("field").asString()).isEqualTo("n");
     }
 
+    @Test
+    void aFineTunedModelServesItsJobsAdapterOnTheSharedBase() {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        String file = Fixtures.uploadTrainingFile(alpha);
+        String job = alpha.post("/v1/fine_tuning/jobs", Map.of("model", "tiny-llama", "training_file", file,
+                "suffix", "serve", "seed", 5, "method", Map.of("type", "lora", "lora", Map.of("hyperparameters",
+                        Map.of("r", 4, "lora_alpha", 8, "max_steps", 2, "batch_size", 2, "learning_rate", 1e-2,
+                                "target_modules", List.of("q_proj", "v_proj")))))).json().path("id").asString();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(180))
+                .pollInterval(java.time.Duration.ofMillis(200))
+                .until(() -> List.of("succeeded", "failed", "cancelled")
+                        .contains(alpha.get("/v1/fine_tuning/jobs/" + job).json().path("status").asString()));
+        JsonNode done = alpha.get("/v1/fine_tuning/jobs/" + job).json();
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("succeeded");
+        String model = done.path("fine_tuned_model").asString();
+
+        long[] ids = {1, 17, 42, 99, 7, 3, 250, 11};
+        List<Double> fineTuned = echoLogprobs(alpha, model, ids);
+        List<Double> base = echoLogprobs(alpha, "tiny-llama", ids);
+        assertThat(fineTuned).hasSameSizeAs(base).isNotEqualTo(base);
+        assertThat(TestApi.beta(port).post("/v1/completions", Map.of("model", model, "prompt", "hi")).status())
+                .isEqualTo(404);
+    }
+
     private static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {
         TestApi.Response r = api.post("/v1/completions", Map.of("model", model, "prompt", ids, "max_tokens", 0,
                 "echo", true, "logprobs", 3));
