@@ -44,8 +44,9 @@ VOLUME ["/var/lib/peftd"]
 USER peftd:peftd
 WORKDIR /var/lib/peftd
 EXPOSE 8080
-# start-period covers the JVM start and the first libtorch load; readiness includes the database and the store
-HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=4 CMD ["/opt/peftd/healthcheck.sh"]
+# start-period covers the JVM start, Flyway and (embedded default) PostgreSQL's first initdb on a small machine;
+# readiness includes the database and the store
+HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=4 CMD ["/opt/peftd/healthcheck.sh"]
 ENTRYPOINT ["java", "-jar", "/opt/peftd/peftd.jar"]
 
 # --- GPU image: CPU image + libtorch 2.7.1 cu128; DJL loads it instead of the bundled CPU build ------------------

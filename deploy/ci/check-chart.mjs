@@ -53,6 +53,9 @@ function common(label, objs) {
   check(`${label}: ServiceMonitor selects the API and worker Services`, !!sm && services.length === 2 && services.every(selects));
   check(`${label}: ServiceMonitor scrapes /actuator/prometheus on port http`,
     sm?.spec.endpoints[0].path === "/actuator/prometheus" && sm?.spec.endpoints[0].port === "http");
+  const scrapeAuth = sm?.spec.endpoints[0].authorization;
+  check(`${label}: ServiceMonitor sends a bearer key read from a Secret`,
+    scrapeAuth?.type === "Bearer" && scrapeAuth?.credentials?.name?.endsWith("-metrics") && !!scrapeAuth?.credentials?.key);
 
   const rule = objs.find((o) => o.kind === "PrometheusRule");
   const alerts = parse(readFileSync(`${chart}/files/prometheus/peftd-alerts.yml`, "utf8"));

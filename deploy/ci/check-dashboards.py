@@ -38,6 +38,7 @@ def metric_names(expr):
     stripped = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", stripped)
     stripped = re.sub(r"\[[^\]]*\]", "", stripped)
     stripped = re.sub(r"\b\d+(ms|s|m|h|d|w|y)\b", "", stripped)       # offset durations
+    stripped = re.sub(r"\b[a-zA-Z_]\w*\s*\(", "(", stripped)             # function and aggregation names
     names = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", stripped))
     return {n for n in names if n not in PROMQL_WORDS and not re.fullmatch(r"\d.*", n)}
 

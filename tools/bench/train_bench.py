@@ -7,7 +7,7 @@
                    [--steps 6] [--threads 2]
         trains PEFT with torch AdamW (LoRA-FA: peft.optimizers.create_lorafa_optimizer; LoRA+:
         create_loraplus_optimizer) on random token batches and prints one JSON line:
-        {"method", "step_s": [...], "median_step_s", "tokens_per_s", "peak_rss_mb"}
+        {"method", "step_s": [...], "median_step_s", "cpu_s": [...], "median_cpu_s", "tokens_per_s", "peak_rss_mb"}
 Delta-LoRA has no PEFT implementation, so there is no reference row for it.
 """
 import argparse
@@ -33,7 +33,10 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 def make_model(args):
     from transformers import LlamaConfig, LlamaForCausalLM
     torch.manual_seed(args.seed)
-    model = LlamaForCausalLM(LlamaConfig(**SHAPES[args.shape]))
+    shape = dict(SHAPES[args.shape])
+    if args.layers:
+        shape["num_hidden_layers"] = args.layers
+    model = LlamaForCausalLM(LlamaConfig(**shape))
     model.save_pretrained(args.out)
     print(json.dumps({"model": args.out, "shape": args.shape,
                       "params": sum(p.numel() for p in model.parameters())}))
@@ -61,19 +64,22 @@ def run(args):
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     g = torch.Generator().manual_seed(1)
     vocab = base.config.vocab_size
-    times = []
+    times, cpu = [], []
     for _ in range(args.steps):
         ids = torch.randint(0, vocab, (args.batch, args.seq), generator=g)
         t0 = time.perf_counter()
+        c0 = time.process_time()  # all threads of the process, like /proc/self/stat on the Java side
         loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     steady = times[1:] if len(times) > 1 else times  # the first step pays one-time allocations
     median = statistics.median(steady)
-    print(json.dumps({"method": args.method, "step_s": times, "median_step_s": median,
+    print(json.dumps({"method": args.method, "step_s": times, "median_step_s": median, "cpu_s": cpu,
+                      "median_cpu_s": statistics.median(cpu[1:] if len(cpu) > 1 else cpu),
                       "tokens_per_s": args.batch * args.seq / median,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
 
@@ -85,6 +91,7 @@ def main():
     m.add_argument("--out", required=True)
     m.add_argument("--shape", default="smollm2-135m", choices=sorted(SHAPES))
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--layers", type=int, default=0, help="override the shape's layer count (quick checks)")
     r = sub.add_parser("run")
     r.add_argument("--model", required=True)
     r.add_argument("--method", required=True, choices=["lora", "lora_fa", "lora_plus", "vera"])

@@ -17,6 +17,9 @@ The four fixtures exercise different checkpoint layouts on purpose:
                 weights stored as bfloat16 (widened to float32 on load), one file
   tiny-mistral  MistralForCausalLM, transformers-4 config with `rope_scaling: null`, sliding_window null, untied
   tiny-gpt2     GPT2LMHeadModel, Conv1D weights, learned positions, tied, sharded safetensors with an index
+  tiny-llama-bias  LlamaForCausalLM with attention_bias and mlp_bias, plain multi-head attention, tied, linear rope
+                scaling under the oldest key spelling (`rope_scaling: {"type": "linear"}`), hidden 32; made last so the
+                fixtures above stay byte-identical when the script is re-run
 
 Reference logits come from `from_pretrained(saved_dir)` in float32 with eager attention: a freshly constructed
 tied model is not tied in transformers 5 until it is reloaded (djl-notes.md section 1).
@@ -195,6 +198,27 @@ def make_gpt2(text):
     return out, fixed_input_ids(104)
 
 
+def make_llama_bias(text):
+    out = fresh_dir("tiny-llama-bias")
+    torch.manual_seed(5)
+    cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64, rms_norm_eps=1e-5,
+                      bos_token_id=1, eos_token_id=2, tie_word_embeddings=True, attention_bias=True, mlp_bias=True,
+                      rope_parameters={"rope_type": "linear", "rope_theta": 10000.0, "factor": 2.0})
+    model = LlamaForCausalLM(cfg)
+    randomise(model, 15)
+    save(model, out)
+
+    def legacy_linear_scaling(c):
+        to_transformers4_keys(c)
+        c["rope_scaling"] = {"type": "linear", "factor": c["rope_scaling"]["factor"]}
+
+    rewrite_config(out, legacy_linear_scaling)
+    tok = train_tokenizer(text, ["<unk>", "<s>", "</s>"], bos="<s>")
+    write_tokenizer(tok, out, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": True})
+    return out, fixed_input_ids(105)
+
+
 def make_safetensors_fixtures():
     """Two files written by Python's safetensors for the reader and writer tests in dev.peftd.core.tensor.
 
@@ -233,7 +257,7 @@ def main():
     args = parser.parse_args()
     text = Path(args.text).read_text(encoding="utf-8")[:TRAINING_TEXT_CHARS]
     make_safetensors_fixtures()
-    for make in (make_llama, make_qwen2, make_mistral, make_gpt2):
+    for make in (make_llama, make_qwen2, make_mistral, make_gpt2, make_llama_bias):
         out, input_ids = make(text)
         logits = reference_logits(out, input_ids)
         size = sum(f.stat().st_size for f in out.iterdir())

@@ -20,6 +20,7 @@ public class ApiProblem extends RuntimeException {
         IDEMPOTENCY_KEY_REUSED(HttpStatus.UNPROCESSABLE_CONTENT, "idempotency-key-reused",
                 "Idempotency-Key reused with a different request"),
         INVALID_FILE(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-file", "Invalid training file"),
+        ADAPTER_MISMATCH(HttpStatus.UNPROCESSABLE_CONTENT, "adapter-mismatch", "Adapter does not fit its base model"),
         STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable");
 
         public static final String BASE = "https://peftd.dev/problems/";

@@ -76,6 +76,26 @@ public class ModelRegistry {
         return model;
     }
 
+    /**
+     * Registers a model whose files are already local and loadable (a merged adapter that serving wrote and
+     * checked): ready at once, no background preparation.
+     */
+    public BaseModel registerPrepared(String tenant, String id, String source, Path dir, String architecture,
+            long parameters) {
+        if (id == null || !MODEL_ID.matcher(id).matches()) {
+            throw ApiProblem.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
+        }
+        return transactions.execute(status -> {
+            if (repository.existsById(new BaseModel.Key(tenant, id))) {
+                throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is already registered",
+                        List.of(new ApiProblem.FieldError("id", "already registered")));
+            }
+            BaseModel model = new BaseModel(tenant, id, source, clock.instant());
+            model.ready(dir.toString(), architecture, parameters);
+            return repository.save(model);
+        });
+    }
+
     public Optional<BaseModel> find(String tenant, String id) {
         return repository.findById(new BaseModel.Key(tenant, id));
     }

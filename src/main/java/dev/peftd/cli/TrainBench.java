@@ -52,13 +52,15 @@ final class TrainBench implements Command {
         }
         out.printf(Locale.ROOT, "model %s, batch %s x %s, %s threads, %s steps per run (median of steps 2..n)%n",
                 modelDir, o.string("batch", "4"), o.string("seq", "256"), o.string("threads", "2"), o.string("steps", "6"));
-        out.printf(Locale.ROOT, "%-11s %12s %12s %7s %12s %12s %11s %11s %7s%n", "method", "peftd s/step",
-                "PEFT s/step", "ratio", "peftd tok/s", "PEFT tok/s", "peftd RSS", "PEFT RSS", "ratio");
+        out.printf(Locale.ROOT, "%-11s %12s %12s %7s %12s %12s %7s %12s %12s %12s %12s %7s%n", "method", "peftd s/step",
+                "PEFT s/step", "ratio", "peftd cpu-s", "PEFT cpu-s", "ratio", "peftd tok/s", "PEFT tok/s",
+                "peftd RSS", "PEFT RSS", "ratio");
         for (String method : methods) {
             List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.string("xmx", "2g"),
                     "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.string("threads", "2"),
-                    "-Dai.djl.pytorch.num_interop_threads=1", "-cp", System.getProperty("java.class.path"),
-                    "dev.peftd.PeftdApplication", "bench", "train-one", "--model", modelDir.toString(), "--method", method));
+                    "-Dai.djl.pytorch.num_interop_threads=1"));
+            java.addAll(selfLaunch());
+            java.addAll(List.of("bench", "train-one", "--model", modelDir.toString(), "--method", method));
             java.addAll(common);
             JsonObject ours = runChild(java, err);
             JsonObject peft = null;
@@ -81,18 +83,28 @@ final class TrainBench implements Command {
         return 0;
     }
 
+    /** One row: peftd, PEFT and peftd/PEFT for median step wall time, median step CPU time and peak RSS. */
     private static void printRow(PrintStream out, String method, JsonObject ours, JsonObject peft) {
-        double s = ours.get("median_step_s").getAsDouble();
-        double rss = ours.get("peak_rss_mb").getAsDouble();
-        if (peft == null) {
-            out.printf(Locale.ROOT, "%-11s %12.3f %12s %7s %12.0f %12s %9.0fMB %11s %7s%n", method, s, "-", "-",
-                    ours.get("tokens_per_s").getAsDouble(), "-", rss, "-", "-");
-            return;
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-11s", method));
+        for (String key : List.of("median_step_s", "median_cpu_s", "tokens_per_s", "peak_rss_mb")) {
+            double mine = ours.get(key).getAsDouble();
+            String unit = key.equals("peak_rss_mb") ? "MB" : "";
+            String format = unit.isEmpty() ? (key.equals("tokens_per_s") ? "%12.0f%s" : "%12.3f%s") : "%10.0f%s";
+            row.append(' ').append(String.format(Locale.ROOT, format, mine, unit));
+            if (peft == null) {
+                row.append(String.format(Locale.ROOT, " %12s", "-"));
+                if (!key.equals("tokens_per_s")) {
+                    row.append(String.format(Locale.ROOT, " %7s", "-"));
+                }
+                continue;
+            }
+            double theirs = peft.get(key).getAsDouble();
+            row.append(' ').append(String.format(Locale.ROOT, format, theirs, unit));
+            if (!key.equals("tokens_per_s")) {
+                row.append(String.format(Locale.ROOT, " %6.2fx", mine / theirs));
+            }
         }
-        double ps = peft.get("median_step_s").getAsDouble();
-        double prss = peft.get("peak_rss_mb").getAsDouble();
-        out.printf(Locale.ROOT, "%-11s %12.3f %12.3f %6.2fx %12.0f %12.0f %9.0fMB %9.0fMB %6.2fx%n", method, s, ps, s / ps,
-                ours.get("tokens_per_s").getAsDouble(), peft.get("tokens_per_s").getAsDouble(), rss, prss, rss / prss);
+        out.println(row);
     }
 
     private static Path makeModel(String python, Path script, String shape, PrintStream err)
@@ -106,8 +118,10 @@ final class TrainBench implements Command {
 
     /** Runs a child to completion and returns its last stdout line that is a JSON object. */
     private static JsonObject runChild(List<String> command, PrintStream err) throws UsageException {
+        Path errors = null;
         try {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            errors = Files.createTempFile("peftd-bench", ".err");
+            Process p = new ProcessBuilder(command).redirectError(errors.toFile()).start();
             String last = null;
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
@@ -119,7 +133,10 @@ final class TrainBench implements Command {
             }
             int rc = p.waitFor();
             if (rc != 0 || last == null) {
-                throw new UsageException("benchmark child failed (exit " + rc + "): " + String.join(" ", command));
+                List<String> lines = Files.readAllLines(errors);
+                String lastError = lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+                throw new UsageException("benchmark child failed (exit " + rc + ": " + lastError + "): "
+                        + String.join(" ", command));
             }
             return JsonParser.parseString(last).getAsJsonObject();
         } catch (IOException e) {
@@ -127,7 +144,24 @@ final class TrainBench implements Command {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UsageException("interrupted");
+        } finally {
+            if (errors != null) {
+                try {
+                    Files.deleteIfExists(errors);
+                } catch (IOException ignored) {
+                    // a leftover temp file is harmless
+                }
+            }
         }
+    }
+
+    /** How to start this program again: {@code -jar peftd.jar} when run from the jar, else the class path. */
+    private static List<String> selfLaunch() {
+        String cp = System.getProperty("java.class.path");
+        if (cp.endsWith(".jar") && !cp.contains(java.io.File.pathSeparator)) {
+            return List.of("-jar", cp); // a Spring Boot jar keeps its classes under BOOT-INF: only its launcher finds them
+        }
+        return List.of("-cp", cp, "dev.peftd.PeftdApplication");
     }
 
     private static String javaBinary() {

@@ -15,13 +15,11 @@ import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingConfig;
 import dev.peftd.core.train.TrainingData;
+import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.TrainingRun;
 import dev.peftd.core.train.data.TokenizedExample;
 import dev.peftd.core.train.optim.LrSchedule;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -58,19 +56,32 @@ final class TrainBenchRun implements Command {
                     .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false)
                     .loraPlusRatio(method.equals("lora_plus") ? 16 : 0).build();
             List<StepReport> reports = new ArrayList<>();
+            List<Double> cpu = new ArrayList<>();
             try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {
-                new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, reports::add, null).run();
+                double[] last = {ProcessStats.cpuSeconds()};
+                TrainingListener listener = report -> {
+                    reports.add(report);
+                    double now = ProcessStats.cpuSeconds();
+                    cpu.add(now - last[0]);
+                    last[0] = now;
+                };
+                new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, listener, null).run();
             }
             double[] seconds = reports.stream().mapToDouble(s -> s.stepMillis() / 1000).toArray();
-            double median = median(seconds.length > 1 ? Arrays.copyOfRange(seconds, 1, seconds.length) : seconds);
+            double[] cpuSeconds = cpu.stream().mapToDouble(Double::doubleValue).toArray();
+            double median = median(steady(seconds));
             JsonObject json = new JsonObject();
             json.addProperty("method", method);
             JsonArray times = new JsonArray();
             Arrays.stream(seconds).forEach(times::add);
             json.add("step_s", times);
             json.addProperty("median_step_s", median);
+            JsonArray cpuTimes = new JsonArray();
+            Arrays.stream(cpuSeconds).forEach(cpuTimes::add);
+            json.add("cpu_s", cpuTimes);
+            json.addProperty("median_cpu_s", median(steady(cpuSeconds)));
             json.addProperty("tokens_per_s", batch * seq / median);
-            json.addProperty("peak_rss_mb", peakRssMb());
+            json.addProperty("peak_rss_mb", ProcessStats.peakRssMb());
             out.println(json);
             return 0;
         }
@@ -101,23 +112,14 @@ final class TrainBenchRun implements Command {
         return out;
     }
 
+    /** Without the first step, which pays one-time allocations and JIT warm-up (the PEFT side drops it too). */
+    private static double[] steady(double[] values) {
+        return values.length > 1 ? Arrays.copyOfRange(values, 1, values.length) : values;
+    }
+
     private static double median(double[] values) {
         double[] v = values.clone();
         Arrays.sort(v);
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-
-    /** VmHWM of /proc/self/status (Linux): the peak resident set of this process, in MiB. */
-    private static double peakRssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux: report as unknown
-        }
-        return Double.NaN;
     }
 }

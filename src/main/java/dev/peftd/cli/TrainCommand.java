@@ -52,15 +52,16 @@ final class TrainCommand implements Command {
                 config = delta.clampedTo(totalSteps);
             }
             try (AbstractAdapter adapter = Adapters.create(config, model.linears(), o.training().seed())) {
-                TrainingRun run = new TrainingRun(model, adapter, data, o.training(),
-                        new TrainProgress(out, TrainProgress.styleFor(o.json())), o.out().resolve("checkpoints"));
+                TrainProgress progress = new TrainProgress(out, TrainProgress.styleFor(o.json()));
+                TrainingRun run = new TrainingRun(model, adapter, data, o.training(), progress,
+                        o.out().resolve("checkpoints"));
                 if (o.resume() != null) {
                     run.resumeFrom(o.resume());
                 }
                 TrainingResult result = run.run();
                 AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir, model.config(), o.out(),
                         metrics(o, result), false);
-                report(o, result, analysis, out);
+                report(o, result, analysis, progress.medianStepMillis(), out);
                 return result.cancelled() ? 1 : 0;
             }
         } catch (DatasetException | IllegalArgumentException e) {
@@ -93,7 +94,8 @@ final class TrainCommand implements Command {
         return new TrainingData(trainSet, evalSet, pad);
     }
 
-    private static void report(TrainOptions o, TrainingResult result, AdapterAnalysis analysis, PrintStream out) {
+    private static void report(TrainOptions o, TrainingResult result, AdapterAnalysis analysis, double medianStepMs,
+                               PrintStream out) {
         if (o.json()) {
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("event", "done");
@@ -101,6 +103,8 @@ final class TrainCommand implements Command {
             summary.put("method", o.method().id());
             summary.putAll(metrics(o, result));
             summary.put("trainable_params", analysis.trainableParams());
+            summary.put("median_step_ms", medianStepMs);
+            summary.put("peak_rss_mb", ProcessStats.peakRssMb());
             summary.put("analysis", analysis.toJson());
             out.println(GSON.toJson(summary));
             return;
@@ -110,7 +114,8 @@ final class TrainCommand implements Command {
                         : String.format(Locale.ROOT, ", eval loss %s -> %.4f",
                         result.evalBefore() == null ? "?" : String.format(Locale.ROOT, "%.4f", result.evalBefore()),
                         result.evalAfter()));
-        out.println("adapter written to " + o.out().toAbsolutePath());
+        out.printf(Locale.ROOT, "adapter written to %s (median step %.0f ms, peak RSS %.0f MB)%n",
+                o.out().toAbsolutePath(), medianStepMs, ProcessStats.peakRssMb());
         out.print(analysis.toTable());
     }
 

@@ -22,6 +22,7 @@ final class TrainProgress implements TrainingListener {
 
     private final PrintStream out;
     private final Style style;
+    private final java.util.List<Double> stepMillis = new java.util.ArrayList<>();
 
     TrainProgress(PrintStream out, Style style) {
         this.out = out;
@@ -32,8 +33,18 @@ final class TrainProgress implements TrainingListener {
         return json ? Style.JSON : System.console() != null ? Style.BAR : Style.LINES;
     }
 
+    /** Median wall time of the steps after the first (which pays warm-up), or NaN before two steps. */
+    double medianStepMillis() {
+        if (stepMillis.size() < 2) {
+            return Double.NaN;
+        }
+        double[] v = stepMillis.subList(1, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
     @Override
     public void onStep(StepReport r) {
+        stepMillis.add(r.stepMillis());
         switch (style) {
             case JSON -> {
                 Map<String, Object> line = new LinkedHashMap<>();

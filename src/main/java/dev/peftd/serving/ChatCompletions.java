@@ -48,26 +48,44 @@ public final class ChatCompletions {
 
     /** Streams: a chunk with the assistant role, one per released piece, one with the finish reason, then usage. */
     public void stream(ServedModel model, ChatCompletionRequest request, Consumer<ChatCompletionResponse.Chunk> sink) {
+        try (StreamingAnswer<ChatCompletionResponse.Chunk> answer = openStream(model, request)) {
+            answer.run(sink);
+        }
+    }
+
+    /** Checks the request, opens its model and renders the prompt now; the returned answer generates when run. */
+    public StreamingAnswer<ChatCompletionResponse.Chunk> openStream(ServedModel model, ChatCompletionRequest request) {
         GenerationOptions options = options(request);
         String id = newId();
         long created = now();
-        try (ServingEngine.Session session = engine.open(model, "chat.completions")) {
+        ServingEngine.Session session = engine.open(model, "chat.completions");
+        try {
             long[] ids = promptIds(session, request);
-            sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
-            GenerationResult result = generate(session, ids, options, token -> {
-                if (token.text().isEmpty() && token.logprob() == null) {
-                    return;
-                }
-                ChatCompletionResponse.Logprobs lp = token.logprob() == null || options.logprobs() < 0 ? null
-                        : new ChatCompletionResponse.Logprobs(List.of(entry(token.logprob())));
-                sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(null, token.text()), lp, null));
-            });
-            sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(null, null), null,
-                    FinishReasons.of(result.finishReason())));
-            if (request.includeUsageInStream()) {
-                sink.accept(new ChatCompletionResponse.Chunk(id, ChatCompletionResponse.Chunk.OBJECT, created,
-                        model.name(), List.of(), Usage.of(ids.length, result.generatedIds().length)));
+            return new StreamingAnswer<>(session, sink -> writeStream(session, request, options, ids, id, created, sink));
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    private static void writeStream(ServingEngine.Session session, ChatCompletionRequest request,
+                                    GenerationOptions options, long[] ids, String id, long created,
+                                    Consumer<ChatCompletionResponse.Chunk> sink) {
+        ServedModel model = session.model();
+        sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
+        GenerationResult result = generate(session, ids, options, token -> {
+            if (token.text().isEmpty() && token.logprob() == null) {
+                return;
             }
+            ChatCompletionResponse.Logprobs lp = token.logprob() == null || options.logprobs() < 0 ? null
+                    : new ChatCompletionResponse.Logprobs(List.of(entry(token.logprob())));
+            sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(null, token.text()), lp, null));
+        });
+        sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(null, null), null,
+                FinishReasons.of(result.finishReason())));
+        if (request.includeUsageInStream()) {
+            sink.accept(new ChatCompletionResponse.Chunk(id, ChatCompletionResponse.Chunk.OBJECT, created,
+                    model.name(), List.of(), Usage.of(ids.length, result.generatedIds().length)));
         }
     }
 

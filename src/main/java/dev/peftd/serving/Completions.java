@@ -57,40 +57,57 @@ public final class Completions {
      * an empty chunk with the finish reason, then (with {@code stream_options.include_usage}) the usage.
      */
     public void stream(ServedModel model, CompletionRequest request, Consumer<CompletionResponse> sink) {
+        try (StreamingAnswer<CompletionResponse> answer = openStream(model, request)) {
+            answer.run(sink);
+        }
+    }
+
+    /** Checks the request and opens its model now; the returned answer generates when run. */
+    public StreamingAnswer<CompletionResponse> openStream(ServedModel model, CompletionRequest request) {
         Plan plan = plan(request);
         String id = newId();
         long created = now();
-        try (ServingEngine.Session session = engine.open(model, "completions")) {
+        ServingEngine.Session session = engine.open(model, "completions");
+        try {
             Prompt prompt = prompt(session, request, plan);
-            int[] offset = {prompt.startOffset(request)};
-            if (request.isEcho()) {
-                LogprobList echoed = plan.wantsLogprobs() ? new LogprobList(0) : null;
-                if (echoed != null) {
-                    echoed.addPrompt(prompt, session.tokenizer());
-                    offset[0] = echoed.nextOffset();
+            return new StreamingAnswer<>(session, sink -> writeStream(session, request, plan, prompt, id, created, sink));
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    private void writeStream(ServingEngine.Session session, CompletionRequest request, Plan plan, Prompt prompt,
+                             String id, long created, Consumer<CompletionResponse> sink) {
+        ServedModel model = session.model();
+        int[] offset = {prompt.startOffset(request)};
+        if (request.isEcho()) {
+            LogprobList echoed = plan.wantsLogprobs() ? new LogprobList(0) : null;
+            if (echoed != null) {
+                echoed.addPrompt(prompt, session.tokenizer());
+                offset[0] = echoed.nextOffset();
+            }
+            sink.accept(chunk(id, created, model, prompt.text, echoed, null, null));
+        }
+        GenerationResult result = null;
+        if (plan.maxTokens > 0) {
+            result = generate(session, prompt.ids, plan.options, token -> {
+                if (token.text().isEmpty() && token.logprob() == null) {
+                    return;
                 }
-                sink.accept(chunk(id, created, model, prompt.text, echoed, null, null));
-            }
-            GenerationResult result = null;
-            if (plan.maxTokens > 0) {
-                result = generate(session, prompt.ids, plan.options, token -> {
-                    if (token.text().isEmpty() && token.logprob() == null) {
-                        return;
-                    }
-                    LogprobList piece = null;
-                    if (plan.wantsLogprobs() && token.logprob() != null) {
-                        piece = new LogprobList(offset[0]);
-                        piece.add(token.logprob());
-                        offset[0] = piece.nextOffset();
-                    }
-                    sink.accept(chunk(id, created, model, token.text(), piece, null, null));
-                });
-            }
-            sink.accept(chunk(id, created, model, "", null, FinishReasons.of(result), null));
-            if (request.includeUsageInStream()) {
-                sink.accept(new CompletionResponse(id, CompletionResponse.OBJECT, created, model.name(), List.of(),
-                        Usage.of(prompt.ids.length, result == null ? 0 : result.generatedIds().length)));
-            }
+                LogprobList piece = null;
+                if (plan.wantsLogprobs() && token.logprob() != null) {
+                    piece = new LogprobList(offset[0]);
+                    piece.add(token.logprob());
+                    offset[0] = piece.nextOffset();
+                }
+                sink.accept(chunk(id, created, model, token.text(), piece, null, null));
+            });
+        }
+        sink.accept(chunk(id, created, model, "", null, FinishReasons.of(result), null));
+        if (request.includeUsageInStream()) {
+            sink.accept(new CompletionResponse(id, CompletionResponse.OBJECT, created, model.name(), List.of(),
+                    Usage.of(prompt.ids.length, result == null ? 0 : result.generatedIds().length)));
         }
     }
 

@@ -15,7 +15,7 @@ public record LoadedBase(String key, Path directory, CausalLm model, Tokenizer t
         implements AutoCloseable {
 
     static LoadedBase of(String key, Path directory, CausalLm model, Tokenizer tokenizer) {
-        return new LoadedBase(key, directory, model, tokenizer, new Generator(model, tokenizer));
+        return new LoadedBase(key, directory, model, tokenizer, Generator.forModelDirectory(directory, model, tokenizer));
     }
 
     @Override

@@ -8,6 +8,8 @@ import java.util.regex.Pattern;
  * files/{tenant}/{file id}.jsonl                         uploaded datasets
  * jobs/{tenant}/{job id}/checkpoints/step-{n}/…          resumable training state
  * jobs/{tenant}/{job id}/adapter/…                       the exported PEFT directory (+ peftd.json)
+ * adapters/{tenant}/{adapter id}/…                       an uploaded PEFT directory (serving)
+ * merged/{tenant}/{adapter id}/…                         an adapter merged into its base (HF checkpoint)
  * </pre>
  * Every segment is checked against a safe pattern, so no key can climb out of its prefix.
  */
@@ -32,6 +34,14 @@ public final class ObjectKeys {
 
     public static String adapter(String tenant, String jobId) {
         return job(tenant, jobId) + "adapter/";
+    }
+
+    public static String servedAdapter(String tenant, String adapterId) {
+        return "adapters/" + safe(tenant) + "/" + safe(adapterId) + "/";
+    }
+
+    public static String mergedModel(String tenant, String adapterId) {
+        return "merged/" + safe(tenant) + "/" + safe(adapterId) + "/";
     }
 
     public static String job(String tenant, String jobId) {

@@ -30,7 +30,7 @@ class ForwardParityTest {
     }
 
     @ParameterizedTest
-    @FieldSource("dev.peftd.core.model.TestModels#TINY")
+    @FieldSource("dev.peftd.core.model.TestModels#WITH_REFERENCE_LOGITS")
     void logitsMatchTransformersAtEveryPosition(String fixture) throws Exception {
         Path dir = TestModels.tiny(fixture);
         try (CausalLm model = ModelLoader.load(dir, Device.cpu());

@@ -32,7 +32,7 @@ class IncrementalDecodingTest {
     }
 
     @ParameterizedTest
-    @FieldSource("dev.peftd.core.model.TestModels#TINY")
+    @FieldSource("dev.peftd.core.model.TestModels#WITH_REFERENCE_LOGITS")
     void cachedChunksEqualTheFullForward(String fixture) throws Exception {
         Path dir = TestModels.tiny(fixture);
         try (CausalLm model = ModelLoader.load(dir, Device.cpu());

@@ -63,6 +63,16 @@ class ModelConfigTest {
     }
 
     @Test
+    void legacyLinearRopeScalingAndLlamaBiases() throws Exception {
+        ModelConfig c = ModelLoader.readConfig(TestModels.tiny("tiny-llama-bias"));
+        assertEquals(new RopeParameters("linear", 10000.0, 2.0, 0, 0, 0), c.rope());
+        assertTrue(c.attentionBias());
+        assertTrue(c.outputBias(), "Llama's attention_bias covers o_proj too");
+        assertTrue(c.mlpBias());
+        assertEquals(c.numHeads(), c.numKvHeads());
+    }
+
+    @Test
     void transformers4Llama3RopeScalingAndEosList() throws Exception {
         Path dir = config("""
                 {"architectures": ["LlamaForCausalLM"], "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,

@@ -15,8 +15,12 @@ import java.util.Optional;
  */
 public final class TestModels {
 
-    /** Every tiny fixture, by directory name. */
+    /** The tiny fixtures that are complete test models (also used by generation and training tests), by name. */
     public static final List<String> TINY = List.of("tiny-llama", "tiny-qwen2", "tiny-mistral", "tiny-gpt2");
+
+    /** Every tiny fixture with reference logits: {@link #TINY} plus {@code tiny-llama-bias} (Llama with biases, linear rope). */
+    public static final List<String> WITH_REFERENCE_LOGITS =
+            List.of("tiny-llama", "tiny-qwen2", "tiny-mistral", "tiny-gpt2", "tiny-llama-bias");
 
     private TestModels() {
     }

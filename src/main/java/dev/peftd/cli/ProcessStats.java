@@ -1,0 +1,40 @@
+package dev.peftd.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** This process's CPU time and peak resident memory, from Linux's /proc (NaN elsewhere). */
+final class ProcessStats {
+
+    private ProcessStats() {
+    }
+
+    /**
+     * User + system CPU time of the whole process (all libtorch threads) in seconds; on a shared, loaded machine this
+     * is steadier than wall time.
+     */
+    static double cpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0; // utime, stime in USER_HZ ticks
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** VmHWM: the peak resident set of this process, in MiB. */
+    static double peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,164 @@
+package dev.peftd.serving;
+
+import dev.peftd.api.ApiProblem;
+import dev.peftd.api.Ids;
+import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.core.adapter.AdapterConfigException;
+import dev.peftd.ops.DataDirectory;
+import dev.peftd.storage.ArtifactStore;
+import dev.peftd.storage.ObjectKeys;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import org.springframework.stereotype.Service;
+import org.springframework.util.FileSystemUtils;
+
+/**
+ * Uploaded adapters: validated against the tenant's base model before anything is stored, kept in the object
+ * store, dropped from the serving cache on delete, and merged into a new base model on request.
+ */
+@Service
+class AdapterService {
+
+    private final ServedAdapters adapters;
+    private final ServedModels models;
+    private final ServingEngine engine;
+    private final ArtifactStore store;
+    private final AdapterDownloads downloads;
+    private final ModelRegistry registry;
+    private final DataDirectory data;
+    private final Clock clock;
+
+    AdapterService(ServedAdapters adapters, ServedModels models, ServingEngine engine, ArtifactStore store,
+            AdapterDownloads downloads, ModelRegistry registry, DataDirectory data, Clock clock) {
+        this.adapters = adapters;
+        this.models = models;
+        this.engine = engine;
+        this.store = store;
+        this.downloads = downloads;
+        this.registry = registry;
+        this.data = data;
+        this.clock = clock;
+    }
+
+    ServedAdapter upload(String tenant, String baseModel, String name, InputStream zip) throws IOException {
+        if (baseModel == null || baseModel.isBlank()) {
+            throw ApiProblem.invalidField("base_model", "is required");
+        }
+        if (name != null && (name.isBlank() || name.startsWith("ft:") || name.contains("/"))) {
+            throw ApiProblem.invalidField("name", "must be non-empty, without '/' and not start with 'ft:'");
+        }
+        if (name != null && (adapters.nameTaken(tenant, name) || registry.find(tenant, name).isPresent())) {
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "the name '" + name + "' is already used by a model or adapter",
+                    List.of(new ApiProblem.FieldError("name", "already used")));
+        }
+        Path baseDir = models.baseDir(tenant, baseModel);
+        Path scratch = Files.createTempDirectory(data.resolve("serving"), "upload-");
+        try {
+            Path dir = ServingController.translated(() -> unpack(zip, scratch));
+            AdapterValidator.Summary summary = validate(dir, baseDir, baseModel);
+            String id = Ids.next("adapter");
+            store.putDirectory(ObjectKeys.servedAdapter(tenant, id), dir);
+            ServedAdapter adapter = new ServedAdapter(id, tenant, name, baseModel, summary.method(), summary.rank(),
+                    summary.modules().size(), summary.bytes(), null, clock.instant());
+            adapters.insert(adapter);
+            return adapter;
+        } finally {
+            FileSystemUtils.deleteRecursively(scratch);
+        }
+    }
+
+    ServedAdapter get(String tenant, String id) {
+        return adapters.find(tenant, id).orElseThrow(() -> ApiProblem.notFound("adapter", id));
+    }
+
+    List<ServedAdapter> list(String tenant) {
+        return adapters.list(tenant);
+    }
+
+    void delete(String tenant, String id) throws IOException {
+        ServedAdapter adapter = get(tenant, id);
+        adapters.delete(tenant, adapter.id());
+        String prefix = ObjectKeys.servedAdapter(tenant, adapter.id());
+        engine.adapters().invalidate(prefix);
+        store.deleteAll(prefix);
+        downloads.forget(tenant + "/" + adapter.id());
+    }
+
+    /**
+     * Writes the merged checkpoint (from the shared base, which stays untouched), stores it under
+     * {@code merged/{tenant}/{id}/} and registers it as the base model {@code modelId}.
+     */
+    ServedAdapter merge(String tenant, String id, String modelId) throws IOException {
+        ServedAdapter adapter = get(tenant, id);
+        if (adapter.mergedModel() != null) {
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "adapter '" + adapter.id() + "' is already merged into model '"
+                    + adapter.mergedModel() + "'", List.of(new ApiProblem.FieldError("id", "already merged")));
+        }
+        String target = modelId == null || modelId.isBlank() ? adapter.id() + "-merged" : modelId;
+        if (registry.find(tenant, target).isPresent()) {
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + target + "' is already registered",
+                    List.of(new ApiProblem.FieldError("model_id", "already registered")));
+        }
+        ServedModel served = models.resolve(tenant, adapter.id());
+        LoadedBase base = engine.bases().get(served.baseDir());
+        Path out = data.resolve("serving").resolve("merged").resolve(tenant).resolve(adapter.id());
+        FileSystemUtils.deleteRecursively(out);
+        AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
+        String prefix = ObjectKeys.mergedModel(tenant, adapter.id());
+        store.putDirectory(prefix, out);
+        long parameters = base.model().linears().values().stream().mapToLong(l -> l.weight().size()).sum();
+        registry.registerPrepared(tenant, target, store.location() + "/" + prefix, out,
+                base.model().config().architecture(), parameters);
+        adapters.setMergedModel(tenant, adapter.id(), target);
+        return get(tenant, adapter.id());
+    }
+
+    /** A file of the merged checkpoint, from the store. */
+    InputStream mergedFile(String tenant, String id, String file) throws IOException {
+        ServedAdapter adapter = get(tenant, id);
+        if (adapter.mergedModel() == null) {
+            throw ApiProblem.notFound("merged checkpoint of adapter", id);
+        }
+        if (!file.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+            throw ApiProblem.invalidField("file", "not a file name of the checkpoint");
+        }
+        String key = ObjectKeys.mergedModel(tenant, adapter.id()) + file;
+        if (!store.exists(key)) {
+            throw ApiProblem.notFound("file of the merged checkpoint", file);
+        }
+        return store.open(key);
+    }
+
+    List<String> mergedFiles(String tenant, String id) throws IOException {
+        String prefix = ObjectKeys.mergedModel(tenant, get(tenant, id).id());
+        return store.list(prefix).stream().map(k -> k.substring(prefix.length())).toList();
+    }
+
+    private static Path unpack(InputStream zip, Path scratch) {
+        try {
+            return AdapterZip.unpack(zip, scratch);
+        } catch (IOException e) {
+            throw new InvalidRequestException("file", "cannot read the zip archive: " + e.getMessage());
+        }
+    }
+
+    private AdapterValidator.Summary validate(Path dir, Path baseDir, String baseModel) throws IOException {
+        LoadedBase base = engine.bases().get(baseDir);
+        try {
+            return AdapterValidator.validate(dir, base);
+        } catch (AdapterMismatchException e) {
+            throw new ApiProblem(ApiProblem.Type.ADAPTER_MISMATCH, e.getMessage().replace(
+                    "base model " + baseDir.getFileName(), "base model '" + baseModel + "'"),
+                    List.of(new ApiProblem.FieldError(e.offending(), "does not fit base model '" + baseModel + "'")));
+        } catch (AdapterConfigException | java.nio.file.NoSuchFileException e) {
+            throw ApiProblem.invalidField("file", e.getMessage());
+        } catch (UncheckedIOException e) {
+            throw ApiProblem.invalidField("file", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.peftd.serving;
+
+import dev.peftd.api.ApiProblem;
+import dev.peftd.catalog.BaseModel;
+import dev.peftd.catalog.FineTunedModels;
+import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.storage.ObjectKeys;
+import java.nio.file.Path;
+import org.springframework.stereotype.Component;
+
+/**
+ * Resolves a request's {@code model} for a tenant: a fine-tuned model ({@code ft:…}, its job's adapter), an
+ * uploaded adapter (id or name), or a registered base model (a merged adapter counts as merged serving). Only the
+ * tenant's own models resolve; anything else is a 404 naming the model.
+ */
+@Component
+class ServedModels {
+
+    private final ModelRegistry registry;
+    private final FineTunedModels fineTuned;
+    private final ServedAdapters adapters;
+    private final AdapterDownloads downloads;
+
+    ServedModels(ModelRegistry registry, FineTunedModels fineTuned, ServedAdapters adapters, AdapterDownloads downloads) {
+        this.registry = registry;
+        this.fineTuned = fineTuned;
+        this.adapters = adapters;
+        this.downloads = downloads;
+    }
+
+    ServedModel resolve(String tenant, String model) {
+        if (model == null || model.isBlank()) {
+            throw ApiProblem.invalidField("model", "is required");
+        }
+        if (model.startsWith("ft:")) {
+            FineTunedModels.FineTunedModel ft = fineTuned.fineTunedModel(tenant, model)
+                    .orElseThrow(() -> ApiProblem.notFound("model", model));
+            String prefix = ObjectKeys.adapter(tenant, ft.jobId());
+            return ServedModel.adapter(model, baseDir(tenant, ft.base()), prefix,
+                    downloads.files(prefix, tenant + "/job-" + ft.jobId()));
+        }
+        var adapter = adapters.find(tenant, model);
+        if (adapter.isPresent()) {
+            ServedAdapter a = adapter.get();
+            String prefix = ObjectKeys.servedAdapter(tenant, a.id());
+            return ServedModel.adapter(model, baseDir(tenant, a.baseModel()), prefix,
+                    downloads.files(prefix, tenant + "/" + a.id()));
+        }
+        Path dir = baseDir(tenant, model);
+        return adapters.isMergedModel(tenant, model) ? ServedModel.merged(model, dir) : ServedModel.base(model, dir);
+    }
+
+    /** The local folder of a ready base model; 404 when unknown, 409 while it is still loading or failed. */
+    Path baseDir(String tenant, String id) {
+        BaseModel base = registry.find(tenant, id).orElseThrow(() -> ApiProblem.notFound("model", id));
+        if (base.status() != BaseModel.Status.ready) {
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is " + base.status()
+                    + (base.failureReason() == null ? "" : ": " + base.failureReason()),
+                    java.util.List.of(new ApiProblem.FieldError("model", "not ready")));
+        }
+        return Path.of(base.localPath());
+    }
+}

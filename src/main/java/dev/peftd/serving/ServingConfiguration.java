@@ -1,0 +1,55 @@
+package dev.peftd.serving;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The serving engine of this process: one base-model pool on the serving device ({@code PEFTD_SERVING_DEVICE},
+ * default the engine's default device), the adapter cache with its byte budget ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}),
+ * and the bound on requests computing at once ({@code PEFTD_SERVING_MAX_CONCURRENT}).
+ */
+@Configuration(proxyBeanMethods = false)
+class ServingConfiguration {
+
+    @Bean
+    ServingMeters servingMeters(MeterRegistry registry) {
+        return new ServingMeters(registry);
+    }
+
+    @Bean(destroyMethod = "close")
+    ServingEngine servingEngine(ServingMeters meters,
+            @Value("${peftd.serving.device:}") String device,
+            @Value("${peftd.serving.adapter-cache-mb:1024}") long cacheMegabytes,
+            @Value("${peftd.serving.max-concurrent:2}") int maxConcurrent) {
+        Device target = device.isBlank() ? Engine.getInstance().defaultDevice() : Device.fromName(device);
+        return new ServingEngine(new BaseModelPool(target, meters), new AdapterCache(cacheMegabytes << 20, meters),
+                meters, maxConcurrent);
+    }
+
+    @Bean
+    Completions completions(ServingEngine engine, Clock clock) {
+        return new Completions(engine, clock);
+    }
+
+    @Bean
+    ChatCompletions chatCompletions(ServingEngine engine, Clock clock) {
+        return new ChatCompletions(engine, clock);
+    }
+
+    /** Runs streamed answers off the request thread; the engine's semaphore bounds how many compute at once. */
+    @Bean(destroyMethod = "shutdownNow")
+    ExecutorService servingStreams() {
+        return Executors.newCachedThreadPool(runnable -> {
+            Thread thread = new Thread(runnable, "peftd-serving-stream");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+}

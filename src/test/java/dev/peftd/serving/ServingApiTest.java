@@ -1,0 +1,250 @@
+package dev.peftd.serving;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDManager;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.BadRequestException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import dev.peftd.Fixtures;
+import dev.peftd.ServiceTest;
+import dev.peftd.TestApi;
+import dev.peftd.core.model.TestModels;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The serving API end to end, through HTTP with the service's security and problem handling: PEFT adapters
+ * uploaded and checked against a registered base, completions whose logprobs equal PEFT's log-softmax, merge,
+ * tenant isolation, and the official OpenAI Java SDK as the client (completions, chat, both streamed).
+ */
+@ServiceTest
+class ServingApiTest {
+
+    @LocalServerPort
+    int port;
+
+    @Test
+    void uploadedPeftAdapterServesPeftsLogprobsAndMergesIntoABaseModel() throws Exception {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        TestApi.Response uploaded = uploadAdapter(alpha, "tiny-llama", "robot-lora-" + suffix(), "llama-lora");
+        assertThat(uploaded.status()).as(uploaded.toString()).isEqualTo(201);
+        JsonNode adapter = uploaded.json();
+        String id = adapter.path("id").asString();
+        assertThat(adapter.path("method").asString()).isEqualTo("lora");
+        assertThat(adapter.path("modules").asInt()).isEqualTo(14);
+        assertThat(alpha.get("/v1/adapters/" + id).json().path("base_model").asString()).isEqualTo("tiny-llama");
+        assertThat(alpha.get("/v1/adapters").json().path("data").valueStream().map(a -> a.path("id").asString()))
+                .contains(id);
+
+        Path expected = ServingFixtures.adapterDir("llama-lora").resolve("expected.safetensors");
+        long[] ids;
+        float[] logits;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            ids = Arrays.copyOf(ServingFixtures.tensor(expected, "input_ids", manager).toLongArray(), 12); // row 0
+            logits = ServingFixtures.tensor(expected, "logits", manager).toFloatArray();
+        }
+        List<Double> viaAdapter = echoLogprobs(alpha, id, ids);
+        int vocab = logits.length / 24;
+        for (int t = 1; t < ids.length; t++) {
+            assertThat(viaAdapter.get(t)).as("prompt token " + t)
+                    .isCloseTo(logSoftmax(logits, (t - 1) * vocab, vocab, (int) ids[t]), within(1e-4));
+        }
+        assertThat(TestApi.beta(port).post("/v1/completions", Map.of("model", id, "prompt", "hi")).status())
+                .as("another tenant cannot use it").isEqualTo(404);
+
+        TestApi.Response merged = alpha.post("/v1/adapters/" + id + "/merge", Map.of());
+        assertThat(merged.status()).as(merged.toString()).isEqualTo(200);
+        String mergedModel = merged.json().path("merged_model").asString();
+        assertThat(merged.json().path("files").valueStream().map(JsonNode::asString))
+                .contains("config.json", "model.safetensors", "tokenizer.json");
+        assertThat(alpha.get("/v1/models/" + mergedModel).json().path("status").asString()).isEqualTo("ready");
+        List<Double> viaMerged = echoLogprobs(alpha, mergedModel, ids);
+        for (int t = 1; t < ids.length; t++) {
+            assertThat(viaMerged.get(t)).as("merged, token " + t).isCloseTo(viaAdapter.get(t), within(1e-4));
+        }
+        TestApi.Response config = alpha.get("/v1/adapters/" + id + "/merged/config.json");
+        assertThat(config.status()).isEqualTo(200);
+        assertThat(config.body()).contains("LlamaForCausalLM");
+
+        assertThat(alpha.delete("/v1/adapters/" + id).json().path("deleted").asBoolean()).isTrue();
+        assertThat(alpha.post("/v1/completions", Map.of("model", id, "prompt", "hi")).status()).isEqualTo(404);
+        assertThat(alpha.get("/actuator/prometheus").body())
+                .contains("peftd_serving_requests_total", "peftd_serving_adapter_cache_misses_total");
+    }
+
+    @Test
+    void anAdapterThatDoesNotFitItsBaseIsRefusedNamingTheTensor() throws Exception {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        readyModel(alpha, "tiny-mistral", TestModels.tinyMistral());
+        TestApi.Response wrongBase = uploadAdapter(alpha, "tiny-mistral", null, "llama-lora");
+        assertThat(wrongBase.status()).as(wrongBase.toString()).isEqualTo(422);
+        assertThat(wrongBase.contentType()).startsWith("application/problem+json");
+        assertThat(wrongBase.json().path("type").asString()).endsWith("/adapter-mismatch");
+        assertThat(wrongBase.json().path("errors").get(0).path("field").asString())
+                .startsWith("base_model.model.model.layers.0.").endsWith(".weight");
+        TestApi.Response otherFamily = uploadAdapter(alpha, "tiny-llama", null, "gpt2-lora");
+        assertThat(otherFamily.status()).isEqualTo(422);
+        assertThat(otherFamily.json().path("errors").get(0).path("field").asString()).isEqualTo("target_modules");
+        assertThat(uploadAdapter(alpha, "no-such-model", null, "llama-lora").status()).isEqualTo(404);
+    }
+
+    @Test
+    void theOfficialOpenAiSdkIsAClient() throws Exception {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        readyModel(alpha, "tiny-qwen2", TestModels.tinyQwen2());
+        String adapter = uploadAdapter(alpha, "tiny-qwen2", "qwen-" + suffix(), "qwen2-lora-all").json()
+                .path("id").asString();
+        OpenAIClient client = OpenAIOkHttpClient.builder().apiKey(TestApi.ALPHA_KEY)
+                .baseUrl("http://localhost:" + port + "/v1").build();
+
+        CompletionCreateParams completion = CompletionCreateParams.builder().model("tiny-llama")
+                .prompt("once upon a time").maxTokens(8).temperature(0.0).logprobs(2).build();
+        Completion whole = client.completions().create(completion);
+        String text = whole.choices().get(0).text();
+        assertThat(whole.usage().orElseThrow().completionTokens()).isEqualTo(
+                whole.choices().get(0).logprobs().orElseThrow().tokens().orElseThrow().size());
+        try (StreamResponse<Completion> stream = client.completions().createStreaming(completion)) {
+            String streamed = stream.stream().flatMap(c -> c.choices().stream()).map(c -> c.text())
+                    .collect(Collectors.joining());
+            assertThat(streamed).isEqualTo(text);
+        }
+
+        ChatCompletionCreateParams chat = ChatCompletionCreateParams.builder().model(adapter)
+                .addSystemMessage("be brief").addUserMessage("what is a robot?").maxCompletionTokens(8)
+                .temperature(0.0).seed(3).build();
+        ChatCompletion answer = client.chat().completions().create(chat);
+        String content = answer.choices().get(0).message().content().orElseThrow();
+        assertThat(answer.model()).isEqualTo(adapter);
+        List<String> pieces = new ArrayList<>();
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(chat)) {
+            stream.stream().flatMap(c -> c.choices().stream()).forEach(c -> c.delta().content().ifPresent(pieces::add));
+        }
+        assertThat(String.join("", pieces)).isEqualTo(content);
+
+        BadRequestException n = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+                () -> client.completions().create(completion.toBuilder().n(2).build()));
+        assertThat(n.getMessage()).contains("n");
+        TestApi.Response problem = alpha.post("/v1/completions", Map.of("model", "tiny-llama", "prompt", "hi", "n", 2));
+        assertThat(problem.status()).isEqualTo(400);
+        assertThat(problem.json().path("errors").get(0).path("field").asString()).isEqualTo("n");
+    }
+
+    @Test
+    void aFineTunedModelServesItsJobsAdapterOnTheSharedBase() {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        String file = Fixtures.uploadTrainingFile(alpha);
+        String job = alpha.post("/v1/fine_tuning/jobs", Map.of("model", "tiny-llama", "training_file", file,
+                "suffix", "serve", "seed", 5, "method", Map.of("type", "lora", "lora", Map.of("hyperparameters",
+                        Map.of("r", 4, "lora_alpha", 8, "max_steps", 2, "batch_size", 2, "learning_rate", 1e-2,
+                                "target_modules", List.of("q_proj", "v_proj")))))).json().path("id").asString();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(180))
+                .pollInterval(java.time.Duration.ofMillis(200))
+                .until(() -> List.of("succeeded", "failed", "cancelled")
+                        .contains(alpha.get("/v1/fine_tuning/jobs/" + job).json().path("status").asString()));
+        JsonNode done = alpha.get("/v1/fine_tuning/jobs/" + job).json();
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("succeeded");
+        String model = done.path("fine_tuned_model").asString();
+
+        long[] ids = {1, 17, 42, 99, 7, 3, 250, 11};
+        List<Double> fineTuned = echoLogprobs(alpha, model, ids);
+        List<Double> base = echoLogprobs(alpha, "tiny-llama", ids);
+        assertThat(fineTuned).hasSameSizeAs(base).isNotEqualTo(base);
+        assertThat(TestApi.beta(port).post("/v1/completions", Map.of("model", model, "prompt", "hi")).status())
+                .isEqualTo(404);
+    }
+
+    private static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {
+        TestApi.Response r = api.post("/v1/completions", Map.of("model", model, "prompt", ids, "max_tokens", 0,
+                "echo", true, "logprobs", 3));
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        List<Double> out = new ArrayList<>();
+        r.json().path("choices").get(0).path("logprobs").path("token_logprobs").valueStream()
+                .forEach(v -> out.add(v.isNull() ? null : v.asDouble()));
+        return out;
+    }
+
+    private static double logSoftmax(float[] logits, int offset, int vocab, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int v = 0; v < vocab; v++) {
+            max = Math.max(max, logits[offset + v]);
+        }
+        double sum = 0;
+        for (int v = 0; v < vocab; v++) {
+            sum += Math.exp(logits[offset + v] - max);
+        }
+        return logits[offset + token] - max - Math.log(sum);
+    }
+
+    private static void readyModel(TestApi api, String id, Path dir) {
+        if (api.get("/v1/models/" + id).status() == 404) {
+            api.post("/v1/models", Map.of("id", id, "source", dir.toUri().toString()));
+        }
+        Fixtures.awaitModel(api, id, "ready");
+    }
+
+    private static String suffix() {
+        return UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** multipart/form-data: base_model, optional name, and the fixture directory zipped as file. */
+    private static TestApi.Response uploadAdapter(TestApi api, String baseModel, String name, String fixture)
+            throws IOException {
+        String boundary = "----peftd" + UUID.randomUUID();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        field(body, boundary, "base_model", baseModel);
+        if (name != null) {
+            field(body, boundary, "name", name);
+        }
+        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fixture
+                + ".zip\"\r\nContent-Type: application/zip\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.write(zip(ServingFixtures.adapterDir(fixture)));
+        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return api.send(api.request("/v1/adapters").header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    }
+
+    private static void field(ByteArrayOutputStream body, String boundary, String name, String value) throws IOException {
+        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value
+                + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The PEFT files of a fixture directory (not PEFT's logits beside them), in a folder inside the zip. */
+    private static byte[] zip(Path dir) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
+                zip.putNextEntry(new ZipEntry(dir.getFileName() + "/" + file));
+                zip.write(Files.readAllBytes(dir.resolve(file)));
+                zip.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+}
