@@ -73,11 +73,17 @@ class AdapterController {
                      List<String> files) {
     }
 
+    /** {@code id} may also be a fine-tuned model ({@code ft:…}); then {@code adapter} is null in the answer. */
     @PostMapping("/v1/adapters/{id}/merge")
     MergeView merge(@AuthenticationPrincipal Tenant tenant, @PathVariable String id,
             @RequestBody(required = false) MergeRequest body) throws IOException {
-        ServedAdapter merged = adapters.merge(tenant.name(), id, body == null ? null : body.modelId());
-        return new MergeView(merged.view(), merged.mergedModel(), adapters.mergedFiles(tenant.name(), merged.id()));
+        String modelId = body == null ? null : body.modelId();
+        if (id.startsWith("ft:")) {
+            AdapterService.Merged merged = adapters.mergeFineTuned(tenant.name(), id, modelId);
+            return new MergeView(null, merged.model(), adapters.mergedFilesOf(tenant.name(), merged.storeName()));
+        }
+        ServedAdapter merged = adapters.merge(tenant.name(), id, modelId);
+        return new MergeView(merged.view(), merged.mergedModel(), adapters.mergedFilesOf(tenant.name(), merged.id()));
     }
 
     /** Downloads one file of the merged checkpoint (config.json, model.safetensors, tokenizer files…). */

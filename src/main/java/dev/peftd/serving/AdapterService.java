@@ -99,23 +99,54 @@ class AdapterService {
             throw new ApiProblem(ApiProblem.Type.CONFLICT, "adapter '" + adapter.id() + "' is already merged into model '"
                     + adapter.mergedModel() + "'", List.of(new ApiProblem.FieldError("id", "already merged")));
         }
-        String target = modelId == null || modelId.isBlank() ? adapter.id() + "-merged" : modelId;
+        String target = mergeTarget(tenant, modelId, adapter.id());
+        writeMerged(tenant, models.resolve(tenant, adapter.id()), adapter.id(), target);
+        adapters.setMergedModel(tenant, adapter.id(), target);
+        return get(tenant, adapter.id());
+    }
+
+    /**
+     * Merges a fine-tuned model's adapter ({@code ft:…}) the same way; the checkpoint is stored under
+     * {@code merged/{tenant}/{job id}/}.
+     *
+     * @return the registered base model id and the name its files are stored under (the job id)
+     */
+    Merged mergeFineTuned(String tenant, String fineTunedModel, String modelId) throws IOException {
+        String jobId = models.fineTunedJobId(tenant, fineTunedModel);
+        String target = mergeTarget(tenant, modelId, jobId);
+        writeMerged(tenant, models.resolve(tenant, fineTunedModel), jobId, target);
+        return new Merged(target, jobId);
+    }
+
+    record Merged(String model, String storeName) {
+    }
+
+    /** Files of a checkpoint merged under {@code storeName} (an adapter id or a job id). */
+    List<String> mergedFilesOf(String tenant, String storeName) throws IOException {
+        String prefix = ObjectKeys.mergedModel(tenant, storeName);
+        return store.list(prefix).stream().map(k -> k.substring(prefix.length())).toList();
+    }
+
+    private String mergeTarget(String tenant, String requested, String storeName) {
+        String target = requested == null || requested.isBlank() ? storeName + "-merged" : requested;
         if (registry.find(tenant, target).isPresent()) {
             throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + target + "' is already registered",
                     List.of(new ApiProblem.FieldError("model_id", "already registered")));
         }
-        ServedModel served = models.resolve(tenant, adapter.id());
+        return target;
+    }
+
+    /** Merged checkpoint from the shared base (left untouched) to local disk and the store; registered as {@code target}. */
+    private void writeMerged(String tenant, ServedModel served, String storeName, String target) throws IOException {
         LoadedBase base = engine.bases().get(served.baseDir());
-        Path out = data.resolve("serving").resolve("merged").resolve(tenant).resolve(adapter.id());
+        Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
         FileSystemUtils.deleteRecursively(out);
         AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
-        String prefix = ObjectKeys.mergedModel(tenant, adapter.id());
+        String prefix = ObjectKeys.mergedModel(tenant, storeName);
         store.putDirectory(prefix, out);
         long parameters = base.model().linears().values().stream().mapToLong(l -> l.weight().size()).sum();
         registry.registerPrepared(tenant, target, store.location() + "/" + prefix, out,
                 base.model().config().architecture(), parameters);
-        adapters.setMergedModel(tenant, adapter.id(), target);
-        return get(tenant, adapter.id());
     }
 
     /** A file of the merged checkpoint, from the store. */
@@ -132,11 +163,6 @@ class AdapterService {
             throw ApiProblem.notFound("file of the merged checkpoint", file);
         }
         return store.open(key);
-    }
-
-    List<String> mergedFiles(String tenant, String id) throws IOException {
-        String prefix = ObjectKeys.mergedModel(tenant, get(tenant, id).id());
-        return store.list(prefix).stream().map(k -> k.substring(prefix.length())).toList();
     }
 
     private static Path unpack(InputStream zip, Path scratch) {

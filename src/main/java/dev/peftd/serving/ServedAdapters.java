@@ -38,11 +38,6 @@ class ServedAdapters {
                 .query(Integer.class).single() > 0;
     }
 
-    boolean isMergedModel(String tenant, String modelId) {
-        return jdbc.sql("select count(*) from served_adapters where tenant = ? and merged_model = ?")
-                .params(tenant, modelId).query(Integer.class).single() > 0;
-    }
-
     List<ServedAdapter> list(String tenant) {
         return jdbc.sql("select * from served_adapters where tenant = ? order by created_at, id").params(tenant)
                 .query(this::map).list();

@@ -20,12 +20,25 @@ class ServedModels {
     private final FineTunedModels fineTuned;
     private final ServedAdapters adapters;
     private final AdapterDownloads downloads;
+    private final Path mergedRoot;
 
-    ServedModels(ModelRegistry registry, FineTunedModels fineTuned, ServedAdapters adapters, AdapterDownloads downloads) {
+    ServedModels(ModelRegistry registry, FineTunedModels fineTuned, ServedAdapters adapters, AdapterDownloads downloads,
+            dev.peftd.ops.DataDirectory data) {
         this.registry = registry;
         this.fineTuned = fineTuned;
         this.adapters = adapters;
         this.downloads = downloads;
+        this.mergedRoot = data.resolve("serving").resolve("merged");
+    }
+
+    /** Where merges write their checkpoints; a base model whose files lie below it is served as "merged". */
+    Path mergedRoot() {
+        return mergedRoot;
+    }
+
+    /** The job id behind a fine-tuned model name (404 when the tenant has no such model). */
+    String fineTunedJobId(String tenant, String model) {
+        return fineTuned.fineTunedModel(tenant, model).orElseThrow(() -> ApiProblem.notFound("model", model)).jobId();
     }
 
     ServedModel resolve(String tenant, String model) {
@@ -47,7 +60,8 @@ class ServedModels {
                     downloads.files(prefix, tenant + "/" + a.id()));
         }
         Path dir = baseDir(tenant, model);
-        return adapters.isMergedModel(tenant, model) ? ServedModel.merged(model, dir) : ServedModel.base(model, dir);
+        return dir.toAbsolutePath().normalize().startsWith(mergedRoot) ? ServedModel.merged(model, dir)
+                : ServedModel.base(model, dir);
     }
 
     /** The local folder of a ready base model; 404 when unknown, 409 while it is still loading or failed. */

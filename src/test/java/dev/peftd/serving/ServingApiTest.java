@@ -178,6 +178,14 @@ class ServingApiTest {
         assertThat(fineTuned).hasSameSizeAs(base).isNotEqualTo(base);
         assertThat(TestApi.beta(port).post("/v1/completions", Map.of("model", model, "prompt", "hi")).status())
                 .isEqualTo(404);
+
+        TestApi.Response merged = alpha.post("/v1/adapters/" + model + "/merge", Map.of("model_id", "ft-merged-" + suffix()));
+        assertThat(merged.status()).as(merged.toString()).isEqualTo(200);
+        List<Double> viaMerged = echoLogprobs(alpha, merged.json().path("merged_model").asString(), ids);
+        for (int t = 1; t < ids.length; t++) {
+            assertThat(viaMerged.get(t)).as("merged fine-tuned model, token " + t).isCloseTo(fineTuned.get(t), within(1e-4));
+        }
+        assertThat(alpha.get("/actuator/prometheus").body()).contains("mode=\"merged\"");
     }
 
     private static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {
