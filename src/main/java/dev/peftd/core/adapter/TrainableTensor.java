@@ -9,7 +9,7 @@ import ai.djl.ndarray.NDArray;
  * @param value   the live parameter (requires gradient), owned by the adapter
  * @param role    what the optimizer needs to know to place it in a parameter group (LoRA+ learning rates,
  *                LoRA-FA gradient projection, weight decay on 1-D tensors)
- * @param frozenA for a {@link Role#LORA_B} whose A is frozen (LoRA-FA): that A and the module's scaling, which the
+ * @param frozenA for a {@link Role#LORA_B} of a LoRA-FA adapter configured to project its gradient: the frozen A and the module's scaling, which the
  *                optimizer needs for PEFT's gradient projection {@code g_B ← (1/s²)·g_B·(A·Aᵀ+1e-8·I)⁻¹};
  *                {@code null} otherwise
  */

@@ -25,6 +25,8 @@ public class LoraAdapter extends AbstractAdapter {
 
     private final Map<String, LoraLayer> loraLayers = new LinkedHashMap<>();
     private final boolean freezeA;
+    /** LoRA-FA with PEFT's gradient projection: B's tensor then carries its frozen A for the optimizer. */
+    private final boolean projectGradient;
 
     /**
      * Fresh adapter with PEFT's default init: {@code A ~ U(±1/√in)} (kaiming-uniform, a=√5), {@code B = 0}, drawn from
@@ -68,6 +70,7 @@ public class LoraAdapter extends AbstractAdapter {
         super(config, targets);
         LoraConfig lora = requireLora(config);
         this.freezeA = config instanceof LoraFaConfig;
+        this.projectGradient = config instanceof LoraFaConfig fa && fa.projectGradient();
         double dropout = layerDropout(config);
         for (Linear linear : targets.values()) {
             String module = linear.name();
@@ -104,8 +107,8 @@ public class LoraAdapter extends AbstractAdapter {
             if (!freezeA) {
                 list.add(new TrainableTensor(PeftKeys.loraA(layer.module()), layer.a(), Role.LORA_A));
             }
-            // LoRA-FA's B always carries its frozen A; the optimizer projects when the run asks for it
-            TrainableTensor.FrozenA frozen = freezeA ? new TrainableTensor.FrozenA(layer.a(), layer.scaling()) : null;
+            // only a projecting LoRA-FA hands its frozen A to the optimizer: AdamW projects every B that carries one
+            TrainableTensor.FrozenA frozen = projectGradient ? new TrainableTensor.FrozenA(layer.a(), layer.scaling()) : null;
             list.add(new TrainableTensor(PeftKeys.loraB(layer.module()), layer.b(), Role.LORA_B, frozen));
         }
         return list;
