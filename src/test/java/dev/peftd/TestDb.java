@@ -1,5 +1,6 @@
 package dev.peftd;
 
+import dev.peftd.ops.EmbeddedPostgresConnection;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -67,22 +68,6 @@ public class TestDb {
     @Bean
     @Conditional(DockerDown.class)
     JdbcConnectionDetails zonkyConnection(EmbeddedPostgres pg) {
-        String url = pg.getJdbcUrl("postgres", "postgres");
-        return new JdbcConnectionDetails() {
-            @Override
-            public String getUsername() {
-                return "postgres";
-            }
-
-            @Override
-            public String getPassword() {
-                return "postgres";
-            }
-
-            @Override
-            public String getJdbcUrl() {
-                return url;
-            }
-        };
+        return EmbeddedPostgresConnection.of(pg);
     }
 }

@@ -79,23 +79,7 @@ class EmbeddedDatabaseConfiguration {
 
     @Bean
     JdbcConnectionDetails embeddedConnectionDetails(EmbeddedPostgres postgres) {
-        String url = postgres.getJdbcUrl("postgres", "postgres");
-        return new JdbcConnectionDetails() {
-            @Override
-            public String getUsername() {
-                return "postgres";
-            }
-
-            @Override
-            public String getPassword() {
-                return "postgres";
-            }
-
-            @Override
-            public String getJdbcUrl() {
-                return url;
-            }
-        };
+        return EmbeddedPostgresConnection.of(postgres);
     }
 
     /** True unless a datasource URL is configured or the embedded database is switched off (tests bring their own). */
