@@ -5,7 +5,6 @@ import com.google.gson.GsonBuilder;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;
-import dev.peftd.core.adapter.DeltaLoraConfig;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
@@ -48,9 +47,7 @@ final class TrainCommand implements Command {
             TrainingData data = data(o, tokenizer, maxSeqLen, out);
             AdapterConfig config = o.adapter();
             int totalSteps = o.training().totalStepsFor(data.train().size());
-            if (config instanceof DeltaLoraConfig delta) {
-                config = delta.clampedTo(totalSteps);
-            }
+            config = config.forRunOf(totalSteps);
             try (AbstractAdapter adapter = Adapters.create(config, model.linears(), o.training().seed())) {
                 TrainProgress progress = new TrainProgress(out, TrainProgress.styleFor(o.json()));
                 TrainingRun run = new TrainingRun(model, adapter, data, o.training(), progress,

@@ -9,7 +9,6 @@ import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.AdapterConfigException;
 import dev.peftd.core.adapter.Adapters;
-import dev.peftd.core.adapter.DeltaLoraConfig;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
@@ -120,9 +119,7 @@ class TrainingJobHandler implements JobHandler {
             int maxLen = Math.min(maxSeqLength, model.config().maxPositionEmbeddings());
             TrainingData data = data(tokenizer, trainFile, validationFile, maxLen);
             int totalSteps = config.totalStepsFor(data.train().size());
-            if (adapterConfig instanceof DeltaLoraConfig delta) {
-                adapterConfig = delta.clampedTo(totalSteps);
-            }
+            adapterConfig = adapterConfig.forRunOf(totalSteps);
             try (AbstractAdapter adapter = Adapters.create(adapterConfig, model.linears(), job.seed());
                  TrainingProgress listener = progress.create(claim, job, control, checkpoints)) {
                 TrainingRun run = new TrainingRun(model, adapter, data, config, listener, checkpoints);

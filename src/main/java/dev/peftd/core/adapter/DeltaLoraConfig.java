@@ -48,13 +48,13 @@ public record DeltaLoraConfig(LoraConfig lora, double lambda, int startStep) imp
     }
 
     @Override
-    public Method method() {
-        return Method.DELTA_LORA;
+    public DeltaLoraConfig forRunOf(int totalSteps) {
+        return clampedTo(totalSteps);
     }
 
     @Override
-    public TargetModules targetModules() {
-        return lora.targetModules();
+    public Method method() {
+        return Method.DELTA_LORA;
     }
 
     @Override

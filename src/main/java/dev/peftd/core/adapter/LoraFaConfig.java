@@ -22,11 +22,6 @@ public record LoraFaConfig(LoraConfig lora, boolean projectGradient) implements 
     }
 
     @Override
-    public TargetModules targetModules() {
-        return lora.targetModules();
-    }
-
-    @Override
     public Map<String, Object> hyperparameters() {
         Map<String, Object> h = lora.hyperparameters();
         h.put("lora_fa_project_grad", projectGradient);

@@ -26,11 +26,6 @@ public record LoraPlusConfig(LoraConfig lora, double lrRatio) implements Adapter
     }
 
     @Override
-    public TargetModules targetModules() {
-        return lora.targetModules();
-    }
-
-    @Override
     public Map<String, Object> hyperparameters() {
         Map<String, Object> h = lora.hyperparameters();
         h.put("loraplus_lr_ratio", lrRatio);
