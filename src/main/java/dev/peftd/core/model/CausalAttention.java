@@ -5,8 +5,8 @@ import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 
 /**
- * Scaled dot-product attention with a causal mask and grouped-query heads, as transformers' eager attention computes
- * it: {@code softmax(q·kᵀ·scale + mask)·v} in float32.
+ * Scaled dot-product attention with a causal mask and grouped-query heads: {@code softmax(q·kᵀ·scale + mask)·v} in
+ * float32, as transformers' eager attention computes it, or libtorch's fused kernel when no keys are cached.
  */
 public final class CausalAttention {
 
@@ -17,7 +17,7 @@ public final class CausalAttention {
      * @param q     {@code [B, heads, T, headDim]}
      * @param k     {@code [B, kvHeads, S, headDim]}, S = cached positions + T
      * @param v     {@code [B, kvHeads, S, headDim]}
-     * @param scale 0-d float32 scalar, usually {@code 1/sqrt(headDim)}
+     * @param scale 0-d float32 scalar {@code 1/sqrt(headDim)} (the fused kernel's own default, used when S = T)
      * @param mask  additive {@code [T, S]} mask from {@link #causalMask}, or {@code null} when T = 1
      * @return {@code [B, T, heads·headDim]}
      */
@@ -30,6 +30,12 @@ public final class CausalAttention {
         long kvHeads = k.getShape().get(1);
         long keys = k.getShape().get(2);
         long groups = heads / kvHeads;
+        if (mask != null && keys == length) {
+            // queries and keys both start at position 0: the mask is exactly SDPA's is_causal, so libtorch's flash
+            // kernel can run it (faster, and it saves no [T, T] matrix for backward)
+            NDArray context = FusedOps.causalAttention(q, repeatKv(k, groups), repeatKv(v, groups)); // [B, heads, T, headDim]
+            return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
+        }
         // GQA without copying keys and values: the `groups` query heads that share a KV head (consecutive, as in
         // transformers' repeat_kv) are stacked along the query axis, so every dot product is the same as with
         // repeated keys while k and v are read in place.
@@ -42,6 +48,11 @@ public final class CausalAttention {
         NDArray context = scores.softmax(3).matMul(v); // [B, kvHeads, groups·T, headDim]
         return context.reshape(batch, heads, length, headDim).transpose(0, 2, 1, 3)
                 .reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
+    }
+
+    /** {@code [B, kvHeads, S, headDim] → [B, kvHeads·groups, S, headDim]}, each KV head repeated for its query group. */
+    private static NDArray repeatKv(NDArray kv, long groups) {
+        return groups == 1 ? kv : kv.repeat(1, groups); // repeat_interleave, as transformers' repeat_kv
     }
 
     /**

@@ -28,6 +28,22 @@ public interface CausalLm extends AutoCloseable {
      */
     NDArray forward(NDArray inputIds, KvCache cache, LinearHook hook);
 
+    /**
+     * The body without the output head, for callers that apply the head in pieces (a chunked loss never holds the
+     * full {@code [B, T, vocab]} logits). {@code outputHead(hiddenStates(ids, hook), hook)} equals
+     * {@code forward(ids, null, hook)}.
+     *
+     * @param inputIds token ids, int64 {@code [B, T]}, from position 0
+     * @return the final norm's output, float32 {@code [B, T, hidden]}
+     */
+    NDArray hiddenStates(NDArray inputIds, LinearHook hook);
+
+    /**
+     * @param hidden float32 {@code [..., hidden]} (rows of {@link #hiddenStates})
+     * @return logits, float32 {@code [..., vocab]}
+     */
+    NDArray outputHead(NDArray hidden, LinearHook hook);
+
     /** A fresh, empty cache for incremental decoding with this model. */
     KvCache newCache();
 

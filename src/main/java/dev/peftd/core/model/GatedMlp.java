@@ -18,7 +18,7 @@ public final class GatedMlp {
     /** @param x {@code [B, T, hidden]} → {@code [B, T, hidden]} */
     public NDArray forward(NDArray x, LinearHook hook) {
         NDArray g = gate.forward(x, hook); // [B, T, intermediate]
-        NDArray activated = g.mul(g.getNDArrayInternal().sigmoid()); // SiLU, composed: DJL has no silu
+        NDArray activated = FusedOps.silu(g); // [B, T, intermediate]; DJL has no silu
         return down.forward(activated.mul(up.forward(x, hook)), hook);
     }
 }

@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.adapter.Adapter;
 import dev.peftd.core.adapter.TrainableTensor;
@@ -177,15 +176,11 @@ public final class TrainingRun {
         NDArray targets = batch.targets(manager);                         // [B, T]
         NDArray weights = batch.weights(manager);                         // [B, T]
         JniUtils.setGradMode(true);
-        NDArray part;
         try {
-            NDArray logits = model.forward(ids, null, adapter);           // [B, T, V]
-            part = CausalLmLoss.summedNll(logits, targets, weights).div(denominator); // []
-            JniUtils.backward((PtNDArray) part, (PtNDArray) manager.ones(part.getShape()), false, false);
+            return ChunkedLoss.forwardBackward(model, adapter, ids, targets, weights, denominator);
         } finally {
             JniUtils.setGradMode(false);
         }
-        return part.getFloat();
     }
 
     private Batch batch(long microBatch) {
@@ -205,8 +200,7 @@ public final class TrainingRun {
             Batch b = new Batch(data.eval().subList(start, Math.min(data.eval().size(), start + config.batchSize())),
                     data.padId());
             try (NDScope ignored = new NDScope()) {
-                NDArray logits = model.forward(b.inputIds(manager), null, adapter); // [B, T, V]
-                sum += CausalLmLoss.summedNll(logits, b.targets(manager), b.weights(manager)).getFloat();
+                sum += ChunkedLoss.summed(model, adapter, b.inputIds(manager), b.targets(manager), b.weights(manager));
             }
             tokens += b.lossTokens();
         }

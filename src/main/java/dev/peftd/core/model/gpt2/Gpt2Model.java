@@ -108,7 +108,23 @@ public final class Gpt2Model implements CausalLm {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        DecoderKvCache cache = DecoderKvCache.checked(kvCache, this);
+        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook)) {
+            return outputHead(hidden, hook);
+        }
+    }
+
+    @Override
+    public NDArray hiddenStates(NDArray inputIds, LinearHook hook) {
+        return hidden(inputIds, null, hook);
+    }
+
+    @Override
+    public NDArray outputHead(NDArray hidden, LinearHook hook) {
+        return ForwardScope.run(() -> lmHead.forward(hidden, hook)); // [..., vocab]
+    }
+
+    /** The final norm's output {@code [B, T, hidden]}; appends to {@code cache} when one is given. */
+    private NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
             NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), tokenEmbedding.getDevice()); // [B, T]
@@ -131,12 +147,13 @@ public final class Gpt2Model implements CausalLm {
             NDArray h = tokens.add(placed); // [B, T, hidden]
             NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
             for (Gpt2Block block : blocks) {
-                h = block.forward(h, mask, cache, hook);
+                NDArray input = h;
+                h = ForwardScope.run(() -> block.forward(input, mask, cache, hook)); // frees the block's temporaries
             }
             if (cache != null) {
                 cache.advance(length);
             }
-            return lmHead.forward(finalNorm.forward(h), hook); // [B, T, vocab]
+            return finalNorm.forward(h); // [B, T, hidden]
         });
     }
 

@@ -100,7 +100,23 @@ public final class LlamaModel implements CausalLm {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        DecoderKvCache cache = DecoderKvCache.checked(kvCache, this);
+        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook)) {
+            return outputHead(hidden, hook);
+        }
+    }
+
+    @Override
+    public NDArray hiddenStates(NDArray inputIds, LinearHook hook) {
+        return hidden(inputIds, null, hook);
+    }
+
+    @Override
+    public NDArray outputHead(NDArray hidden, LinearHook hook) {
+        return ForwardScope.run(() -> lmHead.forward(hidden, hook)); // [..., vocab]
+    }
+
+    /** The final norm's output {@code [B, T, hidden]}; appends to {@code cache} when one is given. */
+    private NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
             NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), embedTokens.getDevice()); // [B, T]
@@ -116,12 +132,13 @@ public final class LlamaModel implements CausalLm {
             RotaryEmbedding.Tables rope = rotary.tables(past, length, h); // [T, headDim] each
             NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
             for (LlamaDecoderLayer layer : layers) {
-                h = layer.forward(h, rope, mask, cache, hook);
+                NDArray input = h;
+                h = ForwardScope.run(() -> layer.forward(input, rope, mask, cache, hook)); // frees the layer's temporaries
             }
             if (cache != null) {
                 cache.advance(length);
             }
-            return lmHead.forward(norm.forward(h), hook); // [B, T, vocab]
+            return norm.forward(h); // [B, T, hidden]
         });
     }
 

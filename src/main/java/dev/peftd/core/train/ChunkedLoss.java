@@ -1,0 +1,95 @@
+package dev.peftd.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.LinearHook;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Next-token loss through the output head a chunk of token rows at a time, so that the {@code [B, T, vocab]}
+ * logits, their log-softmax and both their gradients never exist at once (at SmolLM2's 49,152-token vocabulary and
+ * 1,024 tokens that is four 192 MiB arrays at the start of backward; a chunk is at most 64 MiB).
+ *
+ * <p>Training splits the graph at the final hidden states: the head runs on a detached copy that requires
+ * gradients, each chunk's loss is backpropagated at once (accumulating into that copy's gradient and into any
+ * adapter tensor on the head), then the body is backpropagated once from the accumulated gradient. The gradients
+ * equal one backward through the whole graph; only the summation order of the loss differs.
+ */
+final class ChunkedLoss {
+
+    /** Logit elements per chunk: 2²⁴ float32 values, 64 MiB. */
+    private static final long CHUNK_ELEMENTS = 1L << 24;
+
+    private ChunkedLoss() {
+    }
+
+    /**
+     * Forward and backward of {@code Σ NLL / denominator}; must run with grad mode on.
+     *
+     * @param ids         int64 {@code [B, T]}
+     * @param targets     int64 {@code [B, T]}, token t+1 for position t
+     * @param weights     float32 {@code [B, T]}, 1 where the position counts
+     * @param denominator float32 scalar
+     * @return the value of {@code Σ NLL / denominator}
+     */
+    static double forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
+                                  NDArray denominator) {
+        return forwardBackward(model, hook, ids, targets, weights, denominator, CHUNK_ELEMENTS);
+    }
+
+    /** As above with at most {@code chunkElements} logits per chunk (tests force several chunks on tiny models). */
+    static double forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
+                                  NDArray denominator, long chunkElements) {
+        NDArray hidden = model.hiddenStates(ids, hook);                                 // [B, T, hidden]
+        NDArray leaf = hidden.stopGradient().reshape(-1, hidden.getShape().get(2));    // [B·T, hidden]
+        leaf.setRequiresGradient(true);
+        double loss = 0;
+        for (long[] rows : chunks(model, leaf.getShape().get(0), chunkElements)) {
+            try (NDScope ignored = new NDScope()) {
+                NDArray part = chunkNll(model, hook, leaf, targets, weights, rows).div(denominator); // []
+                JniUtils.backward((PtNDArray) part, (PtNDArray) part.onesLike(), false, false);
+                loss += part.getFloat();
+            }
+        }
+        try (NDArray upstream = leaf.getGradient().reshape(hidden.getShape())) {       // [B, T, hidden]
+            JniUtils.backward((PtNDArray) hidden, (PtNDArray) upstream, false, false);
+        }
+        return loss;
+    }
+
+    /** {@code Σ NLL} without gradients (evaluation). Shapes as in {@link #forwardBackward}. */
+    static double summed(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights) {
+        NDArray hidden = model.hiddenStates(ids, hook);                                 // [B, T, hidden]
+        NDArray rowsOfHidden = hidden.reshape(-1, hidden.getShape().get(2));            // [B·T, hidden]
+        double sum = 0;
+        for (long[] rows : chunks(model, rowsOfHidden.getShape().get(0), CHUNK_ELEMENTS)) {
+            try (NDScope ignored = new NDScope()) {
+                sum += chunkNll(model, hook, rowsOfHidden, targets, weights, rows).getFloat();
+            }
+        }
+        return sum;
+    }
+
+    /** {@code Σ NLL} of token rows {@code [rows[0], rows[1])}: a float32 scalar. */
+    private static NDArray chunkNll(CausalLm model, LinearHook hook, NDArray hiddenRows, NDArray targets,
+                                    NDArray weights, long[] rows) {
+        NDIndex range = new NDIndex("{}:{}", rows[0], rows[1]);
+        NDArray logits = model.outputHead(hiddenRows.get(range), hook);                // [n, vocab]
+        return CausalLmLoss.summedNll(logits, targets.reshape(-1).get(range), weights.reshape(-1).get(range));
+    }
+
+    /** Row ranges {@code [from, to)} covering {@code rows} rows, each chunk's logits at most {@code chunkElements}. */
+    private static List<long[]> chunks(CausalLm model, long rows, long chunkElements) {
+        long perChunk = Math.max(1, chunkElements / model.config().vocabSize());
+        List<long[]> ranges = new ArrayList<>();
+        for (long from = 0; from < rows; from += perChunk) {
+            ranges.add(new long[] {from, Math.min(rows, from + perChunk)});
+        }
+        return ranges;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.peftd.core.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.TrainableTensor;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelLoader;
+import dev.peftd.core.model.TestModels;
+import dev.peftd.core.train.data.Batch;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chunked head (loss and backward a few token rows at a time, then one backward through the body) gives the loss
+ * and adapter gradients of one plain backward through the full logits.
+ */
+class ChunkedLossTest {
+
+    @Test
+    void chunkedBackwardEqualsOneBackwardThroughTheFullLogits() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama());
+             NDManager manager = NDManager.newBaseManager();
+             AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(4, 8, 0.0), 3)) {
+            randomizeB(adapter, manager); // B = 0 at init would leave every A gradient zero
+            Batch batch = new Batch(TrainingFixtures.randomExamples(model.config().vocabSize(), 3, 11), 0);
+            NDArray ids = batch.inputIds(manager);
+            NDArray targets = batch.targets(manager);
+            NDArray weights = batch.weights(manager);
+            NDArray denominator = manager.create((float) batch.lossTokens());
+            long vocab = model.config().vocabSize();
+
+            JniUtils.setGradMode(true);
+            double chunkedLoss;
+            double plainLoss;
+            Map<String, float[]> chunked;
+            try {
+                // 5 rows per chunk: the 3 sequences' rows span several chunks, the last one partial
+                chunkedLoss = ChunkedLoss.forwardBackward(model, adapter, ids, targets, weights, denominator, 5 * vocab);
+                chunked = gradientsThenZero(adapter);
+                try (NDScope ignored = new NDScope()) {
+                    NDArray logits = model.forward(ids, null, adapter); // [B, T, V]
+                    NDArray loss = CausalLmLoss.summedNll(logits, targets, weights).div(denominator);
+                    JniUtils.backward((PtNDArray) loss, (PtNDArray) loss.onesLike(), false, false);
+                    plainLoss = loss.getFloat();
+                }
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+            Map<String, float[]> plain = gradientsThenZero(adapter);
+
+            assertThat(ids.getShape().size()).as("token rows").isGreaterThan(10);
+            assertThat(chunkedLoss).isCloseTo(plainLoss, within(1e-5));
+            for (String key : plain.keySet()) {
+                float[] expected = plain.get(key);
+                float[] actual = chunked.get(key);
+                float scale = 0;
+                float maxDiff = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    scale = Math.max(scale, Math.abs(expected[i]));
+                    maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
+                }
+                assertThat(scale).as(key + " gradient is not all zero").isGreaterThan(0f);
+                assertThat(maxDiff).as(key).isLessThan(1e-5f * Math.max(1f, scale));
+            }
+        }
+    }
+
+    private static void randomizeB(AbstractAdapter adapter, NDManager manager) {
+        for (TrainableTensor t : adapter.trainableTensors()) {
+            if (t.name().contains("lora_B")) {
+                try (NDArray noise = manager.randomNormal(0, 0.1f, t.value().getShape(), t.value().getDataType())) {
+                    t.value().addi(noise);
+                }
+            }
+        }
+    }
+
+    private static Map<String, float[]> gradientsThenZero(AbstractAdapter adapter) {
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        for (TrainableTensor t : adapter.trainableTensors()) {
+            try (NDArray g = t.value().getGradient()) {
+                grads.put(t.name(), g.toFloatArray());
+            }
+            JniUtils.zeroGrad((PtNDArray) t.value());
+        }
+        return grads;
+    }
+}
