@@ -8,6 +8,11 @@
         trains PEFT with torch AdamW (LoRA-FA: peft.optimizers.create_lorafa_optimizer; LoRA+:
         create_loraplus_optimizer) on random token batches and prints one JSON line:
         {"method", "step_s": [...], "median_step_s", "cpu_s": [...], "median_cpu_s", "tokens_per_s", "peak_rss_mb"}
+    train_bench.py activations --model DIR --method ... [same options]
+        sets the method up as `run` does (LoRA-FA's optimizer freezes A), runs the body's forward twice with
+        gradients and prints {"method", "activation_mb"}: the resident-set growth across the second forward, i.e.
+        what autograd saves for backward. Meaningful with MALLOC_MMAP_THRESHOLD_ set low (bench train sets it), so
+        that freed tensors leave the resident set at once.
 Delta-LoRA has no PEFT implementation, so there is no reference row for it.
 """
 import argparse
@@ -42,7 +47,16 @@ def make_model(args):
                       "params": sum(p.numel() for p in model.parameters())}))
 
 
-def run(args):
+def current_rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def setup(args):
+    """The PEFT model in train mode and its optimizer, as the benchmark trains them."""
     from peft import LoraConfig, VeraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
     torch.set_num_threads(args.threads)
@@ -62,6 +76,21 @@ def run(args):
         opt = create_loraplus_optimizer(model, optimizer_cls=torch.optim.AdamW, lr=1e-4, loraplus_lr_ratio=16)
     else:
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    return base, model, opt
+
+
+def activations(args):
+    base, model, _ = setup(args)
+    body = model.base_model.model.model  # LlamaModel: embeddings, decoder layers, final norm; no head
+    ids = torch.randint(0, base.config.vocab_size, (args.batch, args.seq), generator=torch.Generator().manual_seed(1))
+    body(input_ids=ids).last_hidden_state  # pages the weights in and warms the allocator; freed at once
+    before = current_rss_mb()
+    hidden = body(input_ids=ids).last_hidden_state  # noqa: F841 (kept alive: its graph holds the saved activations)
+    print(json.dumps({"method": args.method, "activation_mb": current_rss_mb() - before}))
+
+
+def run(args):
+    base, model, opt = setup(args)
     g = torch.Generator().manual_seed(1)
     vocab = base.config.vocab_size
     times, cpu = [], []
@@ -92,7 +121,13 @@ def main():
     m.add_argument("--shape", default="smollm2-135m", choices=sorted(SHAPES))
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--layers", type=int, default=0, help="override the shape's layer count (quick checks)")
-    r = sub.add_parser("run")
+    for name in ("run", "activations"):
+        add_run_options(sub.add_parser(name))
+    args = p.parse_args()
+    {"make-model": make_model, "run": run, "activations": activations}[args.cmd](args)
+
+
+def add_run_options(r):
     r.add_argument("--model", required=True)
     r.add_argument("--method", required=True, choices=["lora", "lora_fa", "lora_plus", "vera"])
     r.add_argument("--r", type=int, default=16)
@@ -101,8 +136,6 @@ def main():
     r.add_argument("--seq", type=int, default=256)
     r.add_argument("--steps", type=int, default=6)
     r.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
-    make_model(args) if args.cmd == "make-model" else run(args)
 
 
 if __name__ == "__main__":

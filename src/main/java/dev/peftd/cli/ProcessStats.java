@@ -26,9 +26,18 @@ final class ProcessStats {
 
     /** VmHWM: the peak resident set of this process, in MiB. */
     static double peakRssMb() {
+        return statusMb("VmHWM:");
+    }
+
+    /** VmRSS: the resident set of this process now, in MiB. */
+    static double rssMb() {
+        return statusMb("VmRSS:");
+    }
+
+    private static double statusMb(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
                 }
             }

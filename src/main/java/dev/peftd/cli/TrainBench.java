@@ -1,5 +1,6 @@
 package dev.peftd.cli;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.BufferedReader;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -22,8 +24,13 @@ import java.util.Set;
 final class TrainBench implements Command {
 
     private static final Set<String> VALUED = Set.of("methods", "shape", "steps", "batch", "seq", "threads", "r",
-            "vera-r", "python", "script", "model-dir", "xmx");
-    private static final Set<String> FLAGS = Set.of("json");
+            "vera-r", "python", "script", "model-dir", "xmx", "rounds");
+    private static final Set<String> FLAGS = Set.of("json", "skip-activations");
+    /**
+     * For the activation measurement only: glibc then serves every allocation over 64 KiB with its own mapping and
+     * returns it on free, so the resident set tracks live tensors (by default freed memory stays resident).
+     */
+    private static final Map<String, String> FREE_AT_ONCE = Map.of("MALLOC_MMAP_THRESHOLD_", "65536");
     private static final List<String> PEFT_METHODS = List.of("lora", "lora_fa", "lora_plus", "vera");
 
     @Override
@@ -50,37 +57,120 @@ final class TrainBench implements Command {
         } catch (IOException e) {
             throw new UsageException("bench model: " + e.getMessage());
         }
-        out.printf(Locale.ROOT, "model %s, batch %s x %s, %s threads, %s steps per run (median of steps 2..n)%n",
-                modelDir, o.string("batch", "4"), o.string("seq", "256"), o.string("threads", "2"), o.string("steps", "6"));
+        out.printf(Locale.ROOT, "model %s, batch %s x %s, %s threads, %s steps per run (median of steps 2..n), "
+                        + "median of %d round(s)%n", modelDir, o.string("batch", "4"), o.string("seq", "256"),
+                o.string("threads", "2"), o.string("steps", "6"), o.integer("rounds", 1));
         out.printf(Locale.ROOT, "%-11s %12s %12s %7s %12s %12s %7s %12s %12s %12s %12s %7s%n", "method", "peftd s/step",
                 "PEFT s/step", "ratio", "peftd cpu-s", "PEFT cpu-s", "ratio", "peftd tok/s", "PEFT tok/s",
                 "peftd RSS", "PEFT RSS", "ratio");
+        List<JsonObject> rows = new ArrayList<>();
+        int rounds = o.integer("rounds", 1);
         for (String method : methods) {
-            List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.string("xmx", "2g"),
-                    "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.string("threads", "2"),
-                    "-Dai.djl.pytorch.num_interop_threads=1"));
-            java.addAll(selfLaunch());
-            java.addAll(List.of("bench", "train-one", "--model", modelDir.toString(), "--method", method));
-            java.addAll(common);
-            JsonObject ours = runChild(java, err);
-            JsonObject peft = null;
-            if (PEFT_METHODS.contains(method)) {
-                List<String> py = new ArrayList<>(List.of(python, script.toString(), "run", "--model", modelDir.toString(),
-                        "--method", method));
-                py.addAll(common);
-                peft = runChild(py, err);
+            // the two stacks alternate round by round, so slow phases of a noisy machine hit both
+            List<JsonObject> oursRuns = new ArrayList<>();
+            List<JsonObject> peftRuns = new ArrayList<>();
+            for (int round = 0; round < rounds; round++) {
+                oursRuns.add(runChild(peftdChild(o, modelDir, method, common, false), Map.of(), err));
+                if (PEFT_METHODS.contains(method)) {
+                    peftRuns.add(runChild(peftChild(python, script, "run", modelDir, method, common), Map.of(), err));
+                }
             }
-            if (o.flag("json")) {
-                JsonObject row = new JsonObject();
-                row.addProperty("method", method);
-                row.add("peftd", ours);
-                row.add("peft", peft);
-                out.println(row);
-            } else {
+            JsonObject ours = acrossRounds(oursRuns);
+            JsonObject peft = peftRuns.isEmpty() ? null : acrossRounds(peftRuns);
+            JsonObject row = new JsonObject();
+            row.addProperty("method", method);
+            row.add("peftd", ours);
+            row.add("peft", peft);
+            rows.add(row);
+            if (!o.flag("json")) {
                 printRow(out, method, ours, peft);
             }
         }
+        if (!o.flag("skip-activations")) {
+            if (!o.flag("json")) {
+                out.printf(Locale.ROOT, "%nsaved activations after the body's forward, MB (glibc %s in both):%n",
+                        String.join(" ", FREE_AT_ONCE.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                                .toList()));
+                out.printf(Locale.ROOT, "%-11s %12s %12s %7s %14s %14s%n", "method", "peftd", "PEFT", "ratio",
+                        "peftd/LoRA", "PEFT/LoRA");
+            }
+            JsonObject loraOurs = null;
+            JsonObject loraPeft = null;
+            for (JsonObject row : rows) {
+                String method = row.get("method").getAsString();
+                JsonObject ours = runChild(peftdChild(o, modelDir, method, common, true), FREE_AT_ONCE, err);
+                JsonObject peft = PEFT_METHODS.contains(method)
+                        ? runChild(peftChild(python, script, "activations", modelDir, method, common), FREE_AT_ONCE, err)
+                        : null;
+                row.get("peftd").getAsJsonObject().add("activation_mb", ours.get("activation_mb"));
+                if (peft != null) {
+                    row.get("peft").getAsJsonObject().add("activation_mb", peft.get("activation_mb"));
+                }
+                if (method.equals("lora")) {
+                    loraOurs = ours;
+                    loraPeft = peft;
+                }
+                if (!o.flag("json")) {
+                    printActivations(out, method, ours, peft, loraOurs, loraPeft);
+                }
+            }
+        }
+        if (o.flag("json")) {
+            rows.forEach(out::println);
+        }
         return 0;
+    }
+
+    /** The median over rounds of each summary figure, with every round's own result under {@code runs}. */
+    private static JsonObject acrossRounds(List<JsonObject> runs) {
+        JsonObject combined = new JsonObject();
+        combined.addProperty("method", runs.get(0).get("method").getAsString());
+        for (String key : List.of("median_step_s", "median_cpu_s", "tokens_per_s", "peak_rss_mb")) {
+            combined.addProperty(key, TrainBenchRun.median(runs.stream().mapToDouble(r -> r.get(key).getAsDouble())
+                    .toArray()));
+        }
+        JsonArray all = new JsonArray();
+        runs.forEach(all::add);
+        combined.add("runs", all);
+        return combined;
+    }
+
+    /** Activation MB of both stacks, their ratio, and each relative to its own LoRA (when LoRA was measured). */
+    private static void printActivations(PrintStream out, String method, JsonObject ours, JsonObject peft,
+                                         JsonObject loraOurs, JsonObject loraPeft) {
+        double mine = ours.get("activation_mb").getAsDouble();
+        double theirs = peft == null ? Double.NaN : peft.get("activation_mb").getAsDouble();
+        out.printf(Locale.ROOT, "%-11s %10.0fMB %12s %7s %14s %14s%n", method, mine,
+                peft == null ? "-" : String.format(Locale.ROOT, "%.0fMB", theirs),
+                peft == null ? "-" : String.format(Locale.ROOT, "%.2fx", mine / theirs),
+                relative(mine, loraOurs), relative(theirs, loraPeft));
+    }
+
+    private static String relative(double value, JsonObject lora) {
+        return lora == null || Double.isNaN(value) ? "-"
+                : String.format(Locale.ROOT, "%.3fx", value / lora.get("activation_mb").getAsDouble());
+    }
+
+    private static List<String> peftdChild(CliOptions o, Path modelDir, String method, List<String> common,
+                                           boolean activations) {
+        List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.string("xmx", "2g"),
+                "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.string("threads", "2"),
+                "-Dai.djl.pytorch.num_interop_threads=1"));
+        java.addAll(selfLaunch());
+        java.addAll(List.of("bench", "train-one", "--model", modelDir.toString(), "--method", method));
+        java.addAll(common);
+        if (activations) {
+            java.add("--activations");
+        }
+        return java;
+    }
+
+    private static List<String> peftChild(String python, Path script, String mode, Path modelDir, String method,
+                                          List<String> common) {
+        List<String> py = new ArrayList<>(List.of(python, script.toString(), mode, "--model", modelDir.toString(),
+                "--method", method));
+        py.addAll(common);
+        return py;
     }
 
     /** One row: peftd, PEFT and peftd/PEFT for median step wall time, median step CPU time and peak RSS. */
@@ -111,17 +201,21 @@ final class TrainBench implements Command {
             throws IOException, UsageException {
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "peftd-bench-" + shape);
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
-            runChild(List.of(python, script.toString(), "make-model", "--out", dir.toString(), "--shape", shape), err);
+            runChild(List.of(python, script.toString(), "make-model", "--out", dir.toString(), "--shape", shape), Map.of(),
+                    err);
         }
         return dir;
     }
 
     /** Runs a child to completion and returns its last stdout line that is a JSON object. */
-    private static JsonObject runChild(List<String> command, PrintStream err) throws UsageException {
+    private static JsonObject runChild(List<String> command, Map<String, String> env, PrintStream err)
+            throws UsageException {
         Path errors = null;
         try {
             errors = Files.createTempFile("peftd-bench", ".err");
-            Process p = new ProcessBuilder(command).redirectError(errors.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
+            builder.environment().putAll(env);
+            Process p = builder.start();
             String last = null;
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;

@@ -19,6 +19,11 @@ import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.TrainingRun;
 import dev.peftd.core.train.data.TokenizedExample;
 import dev.peftd.core.train.optim.LrSchedule;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.train.data.Batch;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,10 +42,11 @@ final class TrainBenchRun implements Command {
     private static final List<String> ALL_PROJECTIONS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
     private static final Set<String> VALUED = Set.of("model", "method", "steps", "batch", "seq", "threads", "r", "vera-r");
+    private static final Set<String> FLAGS = Set.of("activations");
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
-        CliOptions o = CliOptions.parse(args, VALUED, Set.of());
+        CliOptions o = CliOptions.parse(args, VALUED, FLAGS);
         String method = o.required("method");
         int steps = o.integer("steps", 6);
         int batch = o.integer("batch", 4);
@@ -52,6 +58,10 @@ final class TrainBenchRun implements Command {
         try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")))) {
             List<TokenizedExample> data = randomBatches(model.config().vocabSize(), steps * batch, seq);
             AdapterConfig config = config(method, r, o.integer("vera-r", 256));
+            if (o.flag("activations")) {
+                out.println(activations(model, config, seq, batch, method));
+                return 0;
+            }
             TrainingConfig training = TrainingConfig.builder().lr(1e-4).schedule(LrSchedule.Kind.CONSTANT)
                     .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false)
                     .loraPlusRatio(method.equals("lora_plus") ? 16 : 0).build();
@@ -87,6 +97,40 @@ final class TrainBenchRun implements Command {
         }
     }
 
+    /**
+     * Memory that autograd keeps for backward after the body's forward pass (the activations a method saves): the
+     * resident-set growth across a second forward of one batch, the first having paged in weights and warmed the
+     * allocator. Meaningful only when freed memory goes back to the system at once, which {@code bench train} arranges
+     * with glibc's {@code MALLOC_MMAP_THRESHOLD_} for both stacks.
+     */
+    private static JsonObject activations(CausalLm model, AdapterConfig config, int seq, int batch, String method) {
+        List<TokenizedExample> rows = randomBatches(model.config().vocabSize(), batch, seq);
+        double grown;
+        try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0);
+             NDManager manager = NDManager.newBaseManager()) {
+            Batch input = new Batch(rows, 0);
+            adapter.setTraining(true);
+            JniUtils.setGradMode(true);
+            try {
+                try (NDScope warmUp = new NDScope()) {
+                    model.hiddenStates(input.inputIds(manager), adapter);
+                }
+                try (NDScope measured = new NDScope()) {
+                    NDArray ids = input.inputIds(manager); // [B, T]
+                    double before = ProcessStats.rssMb();
+                    model.hiddenStates(ids, adapter); // [B, T, hidden], its graph holding the saved activations
+                    grown = ProcessStats.rssMb() - before;
+                }
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+        }
+        JsonObject json = new JsonObject();
+        json.addProperty("method", method);
+        json.addProperty("activation_mb", grown);
+        return json;
+    }
+
     private static AdapterConfig config(String method, int r, int veraR) {
         TargetModules targets = TargetModules.names(ALL_PROJECTIONS);
         LoraConfig lora = new LoraConfig(r, 2.0 * r, 0.0, false, targets, null, null); // alpha = 2r, as the PEFT side
@@ -117,7 +161,7 @@ final class TrainBenchRun implements Command {
         return values.length > 1 ? Arrays.copyOfRange(values, 1, values.length) : values;
     }
 
-    private static double median(double[] values) {
+    static double median(double[] values) {
         double[] v = values.clone();
         Arrays.sort(v);
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;

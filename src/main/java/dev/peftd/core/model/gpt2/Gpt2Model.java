@@ -5,11 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import dev.peftd.core.model.CausalAttention;
-import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.CheckpointTensors;
 import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.DecoderOnlyModel;
 import dev.peftd.core.model.ForwardScope;
-import dev.peftd.core.model.KvCache;
 import dev.peftd.core.model.LayerNorm;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
@@ -33,29 +32,22 @@ import java.util.Map;
  * {@code GPT2Model} (like the original {@code gpt2} repo) do not. Both load. Module names always carry the prefix,
  * because PEFT names modules on {@code GPT2LMHeadModel} ({@code transformer.h.0.attn.c_attn}).
  */
-public final class Gpt2Model implements CausalLm {
+public final class Gpt2Model extends DecoderOnlyModel {
 
     private static final String MODULE_PREFIX = "transformer.";
 
-    private final ModelConfig config;
-    private final NDManager manager;
     private final NDArray tokenEmbedding;
     private final NDArray positionEmbedding;
     private final List<Gpt2Block> blocks;
     private final LayerNorm finalNorm;
-    private final LinearLayer lmHead;
-    private final Map<String, Linear> linears;
 
     private Gpt2Model(ModelConfig config, NDManager manager, NDArray tokenEmbedding, NDArray positionEmbedding,
             List<Gpt2Block> blocks, LayerNorm finalNorm, LinearLayer lmHead, Map<String, Linear> linears) {
-        this.config = config;
-        this.manager = manager;
+        super(config, manager, lmHead, linears);
         this.tokenEmbedding = tokenEmbedding;
         this.positionEmbedding = positionEmbedding;
         this.blocks = blocks;
         this.finalNorm = finalNorm;
-        this.lmHead = lmHead;
-        this.linears = linears;
     }
 
     public static Gpt2Model load(ModelConfig c, CheckpointTensors w) throws IOException {
@@ -102,39 +94,17 @@ public final class Gpt2Model implements CausalLm {
     }
 
     @Override
-    public ModelConfig config() {
-        return config;
-    }
-
-    @Override
-    public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook)) {
-            return outputHead(hidden, hook);
-        }
-    }
-
-    @Override
-    public NDArray hiddenStates(NDArray inputIds, LinearHook hook) {
-        return hidden(inputIds, null, hook);
-    }
-
-    @Override
-    public NDArray outputHead(NDArray hidden, LinearHook hook) {
-        return ForwardScope.run(() -> lmHead.forward(hidden, hook)); // [..., vocab]
-    }
-
-    /** The final norm's output {@code [B, T, hidden]}; appends to {@code cache} when one is given. */
-    private NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
+    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
-            NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), tokenEmbedding.getDevice()); // [B, T]
+            NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(), tokenEmbedding.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
             if (cache != null) {
                 cache.requireBatch(ids.getShape().get(0));
             }
-            if (past + length > config.maxPositionEmbeddings()) {
+            if (past + length > config().maxPositionEmbeddings()) {
                 throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds GPT-2's "
-                        + config.maxPositionEmbeddings() + " learned positions");
+                        + config().maxPositionEmbeddings() + " learned positions");
             }
             long[] positions = new long[length];
             for (int t = 0; t < length; t++) {
@@ -155,20 +125,5 @@ public final class Gpt2Model implements CausalLm {
             }
             return finalNorm.forward(h); // [B, T, hidden]
         });
-    }
-
-    @Override
-    public KvCache newCache() {
-        return new DecoderKvCache(this, manager, blocks.size());
-    }
-
-    @Override
-    public Map<String, Linear> linears() {
-        return linears;
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -4,12 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
 import dev.peftd.core.model.CausalAttention;
-import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.CheckpointTensors;
 import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.DecoderOnlyModel;
 import dev.peftd.core.model.ForwardScope;
 import dev.peftd.core.model.GatedMlp;
-import dev.peftd.core.model.KvCache;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
@@ -30,27 +29,20 @@ import java.util.Map;
  * output head. Serves {@code LlamaForCausalLM}, {@code MistralForCausalLM} and (with q/k/v biases)
  * {@code Qwen2ForCausalLM}; HF module names are the same in all three.
  */
-public final class LlamaModel implements CausalLm {
+public final class LlamaModel extends DecoderOnlyModel {
 
-    private final ModelConfig config;
-    private final NDManager manager;
     private final NDArray embedTokens;
     private final List<LlamaDecoderLayer> layers;
     private final RmsNorm norm;
-    private final LinearLayer lmHead;
     private final RotaryEmbedding rotary;
-    private final Map<String, Linear> linears;
 
     private LlamaModel(ModelConfig config, NDManager manager, NDArray embedTokens, List<LlamaDecoderLayer> layers,
             RmsNorm norm, LinearLayer lmHead, Map<String, Linear> linears) {
-        this.config = config;
-        this.manager = manager;
+        super(config, manager, lmHead, linears);
         this.embedTokens = embedTokens;
         this.layers = layers;
         this.norm = norm;
-        this.lmHead = lmHead;
         this.rotary = new RotaryEmbedding(config.rope(), config.headDim());
-        this.linears = linears;
     }
 
     /** Loads the weights under their HF keys ({@code model.layers.N.self_attn.q_proj.weight}, …). */
@@ -94,39 +86,17 @@ public final class LlamaModel implements CausalLm {
     }
 
     @Override
-    public ModelConfig config() {
-        return config;
-    }
-
-    @Override
-    public NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook)) {
-            return outputHead(hidden, hook);
-        }
-    }
-
-    @Override
-    public NDArray hiddenStates(NDArray inputIds, LinearHook hook) {
-        return hidden(inputIds, null, hook);
-    }
-
-    @Override
-    public NDArray outputHead(NDArray hidden, LinearHook hook) {
-        return ForwardScope.run(() -> lmHead.forward(hidden, hook)); // [..., vocab]
-    }
-
-    /** The final norm's output {@code [B, T, hidden]}; appends to {@code cache} when one is given. */
-    private NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
+    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
-            NDArray ids = ModelInputs.checkedIds(inputIds, config.vocabSize(), embedTokens.getDevice()); // [B, T]
+            NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(), embedTokens.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
             if (cache != null) {
                 cache.requireBatch(ids.getShape().get(0));
             }
-            if (config.slidingWindow() > 0 && past + length > config.slidingWindow()) {
+            if (config().slidingWindow() > 0 && past + length > config().slidingWindow()) {
                 throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds the sliding"
-                        + " window of " + config.slidingWindow() + ", which peftd does not implement");
+                        + " window of " + config().slidingWindow() + ", which peftd does not implement");
             }
             NDArray h = ids.getNDArrayInternal().embedding(ids, embedTokens, SparseFormat.DENSE).singletonOrThrow(); // [B, T, hidden]
             RotaryEmbedding.Tables rope = rotary.tables(past, length, h); // [T, headDim] each
@@ -140,20 +110,5 @@ public final class LlamaModel implements CausalLm {
             }
             return norm.forward(h); // [B, T, hidden]
         });
-    }
-
-    @Override
-    public KvCache newCache() {
-        return new DecoderKvCache(this, manager, layers.size());
-    }
-
-    @Override
-    public Map<String, Linear> linears() {
-        return linears;
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -1,0 +1,74 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.Map;
+
+/**
+ * What every decoder-only model shares around its body: the output head, KV caches, the map of adaptable linear
+ * layers and the lifetime of the weights. Subclasses compute the body, {@link #hidden}.
+ */
+public abstract class DecoderOnlyModel implements CausalLm {
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final LinearLayer lmHead;
+    private final Map<String, Linear> linears;
+
+    /**
+     * @param manager owns every weight; closed with the model
+     * @param linears every adaptable linear layer by HF module name, the head included (see {@link #linears()})
+     */
+    protected DecoderOnlyModel(ModelConfig config, NDManager manager, LinearLayer lmHead, Map<String, Linear> linears) {
+        this.config = config;
+        this.manager = manager;
+        this.lmHead = lmHead;
+        this.linears = linears;
+    }
+
+    /**
+     * The final norm's output for positions {@code cache.length() …} (from 0 without a cache).
+     *
+     * @param inputIds token ids, int64 {@code [B, T]}
+     * @param cache    appended to when given
+     * @return float32 {@code [B, T, hidden]}
+     */
+    protected abstract NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook);
+
+    @Override
+    public final ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public final NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
+        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook)) {
+            return outputHead(hidden, hook);
+        }
+    }
+
+    @Override
+    public final NDArray hiddenStates(NDArray inputIds, LinearHook hook) {
+        return hidden(inputIds, null, hook);
+    }
+
+    @Override
+    public final NDArray outputHead(NDArray hidden, LinearHook hook) {
+        return ForwardScope.run(() -> lmHead.forward(hidden, hook)); // [..., vocab]
+    }
+
+    @Override
+    public final KvCache newCache() {
+        return new DecoderKvCache(this, manager, config.numLayers());
+    }
+
+    @Override
+    public final Map<String, Linear> linears() {
+        return linears;
+    }
+
+    @Override
+    public final void close() {
+        manager.close();
+    }
+}
