@@ -39,6 +39,13 @@ public interface CausalLm extends AutoCloseable {
     NDArray hiddenStates(NDArray inputIds, LinearHook hook);
 
     /**
+     * {@link #hiddenStates} with the autograd graph cut between decoder layers, for training: backpropagate with
+     * {@link LayerSegments#backward}, then close it. A hook that is a {@link LayerSegmentListener} hears of every
+     * layer boundary in both directions.
+     */
+    LayerSegments segmentedHiddenStates(NDArray inputIds, LinearHook hook);
+
+    /**
      * @param hidden float32 {@code [..., hidden]} (rows of {@link #hiddenStates})
      * @return logits, float32 {@code [..., vocab]}
      */

@@ -31,9 +31,10 @@ public abstract class DecoderOnlyModel implements CausalLm {
      *
      * @param inputIds token ids, int64 {@code [B, T]}
      * @param cache    appended to when given
+     * @param boundary applied to the hidden states before each decoder layer
      * @return float32 {@code [B, T, hidden]}
      */
-    protected abstract NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook);
+    protected abstract NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook, LayerBoundary boundary);
 
     @Override
     public final ModelConfig config() {
@@ -42,14 +43,26 @@ public abstract class DecoderOnlyModel implements CausalLm {
 
     @Override
     public final NDArray forward(NDArray inputIds, KvCache kvCache, LinearHook hook) {
-        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook)) {
+        try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook, LayerBoundary.NONE)) {
             return outputHead(hidden, hook);
         }
     }
 
     @Override
     public final NDArray hiddenStates(NDArray inputIds, LinearHook hook) {
-        return hidden(inputIds, null, hook);
+        return hidden(inputIds, null, hook, LayerBoundary.NONE);
+    }
+
+    @Override
+    public final LayerSegments segmentedHiddenStates(NDArray inputIds, LinearHook hook) {
+        LayerSegments segments = new LayerSegments(hook);
+        try {
+            segments.finish(hidden(inputIds, null, hook, segments));
+            return segments;
+        } catch (RuntimeException e) {
+            segments.close();
+            throw e;
+        }
     }
 
     @Override

@@ -20,4 +20,15 @@ public interface LinearHook {
      * @return the output to use, shape {@code [..., out]}: {@code baseOutput} itself when this module is not adapted
      */
     NDArray apply(String module, NDArray input, NDArray baseOutput);
+
+    /**
+     * The whole output of {@code layer} for {@code input}: by default its base output handed to {@link #apply}. An
+     * adapter that computes the output another way (e.g. through a merged weight) overrides this.
+     *
+     * @param input {@code [..., in]}
+     * @return {@code [..., out]}
+     */
+    default NDArray output(LinearLayer layer, NDArray input) {
+        return apply(layer.name(), input, layer.baseOutput(input));
+    }
 }

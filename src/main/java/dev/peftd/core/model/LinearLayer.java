@@ -44,7 +44,11 @@ public final class LinearLayer implements Linear {
      * @return {@code [..., out]}
      */
     public NDArray forward(NDArray x, LinearHook hook) {
-        NDArray y = x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow(); // [..., out]
-        return hook == null ? y : hook.apply(name, x, y);
+        return hook == null ? baseOutput(x) : hook.output(this, x);
+    }
+
+    /** @param x {@code [..., in]} → {@code x·Wᵀ + b}, {@code [..., out]}, without any adapter */
+    public NDArray baseOutput(NDArray x) {
+        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 }

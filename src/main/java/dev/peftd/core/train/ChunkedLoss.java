@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.LayerSegments;
 import dev.peftd.core.model.LinearHook;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.List;
  *
  * <p>Training splits the graph at the final hidden states: the head runs on a detached copy that requires
  * gradients, each chunk's loss is backpropagated at once (accumulating into that copy's gradient and into any
- * adapter tensor on the head), then the body is backpropagated once from the accumulated gradient. The gradients
+ * adapter tensor on the head), then the body is backpropagated from the accumulated gradient, layer by layer
+ * ({@link LayerSegments}). The gradients
  * equal one backward through the whole graph; only the summation order of the loss differs.
  */
 final class ChunkedLoss {
@@ -45,21 +47,23 @@ final class ChunkedLoss {
     /** As above with at most {@code chunkElements} logits per chunk (tests force several chunks on tiny models). */
     static double forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
                                   NDArray denominator, long chunkElements) {
-        NDArray hidden = model.hiddenStates(ids, hook);                                 // [B, T, hidden]
-        NDArray leaf = hidden.stopGradient().reshape(-1, hidden.getShape().get(2));    // [B·T, hidden]
-        leaf.setRequiresGradient(true);
-        double loss = 0;
-        for (long[] rows : chunks(model, leaf.getShape().get(0), chunkElements)) {
-            try (NDScope ignored = new NDScope()) {
-                NDArray part = chunkNll(model, hook, leaf, targets, weights, rows).div(denominator); // []
-                JniUtils.backward((PtNDArray) part, (PtNDArray) part.onesLike(), false, false);
-                loss += part.getFloat();
+        try (LayerSegments body = model.segmentedHiddenStates(ids, hook)) {
+            NDArray hidden = body.hidden();                                             // [B, T, hidden]
+            NDArray leaf = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
+            leaf.setRequiresGradient(true);
+            double loss = 0;
+            for (long[] rows : chunks(model, leaf.getShape().get(0), chunkElements)) {
+                try (NDScope ignored = new NDScope()) {
+                    NDArray part = chunkNll(model, hook, leaf, targets, weights, rows).div(denominator); // []
+                    JniUtils.backward((PtNDArray) part, (PtNDArray) part.onesLike(), false, false);
+                    loss += part.getFloat();
+                }
             }
+            try (NDArray upstream = leaf.getGradient().reshape(hidden.getShape())) {   // [B, T, hidden]
+                body.backward(upstream);
+            }
+            return loss;
         }
-        try (NDArray upstream = leaf.getGradient().reshape(hidden.getShape())) {       // [B, T, hidden]
-            JniUtils.backward((PtNDArray) hidden, (PtNDArray) upstream, false, false);
-        }
-        return loss;
     }
 
     /** {@code Σ NLL} without gradients (evaluation). Shapes as in {@link #forwardBackward}. */

@@ -9,6 +9,7 @@ import dev.peftd.core.model.CheckpointTensors;
 import dev.peftd.core.model.DecoderKvCache;
 import dev.peftd.core.model.DecoderOnlyModel;
 import dev.peftd.core.model.ForwardScope;
+import dev.peftd.core.model.LayerBoundary;
 import dev.peftd.core.model.LayerNorm;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
@@ -94,7 +95,8 @@ public final class Gpt2Model extends DecoderOnlyModel {
     }
 
     @Override
-    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
+    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook,
+            LayerBoundary boundary) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
             NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(), tokenEmbedding.getDevice()); // [B, T]
@@ -117,7 +119,7 @@ public final class Gpt2Model extends DecoderOnlyModel {
             NDArray h = tokens.add(placed); // [B, T, hidden]
             NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
             for (Gpt2Block block : blocks) {
-                NDArray input = h;
+                NDArray input = boundary.enter(h);
                 h = ForwardScope.run(() -> block.forward(input, mask, cache, hook)); // frees the block's temporaries
             }
             if (cache != null) {

@@ -9,6 +9,7 @@ import dev.peftd.core.model.DecoderKvCache;
 import dev.peftd.core.model.DecoderOnlyModel;
 import dev.peftd.core.model.ForwardScope;
 import dev.peftd.core.model.GatedMlp;
+import dev.peftd.core.model.LayerBoundary;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
@@ -86,7 +87,8 @@ public final class LlamaModel extends DecoderOnlyModel {
     }
 
     @Override
-    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook) {
+    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook,
+            LayerBoundary boundary) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
             NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(), embedTokens.getDevice()); // [B, T]
@@ -102,7 +104,7 @@ public final class LlamaModel extends DecoderOnlyModel {
             RotaryEmbedding.Tables rope = rotary.tables(past, length, h); // [T, headDim] each
             NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
             for (LlamaDecoderLayer layer : layers) {
-                NDArray input = h;
+                NDArray input = boundary.enter(h);
                 h = ForwardScope.run(() -> layer.forward(input, rope, mask, cache, hook)); // frees the layer's temporaries
             }
             if (cache != null) {
