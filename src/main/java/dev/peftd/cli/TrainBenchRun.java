@@ -12,6 +12,7 @@ import dev.peftd.core.adapter.LoraPlusConfig;
 import dev.peftd.core.adapter.TargetModules;
 import dev.peftd.core.adapter.VeraConfig;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.LayerSegments;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingConfig;
 import dev.peftd.core.train.TrainingData;
@@ -112,14 +113,17 @@ final class TrainBenchRun implements Command {
             adapter.setTraining(true);
             JniUtils.setGradMode(true);
             try {
-                try (NDScope warmUp = new NDScope()) {
-                    model.hiddenStates(input.inputIds(manager), adapter);
+                try (NDScope warmUp = new NDScope();
+                     LayerSegments body = model.segmentedHiddenStates(input.inputIds(manager), adapter)) {
+                    body.hidden();
                 }
                 try (NDScope measured = new NDScope()) {
                     NDArray ids = input.inputIds(manager); // [B, T]
                     double before = ProcessStats.rssMb();
-                    model.hiddenStates(ids, adapter); // [B, T, hidden], its graph holding the saved activations
-                    grown = ProcessStats.rssMb() - before;
+                    // the forward training runs: its graphs (and any adapter's kept arrays) hold the saved activations
+                    try (LayerSegments body = model.segmentedHiddenStates(ids, adapter)) {
+                        grown = ProcessStats.rssMb() - before;
+                    }
                 }
             } finally {
                 JniUtils.setGradMode(false);

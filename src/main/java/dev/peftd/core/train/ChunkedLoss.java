@@ -87,9 +87,14 @@ final class ChunkedLoss {
         return CausalLmLoss.summedNll(logits, targets.reshape(-1).get(range), weights.reshape(-1).get(range));
     }
 
-    /** Row ranges {@code [from, to)} covering {@code rows} rows, each chunk's logits at most {@code chunkElements}. */
+    /**
+     * Row ranges {@code [from, to)} covering {@code rows} rows in equal chunks (the last may be shorter), each chunk's
+     * logits at most {@code chunkElements}.
+     */
     private static List<long[]> chunks(CausalLm model, long rows, long chunkElements) {
-        long perChunk = Math.max(1, chunkElements / model.config().vocabSize());
+        long maxPerChunk = Math.max(1, chunkElements / model.config().vocabSize());
+        long count = (rows + maxPerChunk - 1) / maxPerChunk;
+        long perChunk = (rows + count - 1) / count; // 1,024 rows at most 341 a chunk: 4 × 256, not 3 × 341 + 1
         List<long[]> ranges = new ArrayList<>();
         for (long from = 0; from < rows; from += perChunk) {
             ranges.add(new long[] {from, Math.min(rows, from + perChunk)});

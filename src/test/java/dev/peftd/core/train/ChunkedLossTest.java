@@ -9,27 +9,41 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.AdapterConfig;
+import dev.peftd.core.adapter.TargetModules;
 import dev.peftd.core.adapter.TrainableTensor;
+import dev.peftd.core.adapter.VeraConfig;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.core.train.data.Batch;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The chunked head (loss and backward a few token rows at a time, then one backward through the body) gives the loss
- * and adapter gradients of one plain backward through the full logits.
+ * The training backward (the head a few token rows at a time, then the body layer by layer) gives the loss and
+ * adapter gradients of one plain backward through the full logits.
  */
 class ChunkedLossTest {
 
-    @Test
-    void chunkedBackwardEqualsOneBackwardThroughTheFullLogits() throws Exception {
+    static Stream<AdapterConfig> methods() {
+        return Stream.of(TrainingFixtures.lora(4, 8, 0.0),
+                // VeRA trains through merged weights in a segmented pass (MergedTrainingPass): the plain backward
+                // below takes the factored branch, so this compares the two
+                VeraConfig.of(16, TargetModules.names(TrainingFixtures.ALL_PROJECTIONS)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("methods")
+    void chunkedSegmentedBackwardEqualsOneBackwardThroughTheFullLogits(AdapterConfig config) throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama());
              NDManager manager = NDManager.newBaseManager();
-             AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(4, 8, 0.0), 3)) {
-            randomizeB(adapter, manager); // B = 0 at init would leave every A gradient zero
+             AbstractAdapter adapter = TrainingFixtures.adapter(model, config, 3)) {
+            perturb(adapter, manager); // LoRA's B = 0 and VeRA's b = 0 at init would leave the other factor's gradient zero
+            adapter.setTraining(true);
             Batch batch = new Batch(TrainingFixtures.randomExamples(model.config().vocabSize(), 3, 11), 0);
             NDArray ids = batch.inputIds(manager);
             NDArray targets = batch.targets(manager);
@@ -73,12 +87,10 @@ class ChunkedLossTest {
         }
     }
 
-    private static void randomizeB(AbstractAdapter adapter, NDManager manager) {
+    private static void perturb(AbstractAdapter adapter, NDManager manager) {
         for (TrainableTensor t : adapter.trainableTensors()) {
-            if (t.name().contains("lora_B")) {
-                try (NDArray noise = manager.randomNormal(0, 0.1f, t.value().getShape(), t.value().getDataType())) {
-                    t.value().addi(noise);
-                }
+            try (NDArray noise = manager.randomNormal(0, 0.1f, t.value().getShape(), t.value().getDataType())) {
+                t.value().addi(noise);
             }
         }
     }

@@ -1,6 +1,9 @@
 package dev.peftd.core.adapter.vera;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.model.LayerSegmentListener;
+import dev.peftd.core.model.LinearLayer;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.peftd.core.adapter.AbstractAdapter;
@@ -21,13 +24,15 @@ import java.util.Map;
  * to the largest targeted layer and sliced per layer), and per layer the trainable vectors {@code b [out]} (init 0)
  * and {@code d [r]} (init {@code d_initial}).
  */
-public final class VeraAdapter extends AbstractAdapter {
+public final class VeraAdapter extends AbstractAdapter implements LayerSegmentListener {
 
     private final VeraConfig vera;
     private final NDArray projA; // [r, maxIn], frozen
     private final NDArray projB; // [maxOut, r], frozen
     private final Map<String, VeraLayer> veraLayers = new LinkedHashMap<>();
     private final SharedProjection shared = new SharedProjection();
+    /** The segmented training pass running on each thread, if any ({@link MergedTrainingPass}). */
+    private final ThreadLocal<MergedTrainingPass> mergedPass = new ThreadLocal<>();
     /** {@code vera_A[:, :in]} per distinct input width, made contiguous once (a column slice is a strided view). */
     private final Map<Long, NDArray> slicesA = new LinkedHashMap<>();
 
@@ -109,6 +114,49 @@ public final class VeraAdapter extends AbstractAdapter {
                     ? "[" + rows + ", ≥" + cols + "]" : "[≥" + rows + ", " + cols + "]") + " (r from the config)");
         }
         return LoraAdapter.copyChecked(tensors, key, s, manager);
+    }
+
+    /**
+     * In a segmented training pass, adapted layers without dropout compute their output through the merged weight
+     * ({@link MergedTrainingPass}); everywhere else (inference, evaluation, dropout, unsegmented backward) through
+     * the factored branch.
+     */
+    @Override
+    public NDArray output(LinearLayer base, NDArray input) {
+        MergedTrainingPass pass = mergedPass.get();
+        VeraLayer layer = veraLayers.get(base.name());
+        if (pass == null || layer == null || layer.hasDropout() || !isTraining() || !isEnabled() || isMerged()
+                || !JniUtils.isGradMode()) {
+            return apply(base.name(), input, base.baseOutput(input));
+        }
+        return pass.output(base, layer, input);
+    }
+
+    @Override
+    public void layerForwardStarts() {
+        MergedTrainingPass pass = mergedPass.get();
+        if (pass == null) {
+            pass = new MergedTrainingPass(manager);
+            mergedPass.set(pass);
+        }
+        pass.layerForwardStarts();
+    }
+
+    @Override
+    public void layerBackwardDone() {
+        MergedTrainingPass pass = mergedPass.get();
+        if (pass != null) {
+            pass.layerBackwardDone();
+        }
+    }
+
+    @Override
+    public void segmentsClosed() {
+        MergedTrainingPass pass = mergedPass.get();
+        if (pass != null) {
+            pass.close();
+            mergedPass.remove();
+        }
     }
 
     public VeraConfig veraConfig() {
