@@ -46,6 +46,10 @@ function common(label, objs) {
   }
   const api = container(find(objs, "Deployment", "-api"));
   check(`${label}: API pods run no training workers`, env(api, "PEFTD_WORKER_COUNT")?.value === "0");
+  const config = find(objs, "ConfigMap", "-config")?.data ?? {};
+  check(`${label}: ConfigMap sets the serving limits`,
+    ["PEFTD_SERVING_ADAPTER_CACHE_MB", "PEFTD_SERVING_MAX_CONCURRENT", "PEFTD_SERVING_STREAM_TIMEOUT"]
+      .every((k) => /^[0-9]+[a-z]*$/.test(config[k] ?? "")), JSON.stringify(config));
 
   const sm = objs.find((o) => o.kind === "ServiceMonitor");
   const services = objs.filter((o) => o.kind === "Service");

@@ -70,8 +70,12 @@ final class TrainBench implements Command {
             List<JsonObject> oursRuns = new ArrayList<>();
             List<JsonObject> peftRuns = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
+                boolean peftFirst = round % 2 == 1; // and take turns going first
+                if (peftFirst && PEFT_METHODS.contains(method)) {
+                    peftRuns.add(runChild(peftChild(python, script, "run", modelDir, method, common), Map.of(), err));
+                }
                 oursRuns.add(runChild(peftdChild(o, modelDir, method, common, false), Map.of(), err));
-                if (PEFT_METHODS.contains(method)) {
+                if (!peftFirst && PEFT_METHODS.contains(method)) {
                     peftRuns.add(runChild(peftChild(python, script, "run", modelDir, method, common), Map.of(), err));
                 }
             }

@@ -19,13 +19,16 @@ import org.springframework.stereotype.Component;
  *   <li>{@code peftd_jobs_running} jobs training in this process</li>
  *   <li>{@code peftd_job_outcomes_total{outcome}} and {@code peftd_job_run_seconds{outcome}} per finished run</li>
  *   <li>{@code peftd_training_steps_total}, {@code peftd_training_tokens_total}</li>
- *   <li>{@code peftd_training_loss{job}} and {@code peftd_training_tokens_per_second{job}} while a job runs; removed
- *       when it ends, so the job label only lives as long as the job</li>
+ *   <li>{@code peftd_training_loss{job_id}} and {@code peftd_training_tokens_per_second{job_id}} while a job runs;
+ *       removed when it ends, so the label only lives as long as the job</li>
  * </ul>
  * Queue depth by status ({@code peftd_jobs{status}}) is in {@link QueueDepthMeter}.
  */
 @Component
 public class ServiceMeters {
+
+    /** Not {@code job}: Prometheus owns that label (the scrape job) and renames a target's own to {@code exported_job}. */
+    static final String JOB_TAG = "job_id";
 
     private final MeterRegistry registry;
     private final Map<String, AtomicInteger> busy = new ConcurrentHashMap<>();
@@ -87,9 +90,9 @@ public class ServiceMeters {
         AtomicReference<Double> loss = new AtomicReference<>(Double.NaN);
         AtomicReference<Double> rate = new AtomicReference<>(0.0);
         Gauge lossGauge = Gauge.builder("peftd.training.loss", loss, AtomicReference::get)
-                .description("Training loss of the last step").tag("job", jobId).register(registry);
+                .description("Training loss of the last step").tag(JOB_TAG, jobId).register(registry);
         Gauge tokensGauge = Gauge.builder("peftd.training.tokens.per.second", rate, AtomicReference::get)
-                .description("Training throughput of the last step").tag("job", jobId).register(registry);
+                .description("Training throughput of the last step").tag(JOB_TAG, jobId).register(registry);
         return new JobGauges(loss, rate, lossGauge, tokensGauge);
     }
 

@@ -76,8 +76,18 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
 
     void attach(TrainingRun trainingRun) {
         this.run = trainingRun;
-        if (control.shouldStop()) {
-            trainingRun.cancel();
+        stopIfAsked();
+    }
+
+    /** Passes a stop request on to the run: a shutdown checkpoints the steps done first, anything else just stops. */
+    private void stopIfAsked() {
+        if (run == null || !control.shouldStop()) {
+            return;
+        }
+        if (control.stop() == RunControl.Stop.SHUTDOWN) {
+            run.stopWithCheckpoint();
+        } else {
+            run.cancel();
         }
     }
 
@@ -105,9 +115,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         f.events.metrics(job.id(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
                 report.totalSteps(), report.loss()), data);
         f.meters.step(job.id(), report.loss(), report.tokensPerSecond(), stepTokens);
-        if (control.shouldStop() && run != null) {
-            run.cancel();   // takes effect before the next step: the step boundary
-        }
+        stopIfAsked();   // takes effect before the next step: the step boundary
     }
 
     @Override

@@ -21,8 +21,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
 
 /**
- * A job whose worker is lost, and a job whose worker shuts down gracefully, both resume from their last checkpoint
- * and end exactly where an uninterrupted run of the same job ends: same steps, same trained tokens, same final loss.
+ * A job whose worker is lost, and a job whose worker shuts down gracefully (checkpointing the steps it did first),
+ * both resume from their last checkpoint and end exactly where an uninterrupted run of the same job ends: same steps,
+ * same trained tokens, same final loss.
  */
 @ServiceTest
 class ResumeTest {
@@ -58,6 +59,9 @@ class ResumeTest {
         awaitCheckpoint(shutdown, 4);
         pool.stop();
         assertThat(status(api, shutdown)).isEqualTo("queued");
+        // the stopping run checkpointed the steps it had done, so the next attempt repeats none of them
+        int reached = api.get("/v1/fine_tuning/jobs/" + shutdown).json().path("steps_completed").asInt();
+        assertThat(checkpointStep(shutdown)).as("checkpoint step after shutdown").isEqualTo(reached);
         pool.start();
         awaitStatus(api, shutdown, "succeeded");
 
@@ -87,9 +91,12 @@ class ResumeTest {
     }
 
     private void awaitCheckpoint(String id, int step) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20)).until(() ->
-                jdbc.sql("select coalesce(checkpoint_step, 0) from fine_tuning_jobs where id = ?").params(id)
-                        .query(Integer.class).single() >= step);
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20)).until(() -> checkpointStep(id) >= step);
+    }
+
+    private int checkpointStep(String id) {
+        return jdbc.sql("select coalesce(checkpoint_step, 0) from fine_tuning_jobs where id = ?").params(id)
+                .query(Integer.class).single();
     }
 
     private static void awaitStatus(TestApi api, String id, String status) {

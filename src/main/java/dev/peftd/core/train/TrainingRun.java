@@ -39,6 +39,7 @@ public final class TrainingRun {
     private final TrainingListener listener;
     private final Path checkpointRoot;
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final AtomicBoolean checkpointWhenStopping = new AtomicBoolean();
     private final DataOrder order;
     private final int totalSteps;
     private Path resumeFrom;
@@ -74,6 +75,16 @@ public final class TrainingRun {
 
     /** Asks the run to stop before its next step; safe from any thread. */
     public void cancel() {
+        cancelled.set(true);
+    }
+
+    /**
+     * Asks the run to stop before its next step and to checkpoint the steps done since the last checkpoint, so that
+     * a resumed run repeats none (a process shutting down); safe from any thread. Without checkpointing configured
+     * this is {@link #cancel()}.
+     */
+    public void stopWithCheckpoint() {
+        checkpointWhenStopping.set(true);
         cancelled.set(true);
     }
 
@@ -129,11 +140,16 @@ public final class TrainingRun {
             }
         }
         adapter.setTraining(false);
+        boolean stoppedEarly = cancelled.get() && step < totalSteps;
+        if (stoppedEarly && checkpointWhenStopping.get() && config.checkpointEvery() > 0 && step > startStep
+                && step % config.checkpointEvery() != 0) {
+            listener.onCheckpoint(step, checkpoint(optimizer, step, losses));
+        }
         if (!data.eval().isEmpty()) {
             evalAfter = evaluate(manager);
             listener.onEval(step, evalAfter);
         }
-        return new TrainingResult(step, totalSteps, cancelled.get() && step < totalSteps, List.copyOf(losses),
+        return new TrainingResult(step, totalSteps, stoppedEarly, List.copyOf(losses),
                 evalBefore, evalAfter);
     }
 
