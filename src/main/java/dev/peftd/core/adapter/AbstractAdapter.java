@@ -85,6 +85,11 @@ public abstract class AbstractAdapter implements Adapter {
     }
 
     @Override
+    public boolean adapts(String module) {
+        return layers.containsKey(module);
+    }
+
+    @Override
     public void setTraining(boolean training) {
         this.training = training;
     }

@@ -36,6 +36,7 @@ public final class FusedOps {
         private static final PtSymbolBlock OPS = load();
         private static final NDArray CAUSAL_ATTENTION = methodMarker("causal_attention");
         private static final NDArray SILU = methodMarker("silu");
+        private static final NDArray CROSS_ENTROPY_GRAD = methodMarker("cross_entropy_grad_");
 
         private static PtSymbolBlock load() {
             Engine.getEngine("PyTorch");
@@ -74,6 +75,20 @@ public final class FusedOps {
     /** @param x any shape → same shape, {@code x·sigmoid(x)} */
     public static NDArray silu(NDArray x) {
         return call(new NDList(x, Module.SILU));
+    }
+
+    /**
+     * Weighted next-token cross-entropy of some rows and, in place, its gradient: afterwards {@code logits} holds
+     * {@code weights · (softmax(logits) − onehot(targets))}. No autograd: the caller backpropagates that gradient.
+     *
+     * @param logits  float32 {@code [n, V]}, overwritten (a view into a larger array is fine)
+     * @param targets int64 {@code [n]}
+     * @param weights float32 {@code [n]}, each row's loss weight (already divided by any denominator)
+     * @return float32 scalar {@code Σ weights · −log softmax(logits)[targets]}
+     */
+    public static NDArray crossEntropyGradInPlace(NDArray logits, NDArray targets, NDArray weights) {
+        return IValueUtils.forward(Module.OPS, new NDList(logits, targets, weights, Module.CROSS_ENTROPY_GRAD), false)
+                .singletonOrThrow();
     }
 
     private static NDArray call(NDList inputs) {

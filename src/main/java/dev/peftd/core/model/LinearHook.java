@@ -31,4 +31,12 @@ public interface LinearHook {
     default NDArray output(LinearLayer layer, NDArray input) {
         return apply(layer.name(), input, layer.baseOutput(input));
     }
+
+    /**
+     * Whether this hook may change {@code module}'s output; callers that bypass the hook for a module it leaves
+     * alone (the training loss's output head) ask first. Unknown hooks say yes.
+     */
+    default boolean adapts(String module) {
+        return true;
+    }
 }

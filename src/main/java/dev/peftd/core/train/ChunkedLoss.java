@@ -5,8 +5,11 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.adapter.Adapters;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.FusedOps;
 import dev.peftd.core.model.LayerSegments;
+import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +52,10 @@ final class ChunkedLoss {
                                   NDArray denominator, long chunkElements) {
         try (LayerSegments body = model.segmentedHiddenStates(ids, hook)) {
             NDArray hidden = body.hidden();                                             // [B, T, hidden]
+            Linear head = model.linears().get(Adapters.OUTPUT_HEAD);
+            if (head != null && head.bias() == null && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD))) {
+                return frozenHead(model, head, body, hidden, targets, weights, denominator, chunkElements);
+            }
             NDArray leaf = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
             leaf.setRequiresGradient(true);
             double loss = 0;
@@ -64,6 +71,36 @@ final class ChunkedLoss {
             }
             return loss;
         }
+    }
+
+    /**
+     * The head when nothing on it trains: one matmul for all logits and one for the hidden states' gradient (the
+     * head's 49,152 × 576 weight read twice, not twice per chunk), the loss and its gradient with respect to the
+     * logits computed in place chunk by chunk ({@link FusedOps#crossEntropyGradInPlace}), so the step holds one
+     * {@code [B·T, vocab]} array plus one chunk's temporaries.
+     */
+    private static double frozenHead(CausalLm model, Linear head, LayerSegments body, NDArray hidden, NDArray targets,
+                                     NDArray weights, NDArray denominator, long chunkElements) {
+        double loss = 0;
+        try (NDArray rowsOfHidden = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
+             NDArray logits = rowsOfHidden.getNDArrayInternal().linear(rowsOfHidden, head.weight(), null)
+                     .singletonOrThrow();                                                   // [B·T, vocab]
+             NDArray flatTargets = targets.reshape(-1);                                     // [B·T]
+             NDArray scaledWeights = weights.reshape(-1).div(denominator)) {                // [B·T]
+            for (long[] rows : chunks(model, logits.getShape().get(0), chunkElements)) {
+                NDIndex range = new NDIndex("{}:{}", rows[0], rows[1]);
+                try (NDArray chunk = logits.get(range); NDArray t = flatTargets.get(range);
+                     NDArray w = scaledWeights.get(range);
+                     NDArray part = FusedOps.crossEntropyGradInPlace(chunk, t, w)) {        // logits rows → gradient
+                    loss += part.getFloat();
+                }
+            }
+            try (NDArray upstream = logits.matMul(head.weight());                          // [B·T, hidden]
+                 NDArray shaped = upstream.reshape(hidden.getShape())) {                    // [B, T, hidden]
+                body.backward(shaped);
+            }
+        }
+        return loss;
     }
 
     /** {@code Σ NLL} without gradients (evaluation). Shapes as in {@link #forwardBackward}. */

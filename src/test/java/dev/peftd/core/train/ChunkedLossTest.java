@@ -10,6 +10,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
+import dev.peftd.core.adapter.LoraConfig;
 import dev.peftd.core.adapter.TargetModules;
 import dev.peftd.core.adapter.TrainableTensor;
 import dev.peftd.core.adapter.VeraConfig;
@@ -18,6 +19,7 @@ import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.core.train.data.Batch;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,6 +33,8 @@ class ChunkedLossTest {
 
     static Stream<AdapterConfig> methods() {
         return Stream.of(TrainingFixtures.lora(4, 8, 0.0),
+                // an adapted output head takes the autograd path through the head (a frozen head has its own)
+                new LoraConfig(4, 8, 0.0, false, TargetModules.names(List.of("q_proj", "lm_head")), null, null),
                 // VeRA trains through merged weights in a segmented pass (MergedTrainingPass): the plain backward
                 // below takes the factored branch, so this compares the two
                 VeraConfig.of(16, TargetModules.names(TrainingFixtures.ALL_PROJECTIONS)));
