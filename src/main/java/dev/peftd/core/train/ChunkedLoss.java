@@ -15,19 +15,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Next-token loss through the output head a chunk of token rows at a time, so that the {@code [B, T, vocab]}
+ * Next-token loss through the output head, computed a chunk of token rows at a time so that the {@code [B, T, vocab]}
  * logits, their log-softmax and both their gradients never exist at once (at SmolLM2's 49,152-token vocabulary and
- * 1,024 tokens that is four 192 MiB arrays at the start of backward; a chunk is at most 64 MiB).
+ * 1,024 tokens that is four 192 MiB arrays at the start of backward).
  *
- * <p>Training splits the graph at the final hidden states: the head runs on a detached copy that requires
- * gradients, each chunk's loss is backpropagated at once (accumulating into that copy's gradient and into any
- * adapter tensor on the head), then the body is backpropagated from the accumulated gradient, layer by layer
- * ({@link LayerSegments}). The gradients
- * equal one backward through the whole graph; only the summation order of the loss differs.
+ * <p>Training splits the graph at the final hidden states and runs the head on a detached copy of them. A frozen
+ * head (the usual case) needs no autograd: one matmul gives all logits, each chunk's loss and logit gradient are
+ * computed in place, and one matmul gives the hidden states' gradient (one logits array held; the head's weight read
+ * once each way). An adapted head backpropagates each chunk at once through autograd instead. Either way the body
+ * is then backpropagated from the hidden states' gradient, layer by layer ({@link LayerSegments}); the gradients
+ * equal one backward through the whole graph, only summation orders differ.
  */
 final class ChunkedLoss {
 
-    /** Logit elements per chunk: 2²⁴ float32 values, 64 MiB. */
+    /** Logit elements per chunk of the loss: 2²⁴ float32 values, 64 MiB. */
     private static final long CHUNK_ELEMENTS = 1L << 24;
 
     private ChunkedLoss() {
