@@ -53,9 +53,9 @@ final class ChunkedLoss {
                                   NDArray denominator, long chunkElements) {
         try (LayerSegments body = model.segmentedHiddenStates(ids, hook)) {
             NDArray hidden = body.hidden();                                             // [B, T, hidden]
-            Linear head = model.linears().get(Adapters.OUTPUT_HEAD);
-            if (head != null && head.bias() == null && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD))) {
-                return frozenHead(model, head, body, hidden, targets, weights, denominator, chunkElements);
+            Linear head = frozenHead(model, hook);
+            if (head != null) {
+                return frozenHeadBackward(model, head, body, hidden, targets, weights, denominator, chunkElements);
             }
             NDArray leaf = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
             leaf.setRequiresGradient(true);
@@ -74,39 +74,73 @@ final class ChunkedLoss {
         }
     }
 
+    /** The output head when it has no bias and the hook leaves it alone (the usual case), else {@code null}. */
+    private static Linear frozenHead(CausalLm model, LinearHook hook) {
+        Linear head = model.linears().get(Adapters.OUTPUT_HEAD);
+        boolean frozen = head != null && head.bias() == null && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD));
+        return frozen ? head : null;
+    }
+
     /**
-     * The head when nothing on it trains: one matmul for all logits and one for the hidden states' gradient (the
-     * head's 49,152 × 576 weight read twice, not twice per chunk), the loss and its gradient with respect to the
-     * logits computed in place chunk by chunk ({@link FusedOps#crossEntropyGradInPlace}), so the step holds one
-     * {@code [B·T, vocab]} array plus one chunk's temporaries.
+     * Backward through a frozen head: the loss and the logits' gradient from {@link #frozenHeadLoss}, then one matmul
+     * for the hidden states' gradient, then the body.
      */
-    private static double frozenHead(CausalLm model, Linear head, LayerSegments body, NDArray hidden, NDArray targets,
-                                     NDArray weights, NDArray denominator, long chunkElements) {
+    private static double frozenHeadBackward(CausalLm model, Linear head, LayerSegments body, NDArray hidden,
+                                             NDArray targets, NDArray weights, NDArray denominator, long chunkElements) {
+        try (NDArray scaledWeights = weights.div(denominator);                                  // [B, T]
+             HeadPass pass = frozenHeadLoss(model, head, hidden, targets, scaledWeights, chunkElements);
+             NDArray upstream = pass.logitGradient().matMul(head.weight());                     // [B·T, hidden]
+             NDArray shaped = upstream.reshape(hidden.getShape())) {                            // [B, T, hidden]
+            body.backward(shaped);
+            return pass.loss();
+        }
+    }
+
+    /** What {@link #frozenHeadLoss} leaves: the weighted loss and, in the logits' place, its gradient. */
+    private record HeadPass(double loss, NDArray logitGradient) implements AutoCloseable {
+        @Override
+        public void close() {
+            logitGradient.close();
+        }
+    }
+
+    /**
+     * A frozen head without autograd: one matmul for all logits (the head's weight read once, not once per chunk),
+     * then each chunk's weighted loss and its gradient computed in place ({@link FusedOps#crossEntropyGradInPlace}),
+     * so the step holds one {@code [B·T, vocab]} array plus one chunk's temporaries.
+     *
+     * @param weights float32 {@code [B, T]}, each position's weight in the sum
+     */
+    private static HeadPass frozenHeadLoss(CausalLm model, Linear head, NDArray hidden, NDArray targets,
+                                           NDArray weights, long chunkElements) {
         double loss = 0;
+        NDArray logits;
         try (NDArray rowsOfHidden = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
-             NDArray logits = rowsOfHidden.getNDArrayInternal().linear(rowsOfHidden, head.weight(), null)
-                     .singletonOrThrow();                                                   // [B·T, vocab]
              NDArray flatTargets = targets.reshape(-1);                                     // [B·T]
-             NDArray scaledWeights = weights.reshape(-1).div(denominator)) {                // [B·T]
+             NDArray flatWeights = weights.reshape(-1)) {                                   // [B·T]
+            logits = rowsOfHidden.getNDArrayInternal().linear(rowsOfHidden, head.weight(), null)
+                    .singletonOrThrow();                                                    // [B·T, vocab]
             for (long[] rows : chunks(model, logits.getShape().get(0), chunkElements)) {
                 NDIndex range = new NDIndex("{}:{}", rows[0], rows[1]);
                 try (NDArray chunk = logits.get(range); NDArray t = flatTargets.get(range);
-                     NDArray w = scaledWeights.get(range);
+                     NDArray w = flatWeights.get(range);
                      NDArray part = FusedOps.crossEntropyGradInPlace(chunk, t, w)) {        // logits rows → gradient
                     loss += part.getFloat();
                 }
             }
-            try (NDArray upstream = logits.matMul(head.weight());                          // [B·T, hidden]
-                 NDArray shaped = upstream.reshape(hidden.getShape())) {                    // [B, T, hidden]
-                body.backward(shaped);
-            }
         }
-        return loss;
+        return new HeadPass(loss, logits);
     }
 
     /** {@code Σ NLL} without gradients (evaluation). Shapes as in {@link #forwardBackward}. */
     static double summed(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights) {
         NDArray hidden = model.hiddenStates(ids, hook);                                 // [B, T, hidden]
+        Linear head = frozenHead(model, hook);
+        if (head != null) {
+            try (HeadPass pass = frozenHeadLoss(model, head, hidden, targets, weights, CHUNK_ELEMENTS)) {
+                return pass.loss();
+            }
+        }
         NDArray rowsOfHidden = hidden.reshape(-1, hidden.getShape().get(2));            // [B·T, hidden]
         double sum = 0;
         for (long[] rows : chunks(model, rowsOfHidden.getShape().get(0), CHUNK_ELEMENTS)) {
