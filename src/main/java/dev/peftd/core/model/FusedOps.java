@@ -1,17 +1,7 @@
 package dev.peftd.core.model;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
+import dev.peftd.core.tensor.TorchScriptModule;
 
 /**
  * libtorch kernels that DJL's NDArray API lacks, called through a parameterless TorchScript module
@@ -30,33 +20,9 @@ public final class FusedOps {
     private FusedOps() {
     }
 
-    /** Loaded on first use; the module and its method-name markers live for the JVM's lifetime. */
+    /** Loaded on first use; lives for the JVM's lifetime. */
     private static final class Module {
-        private static final NDManager MANAGER = NDManager.newBaseManager("PyTorch");
-        private static final PtSymbolBlock OPS = load();
-        private static final NDArray CAUSAL_ATTENTION = methodMarker("causal_attention");
-        private static final NDArray SILU = methodMarker("silu");
-        private static final NDArray CROSS_ENTROPY_GRAD = methodMarker("cross_entropy_grad_");
-
-        private static PtSymbolBlock load() {
-            Engine.getEngine("PyTorch");
-            try (InputStream in = FusedOps.class.getResourceAsStream(RESOURCE)) {
-                if (in == null) {
-                    throw new IllegalStateException(RESOURCE + " is missing from the classpath");
-                }
-                return JniUtils.loadModule((PtNDManager) MANAGER, in, false, false);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot load " + RESOURCE, e);
-            }
-        }
-
-        /** DJL picks a TorchScript method by an input array named {@code module_method:NAME}; its data is unused. */
-        private static NDArray methodMarker(String method) {
-            NDArray marker = MANAGER.create(0f);
-            NDScope.unregister(marker);
-            marker.setName("module_method:" + method);
-            return marker;
-        }
+        private static final TorchScriptModule OPS = new TorchScriptModule(FusedOps.class, RESOURCE);
     }
 
     /**
@@ -69,12 +35,12 @@ public final class FusedOps {
      * @return {@code [B, H, T, headDim]}
      */
     public static NDArray causalAttention(NDArray q, NDArray k, NDArray v) {
-        return call(new NDList(q, k, v, Module.CAUSAL_ATTENTION));
+        return Module.OPS.call("causal_attention", q, k, v);
     }
 
     /** @param x any shape → same shape, {@code x·sigmoid(x)} */
     public static NDArray silu(NDArray x) {
-        return call(new NDList(x, Module.SILU));
+        return Module.OPS.call("silu", x);
     }
 
     /**
@@ -87,12 +53,6 @@ public final class FusedOps {
      * @return float32 scalar {@code Σ weights · −log softmax(logits)[targets]}
      */
     public static NDArray crossEntropyGradInPlace(NDArray logits, NDArray targets, NDArray weights) {
-        return IValueUtils.forward(Module.OPS, new NDList(logits, targets, weights, Module.CROSS_ENTROPY_GRAD), false)
-                .singletonOrThrow();
-    }
-
-    private static NDArray call(NDList inputs) {
-        // the native call runs under the grad mode it is given, so pass the thread's own
-        return IValueUtils.forward(Module.OPS, inputs, JniUtils.isGradMode()).singletonOrThrow();
+        return Module.OPS.call("cross_entropy_grad_", false, logits, targets, weights);
     }
 }

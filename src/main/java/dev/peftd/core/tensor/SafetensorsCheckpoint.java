@@ -120,6 +120,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return fileOf(key).load(key, manager);
     }
 
+    /** Loads one floating tensor as a frozen half tensor (see {@link SafetensorsFile#loadHalf}). */
+    public HalfTensor loadHalf(String key, NDManager manager, HalfType type) throws IOException {
+        return fileOf(key).loadHalf(key, manager, type);
+    }
+
     private SafetensorsFile fileOf(String key) throws TensorFileException {
         SafetensorsFile file = fileByKey.get(key);
         if (file == null) {

@@ -173,6 +173,16 @@ class SafetensorsFileTest {
         assertTrue(e.getMessage().contains("bad header length"), e.getMessage());
     }
 
+    @Test
+    void int16TensorsAreRefusedInsteadOfAbortingTheJvm() throws Exception {
+        Path file = temp.resolve("i16.safetensors");
+        Files.write(file, withHeader("{\"x\": {\"dtype\": \"I16\", \"shape\": [2], \"data_offsets\": [0, 4]}}", 4));
+        try (SafetensorsFile opened = SafetensorsFile.open(file)) {
+            TensorFileException e = assertThrows(TensorFileException.class, () -> opened.load("x", manager));
+            assertTrue(e.getMessage().contains("I16"), e.getMessage());
+        }
+    }
+
     private static byte[] withHeader(String json, int dataBytes) {
         byte[] header = json.getBytes(StandardCharsets.UTF_8);
         return ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN)

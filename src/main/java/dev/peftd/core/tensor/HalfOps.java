@@ -1,0 +1,198 @@
+package dev.peftd.core.tensor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * Every operation peftd performs on a {@link HalfTensor}, each one call into {@code half-ops.pt}
+ * (tools/reference/make_half_ops.py), which is where the half tensors are made, read and computed with.
+ *
+ * <p>The fence: activations go in and come out as float32 NDArrays holding values exactly representable in the half
+ * type, so no half NDArray ever reaches DJL's Java API, where reading its dtype (to allocate a like-typed result, a
+ * scalar operand, a gradient seed or a Java array) hits the missing BF16 case and aborts the JVM (djl-notes.md
+ * pitfall 2). Each method rounds where transformers' code computes in the half dtype, so the float32 values are
+ * the half values transformers holds at the same point. Autograd flows through the casts: adapters, the loss and
+ * gradients stay float32, the frozen half weights take none.
+ *
+ * <p>Thread-safe: the module has no state, and grad mode is per thread.
+ */
+public final class HalfOps {
+
+    private static final String RESOURCE = "half-ops.pt";
+
+    private HalfOps() {
+    }
+
+    /** Loaded on first use; the module, its type codes and dtype carriers live for the JVM's lifetime. */
+    private static final class Module {
+        private static final TorchScriptModule OPS = new TorchScriptModule(HalfOps.class, RESOURCE);
+        private static final Map<HalfType, NDArray> CODES = new EnumMap<>(HalfType.class);
+        private static final Map<HalfType, NDArray> CARRIERS = new EnumMap<>(HalfType.class);
+
+        static {
+            for (HalfType type : HalfType.values()) {
+                NDArray code = OPS.constant(type.code()); // int64 0-d
+                CODES.put(type, code);
+                try (NDArray zero = OPS.constant(0)) {
+                    // a 0-d half tensor whose only use is to carry its dtype into the ops ("like")
+                    NDArray carrier = OPS.call("cast", false, zero, code);
+                    NDScope.unregister(carrier);
+                    CARRIERS.put(type, carrier);
+                }
+            }
+        }
+    }
+
+    private static NDArray call(String method, NDArray... inputs) {
+        return Module.OPS.call(method, inputs);
+    }
+
+    private static NDArray like(HalfType type) {
+        return Module.CARRIERS.get(type);
+    }
+
+    // ---- making and unmaking half tensors (load and export time) ----
+
+    /**
+     * Builds a half tensor of {@code shape} from float32 chunks, in order, without ever holding the whole tensor in
+     * float32: the half tensor is allocated inside the module, each chunk is rounded into its slice there. This is
+     * the only way in: DJL cannot allocate BF16 (nor INT16, to reinterpret raw bits), and TorchScript cannot
+     * reinterpret bits either (it compiles {@code x.view(torch.bfloat16)} to {@code view([15])}, a shape).
+     */
+    static final class Builder {
+        private final NDManager manager;
+        private final Shape shape;
+        private final HalfType type;
+        private NDArray flat;
+        private long filled;
+
+        Builder(NDManager manager, Shape shape, HalfType type) {
+            this.manager = manager;
+            this.shape = shape;
+            this.type = type;
+            try (NDArray n = manager.create(shape.size())) {
+                flat = call("empty", n, Module.CODES.get(type));
+                NDScope.unregister(flat);
+            }
+        }
+
+        /** Rounds the next {@code chunk.size()} elements (float32, any shape, read in row-major order) in. */
+        void append(NDArray chunk) {
+            if (filled + chunk.size() > shape.size()) {
+                throw new IllegalArgumentException("chunks exceed the tensor's " + shape.size() + " elements");
+            }
+            try (NDArray start = manager.create(filled); NDArray ignored = call("fill_", flat, start, chunk)) {
+                filled += chunk.size();
+            }
+        }
+
+        /** The finished tensor; every element must have been appended. */
+        HalfTensor build() {
+            if (filled != shape.size()) {
+                throw new IllegalStateException(filled + " of " + shape.size() + " elements appended");
+            }
+            try (NDArray dims = manager.create(shape.getShape())) {
+                NDArray shaped = call("reshape", flat, dims);
+                NDScope.unregister(shaped);
+                flat.close();
+                return new HalfTensor(shaped, type);
+            }
+        }
+    }
+
+    /**
+     * Rounds a float32 (or float16 / bfloat16-holding) array to {@code type}, to nearest even as torch's
+     * {@code .to()}: the one way to make a half tensor from float data, since {@code toType(BFLOAT16)} aborts.
+     */
+    public static HalfTensor cast(NDArray x, HalfType type) {
+        NDArray half = call("cast", x, Module.CODES.get(type));
+        NDScope.unregister(half);
+        return new HalfTensor(half, type);
+    }
+
+    /** Converts between the half types (a bf16 checkpoint asked for as float16): one rounding, as torch's. */
+    public static HalfTensor convert(HalfTensor w, HalfType type) {
+        return w.type() == type ? w : cast(w.array(), type);
+    }
+
+    /** float32 copy, exact; the caller owns it. For merging, analysis and export, never for the forward pass. */
+    public static NDArray widen(HalfTensor w) {
+        return call("widen", w.array());
+    }
+
+    // ---- compute: float32 in, float32 out, rounded as the half type ----
+
+    /** {@code x} rounded to {@code type} and back: the rounding of a half op's output. */
+    public static NDArray round(NDArray x, HalfType type) {
+        return call("round", x, like(type));
+    }
+
+    /**
+     * {@code x·Wᵀ (+ b)} as transformers' half {@code nn.Linear}: x rounded to the half type, one rounding of the
+     * result. Several rows: the GEMM runs in float32 on the weight upcast for this call only (exact products,
+     * float32 accumulation: the same values up to summation order), because this CPU class's half GEMM is 2–8×
+     * slower; one row (a decode step): the half GEMM itself.
+     *
+     * @param x    float32 {@code [..., in]}
+     * @param bias half {@code [out]} or {@code null}
+     * @return float32 {@code [..., out]}
+     */
+    public static NDArray linear(NDArray x, HalfTensor weight, HalfTensor bias) {
+        return bias == null ? call("linear", x, weight.array()) : call("linear_bias", x, weight.array(), bias.array());
+    }
+
+    /** @param ids int64 {@code [B, T]} → float32 {@code [B, T, hidden]}, rows of the half table, exact */
+    public static NDArray embedding(NDArray ids, HalfTensor table) {
+        return call("embedding", ids, table.array());
+    }
+
+    /**
+     * {@code LlamaRMSNorm} in a half model: variance and scaling in float32, rounded to the half type, times the half
+     * weight (rounded again).
+     *
+     * @param eps 0-d float32 (a cached constant: djl-notes.md pitfall 1)
+     */
+    public static NDArray rmsNorm(NDArray x, HalfTensor weight, NDArray eps) {
+        return call("rms_norm", x, weight.array(), eps);
+    }
+
+    /** {@code nn.LayerNorm} on the half type (torch computes in float32 inside and rounds once). */
+    public static NDArray layerNorm(NDArray x, HalfTensor weight, HalfTensor bias, NDArray eps) {
+        return call("layer_norm", x, weight.array(), bias.array(), eps);
+    }
+
+    /**
+     * {@code apply_rotary_pos_emb} for one of q or k: cos/sin rounded to the half type, then
+     * {@code x·cos + rotate_half(x)·sin} with each op rounded.
+     *
+     * @param x   {@code [B, heads, T, headDim]}
+     * @param cos float32 {@code [T, headDim]}
+     */
+    public static NDArray rope(NDArray x, NDArray cos, NDArray sin, HalfType type) {
+        return call("rope", x, cos, sin, like(type));
+    }
+
+    /** {@code silu(gate) · up} of a SwiGLU MLP, both ops in the half type. */
+    public static NDArray siluMul(NDArray gate, NDArray up, HalfType type) {
+        return call("silu_mul", gate, up, like(type));
+    }
+
+    /** A residual add in the half type. */
+    public static NDArray add(NDArray a, NDArray b, HalfType type) {
+        return call("add", a, b, like(type));
+    }
+
+    /** Causal SDPA in the half type, q/k/v {@code [B, H, T, D]} (KV heads already repeated). */
+    public static NDArray causalAttention(NDArray q, NDArray k, NDArray v, HalfType type) {
+        return call("causal_attention", q, k, v, like(type));
+    }
+
+    /** SDPA without a mask in the half type: a decode step, whose one query sees every cached key. */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, HalfType type) {
+        return call("attention", q, k, v, like(type));
+    }
+}

@@ -1,0 +1,148 @@
+"""Writes src/main/resources/dev/peftd/core/tensor/half-ops.pt: the TorchScript module through which peftd holds and
+computes with bfloat16 / float16 tensors, which DJL 0.36's NDArray API cannot create, cast to or read (djl-notes.md
+pitfall 2: it aborts the JVM). Only dev.peftd.core.tensor.HalfOps calls it.
+
+    /work/refvenv/bin/python tools/reference/make_half_ops.py
+
+Contract of every method: half tensors ("w", "like") come from this module; activations go in and come out as
+float32 holding values exactly representable in the half type (so Java never sees a half NDArray), and each
+method rounds exactly where transformers' model code computes in the half dtype (dtype=torch.bfloat16). The dtype
+is carried by a half tensor argument, never by a DJL DataType. `code` tensors are int64 scalars: 0 = bfloat16,
+1 = float16.
+
+  empty(n, code)          an uninitialised 1-d half tensor of n elements (n: int64 0-d)
+  fill_(w, start, chunk)  w[start : start+len(chunk)] = chunk, rounding a float32 chunk into the half tensor in place
+                          (start: int64 0-d); returns start. How a checkpoint tensor becomes a half tensor without a
+                          float32 copy of it: no bit reinterpretation is possible here, because DJL 0.36 aborts on
+                          INT16 as on BFLOAT16, and TorchScript compiles x.view(torch.bfloat16) to view([15]), a shape
+  reshape(w, shape)       w.reshape(shape), shape an int64 1-d tensor
+  cast(x, code)           any float tensor -> bf16/fp16 (round to nearest even, as torch's .to())
+  widen(w)                half -> float32, exact
+  round(x, like)          float32 -> like.dtype -> float32: the rounding a half op's output gets
+  linear(x, w)            F.linear in like-the-weight precision, float32 out. Rows > 1: the weight is upcast per call
+  linear_bias(x, w, b)    and the GEMM runs in float32 on exactly-representable inputs (products of two bf16/fp16
+                          numbers are exact in float32, the accumulation is float32 either way, the result is rounded
+                          once), because on CPUs without avx512_bf16 the half GEMM is 2-8x slower; one row (decode)
+                          uses the half GEMM directly. Same result as transformers up to accumulation order.
+  embedding(ids, w)       F.embedding, float32 out (exact)
+  rms_norm(x, w, eps)     LlamaRMSNorm: float32 variance and scaling, cast to the half dtype, times the half weight
+  layer_norm(x, w, b, eps) nn.LayerNorm in the half dtype (torch computes it in float32 inside and rounds once)
+  rope(x, cos, sin, like) apply_rotary_pos_emb: cos/sin cast to the half dtype, x*cos + rotate_half(x)*sin in it
+  silu_mul(g, u, like)    act_fn(gate) * up in the half dtype (each op rounds)
+  add(a, b, like)         a residual add in the half dtype
+  causal_attention(q, k, v, like)  SDPA(is_causal=True) in the half dtype, as transformers' sdpa attention
+  attention(q, k, v, like)         SDPA without a mask (a decode step: one query sees every cached key)
+
+Autograd flows through every method from float32 inputs (the half casts are differentiable), so adapters and the
+loss stay float32 while the frozen half weights take no gradient.
+The archive holds TorchScript source only; saved by torch 2.13, it loads in DJL's libtorch 2.7.1.
+"""
+import pathlib
+from typing import List
+
+import torch
+import torch.nn.functional as F
+
+OUT = pathlib.Path(__file__).resolve().parents[2] / "src/main/resources/dev/peftd/core/tensor/half-ops.pt"
+
+
+def half_type(code: torch.Tensor) -> torch.dtype:
+    return torch.bfloat16 if int(code.item()) == 0 else torch.float16
+
+
+class HalfOps(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @torch.jit.export
+    def empty(self, n: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        return torch.empty([int(n.item())], dtype=half_type(code))
+
+    @torch.jit.export
+    def fill_(self, w: torch.Tensor, start: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            w.narrow(0, int(start.item()), chunk.numel()).copy_(chunk.reshape(-1))
+        return start
+
+    @torch.jit.export
+    def reshape(self, w: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+        dims: List[int] = shape.tolist()
+        return w.reshape(dims)
+
+    @torch.jit.export
+    def cast(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        return x.to(half_type(code))
+
+    @torch.jit.export
+    def widen(self, w: torch.Tensor) -> torch.Tensor:
+        return w.float()
+
+    @torch.jit.export
+    def round(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return x.to(like.dtype).float()
+
+    @torch.jit.export
+    def linear(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        xh = x.to(w.dtype)
+        if xh.numel() == xh.shape[-1]:
+            return F.linear(xh, w).float()
+        return F.linear(xh.float(), w.float()).to(w.dtype).float()
+
+    @torch.jit.export
+    def linear_bias(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        xh = x.to(w.dtype)
+        if xh.numel() == xh.shape[-1]:
+            return F.linear(xh, w, b).float()
+        # torch's half addmm rounds the sum once: the float32 GEMM plus the bias, then one rounding
+        return F.linear(xh.float(), w.float(), b.float()).to(w.dtype).float()
+
+    @torch.jit.export
+    def embedding(self, ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, w).float()
+
+    @torch.jit.export
+    def rms_norm(self, x: torch.Tensor, w: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        h = x.to(w.dtype).float()
+        variance = h.pow(2).mean(-1, keepdim=True)
+        h = h * torch.rsqrt(variance + eps)
+        return (w * h.to(w.dtype)).float()
+
+    @torch.jit.export
+    def layer_norm(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x.to(w.dtype), [w.shape[0]], w, b, float(eps.item())).float()
+
+    @torch.jit.export
+    def rope(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        xh = x.to(like.dtype)
+        c = cos.to(like.dtype)
+        s = sin.to(like.dtype)
+        half = xh.shape[-1] // 2
+        rotated = torch.cat((-xh[..., half:], xh[..., :half]), dim=-1)
+        return (xh * c + rotated * s).float()
+
+    @torch.jit.export
+    def silu_mul(self, g: torch.Tensor, u: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return (F.silu(g.to(like.dtype)) * u.to(like.dtype)).float()
+
+    @torch.jit.export
+    def add(self, a: torch.Tensor, b: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return (a.to(like.dtype) + b.to(like.dtype)).float()
+
+    @torch.jit.export
+    def causal_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(q.to(like.dtype), k.to(like.dtype), v.to(like.dtype),
+                                              is_causal=True).float()
+
+    @torch.jit.export
+    def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(q.to(like.dtype), k.to(like.dtype), v.to(like.dtype)).float()
+
+
+def main():
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    torch.jit.script(HalfOps()).save(str(OUT))
+    print(OUT, OUT.stat().st_size, "bytes")
+
+
+if __name__ == "__main__":
+    main()
