@@ -8,6 +8,8 @@ import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.LiveArrays;
 import dev.peftd.core.generate.Generator;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.Linear;
+import dev.peftd.core.model.ModelDtype;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -28,18 +30,19 @@ import java.util.Set;
  */
 final class GenerateBench implements Command {
 
-    static final String USAGE = "usage: bench generate --model DIR [--threads N] [--batch B] [--prompt-tokens P]"
+    static final String USAGE = "usage: bench generate --model DIR [--dtype D] [--threads N] [--batch B] [--prompt-tokens P]"
             + " [--new-tokens N] [--runs R] [--json]";
     static final String HELP = USAGE + """
 
               Prefill and decode tokens/s on synthetic prompts (medians over --runs after a warm-up run; defaults:
               all cores, batch 1, 128 prompt tokens, 64 new tokens, 5 runs), the Generator path at batch 1, and the
-              process RSS run by run.""";
+              process RSS run by run (and its peak, VmHWM).
+            """ + ModelArgument.DTYPE_HELP;
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args,
-                Set.of("model", "threads", "batch", "prompt-tokens", "new-tokens", "runs"), Set.of("json"));
+                Set.of("model", "dtype", "threads", "batch", "prompt-tokens", "new-tokens", "runs"), Set.of("json"));
         int threads = positive(o, "threads", Runtime.getRuntime().availableProcessors());
         int batch = positive(o, "batch", 1);
         int promptTokens = positive(o, "prompt-tokens", 128);
@@ -49,7 +52,8 @@ final class GenerateBench implements Command {
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         Path dir = ModelArgument.directory(o.required("model"));
-        try (CausalLm model = ModelArgument.load(dir)) {
+        ModelDtype dtype = ModelArgument.dtype(o);
+        try (CausalLm model = ModelArgument.load(dir, dtype)) {
             Engine.getInstance();
             JniUtils.setNumThreads(threads);
             long rssLoaded = rssMegabytes();
@@ -66,8 +70,8 @@ final class GenerateBench implements Command {
             double prefill = median(timings.stream().mapToDouble(t -> batch * promptTokens / seconds(t.prefillNanos())).toArray());
             double decode = median(timings.stream().mapToDouble(t -> batch * (newTokens - 1) / seconds(t.decodeNanos())).toArray());
             double generator = generatorDecodeRate(model, promptTokens, newTokens, runs);
-            long params = model.linears().values().stream().mapToLong(l -> l.weight().size()).sum();
-            report(out, o.flag("json"), dir, params, threads, batch, promptTokens, newTokens, runs, prefill, decode,
+            long params = model.linears().values().stream().mapToLong(Linear::parameterCount).sum();
+            report(out, o.flag("json"), dir, dtype, params, threads, batch, promptTokens, newTokens, runs, prefill, decode,
                     generator, rssLoaded, rssWarm, new Memory(rssAfterRun, arraysAfterRun));
             return 0;
         }
@@ -89,13 +93,14 @@ final class GenerateBench implements Command {
         return median(rates);
     }
 
-    private static void report(PrintStream out, boolean json, Path dir, long params, int threads, int batch, int prompt,
+    private static void report(PrintStream out, boolean json, Path dir, ModelDtype dtype, long params, int threads, int batch, int prompt,
                                int newTokens, int runs, double prefill, double decode, double generator,
                                long rssLoaded, long rssWarm, Memory memory) {
         if (json) {
             Map<String, Object> object = new LinkedHashMap<>();
             object.put("engine", "peftd");
             object.put("model", dir.toString());
+            object.put("dtype", dtype.externalName());
             object.put("linear_params", params);
             object.put("threads", threads);
             object.put("batch", batch);
@@ -109,17 +114,18 @@ final class GenerateBench implements Command {
             object.put("rss_mb_warm", rssWarm);
             object.put("rss_mb_after_runs", memory.rssMb());
             object.put("live_ndarrays_after_runs", memory.liveArrays());
+            object.put("rss_mb_peak", peakRssMegabytes());
             out.println(new Gson().toJson(object));
             return;
         }
-        out.printf(Locale.ROOT, "peftd bench generate  model=%s  linear params=%.1fM  threads=%d  batch=%d  prompt=%d"
-                + "  new=%d  runs=%d (medians)%n", dir, params / 1e6, threads, batch, prompt, newTokens, runs);
+        out.printf(Locale.ROOT, "peftd bench generate  model=%s  dtype=%s  linear params=%.1fM  threads=%d  batch=%d  prompt=%d"
+                + "  new=%d  runs=%d (medians)%n", dir, dtype, params / 1e6, threads, batch, prompt, newTokens, runs);
         out.printf(Locale.ROOT, "prefill %10.1f tokens/s%n", prefill);
         out.printf(Locale.ROOT, "decode  %10.1f tokens/s%n", decode);
         out.printf(Locale.ROOT, "decode  %10.1f tokens/s through Generator (batch 1: logits to Java, argmax, detokenize off)%n",
                 generator);
-        out.printf(Locale.ROOT, "rss MB: loaded %d, after warm-up %d, after each run %s; live NDArrays after each run %s%n",
-                rssLoaded, rssWarm, memory.rssMb(), memory.liveArrays());
+        out.printf(Locale.ROOT, "rss MB: loaded %d, after warm-up %d, after each run %s, peak %d; live NDArrays after each run %s%n",
+                rssLoaded, rssWarm, memory.rssMb(), peakRssMegabytes(), memory.liveArrays());
     }
 
     /** Resident memory and live native arrays after each timed run: both must stay flat. */
@@ -147,9 +153,18 @@ final class GenerateBench implements Command {
 
     /** Resident set size of this process (Linux), -1 elsewhere. */
     static long rssMegabytes() {
+        return statusMegabytes("VmRSS:");
+    }
+
+    /** Peak resident set size of this process so far (Linux VmHWM), -1 elsewhere. */
+    static long peakRssMegabytes() {
+        return statusMegabytes("VmHWM:");
+    }
+
+    private static long statusMegabytes(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
                 }
             }

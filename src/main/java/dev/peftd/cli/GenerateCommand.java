@@ -28,11 +28,12 @@ import java.util.Set;
  */
 final class GenerateCommand implements Command {
 
-    static final String USAGE = "usage: generate --model DIR|hf://org/name[@rev] [--adapter DIR] (--prompt TEXT |"
+    static final String USAGE = "usage: generate --model DIR|hf://org/name[@rev] [--adapter DIR] [--dtype D] (--prompt TEXT |"
             + " --input-ids 1,2,3) --max-tokens N [--chat] [--temperature T] [--top-p P] [--seed S] [--stop TEXT] [--json]";
     static final String HELP = USAGE + """
 
               Continues a prompt, streaming the text as it is generated.
+            %s
             %s
             %s
               --prompt TEXT      the text to continue, encoded as transformers does (BOS where the model wants it)
@@ -44,8 +45,8 @@ final class GenerateCommand implements Command {
               --seed S           the sampler's seed: the same seed repeats a run
               --stop TEXT        end at this text (cut from the output)
               --json             print {"text", "token_ids"} (prompt and generated ids) at the end instead of streaming"""
-            .formatted(ModelArgument.HELP, AdapterArgument.HELP);
-    static final Set<String> VALUED = Set.of("model", "adapter", "prompt", "input-ids", "max-tokens", "temperature",
+            .formatted(ModelArgument.HELP, AdapterArgument.HELP, ModelArgument.DTYPE_HELP);
+    static final Set<String> VALUED = Set.of("model", "adapter", "dtype", "prompt", "input-ids", "max-tokens", "temperature",
             "top-p", "seed", "stop");
     static final Set<String> FLAGS = Set.of("json", "chat");
 
@@ -63,7 +64,7 @@ final class GenerateCommand implements Command {
         Path adapterDir = o.has("adapter") ? AdapterArgument.directory(o.required("adapter")) : null;
         boolean json = o.flag("json");
         try (Tokenizer tokenizer = ModelArgument.tokenizer(dir, o.has("prompt") || o.has("stop"));
-             CausalLm model = ModelArgument.load(dir);
+             CausalLm model = ModelArgument.load(dir, ModelArgument.dtype(o));
              AbstractAdapter adapter = adapterDir == null ? null : AdapterArgument.load(adapterDir, dir, model, err)) {
             long[] prompt = o.flag("chat") ? chatPrompt(tokenizer, o.required("prompt"))
                     : o.has("prompt") ? tokenizer.encode(o.required("prompt"))

@@ -5,6 +5,7 @@ import dev.peftd.core.hub.HubException;
 import dev.peftd.core.hub.HubModelId;
 import dev.peftd.core.hub.HubSettings;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import dev.peftd.core.tokenizer.TokenizerException;
@@ -23,7 +24,23 @@ final class ModelArgument {
     static final String HELP =
             "  --model DIR|hf://org/name[@rev]  a Hugging Face model directory, or a Hub model (downloaded to the Hub cache)";
 
+    /** The {@code --dtype} option's line in a command's help. */
+    static final String DTYPE_HELP =
+            "  --dtype D          the base weights' type: float32 (default), bfloat16, float16, or auto (the checkpoint's)";
+
     private ModelArgument() {
+    }
+
+    /** {@code --dtype}, float32 when absent. */
+    static ModelDtype dtype(CliOptions o) throws UsageException {
+        if (!o.has("dtype")) {
+            return ModelDtype.FLOAT32;
+        }
+        try {
+            return ModelDtype.parse(o.required("dtype"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--dtype: " + e.getMessage(), e);
+        }
     }
 
     static Path directory(String value) throws UsageException {
@@ -43,8 +60,12 @@ final class ModelArgument {
     }
 
     static CausalLm load(Path dir) throws UsageException {
+        return load(dir, ModelDtype.FLOAT32);
+    }
+
+    static CausalLm load(Path dir, ModelDtype dtype) throws UsageException {
         try {
-            return ModelLoader.load(dir);
+            return ModelLoader.load(dir, dtype);
         } catch (IOException | RuntimeException e) {
             throw new UsageException("cannot load the model: " + e.getMessage(), e);
         }

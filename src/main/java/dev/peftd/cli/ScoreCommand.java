@@ -9,6 +9,7 @@ import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.generate.SequenceScore;
 import dev.peftd.core.generate.SequenceScorer;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -30,11 +31,12 @@ import java.util.Set;
  */
 final class ScoreCommand implements Command {
 
-    static final String USAGE = "usage: score --model DIR|hf://org/name[@rev] [--adapter DIR] (--text TEXT |"
+    static final String USAGE = "usage: score --model DIR|hf://org/name[@rev] [--adapter DIR] [--dtype D] (--text TEXT |"
             + " --input-ids 1,2,3 | --data FILE.jsonl) [--dump-logits] [--json]";
     static final String HELP = USAGE + """
 
               Mean next-token loss and perplexity of text under the model.
+            %s
             %s
             %s
               --text TEXT        the text to score, encoded as transformers does
@@ -42,8 +44,8 @@ final class ScoreCommand implements Command {
               --data FILE.jsonl  one {"text": ...} object a line; the loss is pooled over all their tokens
               --dump-logits      with --json and one --text or --input-ids: the logits of every position too
               --json             print {"loss", "perplexity", "tokens", "sequences"}"""
-            .formatted(ModelArgument.HELP, AdapterArgument.HELP);
-    static final Set<String> VALUED = Set.of("model", "adapter", "text", "input-ids", "data");
+            .formatted(ModelArgument.HELP, AdapterArgument.HELP, ModelArgument.DTYPE_HELP);
+    static final Set<String> VALUED = Set.of("model", "adapter", "dtype", "text", "input-ids", "data");
     static final Set<String> FLAGS = Set.of("dump-logits", "json");
 
     @Override
@@ -59,9 +61,10 @@ final class ScoreCommand implements Command {
         }
         List<String> texts = o.has("data") ? readJsonl(Path.of(o.required("data"))) : null;
         Path dir = ModelArgument.directory(o.required("model"));
+        ModelDtype dtype = ModelArgument.dtype(o);
         Path adapterDir = o.has("adapter") ? AdapterArgument.directory(o.required("adapter")) : null;
         try (Tokenizer tokenizer = ModelArgument.tokenizer(dir, !o.has("input-ids"));
-             CausalLm model = ModelArgument.load(dir);
+             CausalLm model = ModelArgument.load(dir, dtype);
              AbstractAdapter adapter = adapterDir == null ? null : AdapterArgument.load(adapterDir, dir, model, err)) {
             SequenceScorer scorer = new SequenceScorer(model);
             List<SequenceScore> scores = new ArrayList<>();

@@ -87,6 +87,26 @@ class ScoreCommandTest {
         }
     }
 
+    @Test
+    void dtypeBfloat16DumpsTransformersBfloat16Logits() throws Exception {
+        Path dir = TestModels.tinyLlama();
+        Path half = Path.of(getClass().getClassLoader().getResource("fixtures/half/tiny-llama-bfloat16.safetensors").toURI());
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
+             SafetensorsFile reference = SafetensorsFile.open(half)) {
+            long[] idArray = reference.load("input_ids", manager).get(0).toLongArray();
+            NDArray logits = reference.load("logits", manager).get(0);   // [12, vocab], bf16 values
+            String idList = java.util.Arrays.stream(idArray).mapToObj(Long::toString).collect(Collectors.joining(","));
+
+            CliRun run = CliRun.of("score", "--model", dir.toString(), "--dtype", "bfloat16", "--input-ids", idList,
+                    "--dump-logits", "--json");
+
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            JsonArray dumped = JsonParser.parseString(run.out()).getAsJsonObject().getAsJsonArray("logits");
+            double maxDiff = maxLogitDiff(dumped, logits);
+            assertThat(maxDiff).isLessThan(0.1).isGreaterThan(0.0); // bf16 noise (HalfParityTest), not float32's 1e-6
+        }
+    }
+
     /**
      * @param dumped the {@code logits} of {@code score --dump-logits --json}, {@code [T][vocab]}
      * @param want   {@code [T, vocab]}
@@ -120,5 +140,9 @@ class ScoreCommandTest {
         GenerateCommandTest.assertUsageError(CliRun.of("score", "--model", llama, "--text", "x", "--dump-logits"),
                 "--dump-logits needs --json");
         GenerateCommandTest.assertUsageError(CliRun.of("score", "--model", llama), "exactly one of --text");
+        GenerateCommandTest.assertUsageError(CliRun.of("score", "--model", llama, "--dtype", "int8", "--text", "x"),
+                "--dtype: unknown dtype 'int8' (use one of auto, bfloat16, float16, float32)");
+        GenerateCommandTest.assertUsageError(CliRun.of("score", "--model", TestModels.tinyGpt2().toString(), "--dtype",
+                "float16", "--text", "x"), "float16 is not supported for GPT2LMHeadModel");
     }
 }

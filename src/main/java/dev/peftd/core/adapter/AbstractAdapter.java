@@ -37,7 +37,7 @@ public abstract class AbstractAdapter implements Adapter {
             throw new AdapterConfigException("target_modules", "selects no linear layer");
         }
         // the adapter lives on the device of the weights it adapts (a GPU model gets GPU adapter tensors)
-        this.manager = NDManager.newBaseManager(baseLinears.values().iterator().next().weight().getDevice());
+        this.manager = NDManager.newBaseManager(baseLinears.values().iterator().next().device());
     }
 
     /** Subclasses register each layer once, in the model's order. */

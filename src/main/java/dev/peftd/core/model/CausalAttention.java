@@ -2,6 +2,7 @@ package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfOps;
 import java.util.Arrays;
 
 /**
@@ -22,6 +23,15 @@ public final class CausalAttention {
      * @return {@code [B, T, heads·headDim]}
      */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask) {
+        return attend(q, k, v, scale, mask, Precision.FLOAT32);
+    }
+
+    /**
+     * The same in {@code precision}: in a half model, SDPA runs in the half type (transformers' default sdpa
+     * attention) for a whole sequence and for a decode step; a chunk after cached keys is computed in float32 from
+     * the half q/k/v and its output rounded once.
+     */
+    public static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask, Precision precision) {
         Shape qShape = q.getShape();
         long batch = qShape.get(0);
         long heads = qShape.get(1);
@@ -33,8 +43,14 @@ public final class CausalAttention {
         if (mask != null && keys == length) {
             // queries and keys both start at position 0: the mask is exactly SDPA's is_causal, so libtorch's flash
             // kernel can run it (faster, and it saves no [T, T] matrix for backward)
-            NDArray context = FusedOps.causalAttention(q, repeatKv(k, groups), repeatKv(v, groups)); // [B, heads, T, headDim]
+            NDArray context = precision.half() == null
+                    ? FusedOps.causalAttention(q, repeatKv(k, groups), repeatKv(v, groups))
+                    : HalfOps.causalAttention(q, repeatKv(k, groups), repeatKv(v, groups), precision.half()); // [B, heads, T, headDim]
             return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
+        }
+        if (mask == null && precision.half() != null) { // one query: every cached key is visible, no mask needed
+            NDArray context = HalfOps.attention(q, repeatKv(k, groups), repeatKv(v, groups), precision.half());
+            return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim);
         }
         // GQA without copying keys and values: the `groups` query heads that share a KV head (consecutive, as in
         // transformers' repeat_kv) are stacked along the query axis, so every dot product is the same as with
@@ -45,7 +61,7 @@ public final class CausalAttention {
             scores = scores.reshape(batch, kvHeads, groups, length, keys).add(mask) // mask [T, S] broadcast
                     .reshape(batch, kvHeads, groups * length, keys);
         }
-        NDArray context = scores.softmax(3).matMul(v); // [B, kvHeads, groups·T, headDim]
+        NDArray context = precision.round(scores.softmax(3).matMul(v)); // [B, kvHeads, groups·T, headDim]
         return context.reshape(batch, heads, length, headDim).transpose(0, 2, 1, 3)
                 .reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfTensor;
 import dev.peftd.core.tensor.OwnedArrays;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
 import dev.peftd.core.tensor.TensorEntry;
@@ -19,10 +20,17 @@ public final class CheckpointTensors {
 
     private final SafetensorsCheckpoint checkpoint;
     private final NDManager manager;
+    private final Precision precision;
 
-    CheckpointTensors(SafetensorsCheckpoint checkpoint, NDManager manager) {
+    CheckpointTensors(SafetensorsCheckpoint checkpoint, NDManager manager, Precision precision) {
         this.checkpoint = checkpoint;
         this.manager = manager;
+        this.precision = precision;
+    }
+
+    /** How the model being loaded computes: float32, or a half type its floating weights are loaded as. */
+    public Precision precision() {
+        return precision;
     }
 
     public boolean has(String key) {
@@ -39,6 +47,20 @@ public final class CheckpointTensors {
      * @return the tensor as float32, requires-gradient false
      */
     public NDArray get(String key, long... expectedShape) throws IOException {
+        checkedEntry(key, expectedShape);
+        return checkpoint.load(key, manager);
+    }
+
+    /**
+     * @param expectedShape the shape config.json implies
+     * @return the tensor in {@link #precision()}'s half type, frozen, with no float32 copy made on the way
+     */
+    public HalfTensor getHalf(String key, long... expectedShape) throws IOException {
+        checkedEntry(key, expectedShape);
+        return checkpoint.loadHalf(key, manager, precision.half());
+    }
+
+    private void checkedEntry(String key, long... expectedShape) throws IOException {
         TensorEntry entry = checkpoint.entry(key);
         if (!Arrays.equals(entry.shape(), expectedShape)) {
             throw new TensorFileException(checkpoint.location(), key, "has shape " + Arrays.toString(entry.shape())
@@ -47,7 +69,6 @@ public final class CheckpointTensors {
         if (!entry.dtype().widensToFloat32()) {
             throw new TensorFileException(checkpoint.location(), key, "is " + entry.dtype() + "; weights must be F32, F16 or BF16");
         }
-        return checkpoint.load(key, manager);
     }
 
     /**

@@ -9,7 +9,10 @@ public final class GatedMlp {
     private final LinearLayer up;
     private final LinearLayer down;
 
-    public GatedMlp(LinearLayer gate, LinearLayer up, LinearLayer down) {
+    private final Precision precision;
+
+    public GatedMlp(LinearLayer gate, LinearLayer up, LinearLayer down, Precision precision) {
+        this.precision = precision;
         this.gate = gate;
         this.up = up;
         this.down = down;
@@ -18,7 +21,6 @@ public final class GatedMlp {
     /** @param x {@code [B, T, hidden]} → {@code [B, T, hidden]} */
     public NDArray forward(NDArray x, LinearHook hook) {
         NDArray g = gate.forward(x, hook); // [B, T, intermediate]
-        NDArray activated = FusedOps.silu(g); // [B, T, intermediate]; DJL has no silu
-        return down.forward(activated.mul(up.forward(x, hook)), hook);
+        return down.forward(precision.siluMul(g, up.forward(x, hook)), hook); // DJL has no silu: fused-ops.pt's
     }
 }

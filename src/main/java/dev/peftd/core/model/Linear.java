@@ -1,6 +1,8 @@
 package dev.peftd.core.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * A base-model linear layer in PEFT orientation: {@code y = x·Wᵀ + b}. GPT-2's Conv1D weights ({@code [in, out]} on
@@ -11,17 +13,47 @@ public interface Linear {
     /** The module name in the Hugging Face checkpoint, e.g. {@code model.layers.0.mlp.down_proj}. */
     String name();
 
-    /** float32 {@code [out, in]}; the live weight (Delta-LoRA and merge update it in place on a private copy). */
+    /**
+     * float32 {@code [out, in]}; the live weight (Delta-LoRA and merge update it in place on a private copy).
+     *
+     * @throws UnsupportedOperationException when the base is held in a half type (see {@link #halfPrecision()}):
+     *                                       there is no float32 weight to hand out
+     */
     NDArray weight();
 
-    /** float32 {@code [out]}, or {@code null} when the layer has no bias. */
+    /** float32 {@code [out]}, or {@code null} when the layer has no bias (same exception as {@link #weight()}). */
     NDArray bias();
 
+    /** {@code [out, in]} of the weight, whatever its type. */
+    default Shape weightShape() {
+        return weight().getShape();
+    }
+
+    /** The device the weight lives on. */
+    default Device device() {
+        return weight().getDevice();
+    }
+
+    /** True when the weight is held in bfloat16 or float16 ({@link #weight()} then throws). */
+    default boolean halfPrecision() {
+        return false;
+    }
+
+    /** Elements of the weight and bias. */
+    default long parameterCount() {
+        long out = weightShape().get(0);
+        return weightShape().size() + (hasBias() ? out : 0);
+    }
+
+    default boolean hasBias() {
+        return bias() != null;
+    }
+
     default long inFeatures() {
-        return weight().getShape().get(1);
+        return weightShape().get(1);
     }
 
     default long outFeatures() {
-        return weight().getShape().get(0);
+        return weightShape().get(0);
     }
 }

@@ -1,17 +1,24 @@
 package dev.peftd.core.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
 
 /**
  * A frozen base-model linear layer, {@code y = x·Wᵀ + b}, that hands its output to the forward call's
  * {@link LinearHook} under its Hugging Face module name. Every linear layer of every family runs through here, so
- * adapters see all of them the same way.
+ * adapters see all of them the same way. The weight is float32, or a {@link HalfTensor} in a half model, where the
+ * layer computes as transformers' half {@code nn.Linear} ({@link HalfOps#linear}) with float32 in and out.
  */
 public final class LinearLayer implements Linear {
 
     private final String name;
     private final NDArray weight;
     private final NDArray bias;
+    private final HalfTensor halfWeight;
+    private final HalfTensor halfBias;
 
     /**
      * @param weight float32 {@code [out, in]}
@@ -21,6 +28,20 @@ public final class LinearLayer implements Linear {
         this.name = name;
         this.weight = weight;
         this.bias = bias;
+        this.halfWeight = null;
+        this.halfBias = null;
+    }
+
+    /**
+     * @param weight half {@code [out, in]}
+     * @param bias   half {@code [out]} or {@code null}
+     */
+    public LinearLayer(String name, HalfTensor weight, HalfTensor bias) {
+        this.name = name;
+        this.weight = null;
+        this.bias = null;
+        this.halfWeight = weight;
+        this.halfBias = bias;
     }
 
     @Override
@@ -30,12 +51,41 @@ public final class LinearLayer implements Linear {
 
     @Override
     public NDArray weight() {
+        requireFloat32();
         return weight;
     }
 
     @Override
     public NDArray bias() {
+        requireFloat32();
         return bias;
+    }
+
+    private void requireFloat32() {
+        if (halfWeight != null) {
+            throw new UnsupportedOperationException(name + " is held in " + halfWeight.type().name().toLowerCase()
+                    + "; this operation needs a float32 base (load the model with dtype float32)");
+        }
+    }
+
+    @Override
+    public Shape weightShape() {
+        return halfWeight != null ? halfWeight.shape() : weight.getShape();
+    }
+
+    @Override
+    public Device device() {
+        return halfWeight != null ? halfWeight.device() : weight.getDevice();
+    }
+
+    @Override
+    public boolean halfPrecision() {
+        return halfWeight != null;
+    }
+
+    @Override
+    public boolean hasBias() {
+        return halfWeight != null ? halfBias != null : bias != null;
     }
 
     /**
@@ -47,8 +97,11 @@ public final class LinearLayer implements Linear {
         return hook == null ? baseOutput(x) : hook.output(this, x);
     }
 
-    /** @param x {@code [..., in]} → {@code x·Wᵀ + b}, {@code [..., out]}, without any adapter */
+    /** @param x float32 {@code [..., in]} → {@code x·Wᵀ + b}, float32 {@code [..., out]}, without any adapter */
     public NDArray baseOutput(NDArray x) {
+        if (halfWeight != null) {
+            return HalfOps.linear(x, halfWeight, halfBias);
+        }
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 }

@@ -8,6 +8,14 @@ public interface ModelFamily {
     /** @param architecture the config's {@code architectures[0]}, one this family declared it supports */
     ModelConfig readConfig(String architecture, ConfigJson json) throws ModelLoadException;
 
-    /** Builds the model; on failure the caller closes the manager holding whatever was loaded. */
+    /**
+     * Builds the model, in {@code tensors.precision()}; on failure the caller closes the manager holding whatever was
+     * loaded.
+     */
     CausalLm load(ModelConfig config, CheckpointTensors tensors) throws IOException;
+
+    /** Whether {@link #load} can keep the weights in bfloat16 / float16; otherwise only float32 is offered. */
+    default boolean supportsHalfPrecision() {
+        return false;
+    }
 }

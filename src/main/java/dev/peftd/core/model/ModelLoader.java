@@ -7,6 +7,7 @@ import dev.peftd.core.model.gpt2.Gpt2Family;
 import dev.peftd.core.model.llama.LlamaFamily;
 import dev.peftd.core.model.qwen2.Qwen2Family;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
+import dev.peftd.core.tensor.SafetensorsDtype;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,31 +43,74 @@ public final class ModelLoader {
         return familyOf(json, architecture).readConfig(architecture, json);
     }
 
-    /** Loads onto the engine's default device (a GPU when there is one). */
+    /** Loads in float32 onto the engine's default device (a GPU when there is one). */
     public static CausalLm load(Path dir) throws IOException {
-        return load(dir, Engine.getInstance().defaultDevice());
+        return load(dir, ModelDtype.FLOAT32);
+    }
+
+    /** Loads in {@code dtype} onto the engine's default device (a GPU when there is one). */
+    public static CausalLm load(Path dir, ModelDtype dtype) throws IOException {
+        return load(dir, Engine.getInstance().defaultDevice(), dtype);
     }
 
     public static CausalLm load(Path dir, Device device) throws IOException {
+        return load(dir, device, ModelDtype.FLOAT32);
+    }
+
+    /**
+     * @param dtype the weights' type; a half type keeps every floating checkpoint tensor in it (no float32 copy) and
+     *              computes as transformers does with {@code dtype=torch.bfloat16} / {@code float16} (see
+     *              {@link Precision}); logits are float32 either way
+     * @throws ModelLoadException when {@code dtype} is a half type and the family supports only float32
+     */
+    public static CausalLm load(Path dir, Device device, ModelDtype dtype) throws IOException {
         ModelConfig config = readConfig(dir);
         NDManager manager = NDManager.newBaseManager(device);
         manager.setName("model " + dir.getFileName());
-        return loadInto(dir, config, manager);
+        return loadInto(dir, config, manager, dtype);
     }
 
-    /** Loads into a new sub-manager of {@code parent} (and its device). */
+    /** Loads in float32 into a new sub-manager of {@code parent} (and its device). */
     public static CausalLm load(Path dir, NDManager parent) throws IOException {
         ModelConfig config = readConfig(dir);
-        return loadInto(dir, config, parent.newSubManager());
+        return loadInto(dir, config, parent.newSubManager(), ModelDtype.FLOAT32);
     }
 
-    private static CausalLm loadInto(Path dir, ModelConfig config, NDManager manager) throws IOException {
+    private static CausalLm loadInto(Path dir, ModelConfig config, NDManager manager, ModelDtype dtype) throws IOException {
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
-            return FAMILIES.get(config.architecture()).load(config, new CheckpointTensors(checkpoint, manager));
+            ModelFamily family = FAMILIES.get(config.architecture());
+            Precision precision = Precision.of(resolve(dtype, family, checkpoint, dir, config).half());
+            return family.load(config, new CheckpointTensors(checkpoint, manager, precision));
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    /** AUTO becomes the checkpoint's type (float32 for families without half support); half types are checked. */
+    private static ModelDtype resolve(ModelDtype dtype, ModelFamily family, SafetensorsCheckpoint checkpoint, Path dir,
+            ModelConfig config) throws IOException {
+        if (dtype == ModelDtype.AUTO) {
+            if (!family.supportsHalfPrecision()) {
+                return ModelDtype.FLOAT32;
+            }
+            for (String key : checkpoint.keys()) {
+                SafetensorsDtype stored = checkpoint.entry(key).dtype();
+                if (stored == SafetensorsDtype.BF16) {
+                    return ModelDtype.BFLOAT16;
+                } else if (stored == SafetensorsDtype.F16) {
+                    return ModelDtype.FLOAT16;
+                } else if (stored == SafetensorsDtype.F32) {
+                    return ModelDtype.FLOAT32;
+                }
+            }
+            return ModelDtype.FLOAT32;
+        }
+        if (dtype.half() != null && !family.supportsHalfPrecision()) {
+            throw new ModelLoadException(dir, "dtype " + dtype + " is not supported for " + config.architecture()
+                    + " (only float32; use dtype float32 or auto)");
+        }
+        return dtype;
     }
 
     private static ModelFamily familyOf(ConfigJson json, String architecture) throws ModelLoadException {

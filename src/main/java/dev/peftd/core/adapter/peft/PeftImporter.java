@@ -44,7 +44,7 @@ public final class PeftImporter {
                     ? "only the legacy pickle adapter_model.bin is present; re-save with safe_serialization=True"
                     : "adapter weights are missing");
         }
-        try (NDManager scratch = NDManager.newBaseManager(targets.values().iterator().next().weight().getDevice());
+        try (NDManager scratch = NDManager.newBaseManager(targets.values().iterator().next().device());
              SafetensorsFile file = SafetensorsFile.open(weights)) {
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             for (String name : file.names()) {

@@ -7,6 +7,7 @@ import dev.peftd.core.model.DecoderKvCache;
 import dev.peftd.core.model.GatedMlp;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
+import dev.peftd.core.model.Precision;
 import dev.peftd.core.model.RmsNorm;
 import dev.peftd.core.model.RotaryEmbedding;
 
@@ -25,10 +26,12 @@ final class LlamaDecoderLayer {
     private final RmsNorm postAttentionNorm;
     private final GatedMlp mlp;
     private final NDArray attentionScale;
+    private final Precision precision;
 
     LlamaDecoderLayer(int index, int heads, int kvHeads, int headDim, RmsNorm inputNorm, LinearLayer qProj,
             LinearLayer kProj, LinearLayer vProj, LinearLayer oProj, RmsNorm postAttentionNorm, GatedMlp mlp,
-            NDArray attentionScale) {
+            NDArray attentionScale, Precision precision) {
+        this.precision = precision;
         this.index = index;
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -51,21 +54,21 @@ final class LlamaDecoderLayer {
      */
     NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, DecoderKvCache cache, LinearHook hook) {
         NDArray attended = selfAttention(inputNorm.forward(h), rope, mask, cache, hook);
-        h = h.add(attended);
-        return h.add(mlp.forward(postAttentionNorm.forward(h), hook));
+        h = precision.add(h, attended);
+        return precision.add(h, mlp.forward(postAttentionNorm.forward(h), hook));
     }
 
     private NDArray selfAttention(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, DecoderKvCache cache,
             LinearHook hook) {
-        NDArray q = RotaryEmbedding.apply(heads(qProj.forward(x, hook), heads), rope); // [B, heads, T, headDim]
-        NDArray k = RotaryEmbedding.apply(heads(kProj.forward(x, hook), kvHeads), rope); // [B, kvHeads, T, headDim]
+        NDArray q = precision.rope(heads(qProj.forward(x, hook), heads), rope); // [B, heads, T, headDim]
+        NDArray k = precision.rope(heads(kProj.forward(x, hook), kvHeads), rope); // [B, kvHeads, T, headDim]
         NDArray v = heads(vProj.forward(x, hook), kvHeads); // [B, kvHeads, T, headDim]
         if (cache != null) {
             NDList all = cache.append(index, k, v); // [B, kvHeads, S, headDim] each
             k = all.get(0);
             v = all.get(1);
         }
-        NDArray context = CausalAttention.attend(q, k, v, attentionScale, mask); // [B, T, heads·headDim]
+        NDArray context = CausalAttention.attend(q, k, v, attentionScale, mask, precision); // [B, T, heads·headDim]
         return oProj.forward(context, hook);
     }
 

@@ -62,6 +62,11 @@ public final class LlamaFamily implements ModelFamily {
     }
 
     @Override
+    public boolean supportsHalfPrecision() {
+        return true;
+    }
+
+    @Override
     public CausalLm load(ModelConfig config, CheckpointTensors tensors) throws IOException {
         return LlamaModel.load(config, tensors);
     }

@@ -15,8 +15,11 @@ import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.ModelConfig;
 import dev.peftd.core.model.ModelInputs;
+import dev.peftd.core.model.Precision;
 import dev.peftd.core.model.RmsNorm;
 import dev.peftd.core.model.RotaryEmbedding;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
 import dev.peftd.core.tensor.ScalarConstants;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -33,21 +36,32 @@ import java.util.Map;
 public final class LlamaModel extends DecoderOnlyModel {
 
     private final NDArray embedTokens;
+    private final HalfTensor halfEmbedTokens;
     private final List<LlamaDecoderLayer> layers;
     private final RmsNorm norm;
     private final RotaryEmbedding rotary;
 
-    private LlamaModel(ModelConfig config, NDManager manager, NDArray embedTokens, List<LlamaDecoderLayer> layers,
+    private LlamaModel(ModelConfig config, NDManager manager, Embedding embedding, List<LlamaDecoderLayer> layers,
             RmsNorm norm, LinearLayer lmHead, Map<String, Linear> linears) {
         super(config, manager, lmHead, linears);
-        this.embedTokens = embedTokens;
+        this.embedTokens = embedding.float32();
+        this.halfEmbedTokens = embedding.half();
         this.layers = layers;
         this.norm = norm;
         this.rotary = new RotaryEmbedding(config.rope(), config.headDim());
     }
 
-    /** Loads the weights under their HF keys ({@code model.layers.N.self_attn.q_proj.weight}, …). */
+    /** The token table in whichever type the model holds its weights. */
+    private record Embedding(NDArray float32, HalfTensor half) {
+    }
+
+    /**
+     * Loads the weights under their HF keys ({@code model.layers.N.self_attn.q_proj.weight}, …), as float32 or, when
+     * {@code w} holds a half type, every floating tensor in it (norm weights and biases too, as transformers does).
+     */
     public static LlamaModel load(ModelConfig c, CheckpointTensors w) throws IOException {
+        Precision precision = w.precision();
+        boolean half = precision.half() != null;
         ScalarConstants scalars = new ScalarConstants(w.manager());
         NDArray eps = scalars.of(c.normEps());
         NDArray attentionScale = scalars.of(1.0 / Math.sqrt(c.headDim()));
@@ -55,7 +69,8 @@ public final class LlamaModel extends DecoderOnlyModel {
         long hidden = c.hiddenSize();
         long qWidth = (long) c.numHeads() * c.headDim();
         long kvWidth = (long) c.numKvHeads() * c.headDim();
-        NDArray embed = w.get("model.embed_tokens.weight", c.vocabSize(), hidden); // [vocab, hidden]
+        Embedding embed = half ? new Embedding(null, w.getHalf("model.embed_tokens.weight", c.vocabSize(), hidden))
+                : new Embedding(w.get("model.embed_tokens.weight", c.vocabSize(), hidden), null); // [vocab, hidden]
         List<LlamaDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
@@ -67,21 +82,33 @@ public final class LlamaModel extends DecoderOnlyModel {
             LinearLayer up = linear(w, linears, p + "mlp.up_proj", c.intermediateSize(), hidden, c.mlpBias());
             LinearLayer down = linear(w, linears, p + "mlp.down_proj", hidden, c.intermediateSize(), c.mlpBias());
             layers.add(new LlamaDecoderLayer(i, c.numHeads(), c.numKvHeads(), c.headDim(),
-                    new RmsNorm(w.get(p + "input_layernorm.weight", hidden), eps), q, k, v, o,
-                    new RmsNorm(w.get(p + "post_attention_layernorm.weight", hidden), eps),
-                    new GatedMlp(gate, up, down), attentionScale));
+                    norm(w, p + "input_layernorm.weight", hidden, eps), q, k, v, o,
+                    norm(w, p + "post_attention_layernorm.weight", hidden, eps),
+                    new GatedMlp(gate, up, down, precision), attentionScale, precision));
         }
-        RmsNorm norm = new RmsNorm(w.get("model.norm.weight", hidden), eps);
-        NDArray headWeight = c.tieWordEmbeddings() ? embed : w.get("lm_head.weight", c.vocabSize(), hidden);
-        LinearLayer lmHead = new LinearLayer("lm_head", headWeight, null);
+        RmsNorm norm = norm(w, "model.norm.weight", hidden, eps);
+        LinearLayer lmHead;
+        if (half) {
+            lmHead = new LinearLayer("lm_head", c.tieWordEmbeddings() ? embed.half()
+                    : w.getHalf("lm_head.weight", c.vocabSize(), hidden), null);
+        } else {
+            lmHead = new LinearLayer("lm_head", c.tieWordEmbeddings() ? embed.float32()
+                    : w.get("lm_head.weight", c.vocabSize(), hidden), null);
+        }
         linears.put(lmHead.name(), lmHead);
         return new LlamaModel(c, w.manager(), embed, List.copyOf(layers), norm, lmHead,
                 Collections.unmodifiableMap(linears));
     }
 
+    private static RmsNorm norm(CheckpointTensors w, String key, long hidden, NDArray eps) throws IOException {
+        return w.precision().half() != null ? new RmsNorm(w.getHalf(key, hidden), eps) : new RmsNorm(w.get(key, hidden), eps);
+    }
+
     private static LinearLayer linear(CheckpointTensors w, Map<String, Linear> linears, String name, long out, long in,
             boolean bias) throws IOException {
-        LinearLayer layer = new LinearLayer(name, w.get(name + ".weight", out, in), bias ? w.get(name + ".bias", out) : null);
+        LinearLayer layer = w.precision().half() != null
+                ? new LinearLayer(name, w.getHalf(name + ".weight", out, in), bias ? w.getHalf(name + ".bias", out) : null)
+                : new LinearLayer(name, w.get(name + ".weight", out, in), bias ? w.get(name + ".bias", out) : null);
         linears.put(name, layer);
         return layer;
     }
@@ -91,7 +118,8 @@ public final class LlamaModel extends DecoderOnlyModel {
             LayerBoundary boundary) {
         int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
-            NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(), embedTokens.getDevice()); // [B, T]
+            NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(),
+                    halfEmbedTokens != null ? halfEmbedTokens.device() : embedTokens.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
             if (cache != null) {
                 cache.requireBatch(ids.getShape().get(0));
@@ -100,7 +128,8 @@ public final class LlamaModel extends DecoderOnlyModel {
                 throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds the sliding"
                         + " window of " + config().slidingWindow() + ", which peftd does not implement");
             }
-            NDArray h = ids.getNDArrayInternal().embedding(ids, embedTokens, SparseFormat.DENSE).singletonOrThrow(); // [B, T, hidden]
+            NDArray h = halfEmbedTokens != null ? HalfOps.embedding(ids, halfEmbedTokens)
+                    : ids.getNDArrayInternal().embedding(ids, embedTokens, SparseFormat.DENSE).singletonOrThrow(); // [B, T, hidden]
             RotaryEmbedding.Tables rope = rotary.tables(past, length, h); // [T, headDim] each
             NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
             for (LlamaDecoderLayer layer : layers) {

@@ -1,0 +1,60 @@
+package dev.peftd.core.model;
+
+import dev.peftd.core.tensor.HalfType;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The precision a base model's frozen weights are kept and computed in, as transformers' {@code dtype} argument
+ * names it. The one place the names are parsed: the CLI's {@code --dtype}, a registration field and a job
+ * hyperparameter all go through {@link #parse}.
+ */
+public enum ModelDtype {
+    /** The checkpoint's own floating type (its first floating tensor's); float32 for families without half support. */
+    AUTO("auto", null),
+    BFLOAT16("bfloat16", HalfType.BFLOAT16),
+    FLOAT16("float16", HalfType.FLOAT16),
+    FLOAT32("float32", null);
+
+    private final String externalName;
+    private final HalfType half;
+
+    ModelDtype(String externalName, HalfType half) {
+        this.externalName = externalName;
+        this.half = half;
+    }
+
+    /** The name users write: {@code auto}, {@code bfloat16}, {@code float16}, {@code float32}. */
+    public String externalName() {
+        return externalName;
+    }
+
+    /** The half type the weights are held in, or {@code null} for float32 (and for AUTO, which is resolved at load). */
+    HalfType half() {
+        return half;
+    }
+
+    /**
+     * @param name one of {@link #externalName()}s, case-insensitive
+     * @throws IllegalArgumentException naming the accepted values
+     */
+    public static ModelDtype parse(String name) {
+        for (ModelDtype d : values()) {
+            if (d.externalName.equals(name.toLowerCase(Locale.ROOT))) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException("unknown dtype '" + name + "' (use one of " + names() + ")");
+    }
+
+    /** The accepted names, comma-separated, for messages and help texts. */
+    public static String names() {
+        return Arrays.stream(values()).map(ModelDtype::externalName).collect(Collectors.joining(", "));
+    }
+
+    @Override
+    public String toString() {
+        return externalName;
+    }
+}
