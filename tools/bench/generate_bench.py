@@ -1,4 +1,4 @@
-"""transformers side of `peftd bench generate`: the same prompts, batch, thread count and loop, on CPU in float32.
+"""transformers side of `peftd bench generate`: the same prompts, batch, thread count and loop, on CPU in float32 (or --dtype bfloat16 / float16 / auto, as peftd's --dtype).
 
 Prefill runs the [batch, prompt] ids through the model with a DynamicCache; decode feeds back the argmax token for
 new_tokens - 1 steps (the loop transformers' generate runs for greedy search, without its bookkeeping). Prompts are
@@ -6,7 +6,9 @@ built with the formula in peftd's DecodeBenchmark: row b, position i -> (17 + 31
 Medians over --runs after one warm-up run. Also reports `model.generate` decode tokens/s at batch 1 for reference.
 
   /work/refvenv/bin/python tools/bench/generate_bench.py --model DIR [--threads N] [--batch B]
-      [--prompt-tokens P] [--new-tokens N] [--runs R] [--json]
+      [--prompt-tokens P] [--new-tokens N] [--runs R] [--dtype D] [--json]
+
+rss_mb_peak is the process's peak RSS (VmHWM) at the end: the load included.
 """
 import argparse
 import json
@@ -23,6 +25,17 @@ def rss_mb():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) // 1024
     return -1
+
+
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "auto": "auto"}
 
 
 def prompt(batch, length, vocab):
@@ -63,11 +76,12 @@ def main():
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
-    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=DTYPES[a.dtype]).eval()
     ids = prompt(a.batch, a.prompt_tokens, model.config.vocab_size)
     rss_loaded = rss_mb()
     run_loop(model, ids, a.new_tokens)
@@ -80,11 +94,12 @@ def main():
         rss_after.append(rss_mb())
     generate = statistics.median(generate_rate(model, ids, a.new_tokens) for _ in range(a.runs))
     result = {"engine": "transformers " + __import__("transformers").__version__ + " / torch " + torch.__version__,
-              "attn_implementation": model.config._attn_implementation, "threads": a.threads, "batch": a.batch,
+              "attn_implementation": model.config._attn_implementation,
+              "dtype": str(next(model.parameters()).dtype).replace("torch.", ""), "threads": a.threads, "batch": a.batch,
               "prompt_tokens": a.prompt_tokens, "new_tokens": a.new_tokens, "runs": a.runs,
               "prefill_tokens_per_s": statistics.median(prefill), "decode_tokens_per_s": statistics.median(decode),
               "generate_decode_tokens_per_s": generate, "rss_mb_loaded": rss_loaded, "rss_mb_warm": rss_warm,
-              "rss_mb_after_runs": rss_after}
+              "rss_mb_after_runs": rss_after, "rss_mb_peak": peak_rss_mb()}
     if a.json:
         print(json.dumps(result))
     else:
@@ -93,7 +108,7 @@ def main():
         print(f"prefill {result['prefill_tokens_per_s']:10.1f} tokens/s")
         print(f"decode  {result['decode_tokens_per_s']:10.1f} tokens/s")
         print(f"decode  {generate:10.1f} tokens/s through model.generate (batch 1)")
-        print(f"rss MB: loaded {rss_loaded}, after warm-up {rss_warm}, after each run {rss_after}")
+        print(f"rss MB: loaded {rss_loaded}, after warm-up {rss_warm}, after each run {rss_after}, peak {result['rss_mb_peak']}")
 
 
 if __name__ == "__main__":

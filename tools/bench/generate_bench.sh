@@ -4,7 +4,7 @@
 # with the ratio peftd / transformers (medians over the rounds of each round's medians).
 #
 #   tools/bench/generate_bench.sh [--rounds K] --model DIR [--threads N] [--batch B] [--prompt-tokens P]
-#                                 [--new-tokens N] [--runs R]
+#                                 [--new-tokens N] [--runs R] [--dtype float32|bfloat16|float16|auto]
 #
 # Needs target/peftd.jar (./mvnw -B package -DskipTests) and a Python with torch + transformers ($PYTHON, default
 # python3). Run on a quiet machine: every number here is wall-clock.
@@ -42,6 +42,9 @@ for label, jk, pk in [("prefill", "prefill_tokens_per_s", "prefill_tokens_per_s"
     per_round = " ".join(f"{x[jk] / y[pk]:.2f}" for x, y in zip(ours, theirs))
     print(f"{label:36} {a:9.1f} {b:13.1f} {a / b:6.2f}   {per_round}")
 print(f"{'rss MB after each run (last round)':36} {str(ours[-1]['rss_mb_after_runs']):>9} {str(theirs[-1]['rss_mb_after_runs']):>13}")
+print(f"{'peak rss MB (VmHWM, load included)':36} {statistics.median(r['rss_mb_peak'] for r in ours):9.0f} "
+      f"{statistics.median(r['rss_mb_peak'] for r in theirs):13.0f}")
 print(f"{'live NDArrays after each run':36} {str(ours[-1]['live_ndarrays_after_runs']):>9}")
+print(f"dtype: peftd {j['dtype']}, transformers {p['dtype']}")
 print(f"transformers: {p['engine']}, {p['attn_implementation']} attention")
 PY

@@ -14,6 +14,9 @@ training: PEFT LoRA on the tiny-llama model fixture (runtime's src/test/resource
             cosine      warmup 3 then cosine over 20 steps, clip_grad_norm_ 0.05, micro-batch 2 x accumulation 2
           The loss is HF's with labels -100, averaged over the loss tokens of the whole accumulation window
           (transformers' num_items_in_batch).
+training-bf16: the `lora` run again on tiny-llama loaded with dtype=torch.bfloat16 (sdpa attention, the default),
+          the adapter float32 as PEFT keeps it (autocast_adapter_dtype), AdamW float32, the loss on logits.float()
+          -> src/test/resources/fixtures/training/parity/runs-bf16.json (same examples and init as runs.json)
 """
 import json
 import math
@@ -136,11 +139,13 @@ def batch_tensors(examples):
 
 
 def run_peft(model_dir, init_dir, examples, lr, wd, ratio=None, warmup=0, schedule="constant", clip=None,
-             micro=BATCH, accum=1):
+             micro=BATCH, accum=1, dtype=torch.float32):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
-    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
+    attn = "eager" if dtype == torch.float32 else "sdpa"
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, attn_implementation=attn)
     model = PeftModel.from_pretrained(base, init_dir, is_trainable=True)
+    assert all(p.dtype == torch.float32 for p in model.parameters() if p.requires_grad), "adapter not float32"
     model.train()
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if ratio is None:
@@ -161,7 +166,7 @@ def run_peft(model_dir, init_dir, examples, lr, wd, ratio=None, warmup=0, schedu
         n_items = sum(int((lab[:, 1:] != -100).sum()) for _, lab in batches)
         total = 0.0
         for ids, labels in batches:
-            logits = model(input_ids=ids).logits
+            logits = model(input_ids=ids).logits.float()
             shift_logits = logits[:, :-1, :].reshape(-1, logits.shape[-1])
             shift_labels = labels[:, 1:].reshape(-1)
             loss = torch.nn.functional.cross_entropy(shift_logits, shift_labels, ignore_index=-100,
@@ -215,9 +220,23 @@ def make_training():
     print("wrote", out)
 
 
+def make_training_bf16():
+    model_dir = ROOT / "src/test/resources/fixtures/models/tiny-llama"
+    out = OUT / "parity"
+    fixture = json.loads((out / "runs.json").read_text())
+    kw = dict(lr=5e-3, wd=0.01)
+    torch.manual_seed(0)
+    result = {"settings": kw, **run_peft(model_dir, out / "init", fixture["examples"], dtype=torch.bfloat16, **kw)}
+    print("lora bf16", ["%.5f" % x for x in result["losses"]])
+    (out / "runs-bf16.json").write_text(json.dumps({"model": "tiny-llama", "dtype": "bfloat16", "runs": {"lora": result}}))
+    print("wrote", out / "runs-bf16.json")
+
+
 if __name__ == "__main__":
     which = sys.argv[1:] or ["optim", "training"]
     if "optim" in which:
         make_optim()
     if "training" in which and "make_training" in globals():
         make_training()
+    if "training-bf16" in which:
+        make_training_bf16()

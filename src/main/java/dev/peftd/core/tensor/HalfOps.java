@@ -51,6 +51,16 @@ public final class HalfOps {
         return Module.OPS.call(method, inputs);
     }
 
+    /**
+     * For methods that make a tensor that outlives the call (a weight). Always with autograd on: under DJL's
+     * {@code isTrain=false} the call runs in libtorch's inference mode, whose tensors autograd later refuses to save
+     * for backward ("Inference tensors cannot be saved for backward"), so a weight made that way could never be
+     * trained through. The methods take no gradient anyway (none of their inputs requires one).
+     */
+    private static NDArray make(String method, NDArray... inputs) {
+        return Module.OPS.call(method, true, inputs);
+    }
+
     private static NDArray like(HalfType type) {
         return Module.CARRIERS.get(type);
     }
@@ -75,7 +85,7 @@ public final class HalfOps {
             this.shape = shape;
             this.type = type;
             try (NDArray n = manager.create(shape.size())) {
-                flat = call("empty", n, Module.CODES.get(type));
+                flat = make("empty", n, Module.CODES.get(type));
                 NDScope.unregister(flat);
             }
         }
@@ -85,7 +95,7 @@ public final class HalfOps {
             if (filled + chunk.size() > shape.size()) {
                 throw new IllegalArgumentException("chunks exceed the tensor's " + shape.size() + " elements");
             }
-            try (NDArray start = manager.create(filled); NDArray ignored = call("fill_", flat, start, chunk)) {
+            try (NDArray start = manager.create(filled); NDArray ignored = make("fill_", flat, start, chunk)) {
                 filled += chunk.size();
             }
         }
@@ -96,7 +106,7 @@ public final class HalfOps {
                 throw new IllegalStateException(filled + " of " + shape.size() + " elements appended");
             }
             try (NDArray dims = manager.create(shape.getShape())) {
-                NDArray shaped = call("reshape", flat, dims);
+                NDArray shaped = make("reshape", flat, dims);
                 NDScope.unregister(shaped);
                 flat.close();
                 return new HalfTensor(shaped, type);
@@ -109,7 +119,7 @@ public final class HalfOps {
      * {@code .to()}: the one way to make a half tensor from float data, since {@code toType(BFLOAT16)} aborts.
      */
     public static HalfTensor cast(NDArray x, HalfType type) {
-        NDArray half = call("cast", x, Module.CODES.get(type));
+        NDArray half = make("cast", x, Module.CODES.get(type));
         NDScope.unregister(half);
         return new HalfTensor(half, type);
     }

@@ -74,10 +74,15 @@ final class ChunkedLoss {
         }
     }
 
-    /** The output head when it has no bias and the hook leaves it alone (the usual case), else {@code null}. */
+    /**
+     * The output head when it has no bias and the hook leaves it alone (the usual case), else {@code null}. A head
+     * held in a half type also takes the autograd path: its logits are the half head's (rounded, as transformers'),
+     * and the float32 weight the single-matmul path multiplies by does not exist.
+     */
     private static Linear frozenHead(CausalLm model, LinearHook hook) {
         Linear head = model.linears().get(Adapters.OUTPUT_HEAD);
-        boolean frozen = head != null && head.bias() == null && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD));
+        boolean frozen = head != null && !head.halfPrecision() && !head.hasBias()
+                && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD));
         return frozen ? head : null;
     }
 

@@ -51,7 +51,8 @@ class TrainingParityTest {
         model.close();
     }
 
-    private static List<TokenizedExample> examples() {
+    /** The examples PEFT trained on, from a runs.json. */
+    static List<TokenizedExample> examples(JsonObject fixture) {
         List<TokenizedExample> out = new ArrayList<>();
         for (JsonElement e : fixture.getAsJsonArray("examples")) {
             JsonArray ids = e.getAsJsonObject().getAsJsonArray("ids");
@@ -87,7 +88,7 @@ class TrainingParityTest {
         TrainingFixtures.Recorder recorder = new TrainingFixtures.Recorder();
         try (AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(4, 8, 0.0), 0)) {
             TrainingFixtures.loadState(adapter, PARITY.resolve("init/adapter_model.safetensors"));
-            new TrainingRun(model, adapter, new TrainingData(examples(), List.of(), fixture.get("pad_id").getAsInt()),
+            new TrainingRun(model, adapter, new TrainingData(examples(fixture), List.of(), fixture.get("pad_id").getAsInt()),
                     config, recorder, null).run();
         }
         JsonArray losses = run.getAsJsonArray("losses");
