@@ -23,7 +23,8 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
   linear_bias(x, w, b)    and the GEMM runs in float32 on exactly-representable inputs (products of two bf16/fp16
                           numbers are exact in float32, the accumulation is float32 either way, the result is rounded
                           once), because on CPUs without avx512_bf16 the half GEMM is 2-8x slower; one row (decode)
-                          uses the half GEMM directly. Same result as transformers up to accumulation order.
+                          uses the half GEMM directly. Same result as transformers up to accumulation order. The
+                          weight is upcast 4096 output rows at a time (a 49152-row head never exists in float32).
   embedding(ids, w)       F.embedding, float32 out (exact)
   rms_norm(x, w, eps)     LlamaRMSNorm: float32 variance and scaling, cast to the half dtype, times the half weight
   layer_norm(x, w, b, eps) nn.LayerNorm in the half dtype (torch computes it in float32 inside and rounds once)
@@ -86,7 +87,7 @@ class HalfOps(torch.nn.Module):
         xh = x.to(w.dtype)
         if xh.numel() == xh.shape[-1]:
             return F.linear(xh, w).float()
-        return F.linear(xh.float(), w.float()).to(w.dtype).float()
+        return self._upcast_linear(xh.float(), w, torch.zeros(0))
 
     @torch.jit.export
     def linear_bias(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -94,7 +95,23 @@ class HalfOps(torch.nn.Module):
         if xh.numel() == xh.shape[-1]:
             return F.linear(xh, w, b).float()
         # torch's half addmm rounds the sum once: the float32 GEMM plus the bias, then one rounding
-        return F.linear(xh.float(), w.float(), b.float()).to(w.dtype).float()
+        return self._upcast_linear(xh.float(), w, b)
+
+    def _upcast_linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        # the weight is upcast 4096 output rows at a time, so that a large head ([vocab, hidden]) never
+        # exists whole in float32 (113 MB for SmolLM2's); b is empty when there is no bias
+        rows = w.shape[0]
+        step = 4096  # UPCAST_ROWS (TorchScript cannot read a module-level constant)
+        parts: List[torch.Tensor] = []
+        for start in range(0, rows, step):
+            end = min(rows, start + step)
+            wf = w[start:end].float()
+            if b.numel() == 0:
+                parts.append(F.linear(x, wf))
+            else:
+                parts.append(F.linear(x, wf, b[start:end].float()))
+        y = parts[0] if len(parts) == 1 else torch.cat(parts, -1)
+        return y.to(w.dtype).float()
 
     @torch.jit.export
     def embedding(self, ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

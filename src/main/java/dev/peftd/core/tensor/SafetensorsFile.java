@@ -43,6 +43,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private final long dataStart;
     private final Map<String, TensorEntry> entries;
     private final Map<String, String> metadata;
+    /** Reused by every 16-bit or half load of this file (guarded by {@code this}). */
+    private final ChunkBuffers chunkBuffers = new ChunkBuffers();
 
     private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, TensorEntry> entries,
             Map<String, String> metadata) {
@@ -146,7 +148,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * in Java, and each chunk rounded into the half tensor (exact when the file holds {@code type}; one
      * round-to-nearest-even otherwise, as torch's {@code .to()}).
      */
-    public HalfTensor loadHalf(String name, NDManager manager, HalfType type) throws IOException {
+    public synchronized HalfTensor loadHalf(String name, NDManager manager, HalfType type) throws IOException {
         TensorEntry entry = entry(name);
         SafetensorsDtype stored = entry.dtype();
         if (stored != SafetensorsDtype.F32 && stored != SafetensorsDtype.BF16 && stored != SafetensorsDtype.F16) {
@@ -154,9 +156,8 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         long count = entry.elementCount();
         int chunkElements = (int) Math.min(count, WIDENING_CHUNK);
-        ByteBuffer raw = ByteBuffer.allocateDirect(Math.max(1, chunkElements * stored.bytes())).order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer floats = stored == SafetensorsDtype.F32 ? raw
-                : ByteBuffer.allocateDirect(Math.max(1, chunkElements * Float.BYTES)).order(ByteOrder.nativeOrder());
+        ByteBuffer raw = chunkBuffers.raw(chunkElements * stored.bytes());
+        ByteBuffer floats = stored == SafetensorsDtype.F32 ? raw : chunkBuffers.floats(chunkElements * Float.BYTES);
         HalfOps.Builder builder = new HalfOps.Builder(manager, entry.djlShape(), type);
         for (long start = 0; start < count; start += WIDENING_CHUNK) {
             int length = (int) Math.min(WIDENING_CHUNK, count - start);
@@ -185,9 +186,9 @@ public final class SafetensorsFile implements AutoCloseable {
      * Widens a 16-bit float tensor into a float32 array a chunk at a time through one reusable buffer, so that a
      * gigabyte-sized BF16 embedding never needs a gigabyte of Java direct memory (which only the GC would free).
      */
-    private static NDArray widened(TensorEntry entry, ByteBuffer halves, NDManager manager) {
+    private synchronized NDArray widened(TensorEntry entry, ByteBuffer halves, NDManager manager) {
         long count = entry.elementCount();
-        ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(count, WIDENING_CHUNK) * Float.BYTES);
+        ByteBuffer chunk = chunkBuffers.floats((int) Math.min(count, WIDENING_CHUNK) * Float.BYTES);
         try (NDArray flat = manager.create(new Shape(count), DataType.FLOAT32)) { // [count], uninitialised
             for (long start = 0; start < count; start += WIDENING_CHUNK) {
                 int length = (int) Math.min(WIDENING_CHUNK, count - start);
@@ -203,6 +204,35 @@ public final class SafetensorsFile implements AutoCloseable {
     @Override
     public void close() throws IOException {
         channel.close();
+    }
+
+    /**
+     * The direct buffers chunked loads go through, reused across tensors. Why: a direct buffer's memory is freed only
+     * when the GC collects it, and loading weights makes almost no heap garbage, so a buffer per tensor stays
+     * resident: measured, 0.3 GB of extra peak RSS for a 135M-parameter model. Grown (never shrunk) to the largest
+     * chunk asked for; garbage once the file is closed.
+     */
+    private static final class ChunkBuffers {
+        private ByteBuffer raw;
+        private ByteBuffer floats;
+
+        ByteBuffer raw(int bytes) {
+            raw = atLeast(raw, bytes, ByteOrder.LITTLE_ENDIAN);
+            return raw;
+        }
+
+        ByteBuffer floats(int bytes) {
+            floats = atLeast(floats, bytes, ByteOrder.nativeOrder());
+            return floats;
+        }
+
+        private static ByteBuffer atLeast(ByteBuffer buffer, int bytes, ByteOrder order) {
+            if (buffer == null || buffer.capacity() < bytes) {
+                buffer = ByteBuffer.allocateDirect(Math.max(1, bytes));
+            }
+            buffer.clear();
+            return buffer.order(order);
+        }
     }
 
     private static ByteBuffer readFully(FileChannel channel, long position, int length) throws IOException {
