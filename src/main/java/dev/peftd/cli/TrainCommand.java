@@ -5,6 +5,7 @@ import com.google.gson.GsonBuilder;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;
+import dev.peftd.core.adapter.Method;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
@@ -46,7 +47,18 @@ final class TrainCommand implements Command {
                          --seed S
               evaluation and checkpoints:  --eval-file FILE.jsonl | --eval-fraction F  --eval-every N
                          --checkpoint-every N  --resume DIR
+              base:      --dtype float32 (default)|bfloat16|float16|auto: the frozen base's type (lora, lora_fa,
+                         lora_plus; adapter, optimizer and loss stay float32)
               output:    --json (one JSON object per step, evaluation and checkpoint, then a summary)""";
+
+    /** VeRA's merged training pass and Delta-LoRA's base update need a float32 base weight to read and write. */
+    private static void requireFloat32BaseFor(Method method, CausalLm model) throws UsageException {
+        boolean half = model.linears().values().stream().anyMatch(dev.peftd.core.model.Linear::halfPrecision);
+        if (half && (method == Method.VERA || method == Method.DELTA_LORA)) {
+            throw new UsageException("--method " + method.id() + " needs a float32 base: give --dtype float32 (a half"
+                    + " base supports lora, lora_fa and lora_plus)");
+        }
+    }
 
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
@@ -58,7 +70,8 @@ final class TrainCommand implements Command {
         if (o.evalFile() != null) {
             requireFile("--eval-file", o.evalFile());
         }
-        try (Tokenizer tokenizer = ModelArgument.tokenizer(modelDir, true); CausalLm model = ModelArgument.load(modelDir)) {
+        try (Tokenizer tokenizer = ModelArgument.tokenizer(modelDir, true); CausalLm model = ModelArgument.load(modelDir, o.dtype())) {
+            requireFloat32BaseFor(o.method(), model);
             int maxSeqLen = Math.min(o.maxSeqLen(), model.config().maxPositionEmbeddings());
             TrainingData data = data(o, tokenizer, maxSeqLen, out);
             AdapterConfig config = o.adapter();

@@ -12,6 +12,7 @@ import dev.peftd.core.adapter.VeraConfig;
 import dev.peftd.core.train.TrainingConfig;
 import dev.peftd.core.train.optim.LrSchedule;
 import java.nio.file.Path;
+import dev.peftd.core.model.ModelDtype;
 import java.util.Map;
 import java.util.Set;
 
@@ -20,12 +21,13 @@ import java.util.Set;
  * given for another method are refused rather than ignored, so a typo in the method cannot go unnoticed.
  */
 record TrainOptions(String model, Path data, Method method, Path out, AdapterConfig adapter, TrainingConfig training,
-                    int maxSeqLen, boolean packing, Path evalFile, double evalFraction, Path resume, boolean json) {
+                    int maxSeqLen, boolean packing, Path evalFile, double evalFraction, Path resume, boolean json,
+                    ModelDtype dtype) {
 
     static final Set<String> VALUED = Set.of("model", "data", "method", "out", "r", "alpha", "target-modules", "lr",
             "steps", "epochs", "batch-size", "max-seq-len", "seed", "dropout", "vera-d-initial", "vera-seed",
             "delta-lambda", "delta-start-step", "loraplus-lr-ratio", "warmup-steps", "schedule", "weight-decay",
-            "max-grad-norm", "grad-accum", "eval-file", "eval-fraction", "eval-every", "checkpoint-every", "resume");
+            "max-grad-norm", "grad-accum", "eval-file", "eval-fraction", "eval-every", "checkpoint-every", "resume", "dtype");
     static final Set<String> FLAGS = Set.of("use-rslora", "lora-fa-project-grad", "packing", "json");
 
     /** Options that only make sense for one method. */
@@ -94,7 +96,8 @@ record TrainOptions(String model, Path data, Method method, Path out, AdapterCon
             return new TrainOptions(o.required("model"), Path.of(o.required("data")), method,
                     Path.of(o.required("out")), adapter, training, maxSeqLen, o.flag("packing"),
                     o.has("eval-file") ? Path.of(o.string("eval-file", null)) : null, evalFraction,
-                    o.has("resume") ? Path.of(o.string("resume", null)) : null, o.flag("json"));
+                    o.has("resume") ? Path.of(o.string("resume", null)) : null, o.flag("json"),
+                    ModelArgument.dtype(o));
         } catch (AdapterConfigException e) {
             throw new UsageException(e.getMessage());
         } catch (IllegalArgumentException e) {

@@ -92,6 +92,21 @@ class TrainCommandTest {
                 .isEqualTo(Files.readAllBytes(out.resolve("adapter_model.safetensors")));
     }
 
+    @Test
+    void trainsLoraOnABfloat16BaseAndRefusesMethodsThatWriteTheBase() throws IOException {
+        Path out = dir.resolve("bf16");
+        Outcome o = run(args("lora", out, "--dtype", "bfloat16"));
+        assertThat(o.code()).as(o.err()).isZero();
+        JsonObject done = o.jsonLines().get(o.jsonLines().size() - 1);
+        assertThat(done.get("final_loss").getAsDouble()).isFinite();
+        assertThat(done.get("eval_loss_after").getAsDouble()).isLessThan(done.get("eval_loss_before").getAsDouble());
+        assertThat(out.resolve("adapter_model.safetensors")).isRegularFile();
+
+        Outcome delta = run(args("delta_lora", dir.resolve("delta"), "--dtype", "bfloat16"));
+        assertThat(delta.code()).isEqualTo(2);
+        assertThat(delta.err()).contains("--method delta_lora needs a float32 base");
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "lora_fa|--lora-fa-project-grad",

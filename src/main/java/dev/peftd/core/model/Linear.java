@@ -49,6 +49,19 @@ public interface Linear {
         return bias() != null;
     }
 
+    /** ‖W‖_F summed in float64, whatever the weight's type: the scale adapter analysis compares changes to. */
+    default double weightFrobeniusNorm() {
+        return frobeniusNorm(weight());
+    }
+
+    /** ‖w‖_F of a float32 array, summed in float64. */
+    static double frobeniusNorm(NDArray w) {
+        try (NDArray squares = w.square(); NDArray sum = squares.sum();
+                NDArray wide = sum.toType(ai.djl.ndarray.types.DataType.FLOAT64, false)) {
+            return Math.sqrt(wide.getDouble());
+        }
+    }
+
     default long inFeatures() {
         return weightShape().get(1);
     }

@@ -84,6 +84,16 @@ public final class LinearLayer implements Linear {
     }
 
     @Override
+    public double weightFrobeniusNorm() {
+        if (halfWeight == null) {
+            return Linear.frobeniusNorm(weight);
+        }
+        try (NDArray widened = HalfOps.widen(halfWeight)) { // one layer's float32 copy, for the moment of the sum
+            return Linear.frobeniusNorm(widened);
+        }
+    }
+
+    @Override
     public boolean hasBias() {
         return halfWeight != null ? halfBias != null : bias != null;
     }

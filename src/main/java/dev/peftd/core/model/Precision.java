@@ -6,9 +6,30 @@ import dev.peftd.core.tensor.HalfType;
 
 /**
  * Where a forward pass rounds. Activations are float32 arrays either way; in a half model they hold half values,
- * rounded by {@link HalfOps} exactly where transformers' half model computes in the half dtype (residual adds,
- * rotary embedding, the SwiGLU product, attention, and inside norms and linears), so the float32 values equal the
- * half values transformers holds at the same points up to GEMM summation order.
+ * rounded by {@link HalfOps} exactly where transformers' half model computes in the half dtype, so the float32 values
+ * equal the half values transformers holds at the same points up to GEMM summation order. Op by op, in a bf16/fp16
+ * Llama-style model (transformers' {@code dtype=torch.bfloat16}, sdpa attention):
+ *
+ * <ul>
+ *   <li>weights: every floating checkpoint tensor in the half type (linears, embedding, tied or untied head, norm
+ *       weights, biases); no float32 copy is kept;
+ *   <li>embedding: a half row lookup (exact);
+ *   <li>RMSNorm: statistics and scaling in float32, rounded to half, times the half weight in half;
+ *   <li>linear (q/k/v/o, gate/up/down, head): input rounded to half, one half rounding of x·Wᵀ(+b); computed as a
+ *       float32 GEMM on the weight upcast 4096 rows at a time (exact products, float32 accumulation, as the half
+ *       kernel does) when there are several rows, and as the half GEMM itself for one row (decode); adapters add
+ *       their float32 delta to the float32 output and the next op rounds it to half on entry, as PEFT's
+ *       {@code result.to(torch_result_dtype)};
+ *   <li>rotary embedding: cos/sin rounded to half, {@code x·cos + rotate_half(x)·sin} in half;
+ *   <li>attention: SDPA in half (causal for a whole sequence, unmasked for a decode step); a chunk after cached keys
+ *       computes scores and softmax in float32 from the half q/k/v and rounds the output once; the KV cache holds the
+ *       half values in float32 arrays (twice transformers' cache memory);
+ *   <li>SwiGLU: {@code silu(gate)} and the product in half; residual adds in half;
+ *   <li>logits: the half head's output as float32 (exact); log-softmax, the loss and their gradients in float32.
+ * </ul>
+ *
+ * <p>Autograd flows through every rounding from float32 inputs, so LoRA adapters, their gradients and AdamW's state
+ * stay float32 on a half base, as PEFT keeps them ({@code autocast_adapter_dtype}).
  */
 public final class Precision {
 

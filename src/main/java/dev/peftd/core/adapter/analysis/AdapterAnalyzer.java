@@ -35,11 +35,7 @@ public final class AdapterAnalyzer {
                     moved = frobenius(singularValues(shift));
                 }
             }
-            double baseNorm;
-            NDArray w = adapter.baseLinear(module).weight();
-            try (NDArray sq = w.square(); NDArray sum = sq.sum()) {
-                baseNorm = Math.sqrt(sum.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble());
-            }
+            double baseNorm = adapter.baseLinear(module).weightFrobeniusNorm();
             changes.add(new ModuleChange(module, frobenius(sv), baseNorm, sv, effectiveRank(sv), numericalRank(sv),
                     moved));
         }
