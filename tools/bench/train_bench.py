@@ -4,7 +4,7 @@
     train_bench.py make-model --out DIR [--shape smollm2-135m|tiny] [--seed 0]
         writes a randomly initialised LlamaForCausalLM of the given shape (HF layout) for both stacks to load
     train_bench.py run --model DIR --method lora|lora_fa|lora_plus|vera [--r 16] [--vera-r 256] [--batch 4] [--seq 256]
-                   [--steps 6] [--threads 2]
+                   [--steps 6] [--threads 2] [--dtype float32|bfloat16]
         trains PEFT with torch AdamW (LoRA-FA: peft.optimizers.create_lorafa_optimizer; LoRA+:
         create_loraplus_optimizer) on random token batches and prints one JSON line:
         {"method", "step_s": [...], "median_step_s", "cpu_s": [...], "median_cpu_s", "tokens_per_s", "peak_rss_mb"}
@@ -61,7 +61,7 @@ def setup(args):
     from transformers import AutoModelForCausalLM
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32, attn_implementation="sdpa")
+    base = AutoModelForCausalLM.from_pretrained(args.model, dtype=getattr(torch, args.dtype), attn_implementation="sdpa")
     if args.method == "vera":
         cfg = VeraConfig(r=args.vera_r, target_modules=TARGETS, task_type="CAUSAL_LM")
     else:
@@ -136,6 +136,8 @@ def add_run_options(r):
     r.add_argument("--seq", type=int, default=256)
     r.add_argument("--steps", type=int, default=6)
     r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32",
+                   help="the base's type; the adapter stays float32 (PEFT's autocast_adapter_dtype)")
 
 
 if __name__ == "__main__":

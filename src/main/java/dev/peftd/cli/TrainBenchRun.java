@@ -41,14 +41,16 @@ final class TrainBenchRun implements Command {
 
     static final String HELP = """
             usage: bench train-one --model DIR --method M [--steps N] [--batch B] [--seq T] [--threads N] [--r R]
-                                   [--vera-r R] [--activations]
+                                   [--vera-r R] [--dtype D] [--activations]
               One peftd row of 'bench train' (which runs it in its own JVM): trains on random batches and prints one
-              JSON line with step times, tokens/s and peak RSS (--activations: the saved activations instead).""";
+              JSON line with step times, tokens/s and peak RSS (--activations: the saved activations instead).
+            """ + ModelArgument.DTYPE_HELP;
 
     static final List<String> METHODS = List.of("lora", "lora_fa", "lora_plus", "vera", "delta_lora");
     private static final List<String> ALL_PROJECTIONS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
-    private static final Set<String> VALUED = Set.of("model", "method", "steps", "batch", "seq", "threads", "r", "vera-r");
+    private static final Set<String> VALUED = Set.of("model", "method", "steps", "batch", "seq", "threads", "r", "vera-r",
+            "dtype");
     private static final Set<String> FLAGS = Set.of("activations");
 
     @Override
@@ -62,7 +64,7 @@ final class TrainBenchRun implements Command {
         if (!METHODS.contains(method)) {
             throw new UsageException("--method: unknown '" + method + "'; known: " + METHODS);
         }
-        try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")))) {
+        try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")), ModelArgument.dtype(o))) {
             List<TokenizedExample> data = randomBatches(model.config().vocabSize(), steps * batch, seq);
             AdapterConfig config = config(method, r, o.integer("vera-r", 256));
             if (o.flag("activations")) {
