@@ -25,6 +25,8 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
                           once), because on CPUs without avx512_bf16 the half GEMM is 2-8x slower; one row (decode)
                           uses the half GEMM directly. Same result as transformers up to accumulation order. The
                           weight is upcast 4096 output rows at a time (a 49152-row head never exists in float32).
+                          When x requires grad (training) the half GEMM runs instead: autograd would otherwise save
+                          every layer's float32 upcast for backward, i.e. a float32 copy of the whole model.
   embedding(ids, w)       F.embedding, float32 out (exact)
   rms_norm(x, w, eps)     LlamaRMSNorm: float32 variance and scaling, cast to the half dtype, times the half weight
   layer_norm(x, w, b, eps) nn.LayerNorm in the half dtype (torch computes it in float32 inside and rounds once)
@@ -85,14 +87,14 @@ class HalfOps(torch.nn.Module):
     @torch.jit.export
     def linear(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         xh = x.to(w.dtype)
-        if xh.numel() == xh.shape[-1]:
+        if xh.numel() == xh.shape[-1] or (torch.is_grad_enabled() and x.requires_grad):
             return F.linear(xh, w).float()
         return self._upcast_linear(xh.float(), w, torch.zeros(0))
 
     @torch.jit.export
     def linear_bias(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         xh = x.to(w.dtype)
-        if xh.numel() == xh.shape[-1]:
+        if xh.numel() == xh.shape[-1] or (torch.is_grad_enabled() and x.requires_grad):
             return F.linear(xh, w, b).float()
         # torch's half addmm rounds the sum once: the float32 GEMM plus the bias, then one rounding
         return self._upcast_linear(xh.float(), w, b)

@@ -143,9 +143,10 @@ public final class HalfOps {
 
     /**
      * {@code x·Wᵀ (+ b)} as transformers' half {@code nn.Linear}: x rounded to the half type, one rounding of the
-     * result. Several rows: the GEMM runs in float32 on the weight upcast for this call only (exact products,
-     * float32 accumulation: the same values up to summation order), because this CPU class's half GEMM is 2–8×
-     * slower; one row (a decode step): the half GEMM itself.
+     * result. Several rows without gradient: the GEMM runs in float32 on the weight upcast for this call only, 4096
+     * rows at a time (exact products, float32 accumulation: the same values up to summation order), because on CPUs
+     * without avx512_bf16 the half GEMM is 2–8× slower; one row (a decode step) or an input that requires gradient
+     * (training, where autograd would keep every upcast weight for backward): the half GEMM itself.
      *
      * @param x    float32 {@code [..., in]}
      * @param bias half {@code [out]} or {@code null}
