@@ -39,6 +39,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return body;
     }
 
+    /** A body that went past the limit while a controller read it itself (parsers' errors arrive wrapped, below). */
+    @ExceptionHandler(BodySizeLimitFilter.BodyTooLargeException.class)
+    ResponseEntity<ProblemDetail> bodyTooLarge(BodySizeLimitFilter.BodyTooLargeException e) {
+        return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE).body(render(BodySizeLimitFilter.tooLarge(e.maxBytes)));
+    }
+
     /** Anything unexpected is a 500 problem, logged with its stack; the client sees no internals beyond the class. */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
@@ -64,6 +70,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex, HttpHeaders headers,
             HttpStatusCode status, WebRequest request) {
+        for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+            if (cause instanceof BodySizeLimitFilter.BodyTooLargeException tooLarge) { // a chunked body past the limit
+                return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
+                        .body(render(BodySizeLimitFilter.tooLarge(tooLarge.maxBytes)));
+            }
+        }
         // The message names the JSON path and the mismatch; the parser's own message is the most precise reason we have.
         String reason = ex.getMostSpecificCause().getMessage();
         if (reason != null && reason.length() > 300) {

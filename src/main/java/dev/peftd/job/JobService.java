@@ -23,7 +23,10 @@ import tools.jackson.databind.json.JsonMapper;
 public class JobService {
 
     private static final Pattern SUFFIX = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    /** OpenAI's limits for {@code metadata}: 16 pairs, keys up to 64 characters, values up to 512. */
     private static final int MAX_METADATA = 16;
+    private static final int MAX_METADATA_KEY = 64;
+    private static final int MAX_METADATA_VALUE = 512;
 
     private final Jobs jobs;
     private final JobEvents events;
@@ -35,12 +38,14 @@ public class JobService {
     private final Clock clock;
     private final MethodParser methodParser;
     private final int maxAttempts;
+    private final int maxActiveJobs;
     private final SecureRandom seeds = new SecureRandom();
 
     JobService(Jobs jobs, JobEvents events, Files files, ModelRegistry models, IdempotencyKeys idempotency,
             ApplicationEventPublisher publisher, JsonMapper json, Clock clock,
             @Value("${peftd.training.checkpoint-every:50}") int checkpointEvery,
-            @Value("${peftd.worker.max-attempts:3}") int maxAttempts) {
+            @Value("${peftd.worker.max-attempts:3}") int maxAttempts,
+            @Value("${peftd.limits.active-jobs-per-tenant:10}") int maxActiveJobs) {
         this.jobs = jobs;
         this.events = events;
         this.files = files;
@@ -51,6 +56,7 @@ public class JobService {
         this.clock = clock;
         this.methodParser = new MethodParser(checkpointEvery);
         this.maxAttempts = maxAttempts;
+        this.maxActiveJobs = maxActiveJobs;
         files.guardDeletion(jobs::fileInUse);
     }
 
@@ -66,6 +72,7 @@ public class JobService {
         String hash = IdempotencyKeys.hash(request.model(), request.trainingFile(), request.validationFile(),
                 request.suffix(), String.valueOf(request.seed()), json.writeValueAsString(method), metadata);
         JobRecord created = idempotency.create(tenant.name(), "job.create", idempotencyKey, hash, () -> {
+            requireRoomForAnotherJob(tenant);
             String id = Ids.next("ftjob");
             jobs.insert(new JobRecord(id, tenant.name(), request.model(), request.trainingFile(), request.validationFile(),
                     request.suffix(), seed, method, metadata, JobStatus.queued, null, null, null, null, null, null, 0,
@@ -102,12 +109,41 @@ public class JobService {
         if (request.seed() != null && (request.seed() < 0 || request.seed() > Integer.MAX_VALUE)) {
             throw ApiProblem.invalidField("seed", "must be between 0 and " + Integer.MAX_VALUE);
         }
-        if (request.metadata() != null && request.metadata().size() > MAX_METADATA) {
-            throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs");
-        }
+        checkMetadata(request.metadata());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
         CoreConfigs.check(method, request.seed() == null ? 0 : request.seed());
         return method;
+    }
+
+    /** Inside the create transaction: the tenant's lock is held until the insert commits. */
+    private void requireRoomForAnotherJob(Tenant tenant) {
+        jobs.lockTenant(tenant.name());
+        int active = jobs.countActive(tenant.name());
+        if (active >= maxActiveJobs) {
+            throw new ApiProblem(ApiProblem.Type.TENANT_LIMIT, "tenant '" + tenant.name() + "' already has " + active
+                    + " queued or running fine-tuning jobs, the limit per tenant is " + maxActiveJobs
+                    + "; submit again when one has finished or cancel one");
+        }
+    }
+
+    private static void checkMetadata(Map<String, String> metadata) {
+        if (metadata == null) {
+            return;
+        }
+        if (metadata.size() > MAX_METADATA) {
+            throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs, got " + metadata.size());
+        }
+        for (Map.Entry<String, String> pair : metadata.entrySet()) {
+            String key = pair.getKey();
+            if (key.length() > MAX_METADATA_KEY) {
+                throw ApiProblem.invalidField("metadata", "keys are at most " + MAX_METADATA_KEY + " characters; '"
+                        + key.substring(0, 20) + "…' has " + key.length());
+            }
+            if (pair.getValue() != null && pair.getValue().length() > MAX_METADATA_VALUE) {
+                throw ApiProblem.invalidField("metadata." + key, "values are at most " + MAX_METADATA_VALUE
+                        + " characters, got " + pair.getValue().length());
+            }
+        }
     }
 
     private void requireFile(Tenant tenant, String field, String fileId) {

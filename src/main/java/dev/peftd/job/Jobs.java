@@ -43,7 +43,21 @@ public class Jobs implements FineTunedModels {
                 .update();
     }
 
-    public Optional<JobRecord> find(String tenant, String id) {
+    /**
+     * Serialises job creation per tenant until the current transaction ends (a PostgreSQL advisory lock), so that
+     * counting a tenant's active jobs and inserting one cannot race past the limit.
+     */
+    void lockTenant(String tenant) {
+        jdbc.sql("select pg_advisory_xact_lock(hashtext('peftd.jobs:' || ?))").param(tenant).query().singleRow();
+    }
+
+    /** The tenant's jobs that hold or wait for a worker: queued, running or cancelling. */
+    int countActive(String tenant) {
+        return jdbc.sql("select count(*) from fine_tuning_jobs where tenant = ? and status in ('queued', 'running', 'cancelling')")
+                .param(tenant).query(Integer.class).single();
+    }
+
+        public Optional<JobRecord> find(String tenant, String id) {
         return jdbc.sql("select * from fine_tuning_jobs where id = ? and tenant = ?").params(id, tenant)
                 .query(mapper).optional();
     }

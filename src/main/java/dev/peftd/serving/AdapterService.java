@@ -138,15 +138,17 @@ class AdapterService {
 
     /** Merged checkpoint from the shared base (left untouched) to local disk and the store; registered as {@code target}. */
     private void writeMerged(String tenant, ServedModel served, String storeName, String target) throws IOException {
-        LoadedBase base = engine.bases().get(served.baseDir());
-        Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
-        FileSystemUtils.deleteRecursively(out);
-        AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
-        String prefix = ObjectKeys.mergedModel(tenant, storeName);
-        store.putDirectory(prefix, out);
-        long parameters = base.model().linears().values().stream().mapToLong(l -> l.weight().size()).sum();
-        registry.registerPrepared(tenant, target, store.location() + "/" + prefix, out,
-                base.model().config().architecture(), parameters);
+        try (BaseModelPool.Lease lease = engine.bases().acquire(served.baseDir())) { // not evicted while merging
+            LoadedBase base = lease.base();
+            Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
+            FileSystemUtils.deleteRecursively(out);
+            AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
+            String prefix = ObjectKeys.mergedModel(tenant, storeName);
+            store.putDirectory(prefix, out);
+            long parameters = base.model().linears().values().stream().mapToLong(l -> l.weight().size()).sum();
+            registry.registerPrepared(tenant, target, store.location() + "/" + prefix, out,
+                    base.model().config().architecture(), parameters);
+        }
     }
 
     /** A file of the merged checkpoint, from the store. */
@@ -174,9 +176,9 @@ class AdapterService {
     }
 
     private AdapterValidator.Summary validate(Path dir, Path baseDir, String baseModel) throws IOException {
-        LoadedBase base = engine.bases().get(baseDir);
-        try {
-            return AdapterValidator.validate(dir, base);
+        BaseModelPool.Lease base = engine.bases().acquire(baseDir);
+        try (base) { // not evicted while checking
+            return AdapterValidator.validate(dir, base.base());
         } catch (AdapterMismatchException e) {
             throw new ApiProblem(ApiProblem.Type.ADAPTER_MISMATCH, e.getMessage().replace(
                     "base model " + baseDir.getFileName(), "base model '" + baseModel + "'"),

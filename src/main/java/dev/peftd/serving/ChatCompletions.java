@@ -32,9 +32,10 @@ public final class ChatCompletions {
     }
 
     public ChatCompletionResponse complete(ServedModel model, ChatCompletionRequest request) {
-        GenerationOptions options = options(request);
+        GenerationOptions sampling = options(request);
         try (ServingEngine.Session session = engine.open(model, "chat.completions")) {
             long[] ids = promptIds(session, request);
+            GenerationOptions options = withMaxTokens(sampling, session, request, ids);
             GenerationResult result = generate(session, ids, options, TokenListener.NONE);
             ChatCompletionResponse.Logprobs logprobs = options.logprobs() == GenerationOptions.NO_LOGPROBS ? null
                     : new ChatCompletionResponse.Logprobs(result.logprobs().stream().map(ChatCompletions::entry).toList());
@@ -55,12 +56,13 @@ public final class ChatCompletions {
 
     /** Checks the request, opens its model and renders the prompt now; the returned answer generates when run. */
     public StreamingAnswer<ChatCompletionResponse.Chunk> openStream(ServedModel model, ChatCompletionRequest request) {
-        GenerationOptions options = options(request);
+        GenerationOptions sampling = options(request);
         String id = newId();
         long created = now();
         ServingEngine.Session session = engine.open(model, "chat.completions");
         try {
             long[] ids = promptIds(session, request);
+            GenerationOptions options = withMaxTokens(sampling, session, request, ids);
             return new StreamingAnswer<>(session, sink -> writeStream(session, request, options, ids, id, created, sink));
         } catch (RuntimeException e) {
             session.close();
@@ -96,7 +98,8 @@ public final class ChatCompletions {
                 List.of(new ChatCompletionResponse.ChunkChoice(0, delta, logprobs, finish)), null);
     }
 
-    private static GenerationOptions options(ChatCompletionRequest request) {
+    /** The request's checks that need no model; the options' max tokens are settled by {@link #withMaxTokens}. */
+    private GenerationOptions options(ChatCompletionRequest request) {
         if (request.model() == null || request.model().isBlank()) {
             throw new InvalidRequestException("model", "is required");
         }
@@ -114,10 +117,19 @@ public final class ChatCompletions {
             throw new InvalidRequestException("top_logprobs", "needs logprobs: true");
         }
         SamplingFields sampling = request.sampling();
-        if (sampling.resolvedMaxTokens(request.maxTokensField(), ChatCompletionRequest.DEFAULT_MAX_TOKENS) == 0) {
+        engine.tokenBudget().checkRequested(sampling.maxTokens(), request.maxTokensField());
+        if (sampling.maxTokens() != null && sampling.maxTokens() == 0) {
             throw new InvalidRequestException(request.maxTokensField(), "must be at least 1");
         }
-        return sampling.toOptions(request.maxTokensField(), ChatCompletionRequest.DEFAULT_MAX_TOKENS, top);
+        return sampling.toOptions(top);
+    }
+
+    /** Max tokens from the request (or all the room the messages leave), checked against the model's context. */
+    private static GenerationOptions withMaxTokens(GenerationOptions options, ServingEngine.Session session,
+                                                   ChatCompletionRequest request, long[] ids) {
+        int maxTokens = session.maxTokens(ids.length, request.sampling().maxTokens(),
+                ChatCompletionRequest.DEFAULT_MAX_TOKENS, new TokenBudget.Fields("messages", request.maxTokensField()));
+        return options.withMaxTokens(maxTokens);
     }
 
     private static long[] promptIds(ServingEngine.Session session, ChatCompletionRequest request) {

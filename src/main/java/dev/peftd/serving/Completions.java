@@ -20,6 +20,8 @@ import java.util.function.Consumer;
  */
 public final class Completions {
 
+    private static final TokenBudget.Fields FIELDS = new TokenBudget.Fields("prompt", "max_tokens");
+
     private final ServingEngine engine;
     private final Clock clock;
 
@@ -32,8 +34,8 @@ public final class Completions {
         Plan plan = plan(request);
         try (ServingEngine.Session session = engine.open(model, "completions")) {
             Prompt prompt = prompt(session, request, plan);
-            GenerationResult result = plan.maxTokens == 0 ? null
-                    : generate(session, prompt.ids, plan.options, TokenListener.NONE);
+            GenerationResult result = prompt.maxTokens == 0 ? null
+                    : generate(session, prompt.ids, prompt.options(plan), TokenListener.NONE);
             String generated = result == null ? "" : result.text();
             LogprobList logprobs = plan.wantsLogprobs() ? new LogprobList(prompt.startOffset(request)) : null;
             if (logprobs != null) {
@@ -62,7 +64,7 @@ public final class Completions {
         }
     }
 
-    /** Checks the request and opens its model now; the returned answer generates when run. */
+    /** Checks the request and opens its model now (tokens counted against its context); the answer generates when run. */
     public StreamingAnswer<CompletionResponse> openStream(ServedModel model, CompletionRequest request) {
         Plan plan = plan(request);
         String id = newId();
@@ -90,8 +92,8 @@ public final class Completions {
             sink.accept(chunk(id, created, model, prompt.text, echoed, null, null));
         }
         GenerationResult result = null;
-        if (plan.maxTokens > 0) {
-            result = generate(session, prompt.ids, plan.options, token -> {
+        if (prompt.maxTokens > 0) {
+            result = generate(session, prompt.ids, prompt.options(plan), token -> {
                 if (token.text().isEmpty() && token.logprob() == null) {
                     return;
                 }
@@ -117,14 +119,19 @@ public final class Completions {
                 List.of(new CompletionResponse.Choice(text, 0, lp == null ? null : lp.build(), finish)), usage);
     }
 
-    /** What the request asks for, checked before any model is loaded. */
-    private record Plan(int maxTokens, int topLogprobs, GenerationOptions options) {
+    /**
+     * What the request asks for, checked before any model is loaded.
+     *
+     * @param maxTokens the client's max_tokens (within the server's cap), {@code null} for the default
+     * @param options   the sampling options, with max tokens still to be settled by the prompt's length
+     */
+    private record Plan(Integer maxTokens, int topLogprobs, GenerationOptions options) {
         boolean wantsLogprobs() {
             return topLogprobs != GenerationOptions.NO_LOGPROBS;
         }
     }
 
-    private static Plan plan(CompletionRequest request) {
+    private Plan plan(CompletionRequest request) {
         if (request.model() == null || request.model().isBlank()) {
             throw new InvalidRequestException("model", "is required");
         }
@@ -146,23 +153,32 @@ public final class Completions {
             }
         }
         SamplingFields sampling = request.sampling();
-        int maxTokens = sampling.resolvedMaxTokens("max_tokens", CompletionRequest.DEFAULT_MAX_TOKENS);
-        return new Plan(maxTokens, top, sampling.toOptions("max_tokens", CompletionRequest.DEFAULT_MAX_TOKENS, top));
+        engine.tokenBudget().checkRequested(sampling.maxTokens(), FIELDS.maxTokens());
+        return new Plan(sampling.maxTokens(), top, sampling.toOptions(top));
     }
 
-    /** @param logprobs the prompt's scored tokens (echo with logprobs), else empty */
-    private record Prompt(long[] ids, String text, List<TokenLogprob> logprobs) {
+    /**
+     * @param logprobs  the prompt's scored tokens (echo with logprobs), else empty
+     * @param maxTokens how many tokens to generate at most, checked against the model's context
+     */
+    private record Prompt(long[] ids, String text, List<TokenLogprob> logprobs, int maxTokens) {
         int startOffset(CompletionRequest request) {
             return request.isEcho() ? 0 : text.length();
         }
+
+        GenerationOptions options(Plan plan) {
+            return plan.options.withMaxTokens(maxTokens);
+        }
     }
 
+    /** Tokenizes and checks the prompt against the context before any compute (echo scoring included). */
     private static Prompt prompt(ServingEngine.Session session, CompletionRequest request, Plan plan) {
         long[] ids = PromptIds.of(request.prompt(), session.tokenizer(), session.base().model().config().vocabSize());
+        int maxTokens = session.maxTokens(ids.length, plan.maxTokens, CompletionRequest.DEFAULT_MAX_TOKENS, FIELDS);
         String text = request.prompt() instanceof String s ? s : session.tokenizer().decode(ids);
         List<TokenLogprob> scored = request.isEcho() && plan.wantsLogprobs()
                 ? session.promptLogprobs(ids, plan.topLogprobs) : List.of();
-        return new Prompt(ids, text, scored);
+        return new Prompt(ids, text, scored, maxTokens);
     }
 
     private static GenerationResult generate(ServingEngine.Session session, long[] ids, GenerationOptions options,

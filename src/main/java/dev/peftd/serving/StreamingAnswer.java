@@ -32,6 +32,11 @@ public final class StreamingAnswer<T> implements AutoCloseable {
         }
     }
 
+    /** Stops the generation at its next token (the client is gone); {@link #run} then returns or throws. */
+    public void cancel() {
+        session.cancel();
+    }
+
     @Override
     public void close() {
         session.close();

@@ -9,7 +9,10 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.time.Clock;
 
 /**
@@ -26,8 +29,12 @@ final class ServingFixtures implements AutoCloseable {
     final ChatCompletions chat;
 
     ServingFixtures(long adapterCacheBytes, int maxConcurrent) {
-        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters),
-                new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent);
+        this(adapterCacheBytes, maxConcurrent, Long.MAX_VALUE, ServingLimits.DEFAULTS);
+    }
+
+    ServingFixtures(long adapterCacheBytes, int maxConcurrent, long baseModelBytes, ServingLimits limits) {
+        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters, baseModelBytes),
+                new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent, limits);
         completions = new Completions(engine, Clock.systemUTC());
         chat = new ChatCompletions(engine, Clock.systemUTC());
     }
@@ -45,7 +52,26 @@ final class ServingFixtures implements AutoCloseable {
         return ServedModel.adapter(adapterFixture, TestModels.tiny(model), adapterFixture, () -> dir);
     }
 
-    static Path adapterDir(String name) {
+    /**
+     * The tiny Llama with a 4096-token context (its config.json's max_position_embeddings raised; RoPE needs nothing
+     * else), written beside the fixture models: long generations in little time.
+     */
+    static Path longContextLlama() throws IOException {
+        Path source = TestModels.tinyLlama();
+        Path dir = source.resolveSibling("tiny-llama-4k");
+        Files.createDirectories(dir);
+        for (String file : List.of("model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json")) {
+            Files.copy(source.resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+        }
+        String config = Files.readString(source.resolve("config.json"));
+        Files.writeString(dir.resolve("config.json"), config.replace("\"max_position_embeddings\": 128",
+                "\"max_position_embeddings\": " + LONG_CONTEXT));
+        return dir;
+    }
+
+    static final int LONG_CONTEXT = 4096;
+
+        static Path adapterDir(String name) {
         String resource = "fixtures/adapters/" + name + "/adapter_config.json";
         URL url = ServingFixtures.class.getClassLoader().getResource(resource);
         if (url == null || !url.getProtocol().equals("file")) {
