@@ -74,9 +74,9 @@ class ServingController {
                     answer.run(chunk -> send(emitter, chunk));
                     emitter.send(SseEmitter.event().data("[DONE]", MediaType.TEXT_PLAIN));
                     emitter.complete();
-                } catch (ClientGoneException e) {
+                } catch (ClientGoneException e) { // nobody to tell: end the async request without an error dispatch
                     log.debug("stream client went away: {}", e.getCause().toString());
-                    emitter.completeWithError(e);
+                    emitter.complete();
                 } catch (IOException | RuntimeException e) {
                     log.warn("stream ended early: {}", e.toString());
                     emitter.completeWithError(e);
