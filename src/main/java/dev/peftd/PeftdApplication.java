@@ -3,12 +3,15 @@ package dev.peftd;
 import dev.peftd.cli.Cli;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration;
 
 /**
  * One jar, two faces: with a known subcommand ({@code generate}, {@code score}, {@code train}, …) it runs the
  * ML core from the command line without starting Spring; otherwise it starts the service.
  */
-@SpringBootApplication
+// Bearer keys are the only credentials: without the exclusion Boot adds a default "user" with a generated password
+// (logged at every start) that nothing uses.
+@SpringBootApplication(exclude = UserDetailsServiceAutoConfiguration.class)
 public class PeftdApplication {
 
     public static void main(String[] args) {
