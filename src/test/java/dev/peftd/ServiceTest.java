@@ -9,7 +9,8 @@ import org.springframework.context.annotation.Import;
 
 /**
  * The shared service context: every test class carrying this annotation reuses one Spring context (one database,
- * one store, one worker pool), which keeps the suite fast. Two tenants, {@code alpha} and {@code beta}.
+ * one store, one worker pool), which keeps the suite fast. Two tenants, {@code alpha} and {@code beta}, and an operator
+ * key for the metrics endpoints.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
@@ -17,6 +18,7 @@ import org.springframework.context.annotation.Import;
         "peftd.embedded-database=false",
         "peftd.data-dir=target/test-peftd-data",
         "peftd.api-keys=alpha:" + TestApi.ALPHA_KEY + ",beta:" + TestApi.BETA_KEY,
+        "peftd.operator-keys=" + TestApi.OPERATOR_KEY,
         "peftd.worker.count=2",
         "peftd.worker.lease=10s",
         "peftd.worker.poll-interval=200ms",

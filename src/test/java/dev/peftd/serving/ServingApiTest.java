@@ -92,7 +92,7 @@ class ServingApiTest {
 
         assertThat(alpha.delete("/v1/adapters/" + id).json().path("deleted").asBoolean()).isTrue();
         assertThat(alpha.post("/v1/completions", Map.of("model", id, "prompt", "hi")).status()).isEqualTo(404);
-        assertThat(alpha.get("/actuator/prometheus").body())
+        assertThat(TestApi.operator(port).get("/actuator/prometheus").body())
                 .contains("peftd_serving_requests_total", "peftd_serving_adapter_cache_misses_total");
     }
 
@@ -185,7 +185,7 @@ class ServingApiTest {
         for (int t = 1; t < ids.length; t++) {
             assertThat(viaMerged.get(t)).as("merged fine-tuned model, token " + t).isCloseTo(fineTuned.get(t), within(1e-4));
         }
-        assertThat(alpha.get("/actuator/prometheus").body()).contains("mode=\"merged\"");
+        assertThat(TestApi.operator(port).get("/actuator/prometheus").body()).contains("mode=\"merged\"");
     }
 
     private static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {

@@ -76,7 +76,7 @@ class EndToEndTest {
         assertThat(api.get("/v1/models").json().path("data").valueStream().map(m -> m.path("id").asString()))
                 .contains("ft:tiny-llama:e2e:" + id);
         assertThat(api.get("/v1/models/ft:tiny-llama:e2e:" + id).json().path("parent").asString()).isEqualTo("tiny-llama");
-        String prometheus = api.get("/actuator/prometheus").body();
+        String prometheus = TestApi.operator(port).get("/actuator/prometheus").body();
         assertThat(prometheus).contains("peftd_job_outcomes_total{outcome=\"succeeded\"}")
                 .contains("peftd_training_steps_total").contains("peftd_worker_busy{");
     }
