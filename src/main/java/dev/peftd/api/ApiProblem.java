@@ -21,7 +21,8 @@ public class ApiProblem extends RuntimeException {
                 "Idempotency-Key reused with a different request"),
         INVALID_FILE(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-file", "Invalid training file"),
         ADAPTER_MISMATCH(HttpStatus.UNPROCESSABLE_CONTENT, "adapter-mismatch", "Adapter does not fit its base model"),
-        STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable");
+        STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable"),
+        DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable");
 
         public static final String BASE = "https://peftd.dev/problems/";
 

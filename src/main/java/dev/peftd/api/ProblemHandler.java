@@ -1,12 +1,15 @@
 package dev.peftd.api;
 
 import java.util.List;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
@@ -37,6 +40,19 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             body.setProperty("errors", problem.errors());
         }
         return body;
+    }
+
+    /**
+     * No connection within the pool's {@code connection-timeout} (5 s): a 503 the client may retry, not a 500. The
+     * cause stays in the log; liveness and readiness report the lost database (see dev.peftd.ops.DatabaseLiveness).
+     */
+    @ExceptionHandler({DataAccessResourceFailureException.class, TransientDataAccessResourceException.class,
+            CannotCreateTransactionException.class})
+    ResponseEntity<ProblemDetail> databaseUnavailable(Exception e) {
+        log.warn("database unavailable: {}", e.getMessage());
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "10")
+                .body(render(new ApiProblem(ApiProblem.Type.DATABASE_UNAVAILABLE,
+                        "the database is not reachable; retry later")));
     }
 
     /** Anything unexpected is a 500 problem, logged with its stack; the client sees no internals beyond the class. */

@@ -9,6 +9,8 @@ import dev.peftd.TestApi;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,6 +54,7 @@ class EndToEndTest {
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
         assertThat(job.path("fine_tuned_model").asString()).isEqualTo("ft:tiny-llama:e2e:" + id);
         assertThat(job.path("steps_completed").asInt()).isEqualTo(4);
+        assertNoWorkFolderOf(id);
         assertThat(job.path("trained_tokens").asLong()).isPositive();
         assertThat(job.path("finished_at").asLong()).isGreaterThanOrEqualTo(job.path("created_at").asLong());
 
@@ -99,8 +102,18 @@ class EndToEndTest {
         JsonNode job = api.get("/v1/fine_tuning/jobs/" + id).json();
         assertThat(job.path("steps_completed").asInt()).isLessThan(100000);
         assertThat(job.path("fine_tuned_model").isNull()).isTrue();
+        assertNoWorkFolderOf(id);
         assertThat(api.get("/v1/fine_tuning/jobs/" + id + "/events?limit=100").json().path("data").valueStream()
                 .map(e -> e.path("message").asString())).contains("The job was cancelled");
+    }
+
+    /** The run's work folder (copies of the tenant's training data) is gone once the job has ended. */
+    private static void assertNoWorkFolderOf(String id) {
+        try (java.util.stream.Stream<Path> folders = Files.list(Path.of("target/test-peftd-data/work"))) {
+            assertThat(folders.map(f -> f.getFileName().toString())).noneMatch(name -> name.startsWith(id));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Reads {@code ?stream=true} until {@code [DONE]}; returns the events in order. */
