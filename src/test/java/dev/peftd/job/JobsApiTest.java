@@ -192,6 +192,24 @@ class JobsApiTest {
         cancelQuietly(id);
     }
 
+    /**
+     * A catastrophic {@code target_modules} regex is refused at submission within its step budget; unguarded, it was
+     * accepted and hung the worker that applied it. The request runs under a preemptive timeout so that a regression
+     * fails here instead of hanging the build.
+     */
+    @Test
+    void aHostileTargetModulesRegexIsRefusedPromptlyAndQueuesNothing() {
+        long before = jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertRefused(
+                body(method("lora", Map.of("target_modules", "(.*){16}Z"))),
+                "method.lora.hyperparameters.target_modules", "needs more than 250000 steps"));
+        assertRefused(body(method("lora", Map.of("target_modules", "x".repeat(513)))),
+                "method.lora.hyperparameters.target_modules", "at most 512");
+        assertRefused(body(method("lora", Map.of("target_modules", "(unclosed"))),
+                "method.lora.hyperparameters.target_modules", "invalid regular expression");
+        assertThat(jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single()).isEqualTo(before);
+    }
+
     private void assertRefused(Map<String, Object> body, String field, String reason) {
         TestApi.Response response = alpha.post("/v1/fine_tuning/jobs", body);
         assertThat(response.status()).as(field + " -> " + response).isEqualTo(400);
