@@ -26,6 +26,7 @@ import org.springframework.context.annotation.Import;
         "peftd.events.stream-poll=50ms",
         "spring.servlet.multipart.max-file-size=256KB",
         "spring.servlet.multipart.max-request-size=300KB",
+        "peftd.limits.adapter-zip-max-bytes=8MB",
         "logging.level.org.testcontainers=WARN",
         "peftd.hub.endpoint=http://127.0.0.1:9",
 })
