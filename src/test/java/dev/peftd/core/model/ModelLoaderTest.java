@@ -124,6 +124,18 @@ class ModelLoaderTest {
     }
 
     @Test
+    void aConfigThatDisagreesWithTheEmbeddingNamesTheConfigKey() throws Exception {
+        Path dir = rewritten(TestModels.tinyLlama(), t -> { });
+        Files.writeString(dir.resolve("config.json"), Files.readString(dir.resolve("config.json"))
+                .replaceFirst("\"vocab_size\": *\\d+", "\"vocab_size\": 1000"));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelLoader.load(dir, Device.cpu()));
+        assertEquals("config.json", e.fileName());
+        assertEquals("vocab_size", e.field());
+        assertTrue(e.reason().contains("1000 does not match the weights: tensor 'model.embed_tokens.weight' in "
+                + "model.safetensors has 384 along dimension 0"), e.getMessage());
+    }
+
+    @Test
     void directoryWithoutWeightsSaysSo() throws Exception {
         Path dir = temp.resolve("config-only");
         Files.createDirectories(dir);
