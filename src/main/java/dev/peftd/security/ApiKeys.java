@@ -83,6 +83,11 @@ final class ApiKeys {
         return Optional.ofNullable(found).map(label -> new Tenant(tenantByLabel.get(label)));
     }
 
+    /** Every tenant holding at least one key. */
+    java.util.Set<String> tenants() {
+        return java.util.Set.copyOf(tenantByLabel.values());
+    }
+
     int size() {
         return digestByTenantKey.size();
     }

@@ -29,6 +29,11 @@ class SecurityConfiguration {
     }
 
     @Bean
+    ConfiguredTenants configuredTenants(ApiKeys keys) {
+        return new ConfiguredTenants(keys.tenants());
+    }
+
+    @Bean
     SecurityFilterChain api(HttpSecurity http, ApiKeys keys, ProblemWriter problems) throws Exception {
         return http
                 .csrf(csrf -> csrf.disable())
