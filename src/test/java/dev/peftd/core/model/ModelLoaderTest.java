@@ -159,6 +159,17 @@ class ModelLoaderTest {
         assertTrue(e.getMessage().contains("model-00003-of-00004.safetensors, which does not exist"), e.getMessage());
     }
 
+    @Test
+    void aShardOutsideTheModelFolderIsRefused() throws Exception {
+        Path outside = rewritten(TestModels.tinyLlama(), t -> { });
+        Path dir = Files.createDirectories(temp.resolve("escaping-index"));
+        Files.copy(outside.resolve("config.json"), dir.resolve("config.json"));
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\": {\"model.embed_tokens.weight\": \"../"
+                + outside.getFileName() + "/model.safetensors\"}}");
+        IOException e = assertThrows(TensorFileException.class, () -> ModelLoader.load(dir, Device.cpu()));
+        assertTrue(e.getMessage().contains("is not a plain file name next to the index"), e.getMessage());
+    }
+
     /** A copy of a fixture with its weights rewritten into one model.safetensors after {@code edit}. */
     private Path rewritten(Path fixture, Consumer<Map<String, NDArray>> edit) throws IOException {
         Path dir = Files.createTempDirectory(temp, fixture.getFileName().toString());
