@@ -29,6 +29,10 @@ import org.springframework.context.annotation.Import;
         "peftd.limits.adapter-zip-max-bytes=8MB",
         "logging.level.org.testcontainers=WARN",
         "peftd.hub.endpoint=http://127.0.0.1:9",
+        // two tenants, so file:// reads only under the roots: the fixtures (target/test-classes) and JUnit's temp
+        // folders; target also holds the data dir, which stays unreadable although a root contains it
+        "peftd.models.roots=target,${java.io.tmpdir}",
+        "peftd.limits.models-per-tenant=30",
 })
 @Import(TestDb.class)
 public @interface ServiceTest {

@@ -17,6 +17,7 @@ public class ApiProblem extends RuntimeException {
         NOT_FOUND(HttpStatus.NOT_FOUND, "not-found", "Not found"),
         CONFLICT(HttpStatus.CONFLICT, "conflict", "Conflict with the current state"),
         PAYLOAD_TOO_LARGE(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "Payload too large"),
+        QUOTA_EXCEEDED(HttpStatus.TOO_MANY_REQUESTS, "quota-exceeded", "Per-tenant limit reached"),
         IDEMPOTENCY_KEY_REUSED(HttpStatus.UNPROCESSABLE_CONTENT, "idempotency-key-reused",
                 "Idempotency-Key reused with a different request"),
         INVALID_FILE(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-file", "Invalid training file"),

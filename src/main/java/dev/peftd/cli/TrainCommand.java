@@ -72,7 +72,7 @@ final class TrainCommand implements Command {
                     run.resumeFrom(o.resume());
                 }
                 TrainingResult result = run.run();
-                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir, model.config(), o.out(),
+                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir.toString(), modelDir, model.config(), o.out(),
                         metrics(o, result), false);
                 report(o, result, analysis, progress.medianStepMillis(), out);
                 return result.cancelled() ? 1 : 0;

@@ -73,6 +73,11 @@ final class ApiKeys {
         return digests.labelOf(presentedKey).map(label -> new Tenant(tenantByLabel.get(label)));
     }
 
+    /** Every tenant holding at least one key. */
+    java.util.Set<String> tenants() {
+        return java.util.Set.copyOf(tenantByLabel.values());
+    }
+
     int size() {
         return digests.size();
     }

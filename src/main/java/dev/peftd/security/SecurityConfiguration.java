@@ -40,6 +40,11 @@ class SecurityConfiguration {
     }
 
     @Bean
+    ConfiguredTenants configuredTenants(ApiKeys keys) {
+        return new ConfiguredTenants(keys.tenants());
+    }
+
+    @Bean
     OperatorKeys operatorKeys(@Value("${peftd.operator-keys:}") String configured, ApiKeys tenants) {
         OperatorKeys operators = OperatorKeys.parse(configured);
         log.info("metrics endpoints: {} operator key(s){}", operators.size(),

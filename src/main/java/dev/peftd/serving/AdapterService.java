@@ -140,6 +140,7 @@ class AdapterService {
             throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + target + "' is already registered",
                     List.of(new ApiProblem.FieldError("model_id", "already registered")));
         }
+        registry.requireRoomFor(tenant);   // before the merge writes anything
         return target;
     }
 
@@ -152,7 +153,8 @@ class AdapterService {
         String prefix = ObjectKeys.mergedModel(tenant, storeName);
         store.putDirectory(prefix, out);
         long parameters = base.model().linears().values().stream().mapToLong(l -> l.weight().size()).sum();
-        registry.registerPrepared(tenant, target, store.location() + "/" + prefix, out,
+        // the store's object key, not store.location(): a filesystem store's location is a server path
+        registry.registerPrepared(tenant, target, "merged:" + prefix, out,
                 base.model().config().architecture(), parameters);
     }
 

@@ -158,7 +158,8 @@ class TrainingJobHandler implements JobHandler {
                             : control.stop());
                 }
                 Path adapterDir = work.resolve("adapter");
-                AdapterExport.write(adapter, modelDir, model.config(), adapterDir, metrics(job, result), false);
+                AdapterExport.write(adapter, job.model(), modelDir, model.config(), adapterDir, metrics(job, result),
+                        false);
                 String prefix = ObjectKeys.adapter(job.tenant(), job.id());
                 store.putDirectory(prefix, adapterDir);
                 return new Outcome.Succeeded(job.fineTunedModelName(), prefix, listener.trainedTokens(), result.steps());

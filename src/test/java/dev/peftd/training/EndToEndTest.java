@@ -71,7 +71,10 @@ class EndToEndTest {
         JsonNode config = TestApi.json().readTree(entries.get("adapter_config.json"));
         assertThat(config.path("peft_type").asString()).isEqualTo("LORA");
         assertThat(config.path("r").asInt()).isEqualTo(4);
+        // the model id users know, not the server folder the base model was read from
+        assertThat(config.path("base_model_name_or_path").asString()).isEqualTo("tiny-llama");
         JsonNode sidecar = TestApi.json().readTree(entries.get("peftd.json"));
+        assertThat(sidecar.path("base_model").path("name_or_path").asString()).isEqualTo("tiny-llama");
         assertThat(sidecar.path("method").asString()).isEqualTo("lora");
         assertThat(sidecar.path("metrics").path("steps").asInt()).isEqualTo(4);
         assertThat(TestApi.beta(port).get("/v1/fine_tuning/jobs/" + id + "/adapter").status()).isEqualTo(404);
