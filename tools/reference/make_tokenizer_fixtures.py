@@ -7,14 +7,21 @@ Three small tokenizers trained here with Hugging Face `tokenizers`, each in one 
   bytefallback-llama2  SentencePiece-style BPE with byte fallback (Llama 2 / stories260K layout), Llama-2-chat
                      template (raise_exception on bad role order, bos_token rendered by the template)
 and a fourth directory that only differs in the config: `named-templates` (a list of named chat templates).
+A fifth, `vocab-specials-llama2`, is bytefallback-llama2 with an empty `added_tokens` list, the way some converted
+Llama checkpoints ship: `<s>`, `</s>` and `<unk>` are only in the vocabulary, and tokenizer_config.json also names a
+mask token and an additional special token that are in neither. transformers adds every special token of the config
+to the tokenizer on load (a vocabulary entry keeps its id, `<s>` stays 1; a token found nowhere gets the next free
+id), so they match as whole tokens in text and are dropped by skip_special_tokens; expected.json also records the id
+of every special token (`special_token_ids`).
 transformers 5 ignores add_bos_token/add_eos_token in tokenizer_config.json when tokenizer.json exists: the
 post-processor alone decides whether BOS is added, and peftd follows it. It also ignores
 clean_up_tokenization_spaces for BPE tokenizers (bytelevel-llama3 sets it, as Llama 3 does), and so does peftd.
 
 expected.json holds what transformers 5 computes: ids with and without special tokens, decoded text, and
-apply_chat_template output (string and ids). Run: /work/refvenv/bin/python tools/reference/make_tokenizer_fixtures.py
+apply_chat_template output (string and ids). Run: [PEFTD_SHARED=/work/shared] /work/refvenv/bin/python tools/reference/make_tokenizer_fixtures.py
 """
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,7 +30,8 @@ from transformers import AutoTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "src/test/resources/fixtures/tokenizers"
-CORPUS = ROOT.parent / "shared/data/text/tinyshakespeare.txt"
+# the shared data folder beside the checkout; PEFTD_SHARED names it when the checkout is elsewhere (a worktree)
+CORPUS = Path(os.environ.get("PEFTD_SHARED", ROOT.parent / "shared")) / "data/text/tinyshakespeare.txt"
 
 QWEN2_TEMPLATE = (
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
@@ -119,10 +127,10 @@ def write_dir(name, tok, config):
     return d
 
 
-def expected(d, chats=CHATS, template_name=None):
+def expected(d, chats=CHATS, template_name=None, texts=TEXTS):
     hf = AutoTokenizer.from_pretrained(str(d))
     cases = []
-    for text in TEXTS:
+    for text in texts:
         with_special = hf.encode(text, add_special_tokens=True)
         cases.append({
             "text": text,
@@ -140,6 +148,8 @@ def expected(d, chats=CHATS, template_name=None):
                                          **kwargs)
             rendered.append({"messages": messages, "add_generation_prompt": gen, "text": text, "ids": list(ids)})
     out = {"bos_token_id": hf.bos_token_id, "eos_token_id": hf.eos_token_id, "cases": cases, "chats": rendered}
+    if template_name is None and d.name.startswith("vocab-specials"):
+        out["special_token_ids"] = {t: hf.convert_tokens_to_ids(t) for t in hf.all_special_tokens}
     (d / "expected.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(d.name, "bos", hf.bos_token_id, "eos", hf.eos_token_id, "first ids", cases[0]["ids"])
 
@@ -167,6 +177,17 @@ def main():
     d = write_dir("bytefallback-llama2", llama2, {
         "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "chat_template": LLAMA2_TEMPLATE})
     expected(d)
+
+    # the same tokenizer with its special tokens only in the vocabulary (no added_tokens)
+    spec = json.loads(llama2.to_str())
+    spec["added_tokens"] = []
+    d = write_dir("vocab-specials-llama2", Tokenizer.from_str(json.dumps(spec)), {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": "<s>",
+        "eos_token": {"__type": "AddedToken", "content": "</s>", "lstrip": False, "rstrip": False, "normalized": False, "single_word": False},
+        "unk_token": "<unk>", "pad_token": "</s>", "mask_token": "<mask>", "additional_special_tokens": ["<|tool|>"],
+        "chat_template": LLAMA2_TEMPLATE})
+    expected(d, texts=TEXTS + ["special <s> and </s> inside text", "<unk> a <mask> b <|tool|> c</s>", "<s>"])
 
     d = write_dir("named-templates", chatml, {
         "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|im_end|>",

@@ -8,15 +8,11 @@ import dev.peftd.core.adapter.analysis.AdapterAnalyzer;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.adapter.peft.ExportOptions;
 import dev.peftd.core.adapter.peft.MergedCheckpointWriter;
-import dev.peftd.core.adapter.peft.ModelChecksum;
-import dev.peftd.core.adapter.peft.PeftImporter;
 import dev.peftd.core.adapter.peft.PeftdSidecar;
 import dev.peftd.core.model.CausalLm;
-import dev.peftd.core.model.ModelLoader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
@@ -27,19 +23,33 @@ import java.util.Set;
  */
 final class AdapterCommands {
 
+    static final String MERGE_HELP = """
+            usage: merge --model DIR --adapter DIR --out DIR
+              Writes the model with the adapter merged into its weights to --out as a full Hugging Face checkpoint
+              (safetensors, config and tokenizer files copied).
+            %s
+              --adapter DIR      a PEFT LoRA or VeRA adapter directory, peftd's or PEFT's
+              --out DIR          where the merged checkpoint goes""".formatted(ModelArgument.HELP);
+    static final String ANALYZE_HELP = """
+            usage: analyze --model DIR --adapter DIR [--json]
+              What the adapter changes, module by module: |dW|, |dW|/|W|, singular values, effective ranks.
+            %s
+              --adapter DIR      a PEFT LoRA or VeRA adapter directory, peftd's or PEFT's
+              --json             one JSON object instead of the table""".formatted(ModelArgument.HELP);
+
     private AdapterCommands() {
     }
 
     static void register() {
-        Cli.register("merge", AdapterCommands::merge);
-        Cli.register("analyze", AdapterCommands::analyze);
+        Cli.register("merge", MERGE_HELP, AdapterCommands::merge);
+        Cli.register("analyze", ANALYZE_HELP, AdapterCommands::analyze);
     }
 
     /** {@code merge --model DIR --adapter DIR --out DIR}. */
     static int merge(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("model", "adapter", "out"), Set.of());
-        Path model = directory(o, "model");
-        Path adapterDir = directory(o, "adapter");
+        Path model = ModelArgument.directory(o.required("model"));
+        Path adapterDir = AdapterArgument.directory(o.required("adapter"));
         Path target = Path.of(o.required("out"));
         return withAdapter(model, adapterDir, err, (lm, adapter) -> {
             MergedCheckpointWriter.write(model, adapter, target,
@@ -53,8 +63,8 @@ final class AdapterCommands {
     /** {@code analyze --model DIR --adapter DIR [--json]}. */
     static int analyze(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("model", "adapter"), Set.of("json"));
-        Path model = directory(o, "model");
-        Path adapterDir = directory(o, "adapter");
+        Path model = ModelArgument.directory(o.required("model"));
+        Path adapterDir = AdapterArgument.directory(o.required("adapter"));
         boolean json = o.flag("json");
         return withAdapter(model, adapterDir, err, (lm, adapter) -> {
             AdapterAnalysis analysis = AdapterAnalyzer.analyze(adapter, AdapterExport.parameterCount(model));
@@ -85,34 +95,11 @@ final class AdapterCommands {
 
     private static int withAdapter(Path model, Path adapterDir, PrintStream err, AdapterAction action)
             throws UsageException {
-        try (CausalLm lm = ModelLoader.load(model);
-             AbstractAdapter adapter = PeftImporter.load(adapterDir, lm.linears())) {
-            warnOnOtherBase(model, adapterDir, err);
+        try (CausalLm lm = ModelArgument.load(model);
+             AbstractAdapter adapter = AdapterArgument.load(adapterDir, model, lm, err)) {
             return action.run(lm, adapter);
         } catch (IOException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
             throw new UsageException(e.getMessage(), e);
         }
-    }
-
-    /** peftd.json records the base checksum: a different base still loads (same shapes), but deserves a warning. */
-    private static void warnOnOtherBase(Path model, Path adapterDir, PrintStream err) throws IOException {
-        JsonObject sidecar = PeftdSidecar.read(adapterDir);
-        if (sidecar == null || !sidecar.has("base_model")) {
-            return;
-        }
-        String recorded = sidecar.getAsJsonObject("base_model").get("checksum").getAsString();
-        String actual = ModelChecksum.of(model);
-        if (!recorded.equals(actual)) {
-            err.println("warning: " + adapterDir.resolve(PeftdSidecar.FILE) + " was trained on base " + recorded
-                    + ", but --model " + model + " is " + actual);
-        }
-    }
-
-    private static Path directory(CliOptions o, String name) throws UsageException {
-        Path dir = Path.of(o.required(name));
-        if (!Files.isDirectory(dir)) {
-            throw new UsageException("--" + name + ": " + dir + " is not a directory");
-        }
-        return dir;
     }
 }

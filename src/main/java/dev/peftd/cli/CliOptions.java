@@ -7,7 +7,8 @@ import java.util.TreeSet;
 
 /**
  * {@code --name value} and {@code --flag} options of one subcommand, checked against the names it declares, with
- * typed getters whose errors name the option. Usage errors become one line on stderr and exit code 2 ({@link Cli}).
+ * typed getters whose errors name the option. Usage errors become one line on stderr and exit code 2 ({@link Cli});
+ * {@code --help} or {@code -h} where an option may stand asks for the command's usage ({@link HelpRequested}).
  */
 final class CliOptions {
 
@@ -24,6 +25,9 @@ final class CliOptions {
         CliOptions o = new CliOptions();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
+            if (Cli.isHelp(arg)) {
+                throw new HelpRequested();
+            }
             if (!arg.startsWith("--") || arg.length() == 2) {
                 throw new UsageException("unexpected argument '" + arg + "' (options start with --)");
             }

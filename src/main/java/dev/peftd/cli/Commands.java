@@ -12,15 +12,19 @@ final class Commands {
             return;
         }
         registered = true;
-        Cli.register("version", (args, out, err) -> {
+        Cli.register("version", "usage: version\n  Prints the peftd version.", (args, out, err) -> {
             out.println("peftd " + Commands.class.getPackage().getImplementationVersion());
             return 0;
         });
-        Cli.register("generate", new GenerateCommand());
-        Cli.register("score", new ScoreCommand());
+        Cli.register("generate", GenerateCommand.HELP, new GenerateCommand());
+        Cli.register("score", ScoreCommand.HELP, new ScoreCommand());
         AdapterCommands.register();
-        Cli.register("train", new TrainCommand());
-        Cli.register("bench", new BenchCommand().add("generate", new GenerateBench()).add("train", new TrainBench()).add("train-one", new TrainBenchRun())
-                .add("serving", new ServingBench()));
+        Cli.register("train", TrainCommand.HELP, new TrainCommand());
+        BenchCommand bench = new BenchCommand()
+                .add("generate", GenerateBench.HELP, new GenerateBench())
+                .add("train", TrainBench.HELP, new TrainBench())
+                .add("train-one", TrainBenchRun.HELP, new TrainBenchRun())
+                .add("serving", ServingBench.HELP, new ServingBench());
+        Cli.register("bench", bench.usage(), bench);
     }
 }

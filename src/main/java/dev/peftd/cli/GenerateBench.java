@@ -30,6 +30,11 @@ final class GenerateBench implements Command {
 
     static final String USAGE = "usage: bench generate --model DIR [--threads N] [--batch B] [--prompt-tokens P]"
             + " [--new-tokens N] [--runs R] [--json]";
+    static final String HELP = USAGE + """
+
+              Prefill and decode tokens/s on synthetic prompts (medians over --runs after a warm-up run; defaults:
+              all cores, batch 1, 128 prompt tokens, 64 new tokens, 5 runs), the Generator path at batch 1, and the
+              process RSS run by run.""";
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {

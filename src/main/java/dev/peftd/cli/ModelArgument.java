@@ -19,6 +19,10 @@ import java.nio.file.Path;
  */
 final class ModelArgument {
 
+    /** The option's line in a command's help. */
+    static final String HELP =
+            "  --model DIR|hf://org/name[@rev]  a Hugging Face model directory, or a Hub model (downloaded to the Hub cache)";
+
     private ModelArgument() {
     }
 

@@ -5,9 +5,11 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.generate.SequenceScore;
 import dev.peftd.core.generate.SequenceScorer;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,18 +23,32 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code score --model DIR (--text TEXT | --input-ids 1,2,3 | --data FILE.jsonl) [--dump-logits] [--json]}: mean
- * next-token loss and perplexity of text under the model (a quick evaluation). With {@code --data}, every line is
+ * {@code score --model DIR [--adapter DIR] (--text TEXT | --input-ids 1,2,3 | --data FILE.jsonl) [--dump-logits]
+ * [--json]}: mean next-token loss and perplexity of text under the model, or under the model with a PEFT adapter
+ * applied unmerged (a quick evaluation). With {@code --data}, every line is
  * an object with a {@code "text"} field and the loss is pooled over all their tokens.
  */
 final class ScoreCommand implements Command {
 
-    static final String USAGE = "usage: score --model DIR|hf://org/name[@rev] (--text TEXT | --input-ids 1,2,3 |"
-            + " --data FILE.jsonl) [--dump-logits] [--json]";
+    static final String USAGE = "usage: score --model DIR|hf://org/name[@rev] [--adapter DIR] (--text TEXT |"
+            + " --input-ids 1,2,3 | --data FILE.jsonl) [--dump-logits] [--json]";
+    static final String HELP = USAGE + """
+
+              Mean next-token loss and perplexity of text under the model.
+            %s
+            %s
+              --text TEXT        the text to score, encoded as transformers does
+              --input-ids 1,2,3  token ids, used as given
+              --data FILE.jsonl  one {"text": ...} object a line; the loss is pooled over all their tokens
+              --dump-logits      with --json and one --text or --input-ids: the logits of every position too
+              --json             print {"loss", "perplexity", "tokens", "sequences"}"""
+            .formatted(ModelArgument.HELP, AdapterArgument.HELP);
+    static final Set<String> VALUED = Set.of("model", "adapter", "text", "input-ids", "data");
+    static final Set<String> FLAGS = Set.of("dump-logits", "json");
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
-        CliOptions o = CliOptions.parse(args, Set.of("model", "text", "input-ids", "data"), Set.of("dump-logits", "json"));
+        CliOptions o = CliOptions.parse(args, VALUED, FLAGS);
         int inputs = (o.has("text") ? 1 : 0) + (o.has("input-ids") ? 1 : 0) + (o.has("data") ? 1 : 0);
         if (inputs != 1) {
             throw new UsageException("give exactly one of --text, --input-ids or --data; " + USAGE);
@@ -43,28 +59,31 @@ final class ScoreCommand implements Command {
         }
         List<String> texts = o.has("data") ? readJsonl(Path.of(o.required("data"))) : null;
         Path dir = ModelArgument.directory(o.required("model"));
+        Path adapterDir = o.has("adapter") ? AdapterArgument.directory(o.required("adapter")) : null;
         try (Tokenizer tokenizer = ModelArgument.tokenizer(dir, !o.has("input-ids"));
-             CausalLm model = ModelArgument.load(dir)) {
+             CausalLm model = ModelArgument.load(dir);
+             AbstractAdapter adapter = adapterDir == null ? null : AdapterArgument.load(adapterDir, dir, model, err)) {
             SequenceScorer scorer = new SequenceScorer(model);
             List<SequenceScore> scores = new ArrayList<>();
             if (texts != null) {
                 for (int i = 0; i < texts.size(); i++) {
-                    scores.add(scoreOrExplain(scorer, tokenizer.encode(texts.get(i)), false, "--data line " + (i + 1)));
+                    scores.add(scoreOrExplain(scorer, adapter, tokenizer.encode(texts.get(i)), false,
+                            "--data line " + (i + 1)));
                 }
             } else {
                 long[] ids = o.has("text") ? tokenizer.encode(o.required("text"))
                         : ModelArgument.tokenIds("input-ids", o.required("input-ids"), model.config().vocabSize());
-                scores.add(scoreOrExplain(scorer, ids, dumpLogits, o.has("text") ? "--text" : "--input-ids"));
+                scores.add(scoreOrExplain(scorer, adapter, ids, dumpLogits, o.has("text") ? "--text" : "--input-ids"));
             }
             print(out, scores, o.flag("json"), dumpLogits);
             return 0;
         }
     }
 
-    private static SequenceScore scoreOrExplain(SequenceScorer scorer, long[] ids, boolean logits, String what)
-            throws UsageException {
+    private static SequenceScore scoreOrExplain(SequenceScorer scorer, LinearHook adapter, long[] ids, boolean logits,
+                                                String what) throws UsageException {
         try {
-            return scorer.score(ids, null, logits);
+            return scorer.score(ids, adapter, logits);
         } catch (IllegalArgumentException e) {
             throw new UsageException(what + ": " + e.getMessage(), e);
         }

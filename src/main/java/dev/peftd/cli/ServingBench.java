@@ -25,6 +25,11 @@ import java.util.Set;
  */
 final class ServingBench implements Command {
 
+    static final String HELP = """
+            usage: bench serving --model DIR --adapter DIR [--threads N] [--prompt-tokens P] [--new-tokens N] [--runs R] [--json]
+              The serving engine's decode tokens/s for the base model, the adapter unmerged and merged, and the
+              adapter's load and swap times (defaults: all cores, 128 prompt tokens, 64 new tokens, 5 runs).""";
+
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("model", "adapter", "threads", "prompt-tokens", "new-tokens", "runs"),

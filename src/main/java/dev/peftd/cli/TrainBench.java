@@ -23,6 +23,14 @@ import java.util.Set;
  */
 final class TrainBench implements Command {
 
+    static final String HELP = """
+            usage: bench train [--methods lora,lora_fa,lora_plus,vera,delta_lora] [--shape smollm2-135m | --model-dir DIR]
+                               [--steps N] [--batch B] [--seq T] [--threads N] [--r R] [--vera-r R] [--rounds N]
+                               [--python PATH] [--script tools/bench/train_bench.py] [--xmx SIZE] [--skip-activations] [--json]
+              Trains each method with peftd and with PEFT + torch (the --python running --script) on the same
+              random model and batches, each run in a fresh process, and prints step time, tokens/s, peak RSS and
+              saved activations side by side (defaults: 6 steps, batch 4 x 256, 2 threads, r 16, VeRA r 256, 1 round).""";
+
     private static final Set<String> VALUED = Set.of("methods", "shape", "steps", "batch", "seq", "threads", "r",
             "vera-r", "python", "script", "model-dir", "xmx", "rounds");
     private static final Set<String> FLAGS = Set.of("json", "skip-activations");

@@ -39,6 +39,12 @@ import java.util.Set;
  */
 final class TrainBenchRun implements Command {
 
+    static final String HELP = """
+            usage: bench train-one --model DIR --method M [--steps N] [--batch B] [--seq T] [--threads N] [--r R]
+                                   [--vera-r R] [--activations]
+              One peftd row of 'bench train' (which runs it in its own JVM): trains on random batches and prints one
+              JSON line with step times, tokens/s and peak RSS (--activations: the saved activations instead).""";
+
     static final List<String> METHODS = List.of("lora", "lora_fa", "lora_plus", "vera", "delta_lora");
     private static final List<String> ALL_PROJECTIONS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");

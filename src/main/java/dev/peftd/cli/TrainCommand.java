@@ -32,6 +32,22 @@ import java.util.Map;
  */
 final class TrainCommand implements Command {
 
+    static final String HELP = """
+            usage: train --model DIR|hf://org/name[@rev] --data FILE.jsonl --method lora|lora_fa|vera|delta_lora|lora_plus
+                         --out DIR [options]
+              Fine-tunes an adapter on JSONL records ({"text"}, {"prompt","completion"} or {"messages"}), prints the
+              progress, writes the PEFT adapter directory and peftd.json to --out (checkpoints to --out/checkpoints)
+              and shows what the adapter changed. Defaults are PEFT's and the HF Trainer's (README, Training).
+              adapter:   --r N  --alpha A  --target-modules q_proj,v_proj|all-linear  --dropout P  --use-rslora
+              methods:   --lora-fa-project-grad (lora_fa)  --vera-d-initial D  --vera-seed K (vera)
+                         --delta-lambda L  --delta-start-step K (delta_lora)  --loraplus-lr-ratio R (lora_plus)
+              training:  --lr X  --steps N | --epochs E  --batch-size B  --grad-accum N  --max-seq-len T  --packing
+                         --warmup-steps N  --schedule cosine|linear|constant  --weight-decay W  --max-grad-norm G
+                         --seed S
+              evaluation and checkpoints:  --eval-file FILE.jsonl | --eval-fraction F  --eval-every N
+                         --checkpoint-every N  --resume DIR
+              output:    --json (one JSON object per step, evaluation and checkpoint, then a summary)""";
+
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
     @Override
@@ -56,7 +72,7 @@ final class TrainCommand implements Command {
                     run.resumeFrom(o.resume());
                 }
                 TrainingResult result = run.run();
-                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir, model.config(), o.out(),
+                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir.toString(), modelDir, model.config(), o.out(),
                         metrics(o, result), false);
                 report(o, result, analysis, progress.medianStepMillis(), out);
                 return result.cancelled() ? 1 : 0;

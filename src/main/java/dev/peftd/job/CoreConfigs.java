@@ -65,7 +65,7 @@ public final class CoreConfigs {
     static void check(TrainingMethod method, long seed) {
         String prefix = "method." + method.type().name() + ".hyperparameters.";
         try {
-            adapter(method);
+            adapter(method).targetModules().requireEvaluable();
             training(method, seed);
         } catch (AdapterConfigException e) {
             String message = e.getMessage();

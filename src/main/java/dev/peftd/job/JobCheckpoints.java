@@ -1,5 +1,7 @@
 package dev.peftd.job;
 
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
@@ -37,17 +39,29 @@ public class JobCheckpoints {
                 select * from job_checkpoints where job_id = ? and (?::int is null or step_number < ?)
                  order by step_number desc limit ?""")
                 .params(jobId, beforeStep, beforeStep, limitPlusOne)
-                .query((rs, i) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
-                        (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
-                        rs.getTimestamp("created_at").toInstant()))
+                .query(JobCheckpoints::row)
                 .list();
+    }
+
+    /** Every checkpoint of a job, newest first. */
+    public List<Checkpoint> all(String jobId) {
+        return list(jobId, null, Integer.MAX_VALUE);
     }
 
     public java.util.Optional<Checkpoint> find(String id) {
         return jdbc.sql("select * from job_checkpoints where id = ?").params(id)
-                .query((rs, i) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
-                        (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
-                        rs.getTimestamp("created_at").toInstant()))
+                .query(JobCheckpoints::row)
                 .optional();
+    }
+
+    /** Forgets a checkpoint: it is no longer listed, served or resumed from. */
+    public void delete(String jobId, int step) {
+        jdbc.sql("delete from job_checkpoints where job_id = ? and step_number = ?").params(jobId, step).update();
+    }
+
+    private static Checkpoint row(ResultSet rs, int rowNum) throws SQLException {
+        return new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
+                (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
+                rs.getTimestamp("created_at").toInstant());
     }
 }

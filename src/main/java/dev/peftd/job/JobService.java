@@ -120,7 +120,7 @@ public class JobService {
         jobs.lockTenant(tenant.name());
         int active = jobs.countActive(tenant.name());
         if (active >= maxActiveJobs) {
-            throw new ApiProblem(ApiProblem.Type.TENANT_LIMIT, "tenant '" + tenant.name() + "' already has " + active
+            throw new ApiProblem(ApiProblem.Type.QUOTA_EXCEEDED, "tenant '" + tenant.name() + "' already has " + active
                     + " queued or running fine-tuning jobs, the limit per tenant is " + maxActiveJobs
                     + "; submit again when one has finished or cancel one");
         }

@@ -6,14 +6,20 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Beans every feature shares: the data folder and the clock (tests replace it to drive lease expiry). */
+/** Beans every feature shares: the data folder (locked to this process) and the clock (tests replace it to drive lease expiry). */
 @Configuration(proxyBeanMethods = false)
 @org.springframework.scheduling.annotation.EnableScheduling
 class OpsConfiguration {
 
+    /**
+     * Every bean that touches the data folder gets it from here, so taking the folder's lock here means it is held
+     * before the embedded PostgreSQL, the store or the work folders see the folder.
+     */
     @Bean
     DataDirectory dataDirectory(@Value("${peftd.data-dir}") Path root) {
-        return new DataDirectory(root);
+        DataDirectory directory = new DataDirectory(root);
+        DataDirectoryLock.acquire(directory);
+        return directory;
     }
 
     @Bean

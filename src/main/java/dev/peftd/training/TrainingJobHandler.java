@@ -40,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -73,6 +74,23 @@ class TrainingJobHandler implements JobHandler {
         this.events = events;
         this.progress = progress;
         this.workRoot = dataDirectory.resolve("work");
+        removeStaleWorkFolders(workRoot);
+    }
+
+    /**
+     * Work folders hold copies of tenants' training data; a run removes its own when it ends, but a process that was
+     * killed mid-run leaves its folder behind. At start-up no run of this process exists yet and the data folder's
+     * lock keeps other processes out, so everything here is stale.
+     */
+    static void removeStaleWorkFolders(Path workRoot) {
+        try (Stream<Path> stale = java.nio.file.Files.list(workRoot)) {
+            for (Path folder : stale.toList()) {
+                FileSystemUtils.deleteRecursively(folder);
+                log.info("removed the stale work folder {}", folder.getFileName());
+            }
+        } catch (IOException e) {
+            log.warn("could not clear stale work folders: {}", e.getMessage());
+        }
     }
 
     @Override
@@ -140,7 +158,8 @@ class TrainingJobHandler implements JobHandler {
                             : control.stop());
                 }
                 Path adapterDir = work.resolve("adapter");
-                AdapterExport.write(adapter, modelDir, model.config(), adapterDir, metrics(job, result), false);
+                AdapterExport.write(adapter, job.model(), modelDir, model.config(), adapterDir, metrics(job, result),
+                        false);
                 String prefix = ObjectKeys.adapter(job.tenant(), job.id());
                 store.putDirectory(prefix, adapterDir);
                 return new Outcome.Succeeded(job.fineTunedModelName(), prefix, listener.trainedTokens(), result.steps());

@@ -27,7 +27,8 @@ import org.springframework.util.FileSystemUtils;
 /**
  * The service side of a training run, called on the training thread: after each step it records progress on the job
  * (fenced on the lease), writes a metrics event and updates the meters, and asks the run to stop at this step
- * boundary when the worker wants it to; after each checkpoint it uploads it to the store and records it.
+ * boundary when the worker wants it to; after each checkpoint it uploads it to the store, records it and prunes the
+ * older ones ({@link CheckpointRetention}).
  */
 final class TrainingProgress implements TrainingListener, AutoCloseable {
 
@@ -39,15 +40,17 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         private final JobCheckpoints checkpoints;
         private final ArtifactStore store;
         private final ServiceMeters meters;
+        private final CheckpointRetention retention;
         private final Clock clock;
 
         Factory(JobQueue queue, JobEvents events, JobCheckpoints checkpoints, ArtifactStore store, ServiceMeters meters,
-                Clock clock) {
+                CheckpointRetention retention, Clock clock) {
             this.queue = queue;
             this.events = events;
             this.checkpoints = checkpoints;
             this.store = store;
             this.meters = meters;
+            this.retention = retention;
             this.clock = clock;
         }
 
@@ -143,6 +146,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         }
         f.checkpoints.record(job.id(), step, Double.isNaN(lastLoss) ? null : lastLoss, key, f.clock.instant());
         f.events.message(job.id(), JobEvents.Level.info, "Checkpoint saved at step " + step);
+        f.retention.prune(job.id(), step);   // only after the lease check: a run that lost its job prunes nothing
     }
 
     /** Local copies of earlier checkpoints are no longer needed once a newer one is in the store. */

@@ -83,19 +83,27 @@ class ScoreCommandTest {
 
             assertThat(run.exitCode()).as(run.err()).isZero();
             JsonArray dumped = JsonParser.parseString(run.out()).getAsJsonObject().getAsJsonArray("logits");
-            float[] want = logits.toFloatArray();
-            int vocab = (int) logits.getShape().get(1);
-            assertThat(dumped.size()).isEqualTo(idArray.length);
-            double maxDiff = 0;
-            for (int t = 0; t < dumped.size(); t++) {
-                JsonArray row = dumped.get(t).getAsJsonArray();
-                assertThat(row.size()).isEqualTo(vocab);
-                for (int v = 0; v < vocab; v++) {
-                    maxDiff = Math.max(maxDiff, Math.abs(row.get(v).getAsFloat() - want[t * vocab + v]));
-                }
-            }
-            assertThat(maxDiff).isLessThan(1e-4);
+            assertThat(maxLogitDiff(dumped, logits)).isLessThan(1e-4);
         }
+    }
+
+    /**
+     * @param dumped the {@code logits} of {@code score --dump-logits --json}, {@code [T][vocab]}
+     * @param want   {@code [T, vocab]}
+     */
+    static double maxLogitDiff(JsonArray dumped, NDArray want) {
+        float[] flat = want.toFloatArray();
+        int vocab = (int) want.getShape().get(1);
+        assertThat(dumped.size()).isEqualTo(want.getShape().get(0));
+        double maxDiff = 0;
+        for (int t = 0; t < dumped.size(); t++) {
+            JsonArray row = dumped.get(t).getAsJsonArray();
+            assertThat(row.size()).isEqualTo(vocab);
+            for (int v = 0; v < vocab; v++) {
+                maxDiff = Math.max(maxDiff, Math.abs(row.get(v).getAsFloat() - flat[t * vocab + v]));
+            }
+        }
+        return maxDiff;
     }
 
     @Test

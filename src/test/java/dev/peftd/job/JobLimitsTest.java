@@ -64,7 +64,7 @@ class JobLimitsTest {
             TestApi.Response refused = answers.stream().filter(r -> r.status() != 200).findFirst().orElseThrow();
             assertThat(refused.status()).isEqualTo(429);
             assertThat(refused.contentType()).startsWith("application/problem+json");
-            assertThat(refused.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/tenant-limit");
+            assertThat(refused.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/quota-exceeded");
             assertThat(refused.json().path("detail").asString()).contains("the limit per tenant is 10");
             assertThat(answers.stream().filter(r -> r.status() != 200).map(TestApi.Response::status))
                     .containsOnly(429);

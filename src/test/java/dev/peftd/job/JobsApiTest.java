@@ -24,6 +24,8 @@ class JobsApiTest {
     int port;
     @Autowired
     JdbcClient jdbc;
+    @Autowired
+    Jobs jobs;
 
     TestApi alpha;
     String trainingFile;
@@ -190,6 +192,44 @@ class JobsApiTest {
         TestApi.Response delete = alpha.delete("/v1/files/" + trainingFile);
         assertThat(delete.status()).isEqualTo(409);
         cancelQuietly(id);
+    }
+
+    /**
+     * A catastrophic {@code target_modules} regex is refused at submission within its step budget; unguarded, it was
+     * accepted and hung the worker that applied it. The request runs under a preemptive timeout so that a regression
+     * fails here instead of hanging the build.
+     */
+    @Test
+    void aHostileTargetModulesRegexIsRefusedPromptlyAndQueuesNothing() {
+        long before = jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertRefused(
+                body(method("lora", Map.of("target_modules", "(.*){16}Z"))),
+                "method.lora.hyperparameters.target_modules", "needs more than 250000 steps"));
+        assertRefused(body(method("lora", Map.of("target_modules", "x".repeat(513)))),
+                "method.lora.hyperparameters.target_modules", "at most 512");
+        assertRefused(body(method("lora", Map.of("target_modules", "(unclosed"))),
+                "method.lora.hyperparameters.target_modules", "invalid regular expression");
+        assertThat(jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single()).isEqualTo(before);
+    }
+
+    /**
+     * The run-time side: a job whose regex got past submission (stored before the guard, or a pattern that only
+     * explodes on the model's own module names) fails with a clear error; unguarded, the worker matching it hung
+     * and a cancel never landed.
+     */
+    @Test
+    void aHostileRegexReachingAWorkerFailsTheJobInsteadOfHangingIt() {
+        TrainingMethod method = new MethodParser(2).parse(TestApi.json().valueToTree(
+                method("lora", Map.of("target_modules", "(.*){16}Z", "max_steps", 1))), null);
+        String id = dev.peftd.api.Ids.next("ftjob");
+        jobs.insert(new JobRecord(id, "alpha", "tiny-llama", trainingFile, null, null, 7, method, null,
+                JobStatus.queued, null, null, null, null, null, null, 0, java.time.Instant.now(), null, null, 0, 1,
+                null, null));
+        await().atMost(Duration.ofSeconds(60)).until(() -> alpha.get("/v1/fine_tuning/jobs/" + id).json()
+                .path("status").asString().equals("failed"));
+        JsonNode error = alpha.get("/v1/fine_tuning/jobs/" + id).json().path("error");
+        assertThat(error.path("code").asString()).isEqualTo("invalid_hyperparameters");
+        assertThat(error.path("message").asString()).startsWith("target_modules: regular expression '(.*){16}Z' needs");
     }
 
     private void assertRefused(Map<String, Object> body, String field, String reason) {

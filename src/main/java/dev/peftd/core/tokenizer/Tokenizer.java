@@ -1,8 +1,10 @@
 package dev.peftd.core.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,23 +44,67 @@ public final class Tokenizer implements AutoCloseable {
                 chatTemplates.put(name, new ChatTemplate(name, source, config.bosToken(), config.eosToken())));
     }
 
-    /** Loads {@code tokenizer.json} (required) and {@code tokenizer_config.json} (optional) from a model directory. */
+    /**
+     * Loads {@code tokenizer.json} (required) and {@code tokenizer_config.json} (optional) from a model directory.
+     * Special tokens of the config that tokenizer.json lists only in its vocabulary (or nowhere) are added to it
+     * first, as transformers does ({@link AddedSpecialTokens}).
+     */
     public static Tokenizer load(Path modelDirectory) {
         Path json = modelDirectory.resolve("tokenizer.json");
         if (!Files.isRegularFile(json)) {
             throw new TokenizerException(json + ": not found (peftd needs the fast tokenizer file tokenizer.json)");
         }
         TokenizerConfigFile config = TokenizerConfigFile.read(modelDirectory);
+        String text;
+        try {
+            text = Files.readString(json);
+        } catch (IOException e) {
+            throw new TokenizerException(json + ": cannot read: " + e.getMessage(), e);
+        }
+        HuggingFaceTokenizer tokenizer = open(json, text);
+        // Nearly every model lists its special tokens as added tokens already: parsing its (up to ~10 MB)
+        // tokenizer.json is only needed when one is not.
+        if (!config.specialTokens().stream().allMatch(token -> isSpecialAddedToken(tokenizer, token.content()))) {
+            String completed;
+            try {
+                completed = AddedSpecialTokens.addMissing(text, config.specialTokens());
+            } catch (RuntimeException e) {
+                tokenizer.close();
+                throw new TokenizerException(json + ": not a valid tokenizer file: " + e.getMessage(), e);
+            }
+            if (!completed.equals(text)) {
+                tokenizer.close();
+                return create(modelDirectory, open(json, completed), config);
+            }
+        }
+        return create(modelDirectory, tokenizer, config);
+    }
+
+    /** Closes the native tokenizer when its special tokens are unusable. */
+    private static Tokenizer create(Path directory, HuggingFaceTokenizer tokenizer, TokenizerConfigFile config) {
+        try {
+            return new Tokenizer(directory, tokenizer, config);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    private static HuggingFaceTokenizer open(Path json, String text) {
         // From a stream, not the directory: DJL would otherwise apply its own reading of tokenizer_config.json
         // (lower-casing, accent stripping, truncation to model_max_length) where transformers 5 does not.
         Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
-        try (InputStream in = Files.newInputStream(json)) {
-            return new Tokenizer(modelDirectory, HuggingFaceTokenizer.newInstance(in, options), config);
-        } catch (IOException e) {
-            throw new TokenizerException(json + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        try (InputStream in = new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8))) {
+            return HuggingFaceTokenizer.newInstance(in, options);
+        } catch (IOException | RuntimeException e) {
             throw new TokenizerException(json + ": not a valid tokenizer file: " + e.getMessage(), e);
         }
+    }
+
+    /** A special added token encodes to its one id, which decoding without special tokens drops. */
+    private static boolean isSpecialAddedToken(HuggingFaceTokenizer tokenizer, String token) {
+        long[] ids = tokenizer.encode(token, false, false).getIds();
+        return ids.length == 1 && tokenizer.decode(ids, true).isEmpty();
     }
 
     /** Ids of {@code text} with the special tokens the post-processor adds (as {@code tokenizer.encode(text)}). */

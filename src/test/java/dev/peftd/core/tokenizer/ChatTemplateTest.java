@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ChatTemplateTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"bytelevel-chatml", "bytelevel-llama3", "bytefallback-llama2"})
+    @ValueSource(strings = {"bytelevel-chatml", "bytelevel-llama3", "bytefallback-llama2", "vocab-specials-llama2"})
     void rendersAndEncodesLikeApplyChatTemplate(String name) throws IOException {
         JsonObject expected = TokenizerFixtures.expected(name);
         try (Tokenizer tokenizer = Tokenizer.load(TokenizerFixtures.directory(name))) {

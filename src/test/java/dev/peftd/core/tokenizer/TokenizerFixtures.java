@@ -14,7 +14,8 @@ import java.util.List;
 /** The tokenizer directories and transformers' outputs made by tools/reference/make_tokenizer_fixtures.py. */
 final class TokenizerFixtures {
 
-    static final List<String> NAMES = List.of("bytelevel-chatml", "bytelevel-llama3", "bytefallback-llama2", "named-templates");
+    static final List<String> NAMES = List.of("bytelevel-chatml", "bytelevel-llama3", "bytefallback-llama2", "named-templates",
+            "vocab-specials-llama2");
 
     private TokenizerFixtures() {
     }

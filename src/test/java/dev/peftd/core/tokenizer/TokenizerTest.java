@@ -53,6 +53,35 @@ class TokenizerTest {
         }
     }
 
+    /**
+     * Special tokens that tokenizer.json has only in its vocabulary (or nowhere) get transformers' ids and match whole
+     * in text; the token strings of the fixture's config encode to exactly the id transformers gives them.
+     */
+    @Test
+    void specialTokensOutsideAddedTokensGetTransformersIds() throws IOException {
+        JsonObject expected = TokenizerFixtures.expected("vocab-specials-llama2");
+        try (Tokenizer tokenizer = Tokenizer.load(TokenizerFixtures.directory("vocab-specials-llama2"))) {
+            assertThat(expected.getAsJsonObject("special_token_ids").entrySet()).hasSize(5);
+            for (var special : expected.getAsJsonObject("special_token_ids").entrySet()) {
+                assertThat(tokenizer.encode(special.getKey(), false)).as(special.getKey())
+                        .containsExactly(special.getValue().getAsLong());
+            }
+            assertThat(tokenizer.bosTokenId()).hasValue(1);
+        }
+    }
+
+    @Test
+    void aBosTokenFoundNowhereIsGivenTheNextFreeIdAsTransformersDoes(@TempDir Path dir) throws IOException {
+        Files.copy(TokenizerFixtures.directory("bytelevel-chatml").resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<|newbos|>\", \"eos_token\": \"<|im_end|>\"}");
+        try (Tokenizer tokenizer = Tokenizer.load(dir)) {
+            // bytelevel-chatml: a vocabulary of 600 and three added tokens inside it
+            assertThat(tokenizer.bosTokenId()).hasValue(600);
+            assertThat(tokenizer.encode("a<|newbos|>b", false)).contains(600L);
+            assertThat(tokenizer.decode(tokenizer.encode("a<|newbos|>b", false))).isEqualTo("ab");
+        }
+    }
+
     @Test
     void encodingAPromptAddsBosExactlyOnce() {
         try (Tokenizer tokenizer = Tokenizer.load(TokenizerFixtures.directory("bytefallback-llama2"))) {

@@ -1,5 +1,7 @@
 package dev.peftd.core.model.llama;
 
+import static dev.peftd.core.model.CheckpointTensors.dimension;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
@@ -55,7 +57,8 @@ public final class LlamaModel extends DecoderOnlyModel {
         long hidden = c.hiddenSize();
         long qWidth = (long) c.numHeads() * c.headDim();
         long kvWidth = (long) c.numKvHeads() * c.headDim();
-        NDArray embed = w.get("model.embed_tokens.weight", c.vocabSize(), hidden); // [vocab, hidden]
+        NDArray embed = w.get("model.embed_tokens.weight", dimension("vocab_size", c.vocabSize()),
+                dimension("hidden_size", hidden)); // [vocab, hidden]
         List<LlamaDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
