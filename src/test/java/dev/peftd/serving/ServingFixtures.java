@@ -53,20 +53,37 @@ final class ServingFixtures implements AutoCloseable {
     }
 
     /**
-     * The tiny Llama with a 4096-token context (its config.json's max_position_embeddings raised; RoPE needs nothing
-     * else), written beside the fixture models: long generations in little time.
+     * The tiny Llama with a 4096-token context (config.json's max_position_embeddings raised; RoPE needs nothing
+     * else) and no EOS token anywhere, written beside the fixture models: a generation that ends only at its
+     * max_tokens, a timeout or a hang-up, whatever the machine's speed.
      */
     static Path longContextLlama() throws IOException {
         Path source = TestModels.tinyLlama();
-        Path dir = source.resolveSibling("tiny-llama-4k");
+        Path dir = source.resolveSibling("tiny-llama-4k-no-eos");
         Files.createDirectories(dir);
-        for (String file : List.of("model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json")) {
+        for (String file : List.of("model.safetensors", "tokenizer.json")) {
             Files.copy(source.resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
         }
-        String config = Files.readString(source.resolve("config.json"));
-        Files.writeString(dir.resolve("config.json"), config.replace("\"max_position_embeddings\": 128",
-                "\"max_position_embeddings\": " + LONG_CONTEXT));
+        Files.writeString(dir.resolve("config.json"), edited(source.resolve("config.json"),
+                "\"max_position_embeddings\": 128", "\"max_position_embeddings\": " + LONG_CONTEXT,
+                "\"eos_token_id\": 2", "\"eos_token_id\": null"));
+        Files.writeString(dir.resolve("generation_config.json"),
+                edited(source.resolve("generation_config.json"), "\"eos_token_id\": 2,", ""));
+        Files.writeString(dir.resolve("tokenizer_config.json"),
+                edited(source.resolve("tokenizer_config.json"), "\"eos_token\": \"</s>\",", ""));
         return dir;
+    }
+
+    /** The text of {@code file} with each {@code from, to} pair replaced; every {@code from} must be there. */
+    private static String edited(Path file, String... fromTo) throws IOException {
+        String text = Files.readString(file);
+        for (int i = 0; i < fromTo.length; i += 2) {
+            if (!text.contains(fromTo[i])) {
+                throw new IllegalStateException(file + " no longer holds " + fromTo[i]);
+            }
+            text = text.replace(fromTo[i], fromTo[i + 1]);
+        }
+        return text;
     }
 
     static final int LONG_CONTEXT = 4096;
