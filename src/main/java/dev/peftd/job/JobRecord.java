@@ -1,5 +1,6 @@
 package dev.peftd.job;
 
+import dev.peftd.queue.JobState;
 import java.time.Instant;
 
 /** One row of {@code fine_tuning_jobs}, as the API and the worker read it. */
@@ -13,7 +14,7 @@ public record JobRecord(
         long seed,
         TrainingMethod method,
         String metadataJson,
-        JobStatus status,
+        JobState status,
         String fineTunedModel,
         String errorCode,
         String errorMessage,

@@ -5,6 +5,7 @@ import dev.peftd.ops.ServiceMeters;
 import dev.peftd.job.JobSignals;
 import dev.peftd.queue.Claim;
 import dev.peftd.queue.JobQueue;
+import dev.peftd.queue.JobState;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -161,13 +162,13 @@ public class WorkerPool implements SmartLifecycle {
         boolean written;
         if (outcome instanceof JobHandler.Outcome.Succeeded s) {
             written = queue.succeed(claim, s.fineTunedModel(), s.adapterKey(), s.trainedTokens(), s.steps());
-            result = "succeeded";
+            result = JobState.SUCCEEDED.wire();
             if (written) {
                 events.message(id, JobEvents.Level.info, "The job has successfully completed: " + s.fineTunedModel());
             }
         } else if (outcome instanceof JobHandler.Outcome.Failed f) {
             written = queue.fail(claim, f.code(), f.message());
-            result = "failed";
+            result = JobState.FAILED.wire();
             if (written) {
                 events.message(id, JobEvents.Level.error, "The job failed (" + f.code() + "): " + f.message());
             }
@@ -176,7 +177,7 @@ public class WorkerPool implements SmartLifecycle {
             switch (reason) {
                 case CANCEL -> {
                     written = queue.cancelled(claim);
-                    result = "cancelled";
+                    result = JobState.CANCELLED.wire();
                     if (written) {
                         events.message(id, JobEvents.Level.info, "The job was cancelled");
                     }
@@ -205,15 +206,17 @@ public class WorkerPool implements SmartLifecycle {
     private void reap() {
         try {
             for (JobQueue.Reaped reaped : queue.reapExpired()) {
-                String message = switch (reaped.newStatus()) {
-                    case "queued" -> "The worker stopped responding; re-queued to resume from the last checkpoint"
+                String message = switch (reaped.newState()) {
+                    case QUEUED -> "The worker stopped responding; re-queued to resume from the last checkpoint"
                             + " (attempt " + reaped.attempts() + " of " + reaped.maxAttempts() + " used)";
-                    case "cancelled" -> "The worker stopped responding while cancelling; the job is cancelled";
-                    default -> "The worker stopped responding " + reaped.attempts() + " times; the job failed";
+                    case CANCELLED -> "The worker stopped responding while cancelling; the job is cancelled";
+                    case FAILED -> "The worker stopped responding " + reaped.attempts() + " times; the job failed";
+                    case RUNNING, CANCELLING, SUCCEEDED -> throw new IllegalStateException(
+                            "the reaper has no arrow into " + reaped.newState());
                 };
-                events.message(reaped.jobId(), reaped.newStatus().equals("failed") ? JobEvents.Level.error
+                events.message(reaped.jobId(), reaped.newState() == JobState.FAILED ? JobEvents.Level.error
                         : JobEvents.Level.warn, message);
-                log.info("reaper: job {} -> {}", reaped.jobId(), reaped.newStatus());
+                log.info("reaper: job {} -> {}", reaped.jobId(), reaped.newState());
             }
         } catch (RuntimeException e) {
             log.warn("reaper failed: {}", e.getMessage());
