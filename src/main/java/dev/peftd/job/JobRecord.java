@@ -1,5 +1,6 @@
 package dev.peftd.job;
 
+import dev.peftd.queue.JobSpec;
 import dev.peftd.queue.JobState;
 import java.time.Instant;
 
@@ -32,6 +33,6 @@ public record JobRecord(
 
     /** {@code ft:<base>:<suffix>:<job id>}; the suffix part is empty when none was given. */
     public String fineTunedModelName() {
-        return "ft:" + model + ":" + (suffix == null ? "" : suffix) + ":" + id;
+        return JobSpec.fineTunedModelName(model, suffix, id);
     }
 }

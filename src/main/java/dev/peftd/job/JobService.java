@@ -7,7 +7,9 @@ import dev.peftd.api.ListPage;
 import dev.peftd.catalog.BaseModel;
 import dev.peftd.catalog.Files;
 import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.queue.JobSignals;
 import dev.peftd.queue.JobState;
+import dev.peftd.worker.JobJournal;
 import dev.peftd.security.Tenant;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -80,7 +82,7 @@ public class JobService {
                     new NewJob.Datasets(request.trainingFile(), Optional.ofNullable(request.validationFile())),
                     Optional.ofNullable(request.suffix()), seed, method, Optional.ofNullable(metadata), clock.instant(),
                     maxAttempts));
-            events.message(id, JobEvents.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
+            events.message(id, JobJournal.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
             return id;
         }, id -> jobs.find(tenant.name(), id).orElseThrow());
         publisher.publishEvent(new JobSignals.Submitted(created.id()));
@@ -180,9 +182,9 @@ public class JobService {
                     .map(JobRecord::status).orElse(job.status()).wire() + " and can no longer be cancelled");
         }
         if (changed.get() == JobState.CANCELLED) {
-            events.message(id, JobEvents.Level.info, "Job cancelled before it started");
+            events.message(id, JobJournal.Level.info, "Job cancelled before it started");
         } else {
-            events.message(id, JobEvents.Level.info, "Cancellation requested; the job stops at the next step");
+            events.message(id, JobJournal.Level.info, "Cancellation requested; the job stops at the next step");
             publisher.publishEvent(new JobSignals.CancelRequested(id));
         }
         return get(tenant, id);

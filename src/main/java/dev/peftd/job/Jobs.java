@@ -82,11 +82,6 @@ public class Jobs implements FineTunedModels {
                 .query(mapper).optional();
     }
 
-    /** For the worker, which holds a lease on the job and so needs no tenant to find it. */
-    public Optional<JobRecord> findClaimed(String id) {
-        return jdbc.sql("select * from fine_tuning_jobs where id = ?").params(id).query(mapper).optional();
-    }
-
     /** Newest first; {@code after} is the id of the last job of the previous page. */
     List<JobRecord> page(String tenant, String after, int limitPlusOne) {
         if (after == null) {

@@ -47,7 +47,8 @@ public class JobQueue {
                    attempts = j.attempts + 1, started_at = coalesce(j.started_at, :now)
              where j.id = (select id from fine_tuning_jobs where status = %s
                             order by seq limit 1 for update skip locked)
-            returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens"""
+            returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens,
+                      j.model, j.training_file, j.validation_file, j.suffix, j.seed, j.method"""
             .formatted(sqlMove(Set.of(QUEUED), RUNNING), QUEUED.sql());
 
     private static final String HEARTBEAT = """
@@ -118,7 +119,9 @@ public class JobQueue {
                 .param("now", ts(now))
                 .query((rs, i) -> new Claim(rs.getString("id"), rs.getString("tenant"), token, owner,
                         rs.getInt("attempts"), (Integer) rs.getObject("checkpoint_step"),
-                        rs.getLong("checkpoint_tokens")))
+                        rs.getLong("checkpoint_tokens"), new JobSpec(rs.getString("model"),
+                        rs.getString("training_file"), Optional.ofNullable(rs.getString("validation_file")),
+                        Optional.ofNullable(rs.getString("suffix")), rs.getLong("seed"), rs.getString("method"))))
                 .optional();
     }
 
