@@ -33,4 +33,18 @@ class ArchitectureTest {
                 .allowEmptyShould(true)
                 .check(classes);
     }
+
+    /**
+     * The job feature sits above the queue, the workers and training: it implements their ports ({@code JobJournal},
+     * {@code CheckpointLog}, {@code MethodSettings}) and they learn of a job only through its {@code Claim}.
+     */
+    @Test
+    void queueWorkersAndTrainingDoNotReachIntoTheJobFeature() {
+        noClasses().that().resideInAnyPackage("dev.peftd.queue..", "dev.peftd.worker..", "dev.peftd.training..")
+                .should().dependOnClassesThat().resideInAPackage("dev.peftd.job..")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.peftd.queue..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.peftd.worker..", "dev.peftd.training..")
+                .check(classes);
+    }
 }

@@ -41,7 +41,7 @@ final class JobViews {
             method.put(j.method().type().name(), Map.of("hyperparameters", hp));
             return new Job(j.id(), "fine_tuning.job", j.createdAt().getEpochSecond(),
                     j.finishedAt() == null ? null : j.finishedAt().getEpochSecond(), j.model(), j.fineTunedModel(),
-                    j.tenant(), j.status().name(),
+                    j.tenant(), j.status().wire(),
                     j.errorCode() == null ? null : new Error(j.errorCode(), j.errorMessage(), j.errorParam()),
                     new OpenAiHyperparameters(hp.batchSize(), hp.learningRate() / MethodParser.DEFAULT_LEARNING_RATE,
                             hp.nEpochs()),
