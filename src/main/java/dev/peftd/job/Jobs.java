@@ -6,9 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.springframework.jdbc.core.RowMapper;
@@ -115,15 +113,6 @@ public class Jobs implements FineTunedModels {
                 .params(fileId, fileId).query(Boolean.class).single();
     }
 
-    /** Jobs per state, for the queue-depth gauge; states without jobs are absent. */
-    public Map<JobState, Long> countByState() {
-        Map<JobState, Long> counts = new EnumMap<>(JobState.class);
-        jdbc.sql("select status, count(*) from fine_tuning_jobs group by status")
-                .query(rs -> {
-                    counts.put(JobState.fromWire(rs.getString(1)), rs.getLong(2));
-                });
-        return counts;
-    }
 
     @Override
     public List<FineTunedModel> fineTunedModels(String tenant) {

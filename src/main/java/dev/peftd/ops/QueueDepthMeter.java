@@ -1,6 +1,6 @@
 package dev.peftd.ops;
 
-import dev.peftd.job.Jobs;
+import dev.peftd.queue.JobQueue;
 import dev.peftd.queue.JobState;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,11 +21,11 @@ class QueueDepthMeter {
 
     private static final Logger log = LoggerFactory.getLogger(QueueDepthMeter.class);
 
-    private final Jobs jobs;
+    private final JobQueue queue;
     private final Map<JobState, AtomicLong> counts = new EnumMap<>(JobState.class);
 
-    QueueDepthMeter(Jobs jobs, MeterRegistry registry) {
-        this.jobs = jobs;
+    QueueDepthMeter(JobQueue queue, MeterRegistry registry) {
+        this.queue = queue;
         for (JobState status : JobState.values()) {
             AtomicLong count = new AtomicLong();
             counts.put(status, count);
@@ -37,7 +37,7 @@ class QueueDepthMeter {
     @Scheduled(fixedDelayString = "${peftd.metrics.queue-refresh:10s}", initialDelayString = "0s")
     void refresh() {
         try {
-            Map<JobState, Long> fresh = jobs.countByState();
+            Map<JobState, Long> fresh = queue.countByState();
             counts.forEach((status, count) -> count.set(fresh.getOrDefault(status, 0L)));
         } catch (RuntimeException e) {
             log.debug("queue depth refresh failed: {}", e.getMessage());

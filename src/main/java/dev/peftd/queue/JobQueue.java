@@ -13,7 +13,9 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -197,5 +199,15 @@ public class JobQueue {
 
     private static Timestamp ts(Instant instant) {
         return Timestamp.from(instant);
+    }
+
+    /** Jobs per state across the whole cluster (the shared table): the queue depth the operators watch. */
+    public Map<JobState, Long> countByState() {
+        Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+        jdbc.sql("select status, count(*) from fine_tuning_jobs group by status")
+                .query(rs -> {
+                    counts.put(JobState.fromWire(rs.getString(1)), rs.getLong(2));
+                });
+        return counts;
     }
 }
