@@ -20,7 +20,7 @@ import dev.peftd.core.train.TrainingRun;
 import dev.peftd.core.train.data.DatasetException;
 import dev.peftd.core.train.data.JsonlDataset;
 import dev.peftd.core.train.data.TokenizedExample;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.queue.Claim;
 import dev.peftd.queue.JobSpec;
 import dev.peftd.security.Tenant;
