@@ -3,6 +3,7 @@ package dev.peftd.serving;
 import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.generate.SequenceScorer;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.model.LinearHook;
@@ -173,7 +174,8 @@ public final class ServingEngine implements AutoCloseable {
 
         /** Log-probabilities of the prompt's tokens from the second on, with {@code alternatives} top tokens each. */
         public List<TokenLogprob> promptLogprobs(long[] promptIds, int alternatives) {
-            return withSlot(() -> PromptLogprobs.of(base(), promptIds, hook(), alternatives));
+            return withSlot(() -> new SequenceScorer(base().model())
+                    .tokenLogprobs(promptIds, hook(), alternatives, tokenizer()::tokenText));
         }
 
         private <T> T withSlot(Supplier<T> work) {
