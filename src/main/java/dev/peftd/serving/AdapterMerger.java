@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * tokenizer files copied) from the shared base: the merge reads the base's original weights and the adapter's
  * {@code deltaWeight}, so the loaded base that other requests use is never written to.
  */
-public final class AdapterMerger {
+final class AdapterMerger {
 
     private AdapterMerger() {
     }

@@ -20,7 +20,7 @@ import java.util.Map;
  * dropout, no training state, the scaling folded into {@code left}) keeps the per-token cost at two thin matmuls
  * and an add per module, and makes the hook read-only, so any number of requests may use it at once.
  */
-public final class FactoredAdapter implements LinearHook, AutoCloseable {
+final class FactoredAdapter implements LinearHook, AutoCloseable {
 
     private final NDManager manager;
     private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}

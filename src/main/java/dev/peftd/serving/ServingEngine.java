@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * oversubscribe the device or the CPU threads. Every generation is bounded: by {@link TokenBudget} (the max_tokens
  * cap and the model's context) and by the request timeout, and it ends early when its session is cancelled.
  */
-public final class ServingEngine implements AutoCloseable {
+final class ServingEngine implements AutoCloseable {
 
     private final BaseModelPool bases;
     private final AdapterCache adapters;
