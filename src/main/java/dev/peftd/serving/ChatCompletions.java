@@ -18,7 +18,7 @@ import java.util.function.Consumer;
  * {@code /v1/chat/completions} on the serving engine: renders the messages with the base model's chat template
  * (with the generation prompt), generates, and answers in OpenAI's chat shape or as a stream of chunks.
  */
-public final class ChatCompletions {
+final class ChatCompletions {
 
     private static final String ASSISTANT = "assistant";
 
@@ -34,9 +34,7 @@ public final class ChatCompletions {
 
     /** Streams: a chunk with the assistant role, one per released piece, one with the finish reason, then usage. */
     public void stream(ServedModel model, ChatCompletionRequest request, Consumer<ChatCompletionResponse.Chunk> sink) {
-        try (StreamingAnswer<ChatCompletionResponse.Chunk> answer = openStream(model, request)) {
-            answer.run(sink);
-        }
+        path.stream(model, new Exchange(request, options(request)), sink);
     }
 
     /** Checks the request, opens its model and renders the prompt now; the returned answer generates when run. */

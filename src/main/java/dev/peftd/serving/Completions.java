@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * OpenAI's response (or its stream of chunks). With {@code echo} the prompt's own token logprobs come from one
  * scoring pass; {@code max_tokens: 0} then skips generation entirely, which is how evaluation harnesses score text.
  */
-public final class Completions {
+final class Completions {
 
     private static final TokenBudget.Fields FIELDS = new TokenBudget.Fields("prompt", "max_tokens");
 
@@ -36,9 +36,7 @@ public final class Completions {
      * an empty chunk with the finish reason, then (with {@code stream_options.include_usage}) the usage.
      */
     public void stream(ServedModel model, CompletionRequest request, Consumer<CompletionResponse> sink) {
-        try (StreamingAnswer<CompletionResponse> answer = openStream(model, request)) {
-            answer.run(sink);
-        }
+        path.stream(model, new Exchange(request, plan(request)), sink);
     }
 
     /** Checks the request and opens its model now (tokens counted against its context); the answer generates when run. */

@@ -110,6 +110,13 @@ final class GenerationPath {
         }
     }
 
+    /** Generates on the calling thread, handing every chunk to {@code sink}, and releases the model when done. */
+    <C> void stream(ServedModel model, Exchange<?, C> exchange, Consumer<C> sink) {
+        try (StreamingAnswer<C> answer = openStream(model, exchange)) {
+            answer.run(sink);
+        }
+    }
+
     /** Opens the model and builds the prompt now (so client errors are still plain 400s); generates when run. */
     <C> StreamingAnswer<C> openStream(ServedModel model, Exchange<?, C> exchange) {
         Reply reply = newReply(model);
