@@ -131,7 +131,7 @@ class TrainingJobHandler implements JobHandler {
 
         TrainingConfig config = CoreConfigs.training(job.method(), job.seed());
         AdapterConfig adapterConfig = CoreConfigs.adapter(job.method());
-        int maxSeqLength = job.method().hyperparameters().maxSeqLength();
+        int maxSeqLength = CoreConfigs.maxSeqLength(job.method());
         try (Tokenizer tokenizer = Tokenizer.load(modelDir);
              CausalLm model = ModelLoader.load(modelDir, device(control.device()))) {
             int maxLen = Math.min(maxSeqLength, model.config().maxPositionEmbeddings());
