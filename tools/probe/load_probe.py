@@ -149,7 +149,10 @@ def abusive_requests(client, model, training_file):
             status_line = reader.readline().decode().strip()
             if " 100 " in status_line + " ":
                 reader.readline()  # the blank line after the interim response
-                sock.sendall(body)
+                try:
+                    sock.sendall(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server answered and closed before taking the whole body; its answer is still readable
                 status_line = reader.readline().decode().strip()
             response = reader.read().decode("utf-8", "replace")
         status = status_line.split(" ")[1] if " " in status_line else status_line

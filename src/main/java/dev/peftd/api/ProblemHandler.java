@@ -71,7 +71,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
     /**
      * No connection within the pool's {@code connection-timeout} (5 s): a 503 the client may retry, not a 500. The
-     * cause stays in the log; liveness and readiness report the lost database (see dev.peftd.ops.DatabaseLiveness).
+     * cause stays in the log; liveness and readiness report the lost database (DatabaseLiveness in ops).
      */
     @ExceptionHandler({DataAccessResourceFailureException.class, TransientDataAccessResourceException.class,
             CannotCreateTransactionException.class})

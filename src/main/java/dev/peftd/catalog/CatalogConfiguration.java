@@ -2,7 +2,7 @@ package dev.peftd.catalog;
 
 import dev.peftd.core.hub.HubClient;
 import dev.peftd.core.hub.HubSettings;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.security.ConfiguredTenants;
 import java.net.URI;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import dev.peftd.core.hub.HubClient;
 import dev.peftd.core.hub.HubException;
 import dev.peftd.core.hub.HubModelId;
 import dev.peftd.core.model.ModelLoader;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.S3Settings;
 import java.io.IOException;
 import java.io.InputStream;

@@ -2,6 +2,7 @@ package dev.peftd.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import dev.peftd.bench.ProcessStats;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;

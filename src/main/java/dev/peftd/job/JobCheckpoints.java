@@ -1,5 +1,6 @@
 package dev.peftd.job;
 
+import dev.peftd.training.CheckpointLog;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -10,7 +11,7 @@ import org.springframework.stereotype.Repository;
 
 /** Checkpoints a worker saved: the step, the loss at that step and where the state lies in the store. */
 @Repository
-public class JobCheckpoints {
+public class JobCheckpoints implements CheckpointLog {
 
     public record Checkpoint(String id, String jobId, int stepNumber, Double trainLoss, String storageKey, Instant createdAt) {
     }
@@ -21,7 +22,7 @@ public class JobCheckpoints {
         this.jdbc = jdbc;
     }
 
-    /** Records a checkpoint; a second save of the same step (a resumed run) replaces the first. */
+    @Override
     public void record(String jobId, int step, Double trainLoss, String storageKey, Instant at) {
         jdbc.sql("""
                 insert into job_checkpoints (id, job_id, step_number, train_loss, storage_key, created_at)
@@ -43,9 +44,10 @@ public class JobCheckpoints {
                 .list();
     }
 
-    /** Every checkpoint of a job, newest first. */
-    public List<Checkpoint> all(String jobId) {
-        return list(jobId, null, Integer.MAX_VALUE);
+    @Override
+    public List<Saved> saved(String jobId) {
+        return list(jobId, null, Integer.MAX_VALUE).stream()
+                .map(c -> new Saved(c.stepNumber(), c.trainLoss(), c.storageKey())).toList();
     }
 
     public java.util.Optional<Checkpoint> find(String id) {
@@ -54,7 +56,7 @@ public class JobCheckpoints {
                 .optional();
     }
 
-    /** Forgets a checkpoint: it is no longer listed, served or resumed from. */
+    @Override
     public void delete(String jobId, int step) {
         jdbc.sql("delete from job_checkpoints where job_id = ? and step_number = ?").params(jobId, step).update();
     }

@@ -7,10 +7,14 @@ import dev.peftd.api.ListPage;
 import dev.peftd.catalog.BaseModel;
 import dev.peftd.catalog.Files;
 import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.queue.JobSignals;
+import dev.peftd.queue.JobState;
 import dev.peftd.security.Tenant;
+import dev.peftd.worker.JobJournal;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.ApplicationEventPublisher;
@@ -74,10 +78,11 @@ public class JobService {
         JobRecord created = idempotency.create(tenant.name(), "job.create", idempotencyKey, hash, () -> {
             requireRoomForAnotherJob(tenant);
             String id = Ids.next("ftjob");
-            jobs.insert(new JobRecord(id, tenant.name(), request.model(), request.trainingFile(), request.validationFile(),
-                    request.suffix(), seed, method, metadata, JobStatus.queued, null, null, null, null, null, null, 0,
-                    clock.instant(), null, null, 0, maxAttempts, null, null));
-            events.message(id, JobEvents.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
+            jobs.insert(new NewJob(id, tenant.name(), request.model(),
+                    new NewJob.Datasets(request.trainingFile(), Optional.ofNullable(request.validationFile())),
+                    Optional.ofNullable(request.suffix()), seed, method, Optional.ofNullable(metadata), clock.instant(),
+                    maxAttempts));
+            events.message(id, JobJournal.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
             return id;
         }, id -> jobs.find(tenant.name(), id).orElseThrow());
         publisher.publishEvent(new JobSignals.Submitted(created.id()));
@@ -170,16 +175,16 @@ public class JobService {
         JobRecord job = get(tenant, id);
         var changed = jobs.cancel(tenant.name(), id, clock.instant());
         if (changed.isEmpty()) {
-            if (job.status() == JobStatus.cancelling) {
+            if (job.status() == JobState.CANCELLING) {
                 return job;
             }
             throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + jobs.find(tenant.name(), id)
-                    .map(JobRecord::status).orElse(job.status()) + " and can no longer be cancelled");
+                    .map(JobRecord::status).orElse(job.status()).wire() + " and can no longer be cancelled");
         }
-        if (changed.get() == JobStatus.cancelled) {
-            events.message(id, JobEvents.Level.info, "Job cancelled before it started");
+        if (changed.get() == JobState.CANCELLED) {
+            events.message(id, JobJournal.Level.info, "Job cancelled before it started");
         } else {
-            events.message(id, JobEvents.Level.info, "Cancellation requested; the job stops at the next step");
+            events.message(id, JobJournal.Level.info, "Cancellation requested; the job stops at the next step");
             publisher.publishEvent(new JobSignals.CancelRequested(id));
         }
         return get(tenant, id);

@@ -42,7 +42,7 @@ final class JobViews {
             method.put(j.method().type(), Map.of("hyperparameters", j.method().hyperparameters()));
             return new Job(j.id(), "fine_tuning.job", j.createdAt().getEpochSecond(),
                     j.finishedAt() == null ? null : j.finishedAt().getEpochSecond(), j.model(), j.fineTunedModel(),
-                    j.tenant(), j.status().name(),
+                    j.tenant(), j.status().wire(),
                     j.errorCode() == null ? null : new Error(j.errorCode(), j.errorMessage(), j.errorParam()),
                     new OpenAiHyperparameters(settings.training().batchSize(), settings.learningRateMultiplier(),
                             (int) settings.training().epochs()),

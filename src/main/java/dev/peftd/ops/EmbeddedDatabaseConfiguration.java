@@ -1,5 +1,6 @@
 package dev.peftd.ops;
 
+import dev.peftd.kernel.DataDirectory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.peftd.security;
 
-import dev.peftd.ops.PrivateFiles;
+import dev.peftd.kernel.PrivateFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package dev.peftd.security;
 
 import dev.peftd.api.ProblemWriter;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import jakarta.servlet.DispatcherType;
 import java.io.IOException;
 import org.slf4j.Logger;

@@ -3,7 +3,7 @@ package dev.peftd.serving;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.Ids;
 import dev.peftd.catalog.ModelRegistry;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.ArtifactStore;
 import dev.peftd.storage.ObjectKeys;
 import java.io.IOException;

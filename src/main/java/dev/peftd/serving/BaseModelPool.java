@@ -22,7 +22,7 @@ import java.util.Map;
  * budget until those requests finish (eviction runs again then); a model larger than the whole budget is still
  * served, alone, and stays loaded until another model is asked for. Concurrent first requests for the same directory wait for one load instead of loading twice.
  */
-public final class BaseModelPool implements AutoCloseable {
+final class BaseModelPool implements AutoCloseable {
 
     private final Device device;
     private final ServingMeters meters;

@@ -3,6 +3,7 @@ package dev.peftd.serving;
 import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.generate.SequenceScorer;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.model.LinearHook;
@@ -21,7 +22,7 @@ import java.util.function.Supplier;
  * oversubscribe the device or the CPU threads. Every generation is bounded: by {@link TokenBudget} (the max_tokens
  * cap and the model's context) and by the request timeout, and it ends early when its session is cancelled.
  */
-public final class ServingEngine implements AutoCloseable {
+final class ServingEngine implements AutoCloseable {
 
     private final BaseModelPool bases;
     private final AdapterCache adapters;
@@ -173,7 +174,8 @@ public final class ServingEngine implements AutoCloseable {
 
         /** Log-probabilities of the prompt's tokens from the second on, with {@code alternatives} top tokens each. */
         public List<TokenLogprob> promptLogprobs(long[] promptIds, int alternatives) {
-            return withSlot(() -> PromptLogprobs.of(base(), promptIds, hook(), alternatives));
+            return withSlot(() -> new SequenceScorer(base().model())
+                    .tokenLogprobs(promptIds, hook(), alternatives, tokenizer()::tokenText));
         }
 
         private <T> T withSlot(Supplier<T> work) {

@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
  * these series), time to first token, generations computing now and those ended early, the adapter cache's hits,
  * misses, evictions, load time and bytes, and the base models' bytes and evictions.
  */
-public final class ServingMeters {
+final class ServingMeters {
 
     private final MeterRegistry registry;
 

@@ -1,6 +1,6 @@
 package dev.peftd.storage;
 
-import dev.peftd.ops.PrivateFiles;
+import dev.peftd.kernel.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -1,7 +1,6 @@
 package dev.peftd.training;
 
-import dev.peftd.job.JobCheckpoints;
-import dev.peftd.job.JobCheckpoints.Checkpoint;
+import dev.peftd.training.CheckpointLog.Saved;
 import dev.peftd.storage.ArtifactStore;
 import java.io.IOException;
 import java.util.Comparator;
@@ -25,11 +24,11 @@ class CheckpointRetention {
 
     private static final Logger log = LoggerFactory.getLogger(CheckpointRetention.class);
 
-    private final JobCheckpoints checkpoints;
+    private final CheckpointLog checkpoints;
     private final ArtifactStore store;
     private final int keepLast;
 
-    CheckpointRetention(JobCheckpoints checkpoints, ArtifactStore store,
+    CheckpointRetention(CheckpointLog checkpoints, ArtifactStore store,
             @Value("${peftd.training.checkpoint-keep-last:3}") int keepLast) {
         if (keepLast < 0) {
             throw new IllegalArgumentException("PEFTD_CHECKPOINT_KEEP_LAST must be 0 (keep all) or more, got " + keepLast);
@@ -44,7 +43,7 @@ class CheckpointRetention {
         if (keepLast == 0) {
             return;
         }
-        for (Checkpoint expired : expired(checkpoints.all(jobId), keepLast, current)) {
+        for (Saved expired : expired(checkpoints.saved(jobId), keepLast, current)) {
             checkpoints.delete(jobId, expired.stepNumber());
             try {
                 store.deleteAll(expired.storageKey());
@@ -57,14 +56,14 @@ class CheckpointRetention {
     }
 
     /** The checkpoints to drop: all but the newest {@code keepLast}, {@code current} and the lowest-loss one. */
-    static List<Checkpoint> expired(List<Checkpoint> all, int keepLast, int current) {
+    static List<Saved> expired(List<Saved> all, int keepLast, int current) {
         Set<Integer> kept = new HashSet<>();
         kept.add(current);
-        all.stream().sorted(Comparator.comparingInt(Checkpoint::stepNumber).reversed()).limit(keepLast)
+        all.stream().sorted(Comparator.comparingInt(Saved::stepNumber).reversed()).limit(keepLast)
                 .forEach(c -> kept.add(c.stepNumber()));
         all.stream().filter(c -> c.trainLoss() != null && !c.trainLoss().isNaN())
-                .min(Comparator.comparingDouble(Checkpoint::trainLoss)
-                        .thenComparing(Comparator.comparingInt(Checkpoint::stepNumber).reversed()))
+                .min(Comparator.comparingDouble(Saved::trainLoss)
+                        .thenComparing(Comparator.comparingInt(Saved::stepNumber).reversed()))
                 .ifPresent(best -> kept.add(best.stepNumber()));
         return all.stream().filter(c -> !kept.contains(c.stepNumber())).toList();
     }

@@ -6,7 +6,7 @@ import dev.peftd.Fixtures;
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
 import dev.peftd.core.model.TestModels;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

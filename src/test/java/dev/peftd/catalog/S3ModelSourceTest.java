@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.peftd.core.model.TestModels;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.S3ProxyServer;
 import dev.peftd.storage.S3Settings;
 import java.nio.file.Files;

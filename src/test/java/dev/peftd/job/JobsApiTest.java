@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -249,9 +250,8 @@ class JobsApiTest {
         TrainingMethod method = new MethodParser(2).parse(TestApi.json().valueToTree(
                 method("lora", Map.of("target_modules", "(.*){16}Z", "max_steps", 1))), null);
         String id = dev.peftd.api.Ids.next("ftjob");
-        jobs.insert(new JobRecord(id, "alpha", "tiny-llama", trainingFile, null, null, 7, method, null,
-                JobStatus.queued, null, null, null, null, null, null, 0, java.time.Instant.now(), null, null, 0, 1,
-                null, null));
+        jobs.insert(new NewJob(id, "alpha", "tiny-llama", new NewJob.Datasets(trainingFile, Optional.empty()),
+                Optional.empty(), 7, method, Optional.empty(), java.time.Instant.now(), 1));
         await().atMost(Duration.ofSeconds(60)).until(() -> alpha.get("/v1/fine_tuning/jobs/" + id).json()
                 .path("status").asString().equals("failed"));
         JsonNode error = alpha.get("/v1/fine_tuning/jobs/" + id).json().path("error");

@@ -3,7 +3,7 @@ package dev.peftd.security;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -6,12 +6,11 @@ import static org.awaitility.Awaitility.await;
 import dev.peftd.Fixtures;
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
-import dev.peftd.job.JobCheckpoints.Checkpoint;
+import dev.peftd.training.CheckpointLog.Saved;
 import dev.peftd.storage.ArtifactStore;
 import dev.peftd.storage.ObjectKeys;
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -73,7 +72,7 @@ class CheckpointRetentionTest {
 
     @Test
     void theBestCheckpointOutlivesTheNewest() {
-        List<Checkpoint> all = checkpoints(1.0, 0.5, 0.9, 0.8, 0.7);   // steps 2..10, best at 4
+        List<Saved> all = checkpoints(1.0, 0.5, 0.9, 0.8, 0.7);   // steps 2..10, best at 4
 
         assertThat(steps(CheckpointRetention.expired(all, 3, 10))).containsExactly(2);
         assertThat(steps(CheckpointRetention.expired(all, 1, 10))).containsExactly(2, 6, 8);
@@ -82,7 +81,7 @@ class CheckpointRetentionTest {
 
     @Test
     void withoutLossesTheNewestAndTheResumePointStay() {
-        List<Checkpoint> all = checkpoints(null, null, null, null, null);
+        List<Saved> all = checkpoints(null, null, null, null, null);
 
         assertThat(steps(CheckpointRetention.expired(all, 2, 10))).containsExactly(2, 4, 6);
         // the checkpoint just written is kept even if a newer one exists (another owner raced ahead)
@@ -91,7 +90,7 @@ class CheckpointRetentionTest {
 
     @Test
     void aTieForBestKeepsTheLaterCheckpoint() {
-        List<Checkpoint> all = checkpoints(0.5, 0.5, 0.9, 0.8, 0.7);
+        List<Saved> all = checkpoints(0.5, 0.5, 0.9, 0.8, 0.7);
 
         assertThat(steps(CheckpointRetention.expired(all, 1, 10))).containsExactly(2, 6, 8);
     }
@@ -105,18 +104,17 @@ class CheckpointRetentionTest {
     }
 
     /** Checkpoints at steps 2, 4, 6, … with these losses, newest first as the repository lists them. */
-    private static List<Checkpoint> checkpoints(Double... losses) {
-        List<Checkpoint> all = new ArrayList<>();
+    private static List<Saved> checkpoints(Double... losses) {
+        List<Saved> all = new ArrayList<>();
         for (int i = 0; i < losses.length; i++) {
             int step = 2 * (i + 1);
-            all.add(new Checkpoint("ckpt-" + step, "ftjob-x", step, losses[i], "jobs/a/ftjob-x/checkpoints/" + step + "/",
-                    Instant.EPOCH));
+            all.add(new Saved(step, losses[i], "jobs/a/ftjob-x/checkpoints/" + step + "/"));
         }
-        all.sort(Comparator.comparingInt(Checkpoint::stepNumber).reversed());
+        all.sort(Comparator.comparingInt(Saved::stepNumber).reversed());
         return all;
     }
 
-    private static List<Integer> steps(List<Checkpoint> checkpoints) {
-        return checkpoints.stream().map(Checkpoint::stepNumber).sorted().toList();
+    private static List<Integer> steps(List<Saved> checkpoints) {
+        return checkpoints.stream().map(Saved::stepNumber).sorted().toList();
     }
 }

@@ -5,11 +5,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.KvCache;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.tensor.NoGrad;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -85,9 +85,9 @@ public final class Generator {
         List<TokenLogprob> logprobs = new ArrayList<>();
         int count = 0;
         FinishReason reason = FinishReason.LENGTH;
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false); // inference: no autograd graph, even if an adapter's tensors require grad
-        try (NDManager manager = NDManager.newBaseManager(); KvCache cache = model.newCache()) {
+        // inference: no autograd graph, even if an adapter's tensors require grad
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
+             KvCache cache = model.newCache()) {
             long[] input = promptIds;
             while (count < options.maxTokens() && cache.length() + input.length <= contextWindow(config)
                     && !stopRequested.getAsBoolean()) {
@@ -125,8 +125,6 @@ public final class Generator {
                     listener.onToken(new GeneratedToken(count - 1, generated[count - 1], rest, null));
                 }
             }
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
         return new GenerationResult(promptIds.clone(), Arrays.copyOf(generated, count), text.released(), reason,
                 List.copyOf(logprobs));

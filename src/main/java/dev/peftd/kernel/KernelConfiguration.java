@@ -1,4 +1,4 @@
-package dev.peftd.ops;
+package dev.peftd.kernel;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -6,10 +6,10 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Beans every feature shares: the data folder (locked to this process) and the clock (tests replace it to drive lease expiry). */
+/** The shared kernel's beans, which every feature may use: the data folder (locked to this process) and the clock (tests replace it to drive lease expiry). */
 @Configuration(proxyBeanMethods = false)
 @org.springframework.scheduling.annotation.EnableScheduling
-class OpsConfiguration {
+class KernelConfiguration {
 
     /**
      * Every bean that touches the data folder gets it from here, so taking the folder's lock here means it is held

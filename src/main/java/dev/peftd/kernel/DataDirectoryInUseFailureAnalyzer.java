@@ -1,4 +1,4 @@
-package dev.peftd.ops;
+package dev.peftd.kernel;
 
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;

@@ -1,4 +1,4 @@
-package dev.peftd.ops;
+package dev.peftd.kernel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
