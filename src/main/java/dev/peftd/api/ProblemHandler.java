@@ -1,5 +1,6 @@
 package dev.peftd.api;
 
+import dev.peftd.core.adapter.InvalidSettingException;
 import java.util.List;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.dao.DataAccessResourceFailureException;
@@ -51,6 +52,15 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             body.setProperty("errors", problem.errors());
         }
         return body;
+    }
+
+    /**
+     * A setting the core refused ({@code dev.peftd.core.train.MethodSettings}, adapter configs): a 400 naming the
+     * field, addressed by the feature that read it (a JSON path such as {@code method.lora.hyperparameters.r}).
+     */
+    @ExceptionHandler(InvalidSettingException.class)
+    ResponseEntity<ProblemDetail> invalidSetting(InvalidSettingException e) {
+        return apiProblem(ApiProblem.invalidField(e.field(), e.reason()));
     }
 
     /** A body that went past the limit while a controller read it itself (parsers' errors arrive wrapped, below). */

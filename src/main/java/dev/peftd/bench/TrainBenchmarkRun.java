@@ -67,8 +67,7 @@ public final class TrainBenchmarkRun {
             return activations(model, config, seq, batch, method);
         }
         TrainingConfig training = TrainingConfig.builder().lr(1e-4).schedule(LrSchedule.Kind.CONSTANT)
-                .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false)
-                .loraPlusRatio(method.equals("lora_plus") ? 16 : 0).build();
+                .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false).build();
         List<StepReport> reports = new ArrayList<>();
         List<Double> cpu = new ArrayList<>();
         try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {

@@ -18,7 +18,6 @@ class StoredMethodSettings implements MethodSettings {
     public RunSettings read(String storedMethod, long seed) {
         TrainingMethod method = json.readValue(storedMethod, TrainingMethod.class);
         var training = CoreConfigs.training(method, seed);   // first, as its checks report before the adapter's
-        return new RunSettings(method.type().name(), CoreConfigs.adapter(method), training,
-                method.hyperparameters().maxSeqLength());
+        return new RunSettings(method.type(), CoreConfigs.adapter(method), training, CoreConfigs.maxSeqLength(method));
     }
 }

@@ -95,6 +95,33 @@ class JobsApiTest {
         cancelQuietly(job.path("id").asString());
     }
 
+    /**
+     * The defaults come from the core's one factory, as on the command line: LoRA's alpha is PEFT's 8 (it was 2r
+     * here), VeRA trains at 2e-3 (it was 2e-4 here) and takes no alpha (it was silently ignored here).
+     */
+    @Test
+    void defaultsAreTheCoresAndVeraTakesNoAlpha() {
+        JsonNode lora = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Map.of("r", 16, "n_epochs", 50))))
+                .json();
+        assertThat(lora.path("method").path("lora").path("hyperparameters").path("lora_alpha").asDouble())
+                .isEqualTo(8.0);
+        cancelQuietly(lora.path("id").asString());
+        JsonNode vera = alpha.post("/v1/fine_tuning/jobs", body(method("vera", Map.of("n_epochs", 50)))).json();
+        JsonNode hp = vera.path("method").path("vera").path("hyperparameters");
+        assertThat(hp.path("learning_rate").asDouble()).isEqualTo(2e-3);
+        assertThat(hp.has("lora_alpha")).isFalse();
+        assertThat(vera.path("hyperparameters").path("learning_rate_multiplier").asDouble()).isEqualTo(1.0);
+        cancelQuietly(vera.path("id").asString());
+        assertRefused(body(method("vera", Map.of("lora_alpha", 16))), "method.vera.hyperparameters.lora_alpha",
+                "does not apply to method 'vera'");
+        Map<String, Object> topLevel = body(method("lora", Map.of()));
+        topLevel.put("hyperparameters", Map.of("r", 4));
+        assertRefused(topLevel, "hyperparameters.r", "unknown hyperparameter; known: batch_size");
+        Map<String, Object> badTopLevel = body(method("lora", Map.of()));
+        badTopLevel.put("hyperparameters", Map.of("n_epochs", 0));
+        assertRefused(badTopLevel, "hyperparameters.n_epochs", "must be between 1 and 50, got 0");
+    }
+
     @Test
     void badRequestsNameTheFieldAndLeaveNoJobBehind() {
         long before = jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single();

@@ -102,8 +102,8 @@ public final class TrainingRun {
         if (tensors.isEmpty()) {
             throw new IllegalArgumentException("adapter: has no trainable tensors");
         }
-        return config.loraPlusRatio() > 0
-                ? ParamGroups.loraPlus(tensors, config.lr(), config.loraPlusRatio(), config.weightDecay())
+        return adapter.loraPlusRatio() > 0
+                ? ParamGroups.loraPlus(tensors, config.lr(), adapter.loraPlusRatio(), config.weightDecay())
                 : ParamGroups.single(tensors, config.lr(), config.weightDecay());
     }
 
