@@ -60,6 +60,12 @@ function common(label, objs) {
   const scrapeAuth = sm?.spec.endpoints[0].authorization;
   check(`${label}: ServiceMonitor sends a bearer key read from a Secret`,
     scrapeAuth?.type === "Bearer" && scrapeAuth?.credentials?.name?.endsWith("-metrics") && !!scrapeAuth?.credentials?.key);
+  for (const suffix of ["-api", "-worker"]) {
+    const operatorKeys = env(container(find(objs, "Deployment", suffix)), "PEFTD_OPERATOR_KEYS")?.valueFrom?.secretKeyRef;
+    check(`${label}: ${suffix} pods accept the ServiceMonitor's key as the operator key`,
+      operatorKeys?.name === scrapeAuth?.credentials?.name && operatorKeys?.key === scrapeAuth?.credentials?.key,
+      JSON.stringify(operatorKeys));
+  }
 
   const rule = objs.find((o) => o.kind === "PrometheusRule");
   const alerts = parse(readFileSync(`${chart}/files/prometheus/peftd-alerts.yml`, "utf8"));

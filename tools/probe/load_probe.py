@@ -9,7 +9,9 @@ Runs against a live peftd (started by load_probe.sh, or any running instance) wi
       - a non-streamed completion with max_tokens 1e8 whose client gives up after 10 s,
       - max_tokens 1e9, a 50 KB prompt, and a 25 MB JSON body,
       - a fine-tuning job whose target_modules is the catastrophic regex "(.*){16}Z".
-  then: the server's RSS (from /proc/<pid>/status) at start, at its peak, and after a settle time,
+      - ten streams within every limit whose clients hang up after three chunks,
+  then: the server's RSS (from /proc/<pid>/status) after warm-up, after the quiet phase (the well-behaved load's own
+        footprint), at its peak, and after a settle time,
         and the answer each abusive request got.
 
 Prints one JSON object (--json) or a short table.
@@ -18,6 +20,7 @@ import argparse
 import concurrent.futures as cf
 import http.client
 import json
+import socket
 import statistics
 import threading
 import time
@@ -98,9 +101,9 @@ def describe(status, payload):
 def abusive_requests(client, model, training_file):
     """(name, function) pairs; each function returns a one-line description of what the server answered."""
 
-    def hang_up_stream():
+    def hang_up(max_tokens):
         c = client.conn(60)
-        body = json.dumps({"model": model, "prompt": "Once", "max_tokens": 100_000_000, "stream": True}).encode()
+        body = json.dumps({"model": model, "prompt": "Once", "max_tokens": max_tokens, "stream": True}).encode()
         c.request("POST", "/v1/completions", body=body,
                   headers={"Authorization": f"Bearer {client.key}", "Content-Type": "application/json"})
         r = c.getresponse()
@@ -136,11 +139,31 @@ def abusive_requests(client, model, training_file):
                                                           "max_tokens": 4}, timeout=60))
 
     def huge_body():
+        # as curl sends large bodies: headers with "Expect: 100-continue", the body only after "100 Continue"
         body = json.dumps({"model": model, "prompt": "x" * (25 * 1024 * 1024), "max_tokens": 1}).encode()
-        try:
-            return describe(*client.post("/v1/completions", body, timeout=120))
-        except Exception as e:
-            return f"connection: {type(e).__name__}"
+        with socket.create_connection((client.host, client.port), timeout=120) as sock:
+            sock.sendall((f"POST /v1/completions HTTP/1.1\r\nHost: {client.host}\r\n"
+                          f"Authorization: Bearer {client.key}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n").encode())
+            reader = sock.makefile("rb")
+            status_line = reader.readline().decode().strip()
+            if " 100 " in status_line + " ":
+                reader.readline()  # the blank line after the interim response
+                try:
+                    sock.sendall(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server answered and closed before taking the whole body; its answer is still readable
+                status_line = reader.readline().decode().strip()
+            response = reader.read().decode("utf-8", "replace")
+        status = status_line.split(" ")[1] if " " in status_line else status_line
+        return describe(status, response.split("\r\n\r\n", 1)[-1].encode())
+
+    def hung_up_streams():
+        # streams within every limit whose clients leave after three chunks: the server should stop each generation
+        answers = []
+        for _ in range(10):
+            answers.append(hang_up(480))
+        return f"{len(answers)} streams of max_tokens 480: " + ", ".join(sorted(set(answers)))
 
     def hostile_regex_job():
         if training_file is None:
@@ -162,7 +185,8 @@ def abusive_requests(client, model, training_file):
         client.post(f"/v1/fine_tuning/jobs/{job}/cancel", {})
         return "job still running after 60 s (cancel sent)"
 
-    return [("stream max_tokens 1e8, client hangs up", hang_up_stream),
+    return [("stream max_tokens 1e8, client hangs up", lambda: hang_up(100_000_000)),
+            ("10 streams within limits, clients hang up", hung_up_streams),
             ("max_tokens 1e8, client gives up at 10 s", give_up_after_10s),
             ("max_tokens 1e9", huge_max_tokens),
             ("50 KB prompt", long_prompt),
@@ -209,6 +233,7 @@ def main():
     sampler.start()
 
     quiet = summary(run_batch(client, args.model, args.requests))
+    rss["after_quiet_mb"] = rss_mb(args.pid)
     training_file = upload_training_file(client)
     with cf.ThreadPoolExecutor(max_workers=8) as pool:
         abusive = [(name, pool.submit(fn)) for name, fn in abusive_requests(client, args.model, training_file)]
@@ -227,6 +252,7 @@ def main():
     rss["after_settle_mb"] = rss_mb(args.pid)
     rss = {k: round(v) for k, v in rss.items()}
     rss["after_over_start"] = round(rss["after_settle_mb"] / rss["start_mb"], 3)
+    rss["after_over_after_quiet"] = round(rss["after_settle_mb"] / rss["after_quiet_mb"], 3)
     result = {"quiet": quiet, "abused": abused, "abusive_answers": answers, "rss": rss}
     if args.json:
         print(json.dumps(result))

@@ -136,6 +136,13 @@ spec:
             secretKeyRef:
               name: {{ include "peftd.secretName" (dict "root" $root "ref" $root.Values.secrets.apiKeys "suffix" "api-keys") }}
               key: {{ $root.Values.secrets.apiKeys.key }}
+        # the key Prometheus scrapes with (the ServiceMonitor's); optional, so a chart without monitoring still starts
+        - name: PEFTD_OPERATOR_KEYS
+          valueFrom:
+            secretKeyRef:
+              name: {{ include "peftd.secretName" (dict "root" $root "ref" $root.Values.secrets.metrics "suffix" "metrics") }}
+              key: {{ $root.Values.secrets.metrics.key }}
+              optional: true
         {{- if $root.Values.config.storage.s3.enabled }}
         - name: PEFTD_STORAGE_S3_ACCESS_KEY
           valueFrom:

@@ -3,13 +3,16 @@ package dev.peftd;
 import dev.peftd.cli.Cli;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration;
 
 /**
  * One jar, two faces: with no arguments, {@code serve}, or only Spring Boot properties ({@code --server.port=8081})
  * it starts the service; anything else is a command ({@code generate}, {@code score}, {@code train}, …) run from the
  * command line without Spring, and an unknown one is a usage error (exit code 2), never a service started by a typo.
  */
-@SpringBootApplication
+// Bearer keys are the only credentials: without the exclusion Boot adds a default "user" with a generated password
+// (logged at every start) that nothing uses.
+@SpringBootApplication(exclude = UserDetailsServiceAutoConfiguration.class)
 public class PeftdApplication {
 
     public static void main(String[] args) {

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.peftd.core.model.TestModels;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
@@ -47,5 +49,26 @@ public final class Fixtures {
         TestApi.Response response = api.upload("train.jsonl", trainingJsonl(4));
         assertThat(response.status()).as(response.toString()).isEqualTo(200);
         return response.json().path("id").asString();
+    }
+
+    /** Every event of a job, oldest first, following the cursor through all pages. */
+    public static List<JsonNode> jobEvents(TestApi api, String id) {
+        List<JsonNode> newestFirst = new ArrayList<>();
+        String after = "";
+        while (true) {
+            JsonNode page = api.get("/v1/fine_tuning/jobs/" + id + "/events?limit=100" + after).json();
+            page.path("data").valueStream().forEach(newestFirst::add);
+            if (!page.path("has_more").asBoolean()) {
+                java.util.Collections.reverse(newestFirst);
+                return newestFirst;
+            }
+            after = "&after=" + page.path("data").get(page.path("data").size() - 1).path("id").asString();
+        }
+    }
+
+    /** The text of every {@code message} event of a job, oldest first. */
+    public static List<String> jobMessages(TestApi api, String id) {
+        return jobEvents(api, id).stream().filter(e -> e.path("type").asString().equals("message"))
+                .map(e -> e.path("message").asString()).toList();
     }
 }

@@ -15,6 +15,8 @@ public final class TestApi {
 
     public static final String ALPHA_KEY = "alpha-key-0123456789abcdef";
     public static final String BETA_KEY = "beta-key-0123456789abcdef";
+    /** Reads the process-wide metrics endpoints; not a tenant. */
+    public static final String OPERATOR_KEY = "operator-key-0123456789abcdef";
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final HttpClient http = HttpClient.newHttpClient();
@@ -32,6 +34,10 @@ public final class TestApi {
 
     public static TestApi beta(int port) {
         return new TestApi(port, BETA_KEY);
+    }
+
+    public static TestApi operator(int port) {
+        return new TestApi(port, OPERATOR_KEY);
     }
 
     public record Response(int status, String contentType, String body, byte[] bytes) {

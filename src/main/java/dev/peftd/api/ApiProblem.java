@@ -17,11 +17,13 @@ public class ApiProblem extends RuntimeException {
         NOT_FOUND(HttpStatus.NOT_FOUND, "not-found", "Not found"),
         CONFLICT(HttpStatus.CONFLICT, "conflict", "Conflict with the current state"),
         PAYLOAD_TOO_LARGE(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "Payload too large"),
+        QUOTA_EXCEEDED(HttpStatus.TOO_MANY_REQUESTS, "quota-exceeded", "Per-tenant limit reached"),
         IDEMPOTENCY_KEY_REUSED(HttpStatus.UNPROCESSABLE_CONTENT, "idempotency-key-reused",
                 "Idempotency-Key reused with a different request"),
         INVALID_FILE(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-file", "Invalid training file"),
         ADAPTER_MISMATCH(HttpStatus.UNPROCESSABLE_CONTENT, "adapter-mismatch", "Adapter does not fit its base model"),
-        STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable");
+        STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable"),
+        DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable");
 
         public static final String BASE = "https://peftd.dev/problems/";
 

@@ -1,17 +1,23 @@
 package dev.peftd.api;
 
+import dev.peftd.core.adapter.InvalidSettingException;
 import java.util.List;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.util.unit.DataSize;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
 /**
@@ -23,6 +29,15 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 class ProblemHandler extends ResponseEntityExceptionHandler {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProblemHandler.class);
+
+    private final DataSize maxFileSize;
+    private final DataSize maxRequestSize;
+
+    ProblemHandler(@Value("${spring.servlet.multipart.max-file-size:1MB}") DataSize maxFileSize,
+            @Value("${spring.servlet.multipart.max-request-size:10MB}") DataSize maxRequestSize) {
+        this.maxFileSize = maxFileSize;
+        this.maxRequestSize = maxRequestSize;
+    }
 
     @ExceptionHandler(ApiProblem.class)
     ResponseEntity<ProblemDetail> apiProblem(ApiProblem problem) {
@@ -37,6 +52,34 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             body.setProperty("errors", problem.errors());
         }
         return body;
+    }
+
+    /**
+     * A setting the core refused ({@code dev.peftd.core.train.MethodSettings}, adapter configs): a 400 naming the
+     * field, addressed by the feature that read it (a JSON path such as {@code method.lora.hyperparameters.r}).
+     */
+    @ExceptionHandler(InvalidSettingException.class)
+    ResponseEntity<ProblemDetail> invalidSetting(InvalidSettingException e) {
+        return apiProblem(ApiProblem.invalidField(e.field(), e.reason()));
+    }
+
+    /** A body that went past the limit while a controller read it itself (parsers' errors arrive wrapped, below). */
+    @ExceptionHandler(BodySizeLimitFilter.BodyTooLargeException.class)
+    ResponseEntity<ProblemDetail> bodyTooLarge(BodySizeLimitFilter.BodyTooLargeException e) {
+        return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE).body(render(BodySizeLimitFilter.tooLarge(e.maxBytes)));
+    }
+
+    /**
+     * No connection within the pool's {@code connection-timeout} (5 s): a 503 the client may retry, not a 500. The
+     * cause stays in the log; liveness and readiness report the lost database (DatabaseLiveness in ops).
+     */
+    @ExceptionHandler({DataAccessResourceFailureException.class, TransientDataAccessResourceException.class,
+            CannotCreateTransactionException.class})
+    ResponseEntity<ProblemDetail> databaseUnavailable(Exception e) {
+        log.warn("database unavailable: {}", e.getMessage());
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "10")
+                .body(render(new ApiProblem(ApiProblem.Type.DATABASE_UNAVAILABLE,
+                        "the database is not reachable; retry later")));
     }
 
     /** Anything unexpected is a 500 problem, logged with its stack; the client sees no internals beyond the class. */
@@ -64,6 +107,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex, HttpHeaders headers,
             HttpStatusCode status, WebRequest request) {
+        for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+            if (cause instanceof BodySizeLimitFilter.BodyTooLargeException tooLarge) { // a chunked body past the limit
+                return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
+                        .body(render(BodySizeLimitFilter.tooLarge(tooLarge.maxBytes)));
+            }
+        }
         // The message names the JSON path and the mismatch; the parser's own message is the most precise reason we have.
         String reason = ex.getMostSpecificCause().getMessage();
         if (reason != null && reason.length() > 300) {
@@ -76,9 +125,27 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleMaxUploadSizeExceededException(MaxUploadSizeExceededException ex,
             HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        long limit = uploadLimit(ex);
         return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE).body(render(new ApiProblem(
-                ApiProblem.Type.PAYLOAD_TOO_LARGE, "upload exceeds the limit of " + ex.getMaxUploadSize() + " bytes",
-                List.of(new ApiProblem.FieldError("file", "larger than " + ex.getMaxUploadSize() + " bytes")))));
+                ApiProblem.Type.PAYLOAD_TOO_LARGE, "upload exceeds the limit of " + limit + " bytes",
+                List.of(new ApiProblem.FieldError("file", "larger than " + limit + " bytes")))));
+    }
+
+    /**
+     * The limit that was exceeded. Servlet multipart parsing reports -1 (unknown) and wraps the container's own
+     * exception, whose class tells a single part over {@code max-file-size} from a request over
+     * {@code max-request-size}.
+     */
+    private long uploadLimit(MaxUploadSizeExceededException ex) {
+        if (ex.getMaxUploadSize() >= 0) {
+            return ex.getMaxUploadSize();
+        }
+        for (Throwable t = ex.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+            if (t.getClass().getSimpleName().equals("FileSizeLimitExceededException")) {
+                return maxFileSize.toBytes();
+            }
+        }
+        return maxRequestSize.toBytes();
     }
 
     @Override

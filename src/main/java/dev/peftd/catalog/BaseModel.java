@@ -27,6 +27,12 @@ public class BaseModel {
     private Status status;
     @Column(name = "failure_reason")
     private String failureReason;
+    @Column(name = "failure_code")
+    private String failureCode;
+    @Column(name = "failure_file")
+    private String failureFile;
+    @Column(name = "failure_field")
+    private String failureField;
     private String architecture;
     private Long parameters;
     @Column(name = "local_path")
@@ -50,11 +56,17 @@ public class BaseModel {
         this.architecture = architecture;
         this.parameters = parameters;
         this.failureReason = null;
+        this.failureCode = null;
+        this.failureFile = null;
+        this.failureField = null;
     }
 
-    void failed(String reason) {
+    void failed(ModelFailure failure) {
         this.status = Status.failed;
-        this.failureReason = reason;
+        this.failureReason = failure.message();
+        this.failureCode = failure.code();
+        this.failureFile = failure.file();
+        this.failureField = failure.field();
     }
 
     public String tenant() {
@@ -75,6 +87,11 @@ public class BaseModel {
 
     public String failureReason() {
         return failureReason;
+    }
+
+    /** The failure in parts, {@code null} unless {@link Status#failed}. */
+    ModelFailure failure() {
+        return status == Status.failed ? new ModelFailure(failureCode, failureReason, failureFile, failureField) : null;
     }
 
     public String architecture() {

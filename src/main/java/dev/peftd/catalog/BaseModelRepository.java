@@ -8,4 +8,6 @@ interface BaseModelRepository extends JpaRepository<BaseModel, BaseModel.Key> {
     List<BaseModel> findByKeyTenantOrderByCreatedAtAsc(String tenant);
 
     List<BaseModel> findByStatus(BaseModel.Status status);
+
+    long countByKeyTenant(String tenant);
 }

@@ -2,7 +2,8 @@ package dev.peftd.catalog;
 
 import dev.peftd.core.hub.HubClient;
 import dev.peftd.core.hub.HubSettings;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
+import dev.peftd.security.ConfiguredTenants;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.concurrent.Executor;
@@ -24,6 +25,16 @@ class CatalogConfiguration {
         URI uri = endpoint.isBlank() ? env.endpoint() : URI.create(endpoint);
         Path cache = System.getenv("PEFTD_HUB_CACHE") != null ? env.cacheDirectory() : dataDirectory.resolve("hub");
         return new HubClient(new HubSettings(uri, env.token(), cache));
+    }
+
+    /**
+     * What {@code file://} sources may read: {@code PEFTD_MODEL_ROOTS}, never the data directory; with several
+     * tenants only the roots.
+     */
+    @Bean
+    LocalModelFolders localModelFolders(DataDirectory dataDirectory, @Value("${peftd.models.roots:}") String roots,
+            ConfiguredTenants tenants) {
+        return new LocalModelFolders(dataDirectory.root(), LocalModelFolders.parseRoots(roots), tenants.multiTenant());
     }
 
     /** One thread: model downloads and checks are I/O- and memory-heavy; doing them one at a time is kinder. */

@@ -32,7 +32,7 @@ class FileController {
     private final Files files;
     private final Path spool;
 
-    FileController(Files files, dev.peftd.ops.DataDirectory dataDirectory) {
+    FileController(Files files, dev.peftd.kernel.DataDirectory dataDirectory) {
         this.files = files;
         this.spool = dataDirectory.resolve("tmp");
     }

@@ -88,7 +88,10 @@ public class Files {
         try {
             store.put(key, upload.content());
         } catch (IOException e) {
-            throw new ApiProblem(ApiProblem.Type.STORAGE_UNAVAILABLE, "could not store the file: " + e.getMessage());
+            // the store's message names its location (a server folder or bucket); the client gets the kind only
+            log.warn("could not store {} for tenant {}", key, tenant.name(), e);
+            throw new ApiProblem(ApiProblem.Type.STORAGE_UNAVAILABLE, "could not store the file ("
+                    + e.getClass().getSimpleName() + "); the object store is unavailable");
         }
         TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
             @Override

@@ -8,6 +8,7 @@ import dev.peftd.security.Tenant;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.security.core.annotation.AuthenticationPrincipal;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -33,18 +34,23 @@ class ModelController {
     /** OpenAI's model object, with our registration fields for base models and the parent for fine-tuned ones. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record ModelView(String id, String object, long created, @JsonProperty("owned_by") String ownedBy, String status,
-                     String source, @JsonProperty("failure_reason") String failureReason, String architecture,
-                     Long parameters, String parent, @JsonProperty("fine_tuning_job") String fineTuningJob) {
+                     String source, @JsonProperty("failure_reason") String failureReason, ModelFailure error,
+                     String architecture, Long parameters, String parent,
+                     @JsonProperty("fine_tuning_job") String fineTuningJob) {
 
         static ModelView of(BaseModel m) {
             return new ModelView(m.id(), "model", m.createdAt().getEpochSecond(), m.tenant(), m.status().name(),
-                    m.source(), m.failureReason(), m.architecture(), m.parameters(), null, null);
+                    m.source(), m.failureReason(), m.failure(), m.architecture(), m.parameters(), null, null);
         }
 
         static ModelView of(String tenant, FineTunedModels.FineTunedModel m) {
-            return new ModelView(m.id(), "model", m.createdAt(), tenant, "ready", null, null, null, null, m.base(),
-                    m.jobId());
+            return new ModelView(m.id(), "model", m.createdAt(), tenant, "ready", null, null, null, null, null,
+                    m.base(), m.jobId());
         }
+    }
+
+    /** OpenAI's answer to a model deletion. */
+    record Deleted(String id, String object, boolean deleted) {
     }
 
     @PostMapping("/v1/models")
@@ -59,6 +65,13 @@ class ModelController {
         registry.list(tenant).forEach(m -> models.add(ModelView.of(m)));
         fineTuned.fineTunedModels(tenant.name()).forEach(m -> models.add(ModelView.of(tenant.name(), m)));
         return ListPage.of(models, false);
+    }
+
+    /** Deletes a failed base-model registration (see {@link ModelRegistry#deleteFailed}). */
+    @DeleteMapping("/v1/models/{id}")
+    Deleted delete(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        registry.deleteFailed(tenant, id);
+        return new Deleted(id, "model", true);
     }
 
     @GetMapping("/v1/models/{id}")

@@ -7,7 +7,7 @@ import dev.peftd.core.hub.HubClient;
 import dev.peftd.core.hub.HubException;
 import dev.peftd.core.hub.HubModelId;
 import dev.peftd.core.model.ModelLoader;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.S3Settings;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,7 +22,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Makes a registered model usable: fetches its files into {@code <data dir>/models/<tenant>/<id>} when they are
- * remote, then checks them. Runs on the model-loading executor, never on a request thread.
+ * remote, then checks them: layout, config.json values, the tokenizer (loaded, and a probe text encoded), and a full
+ * load of the weights. Runs on the model-loading executor, never on a request thread. Failures leave as
+ * {@link Failed}, with no server-side path in them.
  */
 @Component
 class ModelPreparation {
@@ -30,34 +32,58 @@ class ModelPreparation {
     record Prepared(Path dir, String architecture, Long parameters) {
     }
 
+    /** A preparation that failed, described for the client. */
+    static final class Failed extends Exception {
+        final ModelFailure failure;
+
+        Failed(ModelFailure failure, Throwable cause) {
+            super(failure.message(), cause);
+            this.failure = failure;
+        }
+    }
+
     private final DataDirectory dataDirectory;
     private final S3Settings s3;
     private final JsonMapper json;
     private final HubClient hubClient;
+    private final LocalModelFolders localFolders;
 
-    ModelPreparation(DataDirectory dataDirectory, S3Settings s3, JsonMapper json, HubClient hubClient) {
+    ModelPreparation(DataDirectory dataDirectory, S3Settings s3, JsonMapper json, HubClient hubClient,
+            LocalModelFolders localFolders) {
         this.dataDirectory = dataDirectory;
         this.s3 = s3;
         this.json = json;
         this.hubClient = hubClient;
+        this.localFolders = localFolders;
     }
 
-    Prepared prepare(String tenant, String id, ModelSource source) throws IOException {
-        Path dir;
-        if (source instanceof ModelSource.Local local) {
-            dir = local.dir();
-        } else if (source instanceof ModelSource.S3 s3Source) {
-            dir = downloadFromS3(s3Source, cacheDir(tenant, id));
-        } else {
-            ModelSource.Hub hub = (ModelSource.Hub) source;
-            try {
-                dir = hubClient.snapshot(new HubModelId(hub.repo(), hub.revision()));
-            } catch (HubException | IllegalArgumentException e) {
-                throw new IOException("hf://" + hub.repo() + "@" + hub.revision() + ": " + e.getMessage(), e);
-            }
+    Prepared prepare(String tenant, String id, ModelSource source) throws Failed {
+        Path dir = null;
+        try {
+            dir = fetch(tenant, id, source);
+            ModelFiles.check(dir, json);
+            ModelConfig config = ModelLoader.readConfig(dir);
+            TokenizerProbe.check(dir, config);
+            return new Prepared(dir, loadOnce(dir), null);
+        } catch (Exception e) {
+            throw new Failed(ModelFailure.of(e, dir, dataDirectory.root()), e);
         }
-        ModelFiles.check(dir, json);
-        return new Prepared(dir, loadOnce(dir), null);
+    }
+
+    private Path fetch(String tenant, String id, ModelSource source) throws IOException {
+        if (source instanceof ModelSource.Local local) {
+            // checked again here, on the real path it will be read from: the folder may have changed since registration
+            return localFolders.check(local.dir());
+        }
+        if (source instanceof ModelSource.S3 s3Source) {
+            return downloadFromS3(s3Source, cacheDir(tenant, id));
+        }
+        ModelSource.Hub hub = (ModelSource.Hub) source;
+        try {
+            return hubClient.snapshot(new HubModelId(hub.repo(), hub.revision()));
+        } catch (HubException | IllegalArgumentException e) {
+            throw new ModelFailure.SourceException("hf://" + hub.repo() + "@" + hub.revision() + ": " + e.getMessage());
+        }
     }
 
     /**
@@ -65,11 +91,8 @@ class ModelPreparation {
      * frees it again: a model that reaches {@code ready} is one a worker can load.
      */
     private static String loadOnce(Path dir) throws IOException {
-        ModelConfig config = ModelLoader.readConfig(dir);
         try (CausalLm model = ModelLoader.load(dir, Device.cpu())) {
             return model.config().architecture();
-        } catch (RuntimeException e) {
-            throw new IOException("cannot load " + config.architecture() + " from " + dir + ": " + e.getMessage(), e);
         }
     }
 
@@ -79,6 +102,7 @@ class ModelPreparation {
     }
 
     private Path downloadFromS3(ModelSource.S3 source, Path dir) throws IOException {
+        String uri = "s3://" + source.bucket() + "/" + source.prefix();
         try (S3Client client = s3.client()) {
             int count = 0;
             for (S3Object object : client.listObjectsV2Paginator(b -> b.bucket(source.bucket()).prefix(source.prefix()))
@@ -89,7 +113,7 @@ class ModelPreparation {
                 }
                 Path target = dir.resolve(relative).normalize();
                 if (!target.startsWith(dir)) {
-                    throw new IOException("object key '" + object.key() + "' escapes the model folder");
+                    throw new ModelFailure.SourceException("object key '" + object.key() + "' escapes the model folder");
                 }
                 Files.createDirectories(target.getParent());
                 try (InputStream in = client.getObject(b -> b.bucket(source.bucket()).key(object.key()))) {
@@ -98,11 +122,11 @@ class ModelPreparation {
                 count++;
             }
             if (count == 0) {
-                throw new IOException("no objects under s3://" + source.bucket() + "/" + source.prefix());
+                throw new ModelFailure.SourceException("no objects under " + uri);
             }
             return dir;
         } catch (SdkException e) {
-            throw new IOException("s3://" + source.bucket() + "/" + source.prefix() + ": " + e.getMessage(), e);
+            throw new ModelFailure.SourceException(uri + ": " + S3ModelSources.summary(e));
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.peftd.catalog;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.IdempotencyKeys;
 import dev.peftd.security.Tenant;
+import dev.peftd.storage.S3Settings;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -21,9 +22,10 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Base models per tenant. Registering returns at once with status {@code loading}; a background task fetches the
- * files (Hub, S3) and checks that the model loads, then marks it {@code ready} or {@code failed} with the reason.
- * Registrations left {@code loading} by a stopped process are picked up again at start-up.
+ * Base models per tenant. Registering checks the source at once (syntax, which folders and buckets it may read) and
+ * the tenant's model limit, then returns with status {@code loading}; a background task fetches the files (Hub, S3)
+ * and checks them (config values, tokenizer, weights), then marks the model {@code ready} or {@code failed} with the
+ * reason in parts. Registrations left {@code loading} by a stopped process are picked up again at start-up.
  */
 @Service
 public class ModelRegistry {
@@ -38,27 +40,31 @@ public class ModelRegistry {
     private final Executor executor;
     private final TransactionTemplate transactions;
     private final Clock clock;
-    private final List<Path> allowedRoots;
+    private final LocalModelFolders localFolders;
+    private final S3ModelSources s3Sources;
+    private final int maxModelsPerTenant;
     private final Set<BaseModel.Key> inFlight = ConcurrentHashMap.newKeySet();
 
     ModelRegistry(BaseModelRepository repository, IdempotencyKeys idempotency, ModelPreparation preparation,
             @Qualifier("modelLoadingExecutor") Executor executor, TransactionTemplate transactions, Clock clock,
-            @Value("${peftd.models.roots:}") String allowedRoots) {
+            LocalModelFolders localFolders, S3Settings s3,
+            @Value("${peftd.limits.models-per-tenant:20}") int maxModelsPerTenant) {
         this.repository = repository;
         this.idempotency = idempotency;
         this.preparation = preparation;
         this.executor = executor;
         this.transactions = transactions;
         this.clock = clock;
-        this.allowedRoots = java.util.Arrays.stream(allowedRoots.split(",")).map(String::trim).filter(r -> !r.isEmpty())
-                .map(r -> Path.of(r).toAbsolutePath().normalize()).toList();
+        this.localFolders = localFolders;
+        this.s3Sources = new S3ModelSources(s3);
+        this.maxModelsPerTenant = maxModelsPerTenant;
     }
 
     BaseModel register(Tenant tenant, String id, String source, String idempotencyKey) {
         if (id == null || !MODEL_ID.matcher(id).matches()) {
             throw ApiProblem.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
         }
-        ModelSource parsed = ModelSource.parse(source, allowedRoots);
+        ModelSource parsed = readable(ModelSource.parse(source));
         BaseModel model = idempotency.create(tenant.name(), "model.create", idempotencyKey,
                 IdempotencyKeys.hash(id, source),
                 () -> {
@@ -66,6 +72,7 @@ public class ModelRegistry {
                         throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is already registered",
                                 List.of(new ApiProblem.FieldError("id", "already registered")));
                     }
+                    requireRoomFor(tenant.name());
                     repository.save(new BaseModel(tenant.name(), id, source, clock.instant()));
                     return id;
                 },
@@ -74,6 +81,34 @@ public class ModelRegistry {
             prepareInBackground(model, parsed);
         }
         return model;
+    }
+
+    /**
+     * The checks a source gets before anything is stored: a local folder must be one this service may read (its
+     * real path is what will be read), an S3 source needs a configured store that is not the artifact store.
+     */
+    private ModelSource readable(ModelSource source) {
+        if (source instanceof ModelSource.Local local) {
+            return new ModelSource.Local(localFolders.check(local.dir()));
+        }
+        if (source instanceof ModelSource.S3 s3) {
+            s3Sources.check(s3);
+        }
+        return source;
+    }
+
+    /**
+     * Refuses a registration past {@code peftd.limits.models-per-tenant} (every registration counts, merged models
+     * and failed ones too: each is a row in every model list, and a loaded model holds memory). 429 as OpenAI answers
+     * an exhausted quota; a client frees room by deleting a model.
+     */
+    public void requireRoomFor(String tenant) {
+        if (repository.countByKeyTenant(tenant) >= maxModelsPerTenant) {
+            throw new ApiProblem(ApiProblem.Type.QUOTA_EXCEEDED, "this tenant has reached its limit of "
+                    + maxModelsPerTenant + " registered models (PEFTD_LIMITS_MODELS_PER_TENANT); delete a failed "
+                    + "registration or ask the operator to raise it",
+                    List.of(new ApiProblem.FieldError("id", "limit of " + maxModelsPerTenant + " registered models reached")));
+        }
     }
 
     /**
@@ -90,9 +125,27 @@ public class ModelRegistry {
                 throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is already registered",
                         List.of(new ApiProblem.FieldError("id", "already registered")));
             }
+            requireRoomFor(tenant);
             BaseModel model = new BaseModel(tenant, id, source, clock.instant());
             model.ready(dir.toString(), architecture, parameters);
             return repository.save(model);
+        });
+    }
+
+    /**
+     * Deletes a registration that failed, which frees its place under the tenant's limit. Ready models stay: jobs,
+     * fine-tuned models and adapters may name them.
+     */
+    void deleteFailed(Tenant tenant, String id) {
+        transactions.executeWithoutResult(status -> {
+            BaseModel model = repository.findById(new BaseModel.Key(tenant.name(), id))
+                    .orElseThrow(() -> ApiProblem.notFound("model", id));
+            if (model.status() != BaseModel.Status.failed) {
+                throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is " + model.status()
+                        + "; only failed registrations can be deleted", List.of(new ApiProblem.FieldError("id",
+                        "not failed")));
+            }
+            repository.delete(model);
         });
     }
 
@@ -108,9 +161,9 @@ public class ModelRegistry {
     void resumeUnfinishedLoads() {
         for (BaseModel model : repository.findByStatus(BaseModel.Status.loading)) {
             try {
-                prepareInBackground(model, ModelSource.parse(model.source(), allowedRoots));
+                prepareInBackground(model, readable(ModelSource.parse(model.source())));
             } catch (ApiProblem e) {
-                markFailed(model.tenant(), model.id(), e.getMessage());
+                markFailed(model.tenant(), model.id(), ModelFailure.of(e));
             }
         }
     }
@@ -128,19 +181,21 @@ public class ModelRegistry {
                     repository.save(m);
                 }));
                 log.info("model {}/{} ready: {} from {}", model.tenant(), model.id(), prepared.architecture(), prepared.dir());
-            } catch (Exception e) {
-                String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                log.warn("model {}/{} failed to load: {}", model.tenant(), model.id(), reason);
-                markFailed(model.tenant(), model.id(), reason);
+            } catch (ModelPreparation.Failed e) {
+                log.warn("model {}/{} failed to load: {}", model.tenant(), model.id(), e.getMessage());
+                markFailed(model.tenant(), model.id(), e.failure);
+            } catch (RuntimeException e) {
+                log.warn("model {}/{} failed to load", model.tenant(), model.id(), e);
+                markFailed(model.tenant(), model.id(), ModelFailure.of(e));
             } finally {
                 inFlight.remove(key);
             }
         });
     }
 
-    private void markFailed(String tenant, String id, String reason) {
+    private void markFailed(String tenant, String id, ModelFailure failure) {
         transactions.executeWithoutResult(status -> repository.findById(new BaseModel.Key(tenant, id)).ifPresent(m -> {
-            m.failed(reason);
+            m.failed(failure);
             repository.save(m);
         }));
     }

@@ -4,13 +4,13 @@ import dev.peftd.api.ApiProblem;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.regex.Pattern;
 
 /**
  * Where a base model's files come from: a local folder ({@code file:///abs/dir}), the Hugging Face Hub
  * ({@code hf://org/name[@revision]}) or an S3 prefix ({@code s3://bucket/prefix}). Parsing refuses anything that could
- * climb out of where it points ({@code ..} segments, encoded dots, relative paths) and names the reason.
+ * climb out of where it points ({@code ..} segments, encoded dots, relative paths) and names the reason. Which local
+ * folders may be read is {@link LocalModelFolders}'s decision, made against the file system.
  */
 sealed interface ModelSource {
 
@@ -28,8 +28,7 @@ sealed interface ModelSource {
     Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
     Pattern S3_PREFIX = Pattern.compile("[A-Za-z0-9_.=/-]{0,1000}");
 
-    /** @param allowedRoots local folders a {@code file://} source must lie in; empty allows any absolute folder */
-    static ModelSource parse(String source, List<Path> allowedRoots) {
+    static ModelSource parse(String source) {
         if (source == null || source.isBlank()) {
             throw ApiProblem.invalidField("source", "missing; use file:///dir, hf://org/name[@revision] or s3://bucket/prefix");
         }
@@ -37,7 +36,7 @@ sealed interface ModelSource {
             throw ApiProblem.invalidField("source", "must not contain '%' escapes or backslashes");
         }
         if (source.startsWith("file://")) {
-            return local(source, allowedRoots);
+            return local(source);
         }
         if (source.startsWith("hf://")) {
             return hub(source.substring("hf://".length()));
@@ -48,7 +47,7 @@ sealed interface ModelSource {
         throw ApiProblem.invalidField("source", "unknown scheme in '" + source + "'; use file://, hf:// or s3://");
     }
 
-    private static ModelSource local(String source, List<Path> allowedRoots) {
+    private static ModelSource local(String source) {
         URI uri;
         try {
             uri = new URI(source);
@@ -62,12 +61,7 @@ sealed interface ModelSource {
             throw ApiProblem.invalidField("source", "file:// sources need an absolute path (file:///dir)");
         }
         rejectDotSegments(path);
-        Path dir = Path.of(path).normalize();
-        if (!allowedRoots.isEmpty() && allowedRoots.stream().noneMatch(root -> dir.startsWith(root.toAbsolutePath().normalize()))) {
-            throw ApiProblem.invalidField("source", "'" + dir + "' is outside the folders models may be read from "
-                    + "(PEFTD_MODEL_ROOTS)");
-        }
-        return new Local(dir);
+        return new Local(Path.of(path).normalize());
     }
 
     private static ModelSource hub(String rest) {

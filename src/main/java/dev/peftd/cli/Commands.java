@@ -20,11 +20,7 @@ final class Commands {
         Cli.register("score", ScoreCommand.HELP, new ScoreCommand());
         AdapterCommands.register();
         Cli.register("train", TrainCommand.HELP, new TrainCommand());
-        BenchCommand bench = new BenchCommand()
-                .add("generate", GenerateBench.HELP, new GenerateBench())
-                .add("train", TrainBench.HELP, new TrainBench())
-                .add("train-one", TrainBenchRun.HELP, new TrainBenchRun())
-                .add("serving", ServingBench.HELP, new ServingBench());
+        BenchCommand bench = Benchmarks.command();
         Cli.register("bench", bench.usage(), bench);
     }
 }

@@ -2,6 +2,7 @@ package dev.peftd.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import dev.peftd.bench.ProcessStats;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;
@@ -38,12 +39,17 @@ final class TrainCommand implements Command {
                          --out DIR [options]
               Fine-tunes an adapter on JSONL records ({"text"}, {"prompt","completion"} or {"messages"}), prints the
               progress, writes the PEFT adapter directory and peftd.json to --out (checkpoints to --out/checkpoints)
-              and shows what the adapter changed. Defaults are PEFT's and the HF Trainer's (README, Training).
-              adapter:   --r N  --alpha A  --target-modules q_proj,v_proj|all-linear  --dropout P  --use-rslora
-              methods:   --lora-fa-project-grad (lora_fa)  --vera-d-initial D  --vera-seed K (vera)
+              and shows what the adapter changed. The method settings are the API's hyperparameters with dashes
+              (--lora-alpha is lora_alpha), with the same defaults and ranges (README, Fine-tuning API by example);
+              the short forms in parentheses are aliases.
+              adapter:   --r N  --lora-alpha A (--alpha)  --target-modules q_proj,v_proj|all-linear
+                         --lora-dropout P (--dropout)  --use-rslora
+              methods:   --lora-fa-project-grad (lora_fa)  --vera-d-initial D  --projection-prng-key K (--vera-seed) (vera)
                          --delta-lambda L  --delta-start-step K (delta_lora)  --loraplus-lr-ratio R (lora_plus)
-              training:  --lr X  --steps N | --epochs E  --batch-size B  --grad-accum N  --max-seq-len T  --packing
-                         --warmup-steps N  --schedule cosine|linear|constant  --weight-decay W  --max-grad-norm G
+              training:  --learning-rate X (--lr) | --learning-rate-multiplier M  --max-steps N (--steps)
+                         | --n-epochs E (--epochs)  --batch-size B  --gradient-accumulation-steps N (--grad-accum)
+                         --max-seq-length T (--max-seq-len)  --packing  --warmup-steps N
+                         --lr-scheduler cosine|linear|constant (--schedule)  --weight-decay W  --max-grad-norm G
                          --seed S
               evaluation and checkpoints:  --eval-file FILE.jsonl | --eval-fraction F  --eval-every N
                          --checkpoint-every N  --resume DIR
@@ -85,7 +91,7 @@ final class TrainCommand implements Command {
                     run.resumeFrom(o.resume());
                 }
                 TrainingResult result = run.run();
-                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir, model.config(), o.out(),
+                AdapterAnalysis analysis = AdapterExport.write(adapter, modelDir.toString(), modelDir, model.config(), o.out(),
                         metrics(o, result), false);
                 report(o, result, analysis, progress.medianStepMillis(), out);
                 return result.cancelled() ? 1 : 0;

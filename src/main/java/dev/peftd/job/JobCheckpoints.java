@@ -1,5 +1,8 @@
 package dev.peftd.job;
 
+import dev.peftd.training.CheckpointLog;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
@@ -8,7 +11,7 @@ import org.springframework.stereotype.Repository;
 
 /** Checkpoints a worker saved: the step, the loss at that step and where the state lies in the store. */
 @Repository
-public class JobCheckpoints {
+public class JobCheckpoints implements CheckpointLog {
 
     public record Checkpoint(String id, String jobId, int stepNumber, Double trainLoss, String storageKey, Instant createdAt) {
     }
@@ -19,7 +22,7 @@ public class JobCheckpoints {
         this.jdbc = jdbc;
     }
 
-    /** Records a checkpoint; a second save of the same step (a resumed run) replaces the first. */
+    @Override
     public void record(String jobId, int step, Double trainLoss, String storageKey, Instant at) {
         jdbc.sql("""
                 insert into job_checkpoints (id, job_id, step_number, train_loss, storage_key, created_at)
@@ -37,17 +40,30 @@ public class JobCheckpoints {
                 select * from job_checkpoints where job_id = ? and (?::int is null or step_number < ?)
                  order by step_number desc limit ?""")
                 .params(jobId, beforeStep, beforeStep, limitPlusOne)
-                .query((rs, i) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
-                        (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
-                        rs.getTimestamp("created_at").toInstant()))
+                .query(JobCheckpoints::row)
                 .list();
+    }
+
+    @Override
+    public List<Saved> saved(String jobId) {
+        return list(jobId, null, Integer.MAX_VALUE).stream()
+                .map(c -> new Saved(c.stepNumber(), c.trainLoss(), c.storageKey())).toList();
     }
 
     public java.util.Optional<Checkpoint> find(String id) {
         return jdbc.sql("select * from job_checkpoints where id = ?").params(id)
-                .query((rs, i) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
-                        (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
-                        rs.getTimestamp("created_at").toInstant()))
+                .query(JobCheckpoints::row)
                 .optional();
+    }
+
+    @Override
+    public void delete(String jobId, int step) {
+        jdbc.sql("delete from job_checkpoints where job_id = ? and step_number = ?").params(jobId, step).update();
+    }
+
+    private static Checkpoint row(ResultSet rs, int rowNum) throws SQLException {
+        return new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
+                (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
+                rs.getTimestamp("created_at").toInstant());
     }
 }

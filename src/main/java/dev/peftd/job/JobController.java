@@ -3,6 +3,7 @@ package dev.peftd.job;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.ListPage;
+import dev.peftd.queue.JobState;
 import dev.peftd.security.Tenant;
 import java.util.Map;
 import org.springframework.http.HttpHeaders;
@@ -112,8 +113,8 @@ class JobController {
     @GetMapping(path = "/v1/fine_tuning/jobs/{id}/adapter", produces = "application/zip")
     ResponseEntity<StreamingResponseBody> adapter(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
         JobRecord job = service.get(tenant, id);
-        if (job.status() != JobStatus.succeeded || job.adapterKey() == null) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + job.status()
+        if (job.status() != JobState.SUCCEEDED || job.adapterKey() == null) {
+            throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + job.status().wire()
                     + "; its adapter can be downloaded once it succeeded");
         }
         return ResponseEntity.ok()

@@ -1,5 +1,6 @@
 package dev.peftd.job;
 
+import dev.peftd.worker.JobJournal;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.List;
@@ -8,11 +9,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The event log of each job: messages (state changes, warnings) and per-step metrics. */
+/** The event log of each job: messages (state changes, warnings) and per-step metrics, also the workers' journal. */
 @Repository
-public class JobEvents {
-
-    public enum Level { info, warn, error }
+public class JobEvents implements JobJournal {
 
     /** One stored event; {@code data} is a JSON object for metrics events. */
     public record Event(long seq, String jobId, long createdAt, Level level, String type, String message, String data) {
@@ -31,11 +30,12 @@ public class JobEvents {
         this.clock = clock;
     }
 
+    @Override
     public void message(String jobId, Level level, String message) {
         insert(jobId, level, "message", message, null);
     }
 
-    /** A metrics event: {@code data} holds step, loss, learning rate, tokens/s, … */
+    @Override
     public void metrics(String jobId, String message, Map<String, Object> data) {
         insert(jobId, Level.info, "metrics", message, json.writeValueAsString(data));
     }

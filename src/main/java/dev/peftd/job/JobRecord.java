@@ -1,5 +1,7 @@
 package dev.peftd.job;
 
+import dev.peftd.queue.JobSpec;
+import dev.peftd.queue.JobState;
 import java.time.Instant;
 
 /** One row of {@code fine_tuning_jobs}, as the API and the worker read it. */
@@ -13,7 +15,7 @@ public record JobRecord(
         long seed,
         TrainingMethod method,
         String metadataJson,
-        JobStatus status,
+        JobState status,
         String fineTunedModel,
         String errorCode,
         String errorMessage,
@@ -31,6 +33,6 @@ public record JobRecord(
 
     /** {@code ft:<base>:<suffix>:<job id>}; the suffix part is empty when none was given. */
     public String fineTunedModelName() {
-        return "ft:" + model + ":" + (suffix == null ? "" : suffix) + ":" + id;
+        return JobSpec.fineTunedModelName(model, suffix, id);
     }
 }

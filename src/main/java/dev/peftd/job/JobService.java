@@ -7,10 +7,14 @@ import dev.peftd.api.ListPage;
 import dev.peftd.catalog.BaseModel;
 import dev.peftd.catalog.Files;
 import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.queue.JobSignals;
+import dev.peftd.queue.JobState;
 import dev.peftd.security.Tenant;
+import dev.peftd.worker.JobJournal;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.ApplicationEventPublisher;
@@ -23,7 +27,10 @@ import tools.jackson.databind.json.JsonMapper;
 public class JobService {
 
     private static final Pattern SUFFIX = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    /** OpenAI's limits for {@code metadata}: 16 pairs, keys up to 64 characters, values up to 512. */
     private static final int MAX_METADATA = 16;
+    private static final int MAX_METADATA_KEY = 64;
+    private static final int MAX_METADATA_VALUE = 512;
 
     private final Jobs jobs;
     private final JobEvents events;
@@ -35,12 +42,14 @@ public class JobService {
     private final Clock clock;
     private final MethodParser methodParser;
     private final int maxAttempts;
+    private final int maxActiveJobs;
     private final SecureRandom seeds = new SecureRandom();
 
     JobService(Jobs jobs, JobEvents events, Files files, ModelRegistry models, IdempotencyKeys idempotency,
             ApplicationEventPublisher publisher, JsonMapper json, Clock clock,
             @Value("${peftd.training.checkpoint-every:50}") int checkpointEvery,
-            @Value("${peftd.worker.max-attempts:3}") int maxAttempts) {
+            @Value("${peftd.worker.max-attempts:3}") int maxAttempts,
+            @Value("${peftd.limits.active-jobs-per-tenant:10}") int maxActiveJobs) {
         this.jobs = jobs;
         this.events = events;
         this.files = files;
@@ -51,6 +60,7 @@ public class JobService {
         this.clock = clock;
         this.methodParser = new MethodParser(checkpointEvery);
         this.maxAttempts = maxAttempts;
+        this.maxActiveJobs = maxActiveJobs;
         files.guardDeletion(jobs::fileInUse);
     }
 
@@ -66,11 +76,13 @@ public class JobService {
         String hash = IdempotencyKeys.hash(request.model(), request.trainingFile(), request.validationFile(),
                 request.suffix(), String.valueOf(request.seed()), json.writeValueAsString(method), metadata);
         JobRecord created = idempotency.create(tenant.name(), "job.create", idempotencyKey, hash, () -> {
+            requireRoomForAnotherJob(tenant);
             String id = Ids.next("ftjob");
-            jobs.insert(new JobRecord(id, tenant.name(), request.model(), request.trainingFile(), request.validationFile(),
-                    request.suffix(), seed, method, metadata, JobStatus.queued, null, null, null, null, null, null, 0,
-                    clock.instant(), null, null, 0, maxAttempts, null, null));
-            events.message(id, JobEvents.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
+            jobs.insert(new NewJob(id, tenant.name(), request.model(),
+                    new NewJob.Datasets(request.trainingFile(), Optional.ofNullable(request.validationFile())),
+                    Optional.ofNullable(request.suffix()), seed, method, Optional.ofNullable(metadata), clock.instant(),
+                    maxAttempts));
+            events.message(id, JobJournal.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
             return id;
         }, id -> jobs.find(tenant.name(), id).orElseThrow());
         publisher.publishEvent(new JobSignals.Submitted(created.id()));
@@ -102,12 +114,41 @@ public class JobService {
         if (request.seed() != null && (request.seed() < 0 || request.seed() > Integer.MAX_VALUE)) {
             throw ApiProblem.invalidField("seed", "must be between 0 and " + Integer.MAX_VALUE);
         }
-        if (request.metadata() != null && request.metadata().size() > MAX_METADATA) {
-            throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs");
-        }
+        checkMetadata(request.metadata());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
         CoreConfigs.check(method, request.seed() == null ? 0 : request.seed());
         return method;
+    }
+
+    /** Inside the create transaction: the tenant's lock is held until the insert commits. */
+    private void requireRoomForAnotherJob(Tenant tenant) {
+        jobs.lockTenant(tenant.name());
+        int active = jobs.countActive(tenant.name());
+        if (active >= maxActiveJobs) {
+            throw new ApiProblem(ApiProblem.Type.QUOTA_EXCEEDED, "tenant '" + tenant.name() + "' already has " + active
+                    + " queued or running fine-tuning jobs, the limit per tenant is " + maxActiveJobs
+                    + "; submit again when one has finished or cancel one");
+        }
+    }
+
+    private static void checkMetadata(Map<String, String> metadata) {
+        if (metadata == null) {
+            return;
+        }
+        if (metadata.size() > MAX_METADATA) {
+            throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs, got " + metadata.size());
+        }
+        for (Map.Entry<String, String> pair : metadata.entrySet()) {
+            String key = pair.getKey();
+            if (key.length() > MAX_METADATA_KEY) {
+                throw ApiProblem.invalidField("metadata", "keys are at most " + MAX_METADATA_KEY + " characters; '"
+                        + key.substring(0, 20) + "…' has " + key.length());
+            }
+            if (pair.getValue() != null && pair.getValue().length() > MAX_METADATA_VALUE) {
+                throw ApiProblem.invalidField("metadata." + key, "values are at most " + MAX_METADATA_VALUE
+                        + " characters, got " + pair.getValue().length());
+            }
+        }
     }
 
     private void requireFile(Tenant tenant, String field, String fileId) {
@@ -134,16 +175,16 @@ public class JobService {
         JobRecord job = get(tenant, id);
         var changed = jobs.cancel(tenant.name(), id, clock.instant());
         if (changed.isEmpty()) {
-            if (job.status() == JobStatus.cancelling) {
+            if (job.status() == JobState.CANCELLING) {
                 return job;
             }
             throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + jobs.find(tenant.name(), id)
-                    .map(JobRecord::status).orElse(job.status()) + " and can no longer be cancelled");
+                    .map(JobRecord::status).orElse(job.status()).wire() + " and can no longer be cancelled");
         }
-        if (changed.get() == JobStatus.cancelled) {
-            events.message(id, JobEvents.Level.info, "Job cancelled before it started");
+        if (changed.get() == JobState.CANCELLED) {
+            events.message(id, JobJournal.Level.info, "Job cancelled before it started");
         } else {
-            events.message(id, JobEvents.Level.info, "Cancellation requested; the job stops at the next step");
+            events.message(id, JobJournal.Level.info, "Cancellation requested; the job stops at the next step");
             publisher.publishEvent(new JobSignals.CancelRequested(id));
         }
         return get(tenant, id);

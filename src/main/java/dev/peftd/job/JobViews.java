@@ -2,6 +2,7 @@ package dev.peftd.job;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonRawValue;
+import dev.peftd.core.train.MethodSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,16 +36,16 @@ final class JobViews {
                int attempts) {
 
         static Job of(JobRecord j) {
-            Hyperparameters hp = j.method().hyperparameters();
+            MethodSettings settings = j.method().settings(j.seed());
             Map<String, Object> method = new LinkedHashMap<>();
-            method.put("type", j.method().type().name());
-            method.put(j.method().type().name(), Map.of("hyperparameters", hp));
+            method.put("type", j.method().type());
+            method.put(j.method().type(), Map.of("hyperparameters", j.method().hyperparameters()));
             return new Job(j.id(), "fine_tuning.job", j.createdAt().getEpochSecond(),
                     j.finishedAt() == null ? null : j.finishedAt().getEpochSecond(), j.model(), j.fineTunedModel(),
-                    j.tenant(), j.status().name(),
+                    j.tenant(), j.status().wire(),
                     j.errorCode() == null ? null : new Error(j.errorCode(), j.errorMessage(), j.errorParam()),
-                    new OpenAiHyperparameters(hp.batchSize(), hp.learningRate() / MethodParser.DEFAULT_LEARNING_RATE,
-                            hp.nEpochs()),
+                    new OpenAiHyperparameters(settings.training().batchSize(), settings.learningRateMultiplier(),
+                            (int) settings.training().epochs()),
                     j.trainingFile(), j.validationFile(), List.of(), j.trainedTokens(), j.seed(), null, List.of(), method,
                     j.metadataJson(), j.suffix(), j.stepsCompleted(), j.totalSteps(), j.attempts());
         }

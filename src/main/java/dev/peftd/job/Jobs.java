@@ -1,12 +1,14 @@
 package dev.peftd.job;
 
 import dev.peftd.catalog.FineTunedModels;
+import dev.peftd.queue.JobState;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -19,6 +21,24 @@ import tools.jackson.databind.json.JsonMapper;
 @Repository
 public class Jobs implements FineTunedModels {
 
+    private static final String INSERT = """
+            insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
+                metadata, status, created_at, max_attempts)
+            values (:id, :tenant, :model, :trainingFile, :validationFile, :suffix, :seed, :method, :metadata,
+                %s, :createdAt, :maxAttempts)""".formatted(JobState.QUEUED.sql());
+    private static final String ACTIVE = JobState.sqlList(JobState.ACTIVE);
+    /** A queued job is cancelled at once; a running one is asked to stop ({@code cancelling}). */
+    private static final String CANCEL = """
+            update fine_tuning_jobs
+               set status = case when status = %1$s then %2$s else %3$s end,
+                   finished_at = case when status = %1$s then ?::timestamptz else finished_at end
+             where id = ? and tenant = ? and status in %4$s
+            returning status""".formatted(JobState.QUEUED.sql(),
+            JobState.sqlMove(Set.of(JobState.QUEUED), JobState.CANCELLED),
+            JobState.sqlMove(Set.of(JobState.RUNNING), JobState.CANCELLING),
+            JobState.sqlList(Set.of(JobState.QUEUED, JobState.RUNNING)));
+    private static final String SUCCEEDED = JobState.SUCCEEDED.sql();
+
     private final JdbcClient jdbc;
     private final JsonMapper json;
     private final RowMapper<JobRecord> mapper;
@@ -29,28 +49,35 @@ public class Jobs implements FineTunedModels {
         this.mapper = this::map;
     }
 
-    void insert(JobRecord job) {
-        jdbc.sql("""
-                insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
-                    metadata, status, created_at, max_attempts)
-                values (:id, :tenant, :model, :trainingFile, :validationFile, :suffix, :seed, :method, :metadata,
-                    'queued', :createdAt, :maxAttempts)""")
+    void insert(NewJob job) {
+        jdbc.sql(INSERT)
                 .param("id", job.id()).param("tenant", job.tenant()).param("model", job.model())
-                .param("trainingFile", job.trainingFile()).param("validationFile", job.validationFile())
-                .param("suffix", job.suffix()).param("seed", job.seed())
-                .param("method", json.writeValueAsString(job.method())).param("metadata", job.metadataJson())
+                .param("trainingFile", job.datasets().trainingFile())
+                .param("validationFile", job.datasets().validationFile().orElse(null))
+                .param("suffix", job.suffix().orElse(null)).param("seed", job.seed())
+                .param("method", json.writeValueAsString(job.method()))
+                .param("metadata", job.metadataJson().orElse(null))
                 .param("createdAt", Timestamp.from(job.createdAt())).param("maxAttempts", job.maxAttempts())
                 .update();
+    }
+
+    /**
+     * Serialises job creation per tenant until the current transaction ends (a PostgreSQL advisory lock), so that
+     * counting a tenant's active jobs and inserting one cannot race past the limit.
+     */
+    void lockTenant(String tenant) {
+        jdbc.sql("select pg_advisory_xact_lock(hashtext('peftd.jobs:' || ?))").param(tenant).query().singleRow();
+    }
+
+    /** The tenant's jobs that hold or wait for a worker: queued, running or cancelling. */
+    int countActive(String tenant) {
+        return jdbc.sql("select count(*) from fine_tuning_jobs where tenant = ? and status in " + ACTIVE)
+                .param(tenant).query(Integer.class).single();
     }
 
     public Optional<JobRecord> find(String tenant, String id) {
         return jdbc.sql("select * from fine_tuning_jobs where id = ? and tenant = ?").params(id, tenant)
                 .query(mapper).optional();
-    }
-
-    /** For the worker, which holds a lease on the job and so needs no tenant to find it. */
-    public Optional<JobRecord> findClaimed(String id) {
-        return jdbc.sql("select * from fine_tuning_jobs where id = ?").params(id).query(mapper).optional();
     }
 
     /** Newest first; {@code after} is the id of the last job of the previous page. */
@@ -72,42 +99,33 @@ public class Jobs implements FineTunedModels {
      *
      * @return the new status, or empty when the job was not queued or running
      */
-    Optional<JobStatus> cancel(String tenant, String id, Instant now) {
-        return jdbc.sql("""
-                update fine_tuning_jobs
-                   set status = case when status = 'queued' then 'cancelled' else 'cancelling' end,
-                       finished_at = case when status = 'queued' then ?::timestamptz else finished_at end
-                 where id = ? and tenant = ? and status in ('queued', 'running')
-                returning status""")
+    Optional<JobState> cancel(String tenant, String id, Instant now) {
+        return jdbc.sql(CANCEL)
                 .params(Timestamp.from(now), id, tenant)
-                .query((rs, i) -> JobStatus.valueOf(rs.getString(1))).optional();
+                .query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
     }
 
     /** True when a job that has not finished reads this file. */
     boolean fileInUse(String fileId) {
         return jdbc.sql("""
                 select exists (select 1 from fine_tuning_jobs
-                 where (training_file = ? or validation_file = ?) and status in ('queued', 'running', 'cancelling'))""")
+                 where (training_file = ? or validation_file = ?) and status in %s)""".formatted(ACTIVE))
                 .params(fileId, fileId).query(Boolean.class).single();
     }
 
-    /** Jobs per status, for the queue-depth gauge. */
-    public List<Object[]> countByStatus() {
-        return jdbc.sql("select status, count(*) from fine_tuning_jobs group by status")
-                .query((rs, i) -> new Object[] {rs.getString(1), rs.getLong(2)}).list();
-    }
 
     @Override
     public List<FineTunedModel> fineTunedModels(String tenant) {
         return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ? and status = 'succeeded' order by seq""")
+                select * from fine_tuning_jobs where tenant = ? and status = %s order by seq""".formatted(SUCCEEDED))
                 .params(tenant).query(mapper).stream().map(Jobs::asModel).toList();
     }
 
     @Override
     public Optional<FineTunedModel> fineTunedModel(String tenant, String fineTunedModel) {
         return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ? and status = 'succeeded' and fine_tuned_model = ?""")
+                select * from fine_tuning_jobs where tenant = ? and status = %s and fine_tuned_model = ?"""
+                .formatted(SUCCEEDED))
                 .params(tenant, fineTunedModel).query(mapper).optional().map(Jobs::asModel);
     }
 
@@ -121,7 +139,7 @@ public class Jobs implements FineTunedModels {
                 rs.getString("id"), rs.getString("tenant"), rs.getString("model"), rs.getString("training_file"),
                 rs.getString("validation_file"), rs.getString("suffix"), rs.getLong("seed"),
                 json.readValue(rs.getString("method"), TrainingMethod.class), rs.getString("metadata"),
-                JobStatus.valueOf(rs.getString("status")), rs.getString("fine_tuned_model"), rs.getString("error_code"),
+                JobState.fromWire(rs.getString("status")), rs.getString("fine_tuned_model"), rs.getString("error_code"),
                 rs.getString("error_message"), rs.getString("error_param"), (Long) rs.getObject("trained_tokens"),
                 (Integer) rs.getObject("total_steps"), rs.getInt("steps_completed"), instant(rs, "created_at"),
                 instant(rs, "started_at"), instant(rs, "finished_at"), rs.getInt("attempts"), rs.getInt("max_attempts"),

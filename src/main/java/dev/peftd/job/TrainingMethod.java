@@ -1,5 +1,29 @@
 package dev.peftd.job;
 
-/** What a job trains: the adapter method and its resolved hyperparameters (stored as JSON on the job row). */
-public record TrainingMethod(MethodType type, Hyperparameters hyperparameters) {
+import dev.peftd.core.adapter.Method;
+import dev.peftd.core.train.MethodSettings;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What a job trains, as stored in JSON on the job row and shown under {@code method}: the method's id
+ * ({@link Method#id()}) and its resolved settings by name ({@link MethodSettings#values()}), which resolve again to
+ * the same configurations when the worker runs the job.
+ */
+public record TrainingMethod(String type, Map<String, Object> hyperparameters) {
+
+    public TrainingMethod {
+        Method.fromId(type);
+        hyperparameters = Collections.unmodifiableMap(new LinkedHashMap<>(hyperparameters));
+    }
+
+    public Method method() {
+        return Method.fromId(type);
+    }
+
+    /** The adapter and training configurations, through the core's one factory. */
+    public MethodSettings settings(long seed) {
+        return MethodSettings.resolve(method(), hyperparameters, seed);
+    }
 }

@@ -1,5 +1,6 @@
 package dev.peftd.ops;
 
+import dev.peftd.kernel.DataDirectory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,6 +32,18 @@ class EmbeddedDatabaseConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedDatabaseConfiguration.class);
 
+    /**
+     * The {@link DataDirectory} parameter is what orders this after the data folder's lock: a server found on the
+     * cluster here belongs to no live peftd process.
+     *
+     * <p>Stopped only by the context, never by zonky's own JVM shutdown hook: that hook runs in parallel with the
+     * context's on SIGTERM and stopped the database ~0.2 s after the signal, before the workers had checkpointed and
+     * handed their jobs back. Beans are destroyed after every {@code SmartLifecycle} (the worker pool) has stopped, and
+     * after the DataSource that depends on this bean, so the database is the last thing to go.
+     *
+     * <p>zonky starts the server with {@code -F} (fsync off) and {@code synchronous_commit=off}: fine for throwaway
+     * test clusters, but this cluster holds the jobs, so both are switched back to PostgreSQL's defaults.
+     */
     @Bean(destroyMethod = "close")
     EmbeddedPostgres embeddedPostgres(DataDirectory dataDirectory) throws IOException {
         Path cluster = dataDirectory.resolve("postgres");
@@ -38,6 +51,9 @@ class EmbeddedDatabaseConfiguration {
         EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                 .setDataDirectory(cluster)
                 .setCleanDataDirectory(false)        // keep the cluster: it holds the jobs
+                .setRegisterShutdownHook(false)
+                .setServerConfig("fsync", "on")      // later on the command line than zonky's -F, so it wins
+                .setServerConfig("synchronous_commit", "on")
                 .setPGStartupWait(Duration.ofSeconds(120))   // crash recovery on a busy machine takes a while
                 .start();
         log.info("embedded PostgreSQL on port {} with its data in {}", postgres.getPort(), cluster);
@@ -46,7 +62,7 @@ class EmbeddedDatabaseConfiguration {
 
     /**
      * A JVM that was killed (no shutdown hook) leaves its PostgreSQL child running on the cluster, and a new server
-     * cannot start on it. postmaster.pid names that process: ask it for a fast shutdown and wait until it is gone.
+     * cannot start on it. Called only while holding the data folder's lock, so the server is an orphan. postmaster.pid names that process: ask it for a fast shutdown and wait until it is gone.
      */
     static void stopOrphanedServer(Path cluster) throws IOException {
         Path pidFile = cluster.resolve("postmaster.pid");

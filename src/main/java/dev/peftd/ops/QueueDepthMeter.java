@@ -1,7 +1,7 @@
 package dev.peftd.ops;
 
-import dev.peftd.job.JobStatus;
-import dev.peftd.job.Jobs;
+import dev.peftd.queue.JobQueue;
+import dev.peftd.queue.JobState;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.EnumMap;
@@ -21,26 +21,23 @@ class QueueDepthMeter {
 
     private static final Logger log = LoggerFactory.getLogger(QueueDepthMeter.class);
 
-    private final Jobs jobs;
-    private final Map<JobStatus, AtomicLong> counts = new EnumMap<>(JobStatus.class);
+    private final JobQueue queue;
+    private final Map<JobState, AtomicLong> counts = new EnumMap<>(JobState.class);
 
-    QueueDepthMeter(Jobs jobs, MeterRegistry registry) {
-        this.jobs = jobs;
-        for (JobStatus status : JobStatus.values()) {
+    QueueDepthMeter(JobQueue queue, MeterRegistry registry) {
+        this.queue = queue;
+        for (JobState status : JobState.values()) {
             AtomicLong count = new AtomicLong();
             counts.put(status, count);
             Gauge.builder("peftd.jobs", count, AtomicLong::get).description("Jobs by status (all nodes)")
-                    .tag("status", status.name()).register(registry);
+                    .tag("status", status.wire()).register(registry);
         }
     }
 
     @Scheduled(fixedDelayString = "${peftd.metrics.queue-refresh:10s}", initialDelayString = "0s")
     void refresh() {
         try {
-            Map<JobStatus, Long> fresh = new EnumMap<>(JobStatus.class);
-            for (Object[] row : jobs.countByStatus()) {
-                fresh.put(JobStatus.valueOf((String) row[0]), (Long) row[1]);
-            }
+            Map<JobState, Long> fresh = queue.countByState();
             counts.forEach((status, count) -> count.set(fresh.getOrDefault(status, 0L)));
         } catch (RuntimeException e) {
             log.debug("queue depth refresh failed: {}", e.getMessage());

@@ -22,7 +22,9 @@ import org.springframework.stereotype.Component;
  *   <li>{@code peftd_training_loss{job_id}} and {@code peftd_training_tokens_per_second{job_id}} while a job runs;
  *       removed when it ends, so the label only lives as long as the job</li>
  * </ul>
- * Queue depth by status ({@code peftd_jobs{status}}) is in {@link QueueDepthMeter}.
+ * Queue depth by status ({@code peftd_jobs{status}}) is in {@link QueueDepthMeter}. The registry is process-wide, so
+ * the per-job series name every tenant's jobs: the endpoints that expose it take operator keys only (see
+ * {@code SecurityConfiguration}).
  */
 @Component
 public class ServiceMeters {

@@ -1,11 +1,23 @@
 package dev.peftd.queue;
 
+import static dev.peftd.queue.JobState.CANCELLED;
+import static dev.peftd.queue.JobState.CANCELLING;
+import static dev.peftd.queue.JobState.FAILED;
+import static dev.peftd.queue.JobState.LEASED;
+import static dev.peftd.queue.JobState.QUEUED;
+import static dev.peftd.queue.JobState.RUNNING;
+import static dev.peftd.queue.JobState.SUCCEEDED;
+import static dev.peftd.queue.JobState.sqlMove;
+
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
@@ -14,6 +26,10 @@ import org.springframework.stereotype.Component;
  * The job queue is the job table: {@code FOR UPDATE SKIP LOCKED} picks the oldest queued job, a lease (owner, token,
  * expiry) marks it taken, heartbeats extend the lease, and every later write is fenced on the token. Time comes from
  * the injected {@link Clock}, never from the database, so tests drive lease expiry without sleeping.
+ *
+ * <p>The states in the statements come from {@link JobState}, inlined as constants (not bound) so that the planner
+ * still matches the partial indexes on {@code status}; each state a statement writes goes through
+ * {@link JobState#sqlMove}, so a statement that took an arrow the lifecycle does not have fails when this class loads.
  */
 @Component
 public class JobQueue {
@@ -22,8 +38,71 @@ public class JobQueue {
     public enum LeaseState { HELD, CANCEL_REQUESTED, LOST }
 
     /** A job the reaper moved, and where to. */
-    public record Reaped(String jobId, String newStatus, int attempts, int maxAttempts) {
+    public record Reaped(String jobId, JobState newState, int attempts, int maxAttempts) {
     }
+
+    private static final String HELD_BY_A_WORKER = JobState.sqlList(LEASED);
+
+    private static final String CLAIM = """
+            update fine_tuning_jobs j
+               set status = %s, lease_owner = :owner, lease_token = :token, lease_expires_at = :expires,
+                   attempts = j.attempts + 1, started_at = coalesce(j.started_at, :now)
+             where j.id = (select id from fine_tuning_jobs where status = %s
+                            order by seq limit 1 for update skip locked)
+            returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens,
+                      j.model, j.training_file, j.validation_file, j.suffix, j.seed, j.method"""
+            .formatted(sqlMove(Set.of(QUEUED), RUNNING), QUEUED.sql());
+
+    private static final String HEARTBEAT = """
+            update fine_tuning_jobs set lease_expires_at = ?
+             where id = ? and lease_token = ? and status in %s
+            returning status""".formatted(HELD_BY_A_WORKER);
+
+    private static final String SUCCEED = """
+            status = %s, fine_tuned_model = :model, adapter_key = :adapter, trained_tokens = :tokens,
+            steps_completed = :steps""".formatted(sqlMove(LEASED, SUCCEEDED));
+
+    private static final String FAIL = "status = %s, error_code = :code, error_message = :message"
+            .formatted(sqlMove(LEASED, FAILED));
+
+    private static final String CANCEL = "status = %s".formatted(sqlMove(LEASED, CANCELLED));
+
+    /** {@code %%s} is the SET clause of the outcome. */
+    private static final String FINISH = """
+            update fine_tuning_jobs set %%s, finished_at = :now,
+                   lease_owner = null, lease_token = null, lease_expires_at = null
+             where id = :id and lease_token = :token and status in %s""".formatted(HELD_BY_A_WORKER);
+
+    private static final String RELEASE = """
+            update fine_tuning_jobs
+               set status = case when status = %1$s then %2$s else %3$s end,
+                   finished_at = case when status = %1$s then ?::timestamptz else null end,
+                   attempts = greatest(attempts - 1, 0),
+                   lease_owner = null, lease_token = null, lease_expires_at = null
+             where id = ? and lease_token = ? and status in %4$s"""
+            .formatted(CANCELLING.sql(), sqlMove(Set.of(CANCELLING), CANCELLED), sqlMove(Set.of(RUNNING), QUEUED),
+                    HELD_BY_A_WORKER);
+
+    private static final String REAP = """
+            with expired as (
+                select id from fine_tuning_jobs
+                 where status in %1$s and lease_expires_at < ?
+                 for update skip locked)
+            update fine_tuning_jobs j
+               set status = case when j.status = %2$s then %4$s
+                                 when j.attempts >= j.max_attempts then %5$s else %6$s end,
+                   error_code = case when j.status = %3$s and j.attempts >= j.max_attempts
+                                     then 'worker_lost' else j.error_code end,
+                   error_message = case when j.status = %3$s and j.attempts >= j.max_attempts
+                                     then 'the worker stopped responding ' || j.attempts || ' times; giving up'
+                                     else j.error_message end,
+                   finished_at = case when j.status = %2$s or j.attempts >= j.max_attempts
+                                      then ?::timestamptz else null end,
+                   lease_owner = null, lease_token = null, lease_expires_at = null
+              from expired where j.id = expired.id
+            returning j.id, j.status, j.attempts, j.max_attempts"""
+            .formatted(HELD_BY_A_WORKER, CANCELLING.sql(), RUNNING.sql(), sqlMove(Set.of(CANCELLING), CANCELLED),
+                    sqlMove(LEASED, FAILED), sqlMove(Set.of(RUNNING), QUEUED));
 
     private final JdbcClient jdbc;
     private final Clock clock;
@@ -37,29 +116,23 @@ public class JobQueue {
     public Optional<Claim> claim(String owner, Duration lease) {
         Instant now = clock.instant();
         UUID token = UUID.randomUUID();
-        return jdbc.sql("""
-                update fine_tuning_jobs j
-                   set status = 'running', lease_owner = :owner, lease_token = :token, lease_expires_at = :expires,
-                       attempts = j.attempts + 1, started_at = coalesce(j.started_at, :now)
-                 where j.id = (select id from fine_tuning_jobs where status = 'queued'
-                                order by seq limit 1 for update skip locked)
-                returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens""")
+        return jdbc.sql(CLAIM)
                 .param("owner", owner).param("token", token).param("expires", ts(now.plus(lease)))
                 .param("now", ts(now))
                 .query((rs, i) -> new Claim(rs.getString("id"), rs.getString("tenant"), token, owner,
                         rs.getInt("attempts"), (Integer) rs.getObject("checkpoint_step"),
-                        rs.getLong("checkpoint_tokens")))
+                        rs.getLong("checkpoint_tokens"), new JobSpec(rs.getString("model"),
+                        rs.getString("training_file"), Optional.ofNullable(rs.getString("validation_file")),
+                        Optional.ofNullable(rs.getString("suffix")), rs.getLong("seed"), rs.getString("method"))))
                 .optional();
     }
 
     /** Extends the lease; tells the holder whether it still has the job and whether to stop. */
     public LeaseState heartbeat(Claim claim, Duration lease) {
-        return jdbc.sql("""
-                update fine_tuning_jobs set lease_expires_at = ?
-                 where id = ? and lease_token = ? and status in ('running', 'cancelling')
-                returning status""")
+        return jdbc.sql(HEARTBEAT)
                 .params(ts(clock.instant().plus(lease)), claim.jobId(), claim.token())
-                .query((rs, i) -> rs.getString(1).equals("cancelling") ? LeaseState.CANCEL_REQUESTED : LeaseState.HELD)
+                .query((rs, i) -> JobState.fromWire(rs.getString(1)) == CANCELLING ? LeaseState.CANCEL_REQUESTED
+                        : LeaseState.HELD)
                 .optional().orElse(LeaseState.LOST);
     }
 
@@ -80,27 +153,21 @@ public class JobQueue {
     }
 
     public boolean succeed(Claim claim, String fineTunedModel, String adapterKey, long trainedTokens, int steps) {
-        return finish(claim, """
-                status = 'succeeded', fine_tuned_model = :model, adapter_key = :adapter, trained_tokens = :tokens,
-                steps_completed = :steps""", fineTunedModel, adapterKey, trainedTokens, steps, null, null);
+        return finish(claim, SUCCEED, fineTunedModel, adapterKey, trainedTokens, steps, null, null);
     }
 
     public boolean fail(Claim claim, String code, String message) {
-        return finish(claim, "status = 'failed', error_code = :code, error_message = :message",
-                null, null, 0, 0, code, message);
+        return finish(claim, FAIL, null, null, 0, 0, code, message);
     }
 
     /** The worker stopped at a step boundary after a cancel request. */
     public boolean cancelled(Claim claim) {
-        return finish(claim, "status = 'cancelled'", null, null, 0, 0, null, null);
+        return finish(claim, CANCEL, null, null, 0, 0, null, null);
     }
 
     private boolean finish(Claim claim, String set, String model, String adapter, long tokens, int steps, String code,
             String message) {
-        return jdbc.sql("""
-                update fine_tuning_jobs set %s, finished_at = :now,
-                       lease_owner = null, lease_token = null, lease_expires_at = null
-                 where id = :id and lease_token = :token and status in ('running', 'cancelling')""".formatted(set))
+        return jdbc.sql(FINISH.formatted(set))
                 .param("model", model).param("adapter", adapter).param("tokens", tokens).param("steps", steps)
                 .param("code", code).param("message", message)
                 .param("now", ts(clock.instant())).param("id", claim.jobId()).param("token", claim.token())
@@ -112,13 +179,7 @@ public class JobQueue {
      * cancelled when a cancel was pending.
      */
     public boolean release(Claim claim) {
-        return jdbc.sql("""
-                update fine_tuning_jobs
-                   set status = case when status = 'cancelling' then 'cancelled' else 'queued' end,
-                       finished_at = case when status = 'cancelling' then ?::timestamptz else null end,
-                       attempts = greatest(attempts - 1, 0),
-                       lease_owner = null, lease_token = null, lease_expires_at = null
-                 where id = ? and lease_token = ? and status in ('running', 'cancelling')""")
+        return jdbc.sql(RELEASE)
                 .params(ts(clock.instant()), claim.jobId(), claim.token()).update() == 1;
     }
 
@@ -129,30 +190,24 @@ public class JobQueue {
      */
     public List<Reaped> reapExpired() {
         Instant now = clock.instant();
-        return jdbc.sql("""
-                with expired as (
-                    select id from fine_tuning_jobs
-                     where status in ('running', 'cancelling') and lease_expires_at < ?
-                     for update skip locked)
-                update fine_tuning_jobs j
-                   set status = case when j.status = 'cancelling' then 'cancelled'
-                                     when j.attempts >= j.max_attempts then 'failed' else 'queued' end,
-                       error_code = case when j.status = 'running' and j.attempts >= j.max_attempts
-                                         then 'worker_lost' else j.error_code end,
-                       error_message = case when j.status = 'running' and j.attempts >= j.max_attempts
-                                         then 'the worker stopped responding ' || j.attempts || ' times; giving up'
-                                         else j.error_message end,
-                       finished_at = case when j.status = 'cancelling' or j.attempts >= j.max_attempts
-                                          then ?::timestamptz else null end,
-                       lease_owner = null, lease_token = null, lease_expires_at = null
-                  from expired where j.id = expired.id
-                returning j.id, j.status, j.attempts, j.max_attempts""")
+        return jdbc.sql(REAP)
                 .params(ts(now), ts(now))
-                .query((rs, i) -> new Reaped(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getInt(4)))
+                .query((rs, i) -> new Reaped(rs.getString(1), JobState.fromWire(rs.getString(2)), rs.getInt(3),
+                        rs.getInt(4)))
                 .list();
     }
 
     private static Timestamp ts(Instant instant) {
         return Timestamp.from(instant);
+    }
+
+    /** Jobs per state across the whole cluster (the shared table): the queue depth the operators watch. */
+    public Map<JobState, Long> countByState() {
+        Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+        jdbc.sql("select status, count(*) from fine_tuning_jobs group by status")
+                .query(rs -> {
+                    counts.put(JobState.fromWire(rs.getString(1)), rs.getLong(2));
+                });
+        return counts;
     }
 }

@@ -1,8 +1,5 @@
 package dev.peftd.security;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -17,7 +14,7 @@ final class ApiKeys {
     static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     static final int MIN_KEY_LENGTH = 16;
 
-    private final Map<String, byte[]> digestByTenantKey = new LinkedHashMap<>();
+    private final KeyDigests digests = new KeyDigests();
     private final Map<String, String> tenantByLabel = new LinkedHashMap<>();
 
     private ApiKeys() {
@@ -53,7 +50,7 @@ final class ApiKeys {
             }
             keys.add(tenant, key);
         }
-        if (keys.digestByTenantKey.isEmpty()) {
+        if (keys.digests.size() == 0) {
             throw new IllegalArgumentException("PEFTD_API_KEYS holds no 'tenant:key' entry");
         }
         return keys;
@@ -66,32 +63,27 @@ final class ApiKeys {
     }
 
     private void add(String tenant, String key) {
-        String label = tenant + "#" + digestByTenantKey.size();
-        digestByTenantKey.put(label, sha256(key));
+        String label = tenant + "#" + digests.size();
+        digests.add(label, key);
         tenantByLabel.put(label, tenant);
     }
 
     /** The tenant owning this key; every stored digest is compared, so the time taken does not depend on which matched. */
     Optional<Tenant> tenantOf(String presentedKey) {
-        byte[] presented = sha256(presentedKey);
-        String found = null;
-        for (Map.Entry<String, byte[]> entry : digestByTenantKey.entrySet()) {
-            if (MessageDigest.isEqual(entry.getValue(), presented)) {
-                found = entry.getKey();
-            }
-        }
-        return Optional.ofNullable(found).map(label -> new Tenant(tenantByLabel.get(label)));
+        return digests.labelOf(presentedKey).map(label -> new Tenant(tenantByLabel.get(label)));
+    }
+
+    /** Every tenant holding at least one key. */
+    java.util.Set<String> tenants() {
+        return java.util.Set.copyOf(tenantByLabel.values());
     }
 
     int size() {
-        return digestByTenantKey.size();
+        return digests.size();
     }
 
-    private static byte[] sha256(String value) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    /** How many distinct tenants hold keys (a tenant rotating keys holds several). */
+    long tenantCount() {
+        return tenantByLabel.values().stream().distinct().count();
     }
 }

@@ -1,11 +1,11 @@
 package dev.peftd.security;
 
+import dev.peftd.kernel.PrivateFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -32,9 +32,8 @@ final class GeneratedApiKey {
         byte[] random = new byte[24];
         new SecureRandom().nextBytes(random);
         String key = "peftd-" + HexFormat.of().formatHex(random);
-        Files.createDirectories(file.getParent());
-        Path temp = Files.createTempFile(file.getParent(), "api-key", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        PrivateFiles.createDirectories(file.getParent());
+        Path temp = PrivateFiles.createTempFile(file.getParent(), "api-key", ".tmp");
         Files.writeString(temp, key + "\n", StandardCharsets.UTF_8);
         Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         console.println();

@@ -15,7 +15,7 @@ import java.util.Map;
  * meanwhile leaves the cache at once but keeps its tensors until its last lease is closed, so eviction never
  * pulls weights from under a running request. One adapter larger than the whole budget is still served (alone).
  */
-public final class AdapterCache implements AutoCloseable {
+final class AdapterCache implements AutoCloseable {
 
     /** Produces the local PEFT directory of an adapter (downloading it from the store when needed). */
     @FunctionalInterface

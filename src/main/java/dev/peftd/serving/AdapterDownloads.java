@@ -1,6 +1,6 @@
 package dev.peftd.serving;
 
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.ArtifactStore;
 import java.io.IOException;
 import java.nio.file.Files;

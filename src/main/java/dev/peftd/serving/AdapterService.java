@@ -3,8 +3,7 @@ package dev.peftd.serving;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.Ids;
 import dev.peftd.catalog.ModelRegistry;
-import dev.peftd.core.adapter.AdapterConfigException;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.ArtifactStore;
 import dev.peftd.storage.ObjectKeys;
 import java.io.IOException;
@@ -14,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Service;
+import org.springframework.util.unit.DataSize;
 import org.springframework.util.FileSystemUtils;
 
 /**
@@ -24,6 +25,8 @@ import org.springframework.util.FileSystemUtils;
 @Service
 class AdapterService {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdapterService.class);
+
     private final ServedAdapters adapters;
     private final ServedModels models;
     private final ServingEngine engine;
@@ -32,9 +35,12 @@ class AdapterService {
     private final ModelRegistry registry;
     private final DataDirectory data;
     private final Clock clock;
+    private final AdapterZip zips;
 
     AdapterService(ServedAdapters adapters, ServedModels models, ServingEngine engine, ArtifactStore store,
-            AdapterDownloads downloads, ModelRegistry registry, DataDirectory data, Clock clock) {
+            AdapterDownloads downloads, ModelRegistry registry, DataDirectory data, Clock clock,
+            @Value("${peftd.limits.adapter-zip-max-bytes:1GB}") DataSize zipMaxBytes,
+            @Value("${peftd.limits.adapter-zip-max-entries:64}") int zipMaxEntries) {
         this.adapters = adapters;
         this.models = models;
         this.engine = engine;
@@ -43,6 +49,7 @@ class AdapterService {
         this.registry = registry;
         this.data = data;
         this.clock = clock;
+        this.zips = new AdapterZip(zipMaxBytes.toBytes(), zipMaxEntries);
     }
 
     ServedAdapter upload(String tenant, String baseModel, String name, InputStream zip) throws IOException {
@@ -133,20 +140,24 @@ class AdapterService {
             throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + target + "' is already registered",
                     List.of(new ApiProblem.FieldError("model_id", "already registered")));
         }
+        registry.requireRoomFor(tenant);   // before the merge writes anything
         return target;
     }
 
     /** Merged checkpoint from the shared base (left untouched) to local disk and the store; registered as {@code target}. */
     private void writeMerged(String tenant, ServedModel served, String storeName, String target) throws IOException {
-        LoadedBase base = engine.bases().get(served.baseDir());
-        Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
-        FileSystemUtils.deleteRecursively(out);
-        AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
-        String prefix = ObjectKeys.mergedModel(tenant, storeName);
-        store.putDirectory(prefix, out);
-        long parameters = base.model().linears().values().stream().mapToLong(l -> l.weight().size()).sum();
-        registry.registerPrepared(tenant, target, store.location() + "/" + prefix, out,
-                base.model().config().architecture(), parameters);
+        try (BaseModelPool.Lease lease = engine.bases().acquire(served.baseDir())) { // not evicted while merging
+            LoadedBase base = lease.base();
+            Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
+            FileSystemUtils.deleteRecursively(out);
+            AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
+            String prefix = ObjectKeys.mergedModel(tenant, storeName);
+            store.putDirectory(prefix, out);
+            long parameters = base.model().linears().values().stream().mapToLong(l -> l.weightShape().size()).sum();
+            // the store's object key, not store.location(): a filesystem store's location is a server path
+            registry.registerPrepared(tenant, target, "merged:" + prefix, out,
+                    base.model().config().architecture(), parameters);
+        }
     }
 
     /** A file of the merged checkpoint, from the store. */
@@ -165,26 +176,26 @@ class AdapterService {
         return store.open(key);
     }
 
-    private static Path unpack(InputStream zip, Path scratch) {
+    private Path unpack(InputStream zip, Path scratch) {
         try {
-            return AdapterZip.unpack(zip, scratch);
+            return zips.unpack(zip, scratch);
         } catch (IOException e) {
-            throw new InvalidRequestException("file", "cannot read the zip archive: " + e.getMessage());
+            String reason = String.valueOf(e.getMessage()).replace(scratch.toAbsolutePath().normalize().toString(), "");
+            throw new InvalidRequestException("file", "cannot read the zip archive: " + reason);
         }
     }
 
-    private AdapterValidator.Summary validate(Path dir, Path baseDir, String baseModel) throws IOException {
-        LoadedBase base = engine.bases().get(baseDir);
-        try {
-            return AdapterValidator.validate(dir, base);
+    private AdapterValidator.Summary validate(Path dir, Path baseDir, String baseModel) {
+        BaseModelPool.Lease base = engine.bases().acquire(baseDir);
+        try (base) { // not evicted while checking
+            return ServingController.translated(() -> AdapterValidator.validate(dir, base.base()));
         } catch (AdapterMismatchException e) {
             throw new ApiProblem(ApiProblem.Type.ADAPTER_MISMATCH, e.getMessage().replace(
                     "base model " + baseDir.getFileName(), "base model '" + baseModel + "'"),
                     List.of(new ApiProblem.FieldError(e.offending(), "does not fit base model '" + baseModel + "'")));
-        } catch (AdapterConfigException | java.nio.file.NoSuchFileException e) {
-            throw ApiProblem.invalidField("file", e.getMessage());
         } catch (UncheckedIOException e) {
-            throw ApiProblem.invalidField("file", e.getMessage());
+            log.warn("uploaded adapter for {} unreadable after unpacking", baseModel, e);
+            throw ApiProblem.invalidField("file", "the adapter files cannot be read");
         }
     }
 }

@@ -7,41 +7,115 @@ import dev.peftd.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Every base model the serving side uses, loaded at most once per serving device and kept for the life of the pool:
- * concurrent first requests for the same directory wait for one load instead of loading twice.
+ * The base models the serving side uses, each loaded at most once per serving device, within a memory budget
+ * ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}; a model costs its parameter bytes). A request holds a {@link Lease}
+ * while it uses a model; once the loaded models pass the budget, the least recently used ones that no lease holds
+ * are closed, which frees their native memory. A model in use is never evicted, so the pool may sit above its
+ * budget until those requests finish (eviction runs again then); a model larger than the whole budget is still
+ * served, alone, and stays loaded until another model is asked for. Concurrent first requests for the same directory wait for one load instead of loading twice.
  */
-public final class BaseModelPool implements AutoCloseable {
+final class BaseModelPool implements AutoCloseable {
 
     private final Device device;
     private final ServingMeters meters;
-    private final Map<String, LoadedBase> loaded = new ConcurrentHashMap<>();
+    private final long budgetBytes;
+    private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
+    private final Map<String, Object> loading = new HashMap<>();
+    private long usedBytes;
 
+    /** A pool without a budget: models stay loaded until {@link #unload} or {@link #close}. */
     public BaseModelPool(Device device, ServingMeters meters) {
+        this(device, meters, Long.MAX_VALUE);
+    }
+
+    public BaseModelPool(Device device, ServingMeters meters, long budgetBytes) {
+        if (budgetBytes < 0) {
+            throw new IllegalArgumentException("base model budget must be >= 0 bytes, got " + budgetBytes);
+        }
         this.device = device;
         this.meters = meters;
+        this.budgetBytes = budgetBytes;
+        meters.baseModelBytes(this::usedBytes);
     }
 
-    /** The loaded model of {@code directory} (a Hugging Face model folder with tokenizer.json), loading it if needed. */
-    public LoadedBase get(Path directory) {
+    /** The loaded model of {@code directory} (a Hugging Face model folder with tokenizer.json), held until closed. */
+    public Lease acquire(Path directory) {
         Path dir = directory.toAbsolutePath().normalize();
         String key = dir + "@" + device;
-        return loaded.computeIfAbsent(key, k -> load(k, dir));
+        Object lock;
+        synchronized (this) {
+            Entry hit = entries.get(key);
+            if (hit != null) {
+                return hit.lease();
+            }
+            lock = loading.computeIfAbsent(key, k -> new Object());
+        }
+        synchronized (lock) { // one loader per directory; the others wait here and then find it loaded
+            synchronized (this) {
+                Entry hit = entries.get(key);
+                if (hit != null) {
+                    return hit.lease();
+                }
+            }
+            LoadedBase base;
+            try {
+                base = load(key, dir);
+            } finally {
+                synchronized (this) {
+                    loading.remove(key);
+                }
+            }
+            synchronized (this) {
+                Entry entry = new Entry(base);
+                Lease lease = entry.lease(); // held before eviction runs, so the new model cannot evict itself
+                entries.put(key, entry);
+                usedBytes += entry.bytes;
+                evictOverBudget();
+                return lease;
+            }
+        }
     }
 
-    /** Frees a base model (e.g. when it is deleted); requests still running on it must have finished. */
-    public void unload(Path directory) {
-        LoadedBase base = loaded.remove(directory.toAbsolutePath().normalize() + "@" + device);
-        if (base != null) {
-            base.close();
+    /**
+     * The model of {@code directory}, loaded if needed, without holding it: only for callers that own the pool
+     * (tools, tests), since a later load may evict it. Requests use {@link #acquire}.
+     */
+    public LoadedBase get(Path directory) {
+        try (Lease lease = acquire(directory)) {
+            return lease.base();
+        }
+    }
+
+    /** Frees a base model (e.g. when it is deleted): at once if unused, else when its last request finishes. */
+    public synchronized void unload(Path directory) {
+        Entry entry = entries.remove(directory.toAbsolutePath().normalize() + "@" + device);
+        if (entry != null) {
+            usedBytes -= entry.bytes;
+            entry.retire();
         }
     }
 
     public Device device() {
         return device;
+    }
+
+    public synchronized long usedBytes() {
+        return usedBytes;
+    }
+
+    /** Directories of the loaded models, least recently used first (for tests and diagnostics). */
+    public synchronized List<Path> loaded() {
+        List<Path> dirs = new ArrayList<>();
+        entries.values().forEach(e -> dirs.add(e.base.directory()));
+        return dirs;
     }
 
     private LoadedBase load(String key, Path dir) {
@@ -62,9 +136,87 @@ public final class BaseModelPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes unused models, least recently used first, until the rest fit the budget or all are in use. The most
+     * recently used model always stays, so one larger than the whole budget is not reloaded for every request.
+     */
+    private void evictOverBudget() {
+        Iterator<Entry> it = entries.values().iterator();
+        for (int left = entries.size(); usedBytes > budgetBytes && left > 1; left--) {
+            Entry candidate = it.next();
+            if (candidate.leases == 0) {
+                it.remove();
+                usedBytes -= candidate.bytes;
+                candidate.retire();
+                meters.baseModelEviction();
+            }
+        }
+    }
+
     @Override
-    public void close() {
-        loaded.values().forEach(LoadedBase::close);
-        loaded.clear();
+    public synchronized void close() {
+        entries.values().forEach(Entry::retire);
+        entries.clear();
+        usedBytes = 0;
+    }
+
+    /** One loaded model and the number of requests using it. Guarded by the pool's monitor. */
+    private final class Entry {
+        private final LoadedBase base;
+        private final long bytes;
+        private int leases;
+        private boolean retired;
+
+        Entry(LoadedBase base) {
+            this.base = base;
+            this.bytes = base.model().parameterBytes();
+        }
+
+        Lease lease() {
+            leases++;
+            return new Lease(this);
+        }
+
+        void retire() {
+            retired = true;
+            if (leases == 0) {
+                base.close();
+            }
+        }
+
+        void release() {
+            synchronized (BaseModelPool.this) {
+                leases--;
+                if (retired) {
+                    if (leases == 0) {
+                        base.close();
+                    }
+                } else if (leases == 0) {
+                    evictOverBudget(); // it may have been the one keeping the pool over its budget
+                }
+            }
+        }
+    }
+
+    /** A request's hold on a loaded model: it stays loaded until every lease on it is closed. */
+    public final class Lease implements AutoCloseable {
+        private final Entry entry;
+        private boolean closed;
+
+        private Lease(Entry entry) {
+            this.entry = entry;
+        }
+
+        public LoadedBase base() {
+            return entry.base;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                entry.release();
+            }
+        }
     }
 }

@@ -25,8 +25,11 @@ public record ChatCompletionRequest(
         @JsonProperty("frequency_penalty") Double frequencyPenalty,
         String user) {
 
-    /** Used when the request sets neither max_tokens nor max_completion_tokens (OpenAI's own limit is the context). */
-    public static final int DEFAULT_MAX_TOKENS = 256;
+    /**
+     * Used when the request sets neither max_tokens nor max_completion_tokens: as OpenAI does, all the room the
+     * messages leave in the context, within the server's max_tokens cap.
+     */
+    public static final int DEFAULT_MAX_TOKENS = Integer.MAX_VALUE;
 
     public record Message(String role, Object content, String name) {
         public static Message of(String role, String content) {

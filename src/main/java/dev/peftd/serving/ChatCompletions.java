@@ -1,8 +1,8 @@
 package dev.peftd.serving;
 
+import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
-import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.tokenizer.ChatMessage;
 import dev.peftd.core.tokenizer.ChatTemplateException;
@@ -12,91 +12,38 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.Consumer;
 
 /**
  * {@code /v1/chat/completions} on the serving engine: renders the messages with the base model's chat template
  * (with the generation prompt), generates, and answers in OpenAI's chat shape or as a stream of chunks.
  */
-public final class ChatCompletions {
+final class ChatCompletions {
 
     private static final String ASSISTANT = "assistant";
 
-    private final ServingEngine engine;
-    private final Clock clock;
+    private final GenerationPath path;
 
     public ChatCompletions(ServingEngine engine, Clock clock) {
-        this.engine = engine;
-        this.clock = clock;
+        this.path = new GenerationPath(engine, clock, "chat.completions", "chatcmpl-");
     }
 
     public ChatCompletionResponse complete(ServedModel model, ChatCompletionRequest request) {
-        GenerationOptions options = options(request);
-        try (ServingEngine.Session session = engine.open(model, "chat.completions")) {
-            long[] ids = promptIds(session, request);
-            GenerationResult result = generate(session, ids, options, TokenListener.NONE);
-            ChatCompletionResponse.Logprobs logprobs = options.logprobs() == GenerationOptions.NO_LOGPROBS ? null
-                    : new ChatCompletionResponse.Logprobs(result.logprobs().stream().map(ChatCompletions::entry).toList());
-            ChatCompletionResponse.Choice choice = new ChatCompletionResponse.Choice(0,
-                    new ChatCompletionResponse.Message(ASSISTANT, result.text(), null), logprobs,
-                    FinishReasons.of(result.finishReason()));
-            return new ChatCompletionResponse(newId(), ChatCompletionResponse.OBJECT, now(), model.name(),
-                    List.of(choice), Usage.of(ids.length, result.generatedIds().length));
-        }
+        return path.complete(model, new Exchange(request, options(request)));
     }
 
     /** Streams: a chunk with the assistant role, one per released piece, one with the finish reason, then usage. */
     public void stream(ServedModel model, ChatCompletionRequest request, Consumer<ChatCompletionResponse.Chunk> sink) {
-        try (StreamingAnswer<ChatCompletionResponse.Chunk> answer = openStream(model, request)) {
-            answer.run(sink);
-        }
+        path.stream(model, new Exchange(request, options(request)), sink);
     }
 
     /** Checks the request, opens its model and renders the prompt now; the returned answer generates when run. */
     public StreamingAnswer<ChatCompletionResponse.Chunk> openStream(ServedModel model, ChatCompletionRequest request) {
-        GenerationOptions options = options(request);
-        String id = newId();
-        long created = now();
-        ServingEngine.Session session = engine.open(model, "chat.completions");
-        try {
-            long[] ids = promptIds(session, request);
-            return new StreamingAnswer<>(session, sink -> writeStream(session, request, options, ids, id, created, sink));
-        } catch (RuntimeException e) {
-            session.close();
-            throw e;
-        }
+        return path.openStream(model, new Exchange(request, options(request)));
     }
 
-    private static void writeStream(ServingEngine.Session session, ChatCompletionRequest request,
-                                    GenerationOptions options, long[] ids, String id, long created,
-                                    Consumer<ChatCompletionResponse.Chunk> sink) {
-        ServedModel model = session.model();
-        sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
-        GenerationResult result = generate(session, ids, options, token -> {
-            if (token.text().isEmpty() && token.logprob() == null) {
-                return;
-            }
-            ChatCompletionResponse.Logprobs lp = token.logprob() == null || options.logprobs() < 0 ? null
-                    : new ChatCompletionResponse.Logprobs(List.of(entry(token.logprob())));
-            sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(null, token.text()), lp, null));
-        });
-        sink.accept(chunk(id, created, model, new ChatCompletionResponse.Delta(null, null), null,
-                FinishReasons.of(result.finishReason())));
-        if (request.includeUsageInStream()) {
-            sink.accept(new ChatCompletionResponse.Chunk(id, ChatCompletionResponse.Chunk.OBJECT, created,
-                    model.name(), List.of(), Usage.of(ids.length, result.generatedIds().length)));
-        }
-    }
-
-    private static ChatCompletionResponse.Chunk chunk(String id, long created, ServedModel model,
-                                                      ChatCompletionResponse.Delta delta,
-                                                      ChatCompletionResponse.Logprobs logprobs, String finish) {
-        return new ChatCompletionResponse.Chunk(id, ChatCompletionResponse.Chunk.OBJECT, created, model.name(),
-                List.of(new ChatCompletionResponse.ChunkChoice(0, delta, logprobs, finish)), null);
-    }
-
-    private static GenerationOptions options(ChatCompletionRequest request) {
+    /** The request's checks that need no model; the options' max tokens are settled by the budget on the model. */
+    private GenerationOptions options(ChatCompletionRequest request) {
         if (request.model() == null || request.model().isBlank()) {
             throw new InvalidRequestException("model", "is required");
         }
@@ -114,10 +61,70 @@ public final class ChatCompletions {
             throw new InvalidRequestException("top_logprobs", "needs logprobs: true");
         }
         SamplingFields sampling = request.sampling();
-        if (sampling.resolvedMaxTokens(request.maxTokensField(), ChatCompletionRequest.DEFAULT_MAX_TOKENS) == 0) {
+        path.checkRequested(sampling.maxTokens(), request.maxTokensField());
+        if (sampling.maxTokens() != null && sampling.maxTokens() == 0) {
             throw new InvalidRequestException(request.maxTokensField(), "must be at least 1");
         }
-        return sampling.toOptions(request.maxTokensField(), ChatCompletionRequest.DEFAULT_MAX_TOKENS, top);
+        return sampling.toOptions(top);
+    }
+
+    /** One chat request's shapes: messages rendered by the chat template, OpenAI's message choices and deltas. */
+    private record Exchange(ChatCompletionRequest request, GenerationOptions sampling)
+            implements GenerationPath.Exchange<ChatCompletionResponse, ChatCompletionResponse.Chunk> {
+
+        /** Max tokens from the request (or all the room the messages leave), checked against the model's context. */
+        @Override
+        public GenerationPath.Prompt prompt(ServingEngine.Session session) {
+            return GenerationPath.budgeted(session, promptIds(session, request), sampling,
+                    request.sampling().maxTokens(), ChatCompletionRequest.DEFAULT_MAX_TOKENS,
+                    new TokenBudget.Fields("messages", request.maxTokensField()));
+        }
+
+        @Override
+        public ChatCompletionResponse answer(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
+                                             GenerationResult result) {
+            ChatCompletionResponse.Logprobs logprobs = !wantsLogprobs() ? null
+                    : new ChatCompletionResponse.Logprobs(result.logprobs().stream().map(ChatCompletions::entry).toList());
+            ChatCompletionResponse.Choice choice = new ChatCompletionResponse.Choice(0,
+                    new ChatCompletionResponse.Message(ASSISTANT, result.text(), null), logprobs,
+                    FinishReasons.of(result.finishReason()));
+            return new ChatCompletionResponse(reply.id(), ChatCompletionResponse.OBJECT, reply.created(), reply.model(),
+                    List.of(choice), prompt.usage(result));
+        }
+
+        @Override
+        public void opening(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
+                            Consumer<ChatCompletionResponse.Chunk> sink) {
+            sink.accept(chunk(reply, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
+        }
+
+        @Override
+        public ChatCompletionResponse.Chunk piece(GenerationPath.Reply reply, GeneratedToken token) {
+            ChatCompletionResponse.Logprobs lp = token.logprob() == null || !wantsLogprobs() ? null
+                    : new ChatCompletionResponse.Logprobs(List.of(entry(token.logprob())));
+            return chunk(reply, new ChatCompletionResponse.Delta(null, token.text()), lp, null);
+        }
+
+        @Override
+        public ChatCompletionResponse.Chunk finish(GenerationPath.Reply reply, GenerationResult result) {
+            return chunk(reply, new ChatCompletionResponse.Delta(null, null), null, FinishReasons.of(result));
+        }
+
+        @Override
+        public ChatCompletionResponse.Chunk usage(GenerationPath.Reply reply, Usage usage) {
+            return !request.includeUsageInStream() ? null : new ChatCompletionResponse.Chunk(reply.id(),
+                    ChatCompletionResponse.Chunk.OBJECT, reply.created(), reply.model(), List.of(), usage);
+        }
+
+        private boolean wantsLogprobs() {
+            return sampling.logprobs() != GenerationOptions.NO_LOGPROBS;
+        }
+
+        private static ChatCompletionResponse.Chunk chunk(GenerationPath.Reply reply, ChatCompletionResponse.Delta delta,
+                                                          ChatCompletionResponse.Logprobs logprobs, String finish) {
+            return new ChatCompletionResponse.Chunk(reply.id(), ChatCompletionResponse.Chunk.OBJECT, reply.created(),
+                    reply.model(), List.of(new ChatCompletionResponse.ChunkChoice(0, delta, logprobs, finish)), null);
+        }
     }
 
     private static long[] promptIds(ServingEngine.Session session, ChatCompletionRequest request) {
@@ -157,17 +164,6 @@ public final class ChatCompletions {
         throw new InvalidRequestException(field, content == null ? "is required" : "must be a string or an array of text parts");
     }
 
-    private static GenerationResult generate(ServingEngine.Session session, long[] ids, GenerationOptions options,
-                                             TokenListener listener) {
-        try {
-            return session.generate(ids, options, listener);
-        } catch (InvalidRequestException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException("messages", e.getMessage()); // the generator's prompt/context checks
-        }
-    }
-
     private static ChatCompletionResponse.TokenLogprob entry(TokenLogprob lp) {
         List<ChatCompletionResponse.TopLogprob> top = lp.top().stream()
                 .map(a -> new ChatCompletionResponse.TopLogprob(a.token(), a.logprob(), bytes(a.token()))).toList();
@@ -181,13 +177,5 @@ public final class ChatCompletions {
             out.add(b & 0xff);
         }
         return out;
-    }
-
-    private String newId() {
-        return "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-    }
-
-    private long now() {
-        return clock.instant().getEpochSecond();
     }
 }

@@ -1,8 +1,8 @@
 package dev.peftd.serving;
 
+import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
-import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.time.Clock;
@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.Consumer;
 
 /**
@@ -18,38 +17,18 @@ import java.util.function.Consumer;
  * OpenAI's response (or its stream of chunks). With {@code echo} the prompt's own token logprobs come from one
  * scoring pass; {@code max_tokens: 0} then skips generation entirely, which is how evaluation harnesses score text.
  */
-public final class Completions {
+final class Completions {
 
-    private final ServingEngine engine;
-    private final Clock clock;
+    private static final TokenBudget.Fields FIELDS = new TokenBudget.Fields("prompt", "max_tokens");
+
+    private final GenerationPath path;
 
     public Completions(ServingEngine engine, Clock clock) {
-        this.engine = engine;
-        this.clock = clock;
+        this.path = new GenerationPath(engine, clock, "completions", "cmpl-");
     }
 
     public CompletionResponse complete(ServedModel model, CompletionRequest request) {
-        Plan plan = plan(request);
-        try (ServingEngine.Session session = engine.open(model, "completions")) {
-            Prompt prompt = prompt(session, request, plan);
-            GenerationResult result = plan.maxTokens == 0 ? null
-                    : generate(session, prompt.ids, plan.options, TokenListener.NONE);
-            String generated = result == null ? "" : result.text();
-            LogprobList logprobs = plan.wantsLogprobs() ? new LogprobList(prompt.startOffset(request)) : null;
-            if (logprobs != null) {
-                if (request.isEcho()) {
-                    logprobs.addPrompt(prompt, session.tokenizer());
-                }
-                if (result != null) {
-                    result.logprobs().forEach(logprobs::add);
-                }
-            }
-            String text = (request.isEcho() ? prompt.text : "") + generated;
-            CompletionResponse.Choice choice = new CompletionResponse.Choice(text, 0,
-                    logprobs == null ? null : logprobs.build(), FinishReasons.of(result));
-            return new CompletionResponse(newId(), CompletionResponse.OBJECT, now(), model.name(), List.of(choice),
-                    Usage.of(prompt.ids.length, result == null ? 0 : result.generatedIds().length));
-        }
+        return path.complete(model, new Exchange(request, plan(request)));
     }
 
     /**
@@ -57,74 +36,27 @@ public final class Completions {
      * an empty chunk with the finish reason, then (with {@code stream_options.include_usage}) the usage.
      */
     public void stream(ServedModel model, CompletionRequest request, Consumer<CompletionResponse> sink) {
-        try (StreamingAnswer<CompletionResponse> answer = openStream(model, request)) {
-            answer.run(sink);
-        }
+        path.stream(model, new Exchange(request, plan(request)), sink);
     }
 
-    /** Checks the request and opens its model now; the returned answer generates when run. */
+    /** Checks the request and opens its model now (tokens counted against its context); the answer generates when run. */
     public StreamingAnswer<CompletionResponse> openStream(ServedModel model, CompletionRequest request) {
-        Plan plan = plan(request);
-        String id = newId();
-        long created = now();
-        ServingEngine.Session session = engine.open(model, "completions");
-        try {
-            Prompt prompt = prompt(session, request, plan);
-            return new StreamingAnswer<>(session, sink -> writeStream(session, request, plan, prompt, id, created, sink));
-        } catch (RuntimeException e) {
-            session.close();
-            throw e;
-        }
+        return path.openStream(model, new Exchange(request, plan(request)));
     }
 
-    private void writeStream(ServingEngine.Session session, CompletionRequest request, Plan plan, Prompt prompt,
-                             String id, long created, Consumer<CompletionResponse> sink) {
-        ServedModel model = session.model();
-        int[] offset = {prompt.startOffset(request)};
-        if (request.isEcho()) {
-            LogprobList echoed = plan.wantsLogprobs() ? new LogprobList(0) : null;
-            if (echoed != null) {
-                echoed.addPrompt(prompt, session.tokenizer());
-                offset[0] = echoed.nextOffset();
-            }
-            sink.accept(chunk(id, created, model, prompt.text, echoed, null, null));
-        }
-        GenerationResult result = null;
-        if (plan.maxTokens > 0) {
-            result = generate(session, prompt.ids, plan.options, token -> {
-                if (token.text().isEmpty() && token.logprob() == null) {
-                    return;
-                }
-                LogprobList piece = null;
-                if (plan.wantsLogprobs() && token.logprob() != null) {
-                    piece = new LogprobList(offset[0]);
-                    piece.add(token.logprob());
-                    offset[0] = piece.nextOffset();
-                }
-                sink.accept(chunk(id, created, model, token.text(), piece, null, null));
-            });
-        }
-        sink.accept(chunk(id, created, model, "", null, FinishReasons.of(result), null));
-        if (request.includeUsageInStream()) {
-            sink.accept(new CompletionResponse(id, CompletionResponse.OBJECT, created, model.name(), List.of(),
-                    Usage.of(prompt.ids.length, result == null ? 0 : result.generatedIds().length)));
-        }
-    }
-
-    private static CompletionResponse chunk(String id, long created, ServedModel model, String text, LogprobList lp,
-                                            String finish, Usage usage) {
-        return new CompletionResponse(id, CompletionResponse.OBJECT, created, model.name(),
-                List.of(new CompletionResponse.Choice(text, 0, lp == null ? null : lp.build(), finish)), usage);
-    }
-
-    /** What the request asks for, checked before any model is loaded. */
-    private record Plan(int maxTokens, int topLogprobs, GenerationOptions options) {
+    /**
+     * What the request asks for, checked before any model is loaded.
+     *
+     * @param maxTokens the client's max_tokens (within the server's cap), {@code null} for the default
+     * @param options   the sampling options, with max tokens still to be settled by the prompt's length
+     */
+    private record Plan(Integer maxTokens, int topLogprobs, GenerationOptions options) {
         boolean wantsLogprobs() {
             return topLogprobs != GenerationOptions.NO_LOGPROBS;
         }
     }
 
-    private static Plan plan(CompletionRequest request) {
+    private Plan plan(CompletionRequest request) {
         if (request.model() == null || request.model().isBlank()) {
             throw new InvalidRequestException("model", "is required");
         }
@@ -146,42 +78,100 @@ public final class Completions {
             }
         }
         SamplingFields sampling = request.sampling();
-        int maxTokens = sampling.resolvedMaxTokens("max_tokens", CompletionRequest.DEFAULT_MAX_TOKENS);
-        return new Plan(maxTokens, top, sampling.toOptions("max_tokens", CompletionRequest.DEFAULT_MAX_TOKENS, top));
+        path.checkRequested(sampling.maxTokens(), FIELDS.maxTokens());
+        return new Plan(sampling.maxTokens(), top, sampling.toOptions(top));
     }
 
-    /** @param logprobs the prompt's scored tokens (echo with logprobs), else empty */
-    private record Prompt(long[] ids, String text, List<TokenLogprob> logprobs) {
-        int startOffset(CompletionRequest request) {
-            return request.isEcho() ? 0 : text.length();
+    /**
+     * One completion request's shapes: the prompt (a string or token ids, echoed and scored when asked) and OpenAI's
+     * text choices, with the character offsets of every logprob token running on from chunk to chunk.
+     */
+    private static final class Exchange implements GenerationPath.Exchange<CompletionResponse, CompletionResponse> {
+        private final CompletionRequest request;
+        private final Plan plan;
+        private String text;
+        private List<TokenLogprob> promptLogprobs = List.of();
+        private Tokenizer tokenizer;
+        private int offset;
+
+        Exchange(CompletionRequest request, Plan plan) {
+            this.request = request;
+            this.plan = plan;
         }
-    }
 
-    private static Prompt prompt(ServingEngine.Session session, CompletionRequest request, Plan plan) {
-        long[] ids = PromptIds.of(request.prompt(), session.tokenizer(), session.base().model().config().vocabSize());
-        String text = request.prompt() instanceof String s ? s : session.tokenizer().decode(ids);
-        List<TokenLogprob> scored = request.isEcho() && plan.wantsLogprobs()
-                ? session.promptLogprobs(ids, plan.topLogprobs) : List.of();
-        return new Prompt(ids, text, scored);
-    }
-
-    private static GenerationResult generate(ServingEngine.Session session, long[] ids, GenerationOptions options,
-                                             TokenListener listener) {
-        try {
-            return session.generate(ids, options, listener);
-        } catch (InvalidRequestException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException("prompt", e.getMessage()); // the generator's prompt/context checks
+        /** Tokenizes and checks the prompt against the context before any compute (echo scoring included). */
+        @Override
+        public GenerationPath.Prompt prompt(ServingEngine.Session session) {
+            tokenizer = session.tokenizer();
+            long[] ids = PromptIds.of(request.prompt(), tokenizer, session.base().model().config().vocabSize());
+            GenerationPath.Prompt prompt = GenerationPath.budgeted(session, ids, plan.options, plan.maxTokens,
+                    CompletionRequest.DEFAULT_MAX_TOKENS, FIELDS);
+            text = request.prompt() instanceof String s ? s : tokenizer.decode(ids);
+            if (request.isEcho() && plan.wantsLogprobs()) {
+                promptLogprobs = session.promptLogprobs(ids, plan.topLogprobs);
+            }
+            offset = request.isEcho() ? 0 : text.length();
+            return prompt;
         }
-    }
 
-    private String newId() {
-        return "cmpl-" + UUID.randomUUID().toString().replace("-", "");
-    }
+        @Override
+        public CompletionResponse answer(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
+                                         GenerationResult result) {
+            LogprobList logprobs = plan.wantsLogprobs() ? new LogprobList(offset) : null;
+            if (logprobs != null) {
+                if (request.isEcho()) {
+                    logprobs.addPrompt(prompt.ids()[0], promptLogprobs, tokenizer);
+                }
+                if (result != null) {
+                    result.logprobs().forEach(logprobs::add);
+                }
+            }
+            String generated = result == null ? "" : result.text();
+            CompletionResponse.Choice choice = new CompletionResponse.Choice((request.isEcho() ? text : "") + generated,
+                    0, logprobs == null ? null : logprobs.build(), FinishReasons.of(result));
+            return new CompletionResponse(reply.id(), CompletionResponse.OBJECT, reply.created(), reply.model(),
+                    List.of(choice), prompt.usage(result));
+        }
 
-    private long now() {
-        return clock.instant().getEpochSecond();
+        @Override
+        public void opening(GenerationPath.Reply reply, GenerationPath.Prompt prompt, Consumer<CompletionResponse> sink) {
+            if (!request.isEcho()) {
+                return;
+            }
+            LogprobList echoed = plan.wantsLogprobs() ? new LogprobList(0) : null;
+            if (echoed != null) {
+                echoed.addPrompt(prompt.ids()[0], promptLogprobs, tokenizer);
+                offset = echoed.nextOffset();
+            }
+            sink.accept(chunk(reply, text, echoed, null));
+        }
+
+        @Override
+        public CompletionResponse piece(GenerationPath.Reply reply, GeneratedToken token) {
+            LogprobList piece = null;
+            if (plan.wantsLogprobs() && token.logprob() != null) {
+                piece = new LogprobList(offset);
+                piece.add(token.logprob());
+                offset = piece.nextOffset();
+            }
+            return chunk(reply, token.text(), piece, null);
+        }
+
+        @Override
+        public CompletionResponse finish(GenerationPath.Reply reply, GenerationResult result) {
+            return chunk(reply, "", null, FinishReasons.of(result));
+        }
+
+        @Override
+        public CompletionResponse usage(GenerationPath.Reply reply, Usage usage) {
+            return !request.includeUsageInStream() ? null : new CompletionResponse(reply.id(), CompletionResponse.OBJECT,
+                    reply.created(), reply.model(), List.of(), usage);
+        }
+
+        private static CompletionResponse chunk(GenerationPath.Reply reply, String text, LogprobList lp, String finish) {
+            return new CompletionResponse(reply.id(), CompletionResponse.OBJECT, reply.created(), reply.model(),
+                    List.of(new CompletionResponse.Choice(text, 0, lp == null ? null : lp.build(), finish)), null);
+        }
     }
 
     /** Builds the parallel lists of OpenAI's logprobs object, tracking each token's character offset. */
@@ -197,9 +187,9 @@ public final class Completions {
         }
 
         /** The first prompt token (unscored: null logprob) followed by the scored ones. */
-        void addPrompt(Prompt prompt, Tokenizer tokenizer) {
-            append(tokenizer.tokenText(prompt.ids[0]), null, null);
-            prompt.logprobs.forEach(this::add);
+        void addPrompt(long firstId, List<TokenLogprob> scored, Tokenizer tokenizer) {
+            append(tokenizer.tokenText(firstId), null, null);
+            scored.forEach(this::add);
         }
 
         void add(TokenLogprob lp) {

@@ -2,11 +2,11 @@ package dev.peftd.serving;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.LowRank;
 import dev.peftd.core.adapter.peft.PeftImporter;
 import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.tensor.NoGrad;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -20,7 +20,7 @@ import java.util.Map;
  * dropout, no training state, the scaling folded into {@code left}) keeps the per-token cost at two thin matmuls
  * and an add per module, and makes the hook read-only, so any number of requests may use it at once.
  */
-public final class FactoredAdapter implements LinearHook, AutoCloseable {
+final class FactoredAdapter implements LinearHook, AutoCloseable {
 
     private final NDManager manager;
     private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}
@@ -47,19 +47,17 @@ public final class FactoredAdapter implements LinearHook, AutoCloseable {
      * the importer, which names the offending tensor) and keeps only its factors, on the base model's device.
      */
     public static FactoredAdapter load(Path adapterDir, LoadedBase base) throws IOException {
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false); // serving threads may start with grad mode on; nothing here is trained
-        try (AbstractAdapter adapter = PeftImporter.load(adapterDir, base.model().linears())) {
+        // serving threads may start with grad mode on; nothing here is trained
+        try (NoGrad ignored = NoGrad.enter();
+             AbstractAdapter adapter = PeftImporter.load(adapterDir, base.model().linears())) {
             return fromAdapter(adapter);
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
     }
 
     /** Takes the deployed factors of any adapter (which the caller still owns and closes). */
     static FactoredAdapter fromAdapter(AbstractAdapter adapter) {
         NDManager manager = NDManager.newBaseManager(
-                adapter.baseLinear(adapter.modules().get(0)).weight().getDevice());
+                adapter.baseLinear(adapter.modules().get(0)).device());
         Map<String, NDArray[]> factors = new LinkedHashMap<>();
         try {
             for (String module : adapter.modules()) {

@@ -11,7 +11,7 @@ import java.nio.file.Path;
  *
  * @param key the pool's identity for it (normalised directory + device)
  */
-public record LoadedBase(String key, Path directory, CausalLm model, Tokenizer tokenizer, Generator generator)
+record LoadedBase(String key, Path directory, CausalLm model, Tokenizer tokenizer, Generator generator)
         implements AutoCloseable {
 
     static LoadedBase of(String key, Path directory, CausalLm model, Tokenizer tokenizer) {

@@ -16,12 +16,13 @@ record SamplingFields(Integer maxTokens, Double temperature, Double topP, Long s
     static final int MAX_STOP_STRINGS = 4;
 
     /**
-     * @param maxTokensField    the field name to report ({@code max_tokens} or {@code max_completion_tokens})
-     * @param defaultMaxTokens  used when the request has none
-     * @param logprobs          {@link GenerationOptions#NO_LOGPROBS} or how many alternatives to report
-     * @return options for at least one token; the caller handles {@code maxTokens() == 0} itself
+     * Checks the sampling fields; {@code maxTokens} is checked by {@link TokenBudget}, which needs the prompt's
+     * length.
+     *
+     * @param logprobs {@link GenerationOptions#NO_LOGPROBS} or how many alternatives to report
+     * @return options whose max tokens is 1: the caller sets the real number once the prompt is counted
      */
-    GenerationOptions toOptions(String maxTokensField, int defaultMaxTokens, int logprobs) {
+    GenerationOptions toOptions(int logprobs) {
         requireN();
         requireZero(presencePenalty, "presence_penalty");
         requireZero(frequencyPenalty, "frequency_penalty");
@@ -33,17 +34,8 @@ record SamplingFields(Integer maxTokens, Double temperature, Double topP, Long s
         if (!(p > 0 && p <= 1)) {
             throw new InvalidRequestException("top_p", "must be in (0, 1], got " + p);
         }
-        int tokens = resolvedMaxTokens(maxTokensField, defaultMaxTokens);
-        return new GenerationOptions(Math.max(tokens, 1), t, p,
-                seed == null ? OptionalLong.empty() : OptionalLong.of(seed), stopStrings(), new long[0], logprobs);
-    }
-
-    int resolvedMaxTokens(String field, int defaultMaxTokens) {
-        int tokens = maxTokens == null ? defaultMaxTokens : maxTokens;
-        if (tokens < 0) {
-            throw new InvalidRequestException(field, "must be >= 0, got " + tokens);
-        }
-        return tokens;
+        return new GenerationOptions(1, t, p, seed == null ? OptionalLong.empty() : OptionalLong.of(seed), stopStrings(),
+                new long[0], logprobs);
     }
 
     private void requireN() {

@@ -11,7 +11,7 @@ import java.nio.file.Path;
  * @param adapterKey cache identity of the adapter (content-specific), {@code null} for a bare base or merged model
  * @param adapterFiles where the adapter's PEFT directory comes from, {@code null} without an adapter
  */
-public record ServedModel(String name, Path baseDir, Mode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles) {
+record ServedModel(String name, Path baseDir, Mode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles) {
 
     /** How the request is served, for the merged-vs-unmerged share. */
     public enum Mode {

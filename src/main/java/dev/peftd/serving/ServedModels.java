@@ -23,7 +23,7 @@ class ServedModels {
     private final Path mergedRoot;
 
     ServedModels(ModelRegistry registry, FineTunedModels fineTuned, ServedAdapters adapters, AdapterDownloads downloads,
-            dev.peftd.ops.DataDirectory data) {
+            dev.peftd.kernel.DataDirectory data) {
         this.registry = registry;
         this.fineTuned = fineTuned;
         this.adapters = adapters;

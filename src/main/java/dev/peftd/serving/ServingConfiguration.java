@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.springframework.beans.factory.annotation.Value;
@@ -12,8 +13,10 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * The serving engine of this process: one base-model pool on the serving device ({@code PEFTD_SERVING_DEVICE},
- * default the engine's default device), the adapter cache with its byte budget ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}),
- * and the bound on requests computing at once ({@code PEFTD_SERVING_MAX_CONCURRENT}).
+ * default the engine's default device) with its byte budget ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}), the adapter
+ * cache with its byte budget ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}), the bound on requests computing at once
+ * ({@code PEFTD_SERVING_MAX_CONCURRENT}), and what one request may cost ({@code PEFTD_SERVING_MAX_TOKENS_CAP},
+ * {@code PEFTD_SERVING_REQUEST_TIMEOUT}).
  */
 @Configuration(proxyBeanMethods = false)
 class ServingConfiguration {
@@ -27,10 +30,14 @@ class ServingConfiguration {
     ServingEngine servingEngine(ServingMeters meters,
             @Value("${peftd.serving.device:}") String device,
             @Value("${peftd.serving.adapter-cache-mb:1024}") long cacheMegabytes,
-            @Value("${peftd.serving.max-concurrent:2}") int maxConcurrent) {
+            @Value("${peftd.serving.max-concurrent:2}") int maxConcurrent,
+            @Value("${peftd.serving.base-model-cache-mb:4096}") long baseModelMegabytes,
+            @Value("${peftd.serving.max-tokens-cap:4096}") int maxTokensCap,
+            @Value("${peftd.serving.request-timeout:5m}") Duration requestTimeout) {
         Device target = device.isBlank() ? Engine.getInstance().defaultDevice() : Device.fromName(device);
-        return new ServingEngine(new BaseModelPool(target, meters), new AdapterCache(cacheMegabytes << 20, meters),
-                meters, maxConcurrent);
+        return new ServingEngine(new BaseModelPool(target, meters, baseModelMegabytes << 20),
+                new AdapterCache(cacheMegabytes << 20, meters), meters, maxConcurrent,
+                new ServingLimits(maxTokensCap, requestTimeout));
     }
 
     @Bean

@@ -60,13 +60,22 @@ class ServingController {
         return translated(() -> chat.complete(model, request));
     }
 
+    /**
+     * Streams on a serving thread. A client that leaves ends the generation: the container's error or timeout
+     * callback cancels it, and a chunk that cannot be written stops it at that token.
+     */
     private <T> SseEmitter stream(StreamingAnswer<T> answer) {
         SseEmitter emitter = new SseEmitter(streamTimeoutMillis);
+        emitter.onError(e -> answer.cancel());
+        emitter.onTimeout(answer::cancel);
         try {
             streams.execute(() -> {
                 try {
                     answer.run(chunk -> send(emitter, chunk));
                     emitter.send(SseEmitter.event().data("[DONE]", MediaType.TEXT_PLAIN));
+                    emitter.complete();
+                } catch (ClientGoneException e) { // nobody to tell: end the async request without an error dispatch
+                    log.debug("stream client went away: {}", e.getCause().toString());
                     emitter.complete();
                 } catch (IOException | RuntimeException e) {
                     log.warn("stream ended early: {}", e.toString());
@@ -83,8 +92,8 @@ class ServingController {
     private static void send(SseEmitter emitter, Object chunk) {
         try {
             emitter.send(SseEmitter.event().data(chunk, MediaType.APPLICATION_JSON));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("client went away", e); // stops generation at the next token
+        } catch (IOException | IllegalStateException e) { // a closed connection, or an emitter already completed
+            throw new ClientGoneException(e); // stops generation at this token
         }
     }
 

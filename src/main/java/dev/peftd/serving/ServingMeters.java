@@ -5,14 +5,16 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 /**
  * The serving meters, {@code peftd_serving_*} in Prometheus: requests and generated tokens by how the model was
  * served ({@code mode} = base, unmerged adapter, merged checkpoint: the merged-vs-unmerged share is the ratio of
- * these series), time to first token, and the adapter cache's hits, misses, evictions, load time and bytes.
+ * these series), time to first token, generations computing now and those ended early, the adapter cache's hits,
+ * misses, evictions, load time and bytes, and the base models' bytes and evictions.
  */
-public final class ServingMeters {
+final class ServingMeters {
 
     private final MeterRegistry registry;
 
@@ -55,6 +57,27 @@ public final class ServingMeters {
     void baseModelLoaded(long nanos) {
         Timer.builder("peftd.serving.base.load").description("base model load onto the serving device")
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void baseModelEviction() {
+        Counter.builder("peftd.serving.base.evictions").description("base models closed to stay within the budget")
+                .register(registry).increment();
+    }
+
+    void baseModelBytes(LongSupplier bytes) {
+        Gauge.builder("peftd.serving.base.bytes", bytes, b -> (double) b.getAsLong())
+                .description("parameter bytes of the loaded base models").strongReference(true).register(registry);
+    }
+
+    /** Counts generations computing now; the returned counter is what {@code peftd.serving.generations.active} reads. */
+    AtomicInteger generationsActive() {
+        return registry.gauge("peftd.serving.generations.active", new AtomicInteger());
+    }
+
+    /** A generation ended before its own end: {@code client_gone} (stream closed) or {@code timeout}. */
+    void generationStopped(String reason) {
+        Counter.builder("peftd.serving.generations.stopped").description("generations ended early by the server")
+                .tag("reason", reason).register(registry).increment();
     }
 
     void adapterCacheBytes(LongSupplier bytes) {

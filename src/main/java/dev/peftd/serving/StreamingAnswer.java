@@ -7,7 +7,7 @@ import java.util.function.Consumer;
  * client's fault has failed before the first byte (so HTTP can still answer 400), and {@link #run} only generates.
  * Closing it (also after {@link #run}) releases the model session.
  */
-public final class StreamingAnswer<T> implements AutoCloseable {
+final class StreamingAnswer<T> implements AutoCloseable {
 
     /** The generating part: writes chunks to the sink. */
     @FunctionalInterface
@@ -30,6 +30,11 @@ public final class StreamingAnswer<T> implements AutoCloseable {
         } finally {
             session.close();
         }
+    }
+
+    /** Stops the generation at its next token (the client is gone); {@link #run} then returns or throws. */
+    public void cancel() {
+        session.cancel();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.peftd.storage;
 
+import dev.peftd.kernel.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -9,22 +10,26 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Objects as files below one folder; writes go to a temporary sibling first and are moved into place atomically. */
+/**
+ * Objects as files below one folder; writes go to a temporary sibling first and are moved into place atomically.
+ * Objects are tenants' data: files 0600 and folders 0700 (on POSIX file systems), readable by the service's user only.
+ */
 final class FileSystemArtifactStore implements ArtifactStore {
 
     private final Path root;
 
     FileSystemArtifactStore(Path root) throws IOException {
-        this.root = Files.createDirectories(root.toAbsolutePath().normalize());
+        this.root = PrivateFiles.createDirectories(root.toAbsolutePath().normalize());
     }
 
     @Override
     public void put(String key, Path file) throws IOException {
         Path target = resolve(key);
-        Files.createDirectories(target.getParent());
-        Path temp = Files.createTempFile(target.getParent(), ".upload-", ".tmp");
+        PrivateFiles.createDirectories(target.getParent());
+        Path temp = PrivateFiles.createTempFile(target.getParent(), ".upload-", ".tmp");
         try {
-            Files.copy(file, temp, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(file, temp, StandardCopyOption.REPLACE_EXISTING);   // recreates temp with the default mode
+            PrivateFiles.restrict(temp);
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(temp);

@@ -1,6 +1,6 @@
 package dev.peftd.storage;
 
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -3,14 +3,12 @@ package dev.peftd.training;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.TrainingRun;
-import dev.peftd.job.JobCheckpoints;
-import dev.peftd.job.JobEvents;
-import dev.peftd.job.JobRecord;
 import dev.peftd.ops.ServiceMeters;
 import dev.peftd.queue.Claim;
 import dev.peftd.queue.JobQueue;
 import dev.peftd.storage.ArtifactStore;
 import dev.peftd.storage.ObjectKeys;
+import dev.peftd.worker.JobJournal;
 import dev.peftd.worker.RunControl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,7 +25,8 @@ import org.springframework.util.FileSystemUtils;
 /**
  * The service side of a training run, called on the training thread: after each step it records progress on the job
  * (fenced on the lease), writes a metrics event and updates the meters, and asks the run to stop at this step
- * boundary when the worker wants it to; after each checkpoint it uploads it to the store and records it.
+ * boundary when the worker wants it to; after each checkpoint it uploads it to the store, records it and prunes the
+ * older ones ({@link CheckpointRetention}).
  */
 final class TrainingProgress implements TrainingListener, AutoCloseable {
 
@@ -35,40 +34,40 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     @Component
     static class Factory {
         private final JobQueue queue;
-        private final JobEvents events;
-        private final JobCheckpoints checkpoints;
+        private final JobJournal journal;
+        private final CheckpointLog checkpoints;
         private final ArtifactStore store;
         private final ServiceMeters meters;
+        private final CheckpointRetention retention;
         private final Clock clock;
 
-        Factory(JobQueue queue, JobEvents events, JobCheckpoints checkpoints, ArtifactStore store, ServiceMeters meters,
-                Clock clock) {
+        Factory(JobQueue queue, JobJournal journal, CheckpointLog checkpoints, ArtifactStore store,
+                ServiceMeters meters, CheckpointRetention retention, Clock clock) {
             this.queue = queue;
-            this.events = events;
+            this.journal = journal;
             this.checkpoints = checkpoints;
             this.store = store;
             this.meters = meters;
+            this.retention = retention;
             this.clock = clock;
         }
 
-        TrainingProgress create(Claim claim, JobRecord job, RunControl control, Path localCheckpoints) {
-            return new TrainingProgress(this, claim, job, control, localCheckpoints);
+        TrainingProgress create(Claim claim, RunControl control, Path localCheckpoints) {
+            return new TrainingProgress(this, claim, control, localCheckpoints);
         }
     }
 
     private final Factory f;
     private final Claim claim;
-    private final JobRecord job;
     private final RunControl control;
     private final Path localCheckpoints;
     private TrainingRun run;
     private long trainedTokens;
     private double lastLoss = Double.NaN;
 
-    private TrainingProgress(Factory factory, Claim claim, JobRecord job, RunControl control, Path localCheckpoints) {
+    private TrainingProgress(Factory factory, Claim claim, RunControl control, Path localCheckpoints) {
         this.f = factory;
         this.claim = claim;
-        this.job = job;
         this.control = control;
         this.localCheckpoints = localCheckpoints;
         this.trainedTokens = claim.checkpointTokens();   // a resumed run continues the count of its checkpoint
@@ -112,21 +111,21 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         data.put("grad_norm", report.gradNorm());
         data.put("tokens_per_second", report.tokensPerSecond());
         data.put("step_millis", report.stepMillis());
-        f.events.metrics(job.id(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
+        f.journal.metrics(claim.jobId(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
                 report.totalSteps(), report.loss()), data);
-        f.meters.step(job.id(), report.loss(), report.tokensPerSecond(), stepTokens);
+        f.meters.step(claim.jobId(), report.loss(), report.tokensPerSecond(), stepTokens);
         stopIfAsked();   // takes effect before the next step: the step boundary
     }
 
     @Override
     public void onEval(int step, double evalLoss) {
-        f.events.message(job.id(), JobEvents.Level.info,
+        f.journal.message(claim.jobId(), JobJournal.Level.info,
                 String.format(Locale.ROOT, "Step %d: validation loss=%.4f", step, evalLoss));
     }
 
     @Override
     public void onCheckpoint(int step, Path directory) {
-        String key = ObjectKeys.checkpoint(job.tenant(), job.id(), step);
+        String key = ObjectKeys.checkpoint(claim.tenant(), claim.jobId(), step);
         try {
             f.store.putDirectory(key, directory);
             pruneOlderThan(directory);
@@ -141,8 +140,9 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
             }
             return;
         }
-        f.checkpoints.record(job.id(), step, Double.isNaN(lastLoss) ? null : lastLoss, key, f.clock.instant());
-        f.events.message(job.id(), JobEvents.Level.info, "Checkpoint saved at step " + step);
+        f.checkpoints.record(claim.jobId(), step, Double.isNaN(lastLoss) ? null : lastLoss, key, f.clock.instant());
+        f.journal.message(claim.jobId(), JobJournal.Level.info, "Checkpoint saved at step " + step);
+        f.retention.prune(claim.jobId(), step);   // only after the lease check: a run that lost its job prunes nothing
     }
 
     /** Local copies of earlier checkpoints are no longer needed once a newer one is in the store. */
@@ -157,6 +157,6 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
 
     @Override
     public void close() {
-        f.meters.jobEnded(job.id());
+        f.meters.jobEnded(claim.jobId());
     }
 }

@@ -1,6 +1,5 @@
 package dev.peftd.worker;
 
-import dev.peftd.job.JobEvents;
 import dev.peftd.ops.ServiceMeters;
 import dev.peftd.queue.JobQueue;
 import java.time.Duration;
@@ -27,8 +26,8 @@ class WorkerConfiguration {
      * node), and says so.
      */
     @Bean
-    WorkerPool workerPool(WorkerSettings settings, JobQueue queue, JobEvents events, ObjectProvider<JobHandler> handler,
-            ServiceMeters meters) {
+    WorkerPool workerPool(WorkerSettings settings, JobQueue queue, JobJournal events,
+            ObjectProvider<JobHandler> handler, ServiceMeters meters) {
         JobHandler available = handler.getIfAvailable();
         if (available == null) {
             LoggerFactory.getLogger(WorkerPool.class).warn("no job handler in this build: workers are not started");

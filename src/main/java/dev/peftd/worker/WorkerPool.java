@@ -1,10 +1,10 @@
 package dev.peftd.worker;
 
-import dev.peftd.job.JobEvents;
 import dev.peftd.ops.ServiceMeters;
-import dev.peftd.job.JobSignals;
 import dev.peftd.queue.Claim;
 import dev.peftd.queue.JobQueue;
+import dev.peftd.queue.JobSignals;
+import dev.peftd.queue.JobState;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -37,7 +37,7 @@ public class WorkerPool implements SmartLifecycle {
 
     private final WorkerSettings settings;
     private final JobQueue queue;
-    private final JobEvents events;
+    private final JobJournal events;
     private final JobHandler handler;
     private final ServiceMeters meters;
     private final String node;
@@ -50,7 +50,7 @@ public class WorkerPool implements SmartLifecycle {
     private ScheduledExecutorService scheduler;
 
     /** @param node this process's name in lease owners ({@code host:pid}); workers are {@code node:wN} */
-    WorkerPool(String node, WorkerSettings settings, JobQueue queue, JobEvents events, JobHandler handler,
+    WorkerPool(String node, WorkerSettings settings, JobQueue queue, JobJournal events, JobHandler handler,
             ServiceMeters meters) {
         this.settings = settings;
         this.queue = queue;
@@ -127,7 +127,7 @@ public class WorkerPool implements SmartLifecycle {
         long startedNanos = System.nanoTime();
         JobHandler.Outcome outcome;
         try {
-            events.message(claim.jobId(), JobEvents.Level.info, "Worker " + claim.owner() + " on " + device
+            events.message(claim.jobId(), JobJournal.Level.info, "Worker " + claim.owner() + " on " + device
                     + " started attempt " + claim.attempt() + (claim.checkpointStep() == null ? ""
                     : ", resuming from the checkpoint at step " + claim.checkpointStep()));
             outcome = handler.run(claim, control);
@@ -161,37 +161,38 @@ public class WorkerPool implements SmartLifecycle {
         boolean written;
         if (outcome instanceof JobHandler.Outcome.Succeeded s) {
             written = queue.succeed(claim, s.fineTunedModel(), s.adapterKey(), s.trainedTokens(), s.steps());
-            result = "succeeded";
+            result = JobState.SUCCEEDED.wire();
             if (written) {
-                events.message(id, JobEvents.Level.info, "The job has successfully completed: " + s.fineTunedModel());
+                events.message(id, JobJournal.Level.info, "The job has successfully completed: " + s.fineTunedModel());
             }
         } else if (outcome instanceof JobHandler.Outcome.Failed f) {
             written = queue.fail(claim, f.code(), f.message());
-            result = "failed";
+            result = JobState.FAILED.wire();
             if (written) {
-                events.message(id, JobEvents.Level.error, "The job failed (" + f.code() + "): " + f.message());
+                events.message(id, JobJournal.Level.error, "The job failed (" + f.code() + "): " + f.message());
             }
         } else {
             RunControl.Stop reason = ((JobHandler.Outcome.Stopped) outcome).reason();
             switch (reason) {
                 case CANCEL -> {
                     written = queue.cancelled(claim);
-                    result = "cancelled";
+                    result = JobState.CANCELLED.wire();
                     if (written) {
-                        events.message(id, JobEvents.Level.info, "The job was cancelled");
+                        events.message(id, JobJournal.Level.info, "The job was cancelled");
                     }
                 }
                 case SHUTDOWN -> {
                     written = queue.release(claim);
                     result = "released";
                     if (written) {
-                        events.message(id, JobEvents.Level.info, "Worker shutting down; the job goes back to the queue");
+                        events.message(id, JobJournal.Level.info,
+                                "Worker shutting down; the job goes back to the queue");
                     }
                 }
                 default -> {
                     written = false;
                     result = "lease_lost";
-                    events.message(id, JobEvents.Level.warn, "Worker " + claim.owner() + " lost its lease; another "
+                    events.message(id, JobJournal.Level.warn, "Worker " + claim.owner() + " lost its lease; another "
                             + "attempt owns the job");
                 }
             }
@@ -205,15 +206,17 @@ public class WorkerPool implements SmartLifecycle {
     private void reap() {
         try {
             for (JobQueue.Reaped reaped : queue.reapExpired()) {
-                String message = switch (reaped.newStatus()) {
-                    case "queued" -> "The worker stopped responding; re-queued to resume from the last checkpoint"
+                String message = switch (reaped.newState()) {
+                    case QUEUED -> "The worker stopped responding; re-queued to resume from the last checkpoint"
                             + " (attempt " + reaped.attempts() + " of " + reaped.maxAttempts() + " used)";
-                    case "cancelled" -> "The worker stopped responding while cancelling; the job is cancelled";
-                    default -> "The worker stopped responding " + reaped.attempts() + " times; the job failed";
+                    case CANCELLED -> "The worker stopped responding while cancelling; the job is cancelled";
+                    case FAILED -> "The worker stopped responding " + reaped.attempts() + " times; the job failed";
+                    case RUNNING, CANCELLING, SUCCEEDED -> throw new IllegalStateException(
+                            "the reaper has no arrow into " + reaped.newState());
                 };
-                events.message(reaped.jobId(), reaped.newStatus().equals("failed") ? JobEvents.Level.error
-                        : JobEvents.Level.warn, message);
-                log.info("reaper: job {} -> {}", reaped.jobId(), reaped.newStatus());
+                events.message(reaped.jobId(), reaped.newState() == JobState.FAILED ? JobJournal.Level.error
+                        : JobJournal.Level.warn, message);
+                log.info("reaper: job {} -> {}", reaped.jobId(), reaped.newState());
             }
         } catch (RuntimeException e) {
             log.warn("reaper failed: {}", e.getMessage());

@@ -102,7 +102,19 @@ class FilesApiTest {
         TestApi.Response response = TestApi.alpha(port).upload("big.jsonl", big.toString());
         assertThat(response.status()).isEqualTo(413);
         assertThat(response.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/payload-too-large");
+        // the request limit (300 KB in the test context) that was exceeded, not "-1 bytes"
+        assertThat(response.json().path("detail").asString()).isEqualTo("upload exceeds the limit of 307200 bytes");
         assertThat(countFiles()).isEqualTo(before);
+    }
+
+    @Test
+    void aFileOverThePartLimitNamesThatLimit() {
+        String line = "{\"text\":\"" + "y".repeat(1000) + "\"}\n";
+        TestApi.Response response = TestApi.alpha(port).upload("part.jsonl", line.repeat(270));   // ~270 KB < 300 KB
+        assertThat(response.status()).as(response.toString()).isEqualTo(413);
+        assertThat(response.json().path("detail").asString()).isEqualTo("upload exceeds the limit of 262144 bytes");
+        assertThat(response.json().path("errors").get(0).path("message").asString())
+                .isEqualTo("larger than 262144 bytes");
     }
 
     @Test

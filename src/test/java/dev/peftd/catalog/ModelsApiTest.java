@@ -5,8 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.peftd.Fixtures;
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
+import dev.peftd.core.model.TestModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -37,11 +41,18 @@ class ModelsApiTest {
     }
 
     @Test
-    void aMissingFolderFailsWithTheReason() {
+    void aMissingFolderIsRefusedLikeAForbiddenOneWithoutNamingServerPaths() {
         TestApi alpha = TestApi.alpha(port);
-        alpha.post("/v1/models", Map.of("id", "nowhere", "source", "file:///does/not/exist"));
-        JsonNode model = Fixtures.awaitModel(alpha, "nowhere", "failed");
-        assertThat(model.path("failure_reason").asString()).contains("/does/not/exist").contains("does not exist");
+        TestApi.Response missing = alpha.post("/v1/models", Map.of("id", "nowhere", "source", "file:///does/not/exist"));
+        // /etc exists but lies outside the model roots: the answer must not tell the two apart
+        TestApi.Response outside = alpha.post("/v1/models", Map.of("id", "nowhere", "source", "file:///etc"));
+        assertThat(missing.status()).isEqualTo(400);
+        assertThat(outside.status()).isEqualTo(400);
+        assertThat(outside.body()).isEqualTo(missing.body());
+        assertThat(missing.json().path("errors").get(0).path("field").asString()).isEqualTo("source");
+        assertThat(missing.json().path("detail").asString()).contains(LocalModelFolders.REFUSED)
+                .doesNotContain("/does/not/exist");
+        assertThat(alpha.get("/v1/models/nowhere").status()).isEqualTo(404);
     }
 
     @Test
@@ -54,13 +65,15 @@ class ModelsApiTest {
     }
 
     @Test
-    void aFolderThatIsNotAModelFailsWithTheMissingFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-            throws Exception {
-        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"architectures\":[\"LlamaForCausalLM\"]}");
+    void aFolderThatIsNotAModelFailsWithTheMissingFile(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{\"architectures\":[\"LlamaForCausalLM\"]}");
         TestApi alpha = TestApi.alpha(port);
         alpha.post("/v1/models", Map.of("id", "not-a-model", "source", dir.toUri().toString()));
         JsonNode model = Fixtures.awaitModel(alpha, "not-a-model", "failed");
-        assertThat(model.path("failure_reason").asString()).contains("no *.safetensors weights");
+        assertThat(model.path("failure_reason").asString()).contains("no *.safetensors weights")
+                .doesNotContain(dir.toString());
+        assertThat(model.path("error").path("code").asString()).isEqualTo("invalid_model_files");
+        assertThat(model.path("error").path("file").asString()).isEqualTo("model.safetensors");
     }
 
     @Test
@@ -82,16 +95,17 @@ class ModelsApiTest {
     }
 
     @Test
-    void registeringAnIdTwiceIsAConflictButAnIdempotentReplayIsNot() {
+    void registeringAnIdTwiceIsAConflictButAnIdempotentReplayIsNot(@TempDir Path dir) {
         TestApi alpha = TestApi.alpha(port);
-        Map<String, String> body = Map.of("id", "twice", "source", "file:///nothing/here");
+        Map<String, String> body = Map.of("id", "twice", "source", dir.toUri().toString());
         JsonNode first = alpha.post("/v1/models", body, "model-key").json();
         JsonNode replay = alpha.post("/v1/models", body, "model-key").json();
         assertThat(replay.path("id").asString()).isEqualTo(first.path("id").asString());
         TestApi.Response again = alpha.post("/v1/models", body);
         assertThat(again.status()).isEqualTo(409);
         assertThat(again.json().path("errors").get(0).path("field").asString()).isEqualTo("id");
-        TestApi.Response otherBody = alpha.post("/v1/models", Map.of("id", "twice", "source", "file:///else"), "model-key");
+        TestApi.Response otherBody = alpha.post("/v1/models", Map.of("id", "twice",
+                "source", TestModels.tinyLlama().toUri().toString()), "model-key");
         assertThat(otherBody.status()).isEqualTo(422);
     }
 

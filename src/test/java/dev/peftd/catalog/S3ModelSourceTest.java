@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.peftd.core.model.TestModels;
-import dev.peftd.ops.DataDirectory;
+import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.S3ProxyServer;
 import dev.peftd.storage.S3Settings;
 import java.nio.file.Files;
@@ -38,15 +38,21 @@ class S3ModelSourceTest {
                 }
             }
             ModelPreparation preparation = new ModelPreparation(new DataDirectory(data), settings,
-                    JsonMapper.builder().build(), null);
+                    JsonMapper.builder().build(), null, new LocalModelFolders(data, List.of(), false));
             ModelPreparation.Prepared prepared = preparation.prepare("alpha", "tiny",
-                    ModelSource.parse("s3://models/llama/tiny", List.of()));
+                    ModelSource.parse("s3://models/llama/tiny"));
             assertThat(prepared.architecture()).isEqualTo("LlamaForCausalLM");
             assertThat(prepared.dir()).startsWith(data.resolve("models/alpha/tiny"));
             assertThat(prepared.dir().resolve("tokenizer.json")).exists();
 
-            assertThatThrownBy(() -> preparation.prepare("alpha", "empty", ModelSource.parse("s3://models/none", List.of())))
+            assertThatThrownBy(() -> preparation.prepare("alpha", "empty", ModelSource.parse("s3://models/none")))
                     .hasMessageContaining("no objects under s3://models/none/");
+            // the store's error code, not the SDK's page of text
+            assertThatThrownBy(() -> preparation.prepare("alpha", "nobucket", ModelSource.parse("s3://no-such-bucket/x")))
+                    .isInstanceOfSatisfying(ModelPreparation.Failed.class, e -> {
+                        assertThat(e.failure.code()).isEqualTo("model_source_unavailable");
+                        assertThat(e.failure.message()).isEqualTo("s3://no-such-bucket/x/: NoSuchBucket (HTTP 404)");
+                    });
         }
     }
 }

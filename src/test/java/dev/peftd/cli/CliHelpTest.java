@@ -53,7 +53,7 @@ class CliHelpTest {
         assertThat(run.out()).startsWith("usage: train");
         CliRun bench = CliRun.of("bench", "generate", "--runs", "3", "-h");
         assertThat(bench.exitCode()).isZero();
-        assertThat(bench.out()).isEqualTo(GenerateBench.HELP + System.lineSeparator());
+        assertThat(bench.out()).isEqualTo(Benchmarks.GENERATE_HELP + System.lineSeparator());
         // as the value of an option, -h is a value (a prompt may be "-h")
         GenerateCommandTest.assertUsageError(CliRun.of("generate", "--prompt", "-h"), "--max-tokens is required");
     }

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -24,6 +25,8 @@ class JobsApiTest {
     int port;
     @Autowired
     JdbcClient jdbc;
+    @Autowired
+    Jobs jobs;
 
     TestApi alpha;
     String trainingFile;
@@ -90,6 +93,33 @@ class JobsApiTest {
         assertThat(hp.path("batch_size").asInt()).isEqualTo(4);
         assertThat(hp.path("learning_rate").asDouble()).isEqualTo(4e-4);
         cancelQuietly(job.path("id").asString());
+    }
+
+    /**
+     * The defaults come from the core's one factory, as on the command line: LoRA's alpha is PEFT's 8 (it was 2r
+     * here), VeRA trains at 2e-3 (it was 2e-4 here) and takes no alpha (it was silently ignored here).
+     */
+    @Test
+    void defaultsAreTheCoresAndVeraTakesNoAlpha() {
+        JsonNode lora = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Map.of("r", 16, "n_epochs", 50))))
+                .json();
+        assertThat(lora.path("method").path("lora").path("hyperparameters").path("lora_alpha").asDouble())
+                .isEqualTo(8.0);
+        cancelQuietly(lora.path("id").asString());
+        JsonNode vera = alpha.post("/v1/fine_tuning/jobs", body(method("vera", Map.of("n_epochs", 50)))).json();
+        JsonNode hp = vera.path("method").path("vera").path("hyperparameters");
+        assertThat(hp.path("learning_rate").asDouble()).isEqualTo(2e-3);
+        assertThat(hp.has("lora_alpha")).isFalse();
+        assertThat(vera.path("hyperparameters").path("learning_rate_multiplier").asDouble()).isEqualTo(1.0);
+        cancelQuietly(vera.path("id").asString());
+        assertRefused(body(method("vera", Map.of("lora_alpha", 16))), "method.vera.hyperparameters.lora_alpha",
+                "does not apply to method 'vera'");
+        Map<String, Object> topLevel = body(method("lora", Map.of()));
+        topLevel.put("hyperparameters", Map.of("r", 4));
+        assertRefused(topLevel, "hyperparameters.r", "unknown hyperparameter; known: batch_size");
+        Map<String, Object> badTopLevel = body(method("lora", Map.of()));
+        badTopLevel.put("hyperparameters", Map.of("n_epochs", 0));
+        assertRefused(badTopLevel, "hyperparameters.n_epochs", "must be between 1 and 50, got 0");
     }
 
     @Test
@@ -190,6 +220,43 @@ class JobsApiTest {
         TestApi.Response delete = alpha.delete("/v1/files/" + trainingFile);
         assertThat(delete.status()).isEqualTo(409);
         cancelQuietly(id);
+    }
+
+    /**
+     * A catastrophic {@code target_modules} regex is refused at submission within its step budget; unguarded, it was
+     * accepted and hung the worker that applied it. The request runs under a preemptive timeout so that a regression
+     * fails here instead of hanging the build.
+     */
+    @Test
+    void aHostileTargetModulesRegexIsRefusedPromptlyAndQueuesNothing() {
+        long before = jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertRefused(
+                body(method("lora", Map.of("target_modules", "(.*){16}Z"))),
+                "method.lora.hyperparameters.target_modules", "needs more than 250000 steps"));
+        assertRefused(body(method("lora", Map.of("target_modules", "x".repeat(513)))),
+                "method.lora.hyperparameters.target_modules", "at most 512");
+        assertRefused(body(method("lora", Map.of("target_modules", "(unclosed"))),
+                "method.lora.hyperparameters.target_modules", "invalid regular expression");
+        assertThat(jdbc.sql("select count(*) from fine_tuning_jobs").query(Long.class).single()).isEqualTo(before);
+    }
+
+    /**
+     * The run-time side: a job whose regex got past submission (stored before the guard, or a pattern that only
+     * explodes on the model's own module names) fails with a clear error; unguarded, the worker matching it hung
+     * and a cancel never landed.
+     */
+    @Test
+    void aHostileRegexReachingAWorkerFailsTheJobInsteadOfHangingIt() {
+        TrainingMethod method = new MethodParser(2).parse(TestApi.json().valueToTree(
+                method("lora", Map.of("target_modules", "(.*){16}Z", "max_steps", 1))), null);
+        String id = dev.peftd.api.Ids.next("ftjob");
+        jobs.insert(new NewJob(id, "alpha", "tiny-llama", new NewJob.Datasets(trainingFile, Optional.empty()),
+                Optional.empty(), 7, method, Optional.empty(), java.time.Instant.now(), 1));
+        await().atMost(Duration.ofSeconds(60)).until(() -> alpha.get("/v1/fine_tuning/jobs/" + id).json()
+                .path("status").asString().equals("failed"));
+        JsonNode error = alpha.get("/v1/fine_tuning/jobs/" + id).json().path("error");
+        assertThat(error.path("code").asString()).isEqualTo("invalid_hyperparameters");
+        assertThat(error.path("message").asString()).startsWith("target_modules: regular expression '(.*){16}Z' needs");
     }
 
     private void assertRefused(Map<String, Object> body, String field, String reason) {

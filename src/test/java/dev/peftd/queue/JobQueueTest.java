@@ -73,7 +73,7 @@ class JobQueueTest {
         clock.advance(Duration.ofSeconds(29));
         assertThat(queue.reapExpired()).isEmpty();          // the heartbeat moved the expiry
         clock.advance(Duration.ofSeconds(2));
-        assertThat(queue.reapExpired()).containsExactly(new JobQueue.Reaped("ftjob-1", "queued", 1, 3));
+        assertThat(queue.reapExpired()).containsExactly(new JobQueue.Reaped("ftjob-1", JobState.QUEUED, 1, 3));
 
         Claim next = queue.claim("w2", LEASE).orElseThrow();
         assertThat(next.attempt()).isEqualTo(2);
@@ -91,10 +91,10 @@ class JobQueueTest {
         insertJob(jdbc, "ftjob-2", 2, clock.instant());
         queue.claim("w1", LEASE).orElseThrow();
         clock.advance(LEASE.plusSeconds(1));
-        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newStatus).containsExactly("queued");
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newState).containsExactly(JobState.QUEUED);
         queue.claim("w2", LEASE).orElseThrow();
         clock.advance(LEASE.plusSeconds(1));
-        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newStatus).containsExactly("failed");
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newState).containsExactly(JobState.FAILED);
         assertThat(row("ftjob-2")).containsEntry("status", "failed").containsEntry("error_code", "worker_lost")
                 .containsEntry("attempts", 2);
         assertThat(queue.claim("w3", LEASE)).isEmpty();
@@ -107,7 +107,7 @@ class JobQueueTest {
         jdbc.sql("update fine_tuning_jobs set status = 'cancelling' where id = 'ftjob-3'").update();
         assertThat(queue.heartbeat(claim, LEASE)).isEqualTo(JobQueue.LeaseState.CANCEL_REQUESTED);
         clock.advance(LEASE.plusSeconds(1));
-        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newStatus).containsExactly("cancelled");
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newState).containsExactly(JobState.CANCELLED);
         assertThat(row("ftjob-3")).containsEntry("status", "cancelled");
     }
 

@@ -4,7 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
+import dev.peftd.ops.ServiceMeters;
+import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.ApplicationContext;
+import org.springframework.security.core.userdetails.UserDetailsService;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 @ServiceTest
@@ -12,6 +18,10 @@ class SecurityTest {
 
     @LocalServerPort
     int port;
+    @Autowired
+    ServiceMeters meters;
+    @Autowired
+    ApplicationContext context;
 
     @Test
     void missingKeyIsA401Problem() {
@@ -35,9 +45,58 @@ class SecurityTest {
         assertThat(anonymous.get("/actuator/health/readiness").status()).isEqualTo(200);
         assertThat(anonymous.get("/actuator/health/liveness").status()).isEqualTo(200);
         assertThat(anonymous.get("/actuator/prometheus").status()).isEqualTo(401);
-        TestApi.Response metrics = TestApi.alpha(port).get("/actuator/prometheus");
+        TestApi.Response metrics = TestApi.operator(port).get("/actuator/prometheus");
         assertThat(metrics.status()).isEqualTo(200);
         assertThat(metrics.body()).contains("peftd_jobs{").contains("peftd_jobs_running").contains("hikaricp_connections");
+    }
+
+    @Test
+    void perJobSeriesAreForOperatorKeysOnly() {
+        String job = "ftjob-metrics-" + UUID.randomUUID();
+        meters.step(job, 1.25, 100.0, 64);   // the gauges a running job of some tenant publishes
+        try {
+            String series = "peftd_training_loss{job_id=\"" + job + "\"}";
+            TestApi.Response operator = TestApi.operator(port).get("/actuator/prometheus");
+            assertThat(operator.status()).isEqualTo(200);
+            assertThat(operator.body()).contains(series);
+            assertThat(TestApi.operator(port).get("/actuator/metrics/peftd.training.loss").body()).contains(job);
+
+            for (TestApi tenant : List.of(TestApi.alpha(port), TestApi.beta(port))) {
+                for (String path : List.of("/actuator/prometheus", "/actuator/metrics",
+                        "/actuator/metrics/peftd.training.loss")) {
+                    TestApi.Response denied = tenant.get(path);
+                    assertThat(denied.status()).as(path).isEqualTo(403);
+                    assertThat(denied.contentType()).startsWith("application/problem+json");
+                    assertThat(denied.json().path("detail").asString()).contains("operator key");
+                    assertThat(denied.body()).doesNotContain(job);
+                }
+            }
+        } finally {
+            meters.jobEnded(job);
+        }
+    }
+
+    @Test
+    void anOperatorKeyIsNotATenant() {
+        TestApi.Response response = TestApi.operator(port).get("/v1/files");
+        assertThat(response.status()).isEqualTo(403);
+        assertThat(response.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/forbidden");
+        assertThat(response.json().path("detail").asString()).contains("tenant key");
+    }
+
+    @Test
+    void infoNeedsAKey() {
+        assertThat(new TestApi(port, null).get("/actuator/info").status()).isEqualTo(401);
+        TestApi.Response info = TestApi.alpha(port).get("/actuator/info");
+        assertThat(info.status()).isEqualTo(200);
+        assertThat(info.json().path("app").path("name").asString()).isEqualTo("peftd");
+        assertThat(TestApi.operator(port).get("/actuator/info").status()).isEqualTo(200);
+    }
+
+    @Test
+    void thereIsNoDefaultUserWithAGeneratedPassword() {
+        // Boot's default user (and its "Using generated security password" log line) exists only with this bean
+        assertThat(context.getBeanNamesForType(UserDetailsService.class)).isEmpty();
     }
 
     @Test

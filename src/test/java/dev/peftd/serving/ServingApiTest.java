@@ -92,7 +92,7 @@ class ServingApiTest {
 
         assertThat(alpha.delete("/v1/adapters/" + id).json().path("deleted").asBoolean()).isTrue();
         assertThat(alpha.post("/v1/completions", Map.of("model", id, "prompt", "hi")).status()).isEqualTo(404);
-        assertThat(alpha.get("/actuator/prometheus").body())
+        assertThat(TestApi.operator(port).get("/actuator/prometheus").body())
                 .contains("peftd_serving_requests_total", "peftd_serving_adapter_cache_misses_total");
     }
 
@@ -111,6 +111,65 @@ class ServingApiTest {
         assertThat(otherFamily.status()).isEqualTo(422);
         assertThat(otherFamily.json().path("errors").get(0).path("field").asString()).isEqualTo("target_modules");
         assertThat(uploadAdapter(alpha, "no-such-model", null, "llama-lora").status()).isEqualTo(404);
+    }
+
+    /**
+     * A few KB of deflated zeros that expand to 64 MB, against the test context's 8 MB limit: refused with 413 while
+     * it is read, and nothing of it is left on disk.
+     */
+    @Test
+    void aZipBombIsRefusedWith413AndLeavesNothingOnDisk() throws Exception {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        Path serving = Path.of("target/test-peftd-data/serving");
+        TestApi.Response bomb = uploadZip(alpha, "tiny-llama", AdapterZipTest.bomb(64));
+        assertThat(bomb.status()).as(bomb.toString()).isEqualTo(413);
+        assertThat(bomb.contentType()).startsWith("application/problem+json");
+        assertThat(bomb.json().path("type").asString()).endsWith("/payload-too-large");
+        assertThat(bomb.json().path("errors").get(0).path("field").asString()).isEqualTo("file");
+        assertThat(bomb.json().path("detail").asString()).contains("expands beyond 8388608 bytes");
+        try (var left = Files.walk(serving)) {
+            assertThat(left.filter(p -> p.getFileName().toString().startsWith("upload-"))).as("scratch folders").isEmpty();
+        }
+        try (var files = Files.walk(serving)) {
+            assertThat(files.filter(Files::isRegularFile).filter(p -> p.toFile().length() >= 8 << 20))
+                    .as("files of the limit's size").isEmpty();
+        }
+    }
+
+    /** Corrupt files and a catastrophic pattern key: a 400 naming the file and field, promptly, no server path. */
+    @Test
+    void corruptAdapterFilesAreA400NamingTheFileAndField() throws Exception {
+        TestApi alpha = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(alpha, "tiny-llama");
+        Path fixture = ServingFixtures.adapterDir("llama-lora");
+        byte[] config = Files.readAllBytes(fixture.resolve("adapter_config.json"));
+        byte[] weights = Files.readAllBytes(fixture.resolve("adapter_model.safetensors"));
+
+        TestApi.Response truncated = uploadZip(alpha, "tiny-llama", zip(Map.of("adapter_config.json", config,
+                "adapter_model.safetensors", Arrays.copyOf(weights, weights.length / 2))));
+        assertFileProblem(truncated, "file: adapter_model.safetensors: tensor '");
+
+        TestApi.Response notJson = uploadZip(alpha, "tiny-llama", zip(Map.of("adapter_config.json",
+                "{\"peft_type\": ".getBytes(StandardCharsets.UTF_8), "adapter_model.safetensors", weights)));
+        assertFileProblem(notJson, "file: adapter_config.json: is not valid UTF-8 JSON");
+
+        byte[] hostile = new String(config, StandardCharsets.UTF_8)
+                .replace("\"down_proj\": 2", "\"(.*){12}Z\": 2").getBytes(StandardCharsets.UTF_8);
+        long start = System.nanoTime();
+        TestApi.Response regex = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(5), () -> uploadZip(alpha, "tiny-llama",
+                        zip(Map.of("adapter_config.json", hostile, "adapter_model.safetensors", weights))));
+        assertFileProblem(regex, "file: adapter_config.json rank_pattern['(.*){12}Z']: regular expression");
+        assertThat((System.nanoTime() - start) / 1e9).as("seconds").isLessThan(5);
+    }
+
+    private static void assertFileProblem(TestApi.Response response, String detailStart) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        assertThat(response.contentType()).startsWith("application/problem+json");
+        assertThat(response.json().path("errors").get(0).path("field").asString()).isEqualTo("file");
+        assertThat(response.json().path("detail").asString()).startsWith(detailStart)
+                .doesNotContain(Path.of("target").toAbsolutePath().toString());
     }
 
     @Test
@@ -185,7 +244,7 @@ class ServingApiTest {
         for (int t = 1; t < ids.length; t++) {
             assertThat(viaMerged.get(t)).as("merged fine-tuned model, token " + t).isCloseTo(fineTuned.get(t), within(1e-4));
         }
-        assertThat(alpha.get("/actuator/prometheus").body()).contains("mode=\"merged\"");
+        assertThat(TestApi.operator(port).get("/actuator/prometheus").body()).contains("mode=\"merged\"");
     }
 
     private static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {
@@ -224,15 +283,24 @@ class ServingApiTest {
     /** multipart/form-data: base_model, optional name, and the fixture directory zipped as file. */
     private static TestApi.Response uploadAdapter(TestApi api, String baseModel, String name, String fixture)
             throws IOException {
+        return upload(api, baseModel, name, fixture + ".zip", zip(ServingFixtures.adapterDir(fixture)));
+    }
+
+    private static TestApi.Response uploadZip(TestApi api, String baseModel, byte[] zip) throws IOException {
+        return upload(api, baseModel, null, "adapter.zip", zip);
+    }
+
+    private static TestApi.Response upload(TestApi api, String baseModel, String name, String fileName, byte[] zip)
+            throws IOException {
         String boundary = "----peftd" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         field(body, boundary, "base_model", baseModel);
         if (name != null) {
             field(body, boundary, "name", name);
         }
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fixture
-                + ".zip\"\r\nContent-Type: application/zip\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-        body.write(zip(ServingFixtures.adapterDir(fixture)));
+        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
+                + "\"\r\nContent-Type: application/zip\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.write(zip);
         body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
         return api.send(api.request("/v1/adapters").header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
@@ -245,11 +313,19 @@ class ServingApiTest {
 
     /** The PEFT files of a fixture directory (not PEFT's logits beside them), in a folder inside the zip. */
     private static byte[] zip(Path dir) throws IOException {
+        Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            files.put(dir.getFileName() + "/" + file, Files.readAllBytes(dir.resolve(file)));
+        }
+        return zip(files);
+    }
+
+    private static byte[] zip(Map<String, byte[]> files) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
-                zip.putNextEntry(new ZipEntry(dir.getFileName() + "/" + file));
-                zip.write(Files.readAllBytes(dir.resolve(file)));
+            for (Map.Entry<String, byte[]> file : files.entrySet()) {
+                zip.putNextEntry(new ZipEntry(file.getKey()));
+                zip.write(file.getValue());
                 zip.closeEntry();
             }
         }

@@ -9,7 +9,10 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.time.Clock;
 
 /**
@@ -26,8 +29,12 @@ final class ServingFixtures implements AutoCloseable {
     final ChatCompletions chat;
 
     ServingFixtures(long adapterCacheBytes, int maxConcurrent) {
-        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters),
-                new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent);
+        this(adapterCacheBytes, maxConcurrent, Long.MAX_VALUE, ServingLimits.DEFAULTS);
+    }
+
+    ServingFixtures(long adapterCacheBytes, int maxConcurrent, long baseModelBytes, ServingLimits limits) {
+        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters, baseModelBytes),
+                new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent, limits);
         completions = new Completions(engine, Clock.systemUTC());
         chat = new ChatCompletions(engine, Clock.systemUTC());
     }
@@ -45,7 +52,43 @@ final class ServingFixtures implements AutoCloseable {
         return ServedModel.adapter(adapterFixture, TestModels.tiny(model), adapterFixture, () -> dir);
     }
 
-    static Path adapterDir(String name) {
+    /**
+     * The tiny Llama with a 4096-token context (config.json's max_position_embeddings raised; RoPE needs nothing
+     * else) and no EOS token anywhere, written beside the fixture models: a generation that ends only at its
+     * max_tokens, a timeout or a hang-up, whatever the machine's speed.
+     */
+    static Path longContextLlama() throws IOException {
+        Path source = TestModels.tinyLlama();
+        Path dir = source.resolveSibling("tiny-llama-4k-no-eos");
+        Files.createDirectories(dir);
+        for (String file : List.of("model.safetensors", "tokenizer.json")) {
+            Files.copy(source.resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.writeString(dir.resolve("config.json"), edited(source.resolve("config.json"),
+                "\"max_position_embeddings\": 128", "\"max_position_embeddings\": " + LONG_CONTEXT,
+                "\"eos_token_id\": 2", "\"eos_token_id\": null"));
+        Files.writeString(dir.resolve("generation_config.json"),
+                edited(source.resolve("generation_config.json"), "\"eos_token_id\": 2,", ""));
+        Files.writeString(dir.resolve("tokenizer_config.json"),
+                edited(source.resolve("tokenizer_config.json"), "\"eos_token\": \"</s>\",", ""));
+        return dir;
+    }
+
+    /** The text of {@code file} with each {@code from, to} pair replaced; every {@code from} must be there. */
+    private static String edited(Path file, String... fromTo) throws IOException {
+        String text = Files.readString(file);
+        for (int i = 0; i < fromTo.length; i += 2) {
+            if (!text.contains(fromTo[i])) {
+                throw new IllegalStateException(file + " no longer holds " + fromTo[i]);
+            }
+            text = text.replace(fromTo[i], fromTo[i + 1]);
+        }
+        return text;
+    }
+
+    static final int LONG_CONTEXT = 4096;
+
+        static Path adapterDir(String name) {
         String resource = "fixtures/adapters/" + name + "/adapter_config.json";
         URL url = ServingFixtures.class.getClassLoader().getResource(resource);
         if (url == null || !url.getProtocol().equals("file")) {

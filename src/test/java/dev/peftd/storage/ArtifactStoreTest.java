@@ -2,12 +2,14 @@ package dev.peftd.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -90,6 +92,26 @@ class ArtifactStoreTest {
             assertThatThrownBy(() -> ObjectKeys.checkpoint("alpha", bad, 1)).hasMessageContaining("unsafe");
         }
         assertThat(ObjectKeys.checkpoint("alpha", "ftjob-1", 12)).isEqualTo("jobs/alpha/ftjob-1/checkpoints/step-00000012/");
+    }
+
+    @Test
+    void theFilesystemStoreKeepsObjectsPrivateToTheServiceUser() throws Exception {
+        assumeTrue(tmp.getFileSystem().supportedFileAttributeViews().contains("posix"), "POSIX file modes");
+        Path root = tmp.resolve("private-" + System.nanoTime() + "/objects");   // missing: the store creates it
+        ArtifactStore store = new FileSystemArtifactStore(root);
+        Path source = Files.writeString(tmp.resolve("readable-by-all.jsonl"), "{}\n");
+        Files.setPosixFilePermissions(source, PosixFilePermissions.fromString("rw-r--r--"));
+        String key = ObjectKeys.checkpoint("alpha", "ftjob-1", 2) + "adapter_state.safetensors";
+
+        store.put(key, source);
+        store.put(key, source);   // replacing an object keeps it private too
+
+        Path object = root.resolve(key);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(object))).isEqualTo("rw-------");
+        for (Path dir = object.getParent(); dir.startsWith(root.getParent()); dir = dir.getParent()) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).as(dir.toString())
+                    .isEqualTo("rwx------");
+        }
     }
 
     @Test

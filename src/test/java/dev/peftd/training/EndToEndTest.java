@@ -9,6 +9,8 @@ import dev.peftd.TestApi;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,6 +54,7 @@ class EndToEndTest {
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
         assertThat(job.path("fine_tuned_model").asString()).isEqualTo("ft:tiny-llama:e2e:" + id);
         assertThat(job.path("steps_completed").asInt()).isEqualTo(4);
+        assertNoWorkFolderOf(id);
         assertThat(job.path("trained_tokens").asLong()).isPositive();
         assertThat(job.path("finished_at").asLong()).isGreaterThanOrEqualTo(job.path("created_at").asLong());
 
@@ -68,7 +71,10 @@ class EndToEndTest {
         JsonNode config = TestApi.json().readTree(entries.get("adapter_config.json"));
         assertThat(config.path("peft_type").asString()).isEqualTo("LORA");
         assertThat(config.path("r").asInt()).isEqualTo(4);
+        // the model id users know, not the server folder the base model was read from
+        assertThat(config.path("base_model_name_or_path").asString()).isEqualTo("tiny-llama");
         JsonNode sidecar = TestApi.json().readTree(entries.get("peftd.json"));
+        assertThat(sidecar.path("base_model").path("name_or_path").asString()).isEqualTo("tiny-llama");
         assertThat(sidecar.path("method").asString()).isEqualTo("lora");
         assertThat(sidecar.path("metrics").path("steps").asInt()).isEqualTo(4);
         assertThat(TestApi.beta(port).get("/v1/fine_tuning/jobs/" + id + "/adapter").status()).isEqualTo(404);
@@ -76,7 +82,7 @@ class EndToEndTest {
         assertThat(api.get("/v1/models").json().path("data").valueStream().map(m -> m.path("id").asString()))
                 .contains("ft:tiny-llama:e2e:" + id);
         assertThat(api.get("/v1/models/ft:tiny-llama:e2e:" + id).json().path("parent").asString()).isEqualTo("tiny-llama");
-        String prometheus = api.get("/actuator/prometheus").body();
+        String prometheus = TestApi.operator(port).get("/actuator/prometheus").body();
         assertThat(prometheus).contains("peftd_job_outcomes_total{outcome=\"succeeded\"}")
                 .contains("peftd_training_steps_total").contains("peftd_worker_busy{");
     }
@@ -99,8 +105,18 @@ class EndToEndTest {
         JsonNode job = api.get("/v1/fine_tuning/jobs/" + id).json();
         assertThat(job.path("steps_completed").asInt()).isLessThan(100000);
         assertThat(job.path("fine_tuned_model").isNull()).isTrue();
+        assertNoWorkFolderOf(id);
         assertThat(api.get("/v1/fine_tuning/jobs/" + id + "/events?limit=100").json().path("data").valueStream()
                 .map(e -> e.path("message").asString())).contains("The job was cancelled");
+    }
+
+    /** The run's work folder (copies of the tenant's training data) is gone once the job has ended. */
+    private static void assertNoWorkFolderOf(String id) {
+        try (java.util.stream.Stream<Path> folders = Files.list(Path.of("target/test-peftd-data/work"))) {
+            assertThat(folders.map(f -> f.getFileName().toString())).noneMatch(name -> name.startsWith(id));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Reads {@code ?stream=true} until {@code [DONE]}; returns the events in order. */

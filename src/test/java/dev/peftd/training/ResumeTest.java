@@ -75,12 +75,12 @@ class ResumeTest {
             assertThat(metrics.path("steps").asInt()).isEqualTo(STEPS);
             assertThat(metrics.path("final_loss").asDouble())
                     .isCloseTo(expected.path("final_loss").asDouble(), org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(messages(api, id)).anyMatch(m -> m.contains("resuming from the checkpoint at step"));
+            assertThat(Fixtures.jobMessages(api, id)).anyMatch(m -> m.contains("resuming from the checkpoint at step"));
         }
         assertThat(api.get("/v1/fine_tuning/jobs/" + lost).json().path("attempts").asInt()).isEqualTo(2);
-        assertThat(messages(api, lost)).anyMatch(m -> m.contains("stopped responding; re-queued"));
+        assertThat(Fixtures.jobMessages(api, lost)).anyMatch(m -> m.contains("stopped responding; re-queued"));
         assertThat(api.get("/v1/fine_tuning/jobs/" + shutdown).json().path("attempts").asInt()).isEqualTo(1);
-        assertThat(messages(api, shutdown)).anyMatch(m -> m.contains("shutting down"));
+        assertThat(Fixtures.jobMessages(api, shutdown)).anyMatch(m -> m.contains("shutting down"));
     }
 
     private String create(TestApi api, String file) {
@@ -109,21 +109,6 @@ class ResumeTest {
 
     private static String status(TestApi api, String id) {
         return api.get("/v1/fine_tuning/jobs/" + id).json().path("status").asString();
-    }
-
-    /** Every message event of the job, following the cursor through all pages. */
-    private static List<String> messages(TestApi api, String id) {
-        List<String> messages = new java.util.ArrayList<>();
-        String after = "";
-        while (true) {
-            JsonNode page = api.get("/v1/fine_tuning/jobs/" + id + "/events?limit=100" + after).json();
-            page.path("data").valueStream().filter(e -> e.path("type").asString().equals("message"))
-                    .forEach(e -> messages.add(e.path("message").asString()));
-            if (!page.path("has_more").asBoolean()) {
-                return messages;
-            }
-            after = "&after=" + page.path("data").get(page.path("data").size() - 1).path("id").asString();
-        }
     }
 
     /** The {@code metrics} of peftd.json in the adapter zip. */

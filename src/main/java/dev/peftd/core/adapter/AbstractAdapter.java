@@ -53,6 +53,11 @@ public abstract class AbstractAdapter implements Adapter {
         return config.method();
     }
 
+    @Override
+    public double loraPlusRatio() {
+        return config instanceof LoraPlusConfig plus ? plus.lrRatio() : 0;
+    }
+
     /** The adapted module names, in the model's order. */
     public List<String> modules() {
         return new ArrayList<>(layers.keySet());

@@ -17,6 +17,14 @@ public interface Adapter extends LinearHook, AutoCloseable {
     /** Tensors the optimizer updates (requires-gradient set), named with PEFT keys. Frozen tensors are not listed. */
     List<TrainableTensor> trainableTensors();
 
+    /**
+     * LoRA+'s {@code η_B / η_A} ({@link LoraPlusConfig#lrRatio()}): the optimizer gives every {@code lora_B} and 1-D
+     * tensor this multiple of the learning rate. 0 for the other methods: one parameter group.
+     */
+    default double loraPlusRatio() {
+        return 0;
+    }
+
     /** Switches dropout on (training) or off (evaluation, serving). */
     void setTraining(boolean training);
 

@@ -2,20 +2,19 @@ package dev.peftd.core.adapter;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Per-module overrides such as {@code rank_pattern} / {@code alpha_pattern}, matched the way PEFT 0.21 does
  * ({@code get_pattern_key}): the first key, in insertion order, for which {@code re.match(rf"(.*\.)?({key})$", module)}
- * succeeds wins.
+ * succeeds wins. Keys are user regexes, compiled and matched through {@link UserRegex}; one step budget covers all
+ * the keys tried for one module.
  *
  * @param <V> the overriding value (an Integer rank or a Double alpha)
  */
 public final class ModulePatterns<V> {
 
     private final Map<String, V> values;
-    private final Map<String, Pattern> compiled = new LinkedHashMap<>();
+    private final Map<String, UserRegex> compiled = new LinkedHashMap<>();
 
     /**
      * @param field the config field name used in error messages, e.g. {@code rank_pattern}
@@ -23,12 +22,7 @@ public final class ModulePatterns<V> {
     public ModulePatterns(String field, Map<String, V> values) {
         this.values = values == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(values));
         for (String key : this.values.keySet()) {
-            try {
-                compiled.put(key, Pattern.compile("(.*\\.)?(" + key + ")"));
-            } catch (PatternSyntaxException e) {
-                throw new AdapterConfigException(field + "['" + key + "']", "invalid regular expression: "
-                        + e.getDescription());
-            }
+            compiled.put(key, UserRegex.compile(field + "['" + key + "']", key, "(.*\\.)?(", ")"));
         }
     }
 
@@ -40,10 +34,15 @@ public final class ModulePatterns<V> {
         return values.isEmpty();
     }
 
-    /** The override for {@code module}, or {@code fallback} when no key matches. */
+    /**
+     * The override for {@code module}, or {@code fallback} when no key matches.
+     *
+     * @throws AdapterConfigException naming the key when the keys tried exhaust the module's step budget
+     */
     public V lookup(String module, V fallback) {
-        for (Map.Entry<String, Pattern> e : compiled.entrySet()) {
-            if (e.getValue().matcher(module).matches()) {
+        UserRegex.Budget budget = new UserRegex.Budget();
+        for (Map.Entry<String, UserRegex> e : compiled.entrySet()) {
+            if (e.getValue().matches(module, budget)) {
                 return values.get(e.getKey());
             }
         }

@@ -3,8 +3,6 @@ package dev.peftd.core.adapter;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Which linear layers an adapter wraps, with PEFT's {@code target_modules} semantics: a list of names (a module
@@ -16,11 +14,19 @@ public final class TargetModules {
     /** PEFT's keyword for "every linear layer except the output head". */
     public static final String ALL_LINEAR = "all-linear";
 
+    /**
+     * Module names of the supported families (Llama, Mistral, Qwen2: {@code model.layers.N.…}; GPT-2:
+     * {@code transformer.h.N.…}) with wide layer numbers, for checking a regex before the model's own names are at hand.
+     */
+    private static final List<String> TYPICAL_MODULES = List.of(
+            "model.layers.127.self_attn.q_proj", "model.layers.127.self_attn.o_proj", "model.layers.127.mlp.gate_proj",
+            "model.layers.127.mlp.down_proj", "transformer.h.47.attn.c_attn", "transformer.h.47.mlp.c_proj", "lm_head");
+
     private final List<String> names;
-    private final Pattern regex;
+    private final UserRegex regex;
     private final boolean allLinear;
 
-    private TargetModules(List<String> names, Pattern regex, boolean allLinear) {
+    private TargetModules(List<String> names, UserRegex regex, boolean allLinear) {
         this.names = names;
         this.regex = regex;
         this.allLinear = allLinear;
@@ -39,17 +45,12 @@ public final class TargetModules {
         return new TargetModules(List.copyOf(names), null, false);
     }
 
-    /** A Python/Java regular expression that must match the whole module name (PEFT: {@code re.fullmatch}). */
+    /**
+     * A Python/Java regular expression that must match the whole module name (PEFT: {@code re.fullmatch}), guarded
+     * by {@link UserRegex}: matching a module that would take it too long throws {@link AdapterConfigException}.
+     */
     public static TargetModules regex(String regex) {
-        if (regex == null || regex.isBlank()) {
-            throw new AdapterConfigException("target_modules", "regular expression is blank");
-        }
-        try {
-            return new TargetModules(List.of(), Pattern.compile(regex), false);
-        } catch (PatternSyntaxException e) {
-            throw new AdapterConfigException("target_modules", "invalid regular expression '" + regex + "': "
-                    + e.getDescription());
-        }
+        return new TargetModules(List.of(), UserRegex.compile("target_modules", regex), false);
     }
 
     public static TargetModules allLinear() {
@@ -79,7 +80,7 @@ public final class TargetModules {
 
     /** The regex, or {@code null} when this is a list or all-linear. */
     public String regexOrNull() {
-        return regex == null ? null : regex.pattern();
+        return regex == null ? null : regex.source();
     }
 
     /** The listed names; empty for a regex or all-linear. */
@@ -87,12 +88,24 @@ public final class TargetModules {
         return names;
     }
 
+    /**
+     * Evaluates a regex on typical module names, so that one which exhausts its step budget is refused where it is
+     * submitted rather than when a worker first applies it to the model (which would fail the same way).
+     *
+     * @throws AdapterConfigException naming target_modules when it does
+     */
+    public void requireEvaluable() {
+        if (regex != null) {
+            TYPICAL_MODULES.forEach(regex::matches);
+        }
+    }
+
     public boolean matches(String module, String outputHead) {
         if (allLinear) {
             return !module.equals(outputHead);
         }
         if (regex != null) {
-            return regex.matcher(module).matches();
+            return regex.matches(module);
         }
         for (String n : names) {
             if (module.equals(n) || module.endsWith("." + n)) {
@@ -128,14 +141,14 @@ public final class TargetModules {
         if (allLinear) {
             return ALL_LINEAR;
         }
-        return regex != null ? regex.pattern() : names;
+        return regex != null ? regex.source() : names;
     }
 
     public String describe() {
         if (allLinear) {
             return ALL_LINEAR;
         }
-        return regex != null ? "regex '" + regex.pattern() + "'" : names.toString();
+        return regex != null ? "regex '" + regex.source() + "'" : names.toString();
     }
 
     @Override

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.KvCache;
+import dev.peftd.core.tensor.NoGrad;
 
 /**
  * Times prefill and greedy decoding with the KV cache for a batch of synthetic prompts: the loop transformers users
@@ -35,9 +35,8 @@ public final class DecodeBenchmark {
 
     /** One prefill of {@code [batch, promptLength]} and {@code newTokens - 1} single-token steps. */
     public static Timing run(CausalLm model, int batch, int promptLength, int newTokens) {
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try (NDManager manager = NDManager.newBaseManager(); KvCache cache = model.newCache()) {
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
+             KvCache cache = model.newCache()) {
             long start = System.nanoTime();
             long[] next = step(model, manager, cache,
                     syntheticPrompt(batch, promptLength, model.config().vocabSize()), batch, promptLength);
@@ -46,8 +45,6 @@ public final class DecodeBenchmark {
                 next = step(model, manager, cache, next, batch, 1);
             }
             return new Timing(prefilled - start, System.nanoTime() - prefilled);
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
     }
 

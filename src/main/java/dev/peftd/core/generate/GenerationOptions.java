@@ -55,6 +55,10 @@ public record GenerationOptions(int maxTokens, double temperature, double topP, 
         return new GenerationOptions(maxTokens, newTemperature, newTopP, newSeed, stopStrings, stopTokenIds, logprobs);
     }
 
+    public GenerationOptions withMaxTokens(int tokens) {
+        return new GenerationOptions(tokens, temperature, topP, seed, stopStrings, stopTokenIds, logprobs);
+    }
+
     public GenerationOptions withStopStrings(List<String> strings) {
         return new GenerationOptions(maxTokens, temperature, topP, seed, strings, stopTokenIds, logprobs);
     }

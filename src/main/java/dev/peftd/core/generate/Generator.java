@@ -5,15 +5,16 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.KvCache;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.ModelConfig;
+import dev.peftd.core.tensor.NoGrad;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Continues a prompt with a {@link CausalLm}, one sequence at a time, using its KV cache: the prompt runs once
@@ -22,6 +23,9 @@ import java.util.List;
  * needs itself). Safe to use from several threads at once on one shared model: all state is per call.
  */
 public final class Generator {
+
+    /** Tokens the result buffer holds before it first grows. */
+    private static final int INITIAL_CAPACITY = 256;
 
     private final CausalLm model;
     private final Tokenizer tokenizer;
@@ -57,6 +61,16 @@ public final class Generator {
      * @param listener called once per generated token, before the next one is computed
      */
     public GenerationResult generate(long[] promptIds, GenerationOptions options, LinearHook hook, TokenListener listener) {
+        return generate(promptIds, options, hook, listener, () -> false);
+    }
+
+    /**
+     * @param stopRequested asked before every forward step; once it answers {@code true} generation ends there as if
+     *                      {@code maxTokens} had been reached (finish reason {@link FinishReason#LENGTH}), so a caller
+     *                      can bound a generation by time or end it when nobody waits for it any more
+     */
+    public GenerationResult generate(long[] promptIds, GenerationOptions options, LinearHook hook, TokenListener listener,
+                                     BooleanSupplier stopRequested) {
         ModelConfig config = model.config();
         validatePrompt(promptIds, config);
         if (!options.stopStrings().isEmpty() && tokenizer == null) {
@@ -66,19 +80,24 @@ public final class Generator {
         TokenSampler sampler = new TokenSampler(options);
         TextStream text = new TextStream(tokenizer == null ? null : tokenizer.newIncrementalDecoder(promptIds),
                 new StopStrings(options.stopStrings()));
-        long[] generated = new long[options.maxTokens()];
+        // grown as tokens come: maxTokens is only an upper bound (a client may ask for 1e9) and must not size memory
+        long[] generated = new long[Math.min(options.maxTokens(), INITIAL_CAPACITY)];
         List<TokenLogprob> logprobs = new ArrayList<>();
         int count = 0;
         FinishReason reason = FinishReason.LENGTH;
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false); // inference: no autograd graph, even if an adapter's tensors require grad
-        try (NDManager manager = NDManager.newBaseManager(); KvCache cache = model.newCache()) {
+        // inference: no autograd graph, even if an adapter's tensors require grad
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
+             KvCache cache = model.newCache()) {
             long[] input = promptIds;
-            while (count < options.maxTokens() && cache.length() + input.length <= contextWindow(config)) {
+            while (count < options.maxTokens() && cache.length() + input.length <= contextWindow(config)
+                    && !stopRequested.getAsBoolean()) {
                 float[] logits = nextTokenLogits(manager, input, cache, hook);
                 int token = sampler.next(logits);
                 TokenLogprob logprob = options.logprobs() == GenerationOptions.NO_LOGPROBS ? null
                         : Logprobs.of(logits, token, options.logprobs(), this::tokenText);
+                if (count == generated.length) {
+                    generated = Arrays.copyOf(generated, (int) Math.min((long) generated.length * 2, options.maxTokens()));
+                }
                 generated[count++] = token;
                 if (logprob != null) {
                     logprobs.add(logprob);
@@ -101,13 +120,11 @@ public final class Generator {
                 input = new long[] {token};
             }
             if (reason == FinishReason.LENGTH && count < options.maxTokens()) {
-                String rest = text.finish(); // stopped by the context window: release what was held back
-                if (!rest.isEmpty()) {
+                String rest = text.finish(); // stopped by the context window or on request: release what was held back
+                if (!rest.isEmpty() && count > 0) {
                     listener.onToken(new GeneratedToken(count - 1, generated[count - 1], rest, null));
                 }
             }
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
         return new GenerationResult(promptIds.clone(), Arrays.copyOf(generated, count), text.released(), reason,
                 List.copyOf(logprobs));

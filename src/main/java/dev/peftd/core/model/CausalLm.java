@@ -61,6 +61,9 @@ public interface CausalLm extends AutoCloseable {
      */
     Map<String, Linear> linears();
 
+    /** Bytes of device memory the loaded weights hold (what freeing the model gives back), counted once at load. */
+    long parameterBytes();
+
     @Override
     void close();
 }

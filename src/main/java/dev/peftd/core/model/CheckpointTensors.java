@@ -10,6 +10,7 @@ import dev.peftd.core.tensor.SafetensorsCheckpoint;
 import dev.peftd.core.tensor.TensorEntry;
 import dev.peftd.core.tensor.TensorFileException;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -69,6 +70,43 @@ public final class CheckpointTensors {
         if (!entry.dtype().widensToFloat32()) {
             throw new TensorFileException(checkpoint.location(), key, "is " + entry.dtype() + "; weights must be F32, F16 or BF16");
         }
+    }
+
+    /** A dimension config.json sets, with the key that sets it ({@code vocab_size}, {@code n_embd}). */
+    public record ConfigDimension(String key, long size) {
+    }
+
+    public static ConfigDimension dimension(String configKey, long size) {
+        return new ConfigDimension(configKey, size);
+    }
+
+    /**
+     * Like {@link #get(String, long...)}, but a mismatch is reported against config.json and the key whose value
+     * disagrees with the weights: a config that claims another vocabulary or width than its weights is the config's
+     * fault more often than the weights'.
+     */
+    public NDArray get(String key, ConfigDimension... dimensions) throws IOException {
+        return get(key, configured(key, dimensions));
+    }
+
+    /** Like {@link #get(String, ConfigDimension...)}, for a weight kept in half precision. */
+    public HalfTensor getHalf(String key, ConfigDimension... dimensions) throws IOException {
+        return getHalf(key, configured(key, dimensions));
+    }
+
+    private long[] configured(String key, ConfigDimension... dimensions) throws IOException {
+        long[] stored = checkpoint.entry(key).shape();
+        long[] expected = new long[dimensions.length];
+        for (int i = 0; i < dimensions.length; i++) {
+            expected[i] = dimensions[i].size();
+            if (stored.length == dimensions.length && stored[i] != dimensions[i].size()) {
+                Path config = checkpoint.location().resolveSibling(ConfigJson.FILE_NAME);
+                throw new ModelLoadException(config, dimensions[i].key(), dimensions[i].size() + " does not match the "
+                        + "weights: tensor '" + key + "' in " + checkpoint.location().getFileName() + " has "
+                        + stored[i] + " along dimension " + i + " (shape " + Arrays.toString(stored) + ")");
+            }
+        }
+        return expected;
     }
 
     /**

@@ -35,11 +35,11 @@ public final class ConfigJson {
             }
             return new ConfigJson(file, root.getAsJsonObject());
         } catch (NoSuchFileException e) {
-            throw new ModelLoadException(file, "missing (is " + modelDir + " a Hugging Face model directory?)");
+            throw new ModelLoadException(file, "missing (is the folder a Hugging Face model directory?)");
         } catch (JsonParseException e) {
             throw new ModelLoadException(file, "not valid JSON (" + e.getMessage() + ")");
         } catch (IOException e) {
-            throw new ModelLoadException(file, "cannot read (" + e + ")");
+            throw new ModelLoadException(file, "cannot read (" + e.getClass().getSimpleName() + ")");
         }
     }
 
@@ -49,7 +49,7 @@ public final class ConfigJson {
 
     /** A failure about {@code key} in this file. */
     public ModelLoadException error(String key, String reason) {
-        return new ModelLoadException(file, "key '" + key + "': " + reason);
+        return new ModelLoadException(file, key, reason);
     }
 
     public boolean has(String key) {
@@ -70,6 +70,51 @@ public final class ConfigJson {
             throw error(key, "missing");
         }
         return asInt(key, json.get(key));
+    }
+
+    /**
+     * The most positions a config may declare: 16M, above every released context length (Llama 4 Scout declares
+     * 10M) yet far below what would let a corrupt value turn the server's context checks into no checks at all.
+     */
+    public static final int MAX_POSITIONS = 1 << 24;
+
+    /** A required size (layers, heads, widths, vocabulary): a positive integer. */
+    public int requireDimension(String key) throws ModelLoadException {
+        return positive(key, requireInt(key));
+    }
+
+    /** An optional size, {@code fallback} when absent; a positive integer when present. */
+    public int dimensionOr(String key, int fallback) throws ModelLoadException {
+        return has(key) ? positive(key, requireInt(key)) : fallback;
+    }
+
+    /** A context length: positive and at most {@link #MAX_POSITIONS}. */
+    public int positionsOr(String key, int fallback) throws ModelLoadException {
+        int positions = dimensionOr(key, fallback);
+        if (positions > MAX_POSITIONS) {
+            throw error(key, positions + " is beyond the sane bound of " + MAX_POSITIONS + " positions");
+        }
+        return positions;
+    }
+
+    /** A strictly positive, finite number (epsilons, rope bases, scaling factors), {@code fallback} when absent. */
+    public double positiveDoubleOr(String key, double fallback) throws ModelLoadException {
+        return positive(key, doubleOr(key, fallback));
+    }
+
+    /** {@code value} when strictly positive and finite, else a failure naming {@code key}. */
+    public double positive(String key, double value) throws ModelLoadException {
+        if (!(value > 0) || Double.isInfinite(value)) {
+            throw error(key, "must be a positive number, got " + value);
+        }
+        return value;
+    }
+
+    private int positive(String key, int value) throws ModelLoadException {
+        if (value <= 0) {
+            throw error(key, "must be a positive integer, got " + value);
+        }
+        return value;
     }
 
     public int intOr(String key, int fallback) throws ModelLoadException {

@@ -1,5 +1,6 @@
 package dev.peftd.core.model;
 
+import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.Map;
@@ -14,6 +15,7 @@ public abstract class DecoderOnlyModel implements CausalLm {
     private final NDManager manager;
     private final LinearLayer lmHead;
     private final Map<String, Linear> linears;
+    private final long parameterBytes;
 
     /**
      * @param manager owns every weight; closed with the model
@@ -24,6 +26,15 @@ public abstract class DecoderOnlyModel implements CausalLm {
         this.manager = manager;
         this.lmHead = lmHead;
         this.linears = linears;
+        this.parameterBytes = bytesHeldBy(manager); // now, before any KV cache joins the manager
+    }
+
+    private static long bytesHeldBy(NDManager manager) {
+        if (!(manager instanceof BaseNDManager base)) {
+            return 0;
+        }
+        return base.getManagedArrays().stream().distinct()
+                .mapToLong(a -> a.getShape().size() * a.getDataType().getNumOfBytes()).sum();
     }
 
     /**
@@ -78,6 +89,11 @@ public abstract class DecoderOnlyModel implements CausalLm {
     @Override
     public final Map<String, Linear> linears() {
         return linears;
+    }
+
+    @Override
+    public final long parameterBytes() {
+        return parameterBytes;
     }
 
     @Override

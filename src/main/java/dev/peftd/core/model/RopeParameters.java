@@ -35,12 +35,16 @@ public record RopeParameters(String type, double theta, double factor, double lo
         String owner = "rope_parameters";
         JsonObject params = config.objectOrNull(owner);
         double theta = topLevelTheta;
+        String thetaKey = "rope_theta";
         if (params != null) {
             theta = config.nestedDouble(owner, params, "rope_theta", topLevelTheta);
+            thetaKey = params.has("rope_theta") ? owner + ".rope_theta" : thetaKey;
         } else {
             owner = "rope_scaling";
             params = config.objectOrNull(owner);
         }
+        // a zero or negative base gives NaN or inverted frequencies: the model would load and talk nonsense
+        config.positive(thetaKey, theta);
         if (params == null) {
             return plain(theta);
         }
@@ -48,15 +52,33 @@ public record RopeParameters(String type, double theta, double factor, double lo
         String type = typeJson == null || typeJson.isJsonNull() ? DEFAULT : typeJson.getAsString();
         return switch (type) {
             case DEFAULT -> plain(theta);
-            case LINEAR -> new RopeParameters(LINEAR, theta, config.nestedDouble(owner, params, "factor", null), 0, 0, 0);
-            case LLAMA3 -> new RopeParameters(LLAMA3, theta,
-                    config.nestedDouble(owner, params, "factor", null),
-                    config.nestedDouble(owner, params, "low_freq_factor", null),
-                    config.nestedDouble(owner, params, "high_freq_factor", null),
-                    (int) config.nestedDouble(owner, params, "original_max_position_embeddings", null));
+            case LINEAR -> new RopeParameters(LINEAR, theta, positive(config, owner, params, "factor"), 0, 0, 0);
+            case LLAMA3 -> llama3(config, owner, params, theta);
             default -> throw config.error(owner + ".rope_type",
                     "'" + type + "' is not supported (supported: default, linear, llama3)");
         };
+    }
+
+    private static RopeParameters llama3(ConfigJson config, String owner, JsonObject params, double theta)
+            throws ModelLoadException {
+        double low = positive(config, owner, params, "low_freq_factor");
+        double high = positive(config, owner, params, "high_freq_factor");
+        if (!(high > low)) {
+            // the smoothing between the two bands divides by (high - low)
+            throw config.error(owner + ".high_freq_factor", "must be greater than low_freq_factor " + low + ", got " + high);
+        }
+        double originalPositions = positive(config, owner, params, "original_max_position_embeddings");
+        if (originalPositions > ConfigJson.MAX_POSITIONS) {
+            throw config.error(owner + ".original_max_position_embeddings", originalPositions
+                    + " is beyond the sane bound of " + ConfigJson.MAX_POSITIONS + " positions");
+        }
+        return new RopeParameters(LLAMA3, theta, positive(config, owner, params, "factor"), low, high,
+                (int) originalPositions);
+    }
+
+    private static double positive(ConfigJson config, String owner, JsonObject params, String key)
+            throws ModelLoadException {
+        return config.positive(owner + "." + key, config.nestedDouble(owner, params, key, null));
     }
 
     /**

@@ -59,6 +59,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             for (Map.Entry<String, String> e : weightMap.entrySet()) {
                 SafetensorsFile shard = shards.get(e.getValue());
                 if (shard == null) {
+                    if (!isPlainFileName(e.getValue())) {
+                        // shards sit next to the index; a path would let a checkpoint read files outside its folder
+                        throw new TensorFileException(index, e.getKey(), "shard '" + e.getValue()
+                                + "' is not a plain file name next to the index");
+                    }
                     Path shardPath = index.resolveSibling(e.getValue());
                     if (!Files.isRegularFile(shardPath)) {
                         throw new TensorFileException(index, e.getKey(), "listed in shard " + e.getValue() + ", which does not exist");
@@ -76,6 +81,10 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             throw e;
         }
         return new SafetensorsCheckpoint(index, List.copyOf(shards.values()), Collections.unmodifiableMap(byKey));
+    }
+
+    private static boolean isPlainFileName(String name) {
+        return !name.isEmpty() && !name.contains("/") && !name.contains("\\") && !name.equals(".") && !name.equals("..");
     }
 
     private static Map<String, String> readWeightMap(Path index) throws IOException {

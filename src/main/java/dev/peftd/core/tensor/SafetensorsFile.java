@@ -311,7 +311,9 @@ public final class SafetensorsFile implements AutoCloseable {
             long begin = offsets.get(0).getAsLong();
             long end = offsets.get(1).getAsLong();
             TensorEntry entry = new TensorEntry(name, dtype, shape, begin, end);
-            if (begin < 0 || end < begin || entry.byteLength() != entry.elementCount() * dtype.bytes()) {
+            // multiplyExact: a shape whose byte count wraps around to the stored length must not pass
+            long bytes = Math.multiplyExact(entry.elementCount(), dtype.bytes());
+            if (begin < 0 || end < begin || entry.byteLength() != bytes) {
                 throw new TensorFileException(path, name, "data_offsets [" + begin + ", " + end + "] do not fit shape "
                         + shapeJson + " of " + dtypeName);
             }

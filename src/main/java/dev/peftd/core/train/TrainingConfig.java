@@ -1,11 +1,13 @@
 package dev.peftd.core.train;
 
+import dev.peftd.core.adapter.InvalidSettingException;
 import dev.peftd.core.train.optim.AdamW;
 import dev.peftd.core.train.optim.LrSchedule;
 
 /**
- * How to train, independent of the adapter method (which only decides the parameter groups via
- * {@link #loraPlusRatio}). Defaults follow the HF
+ * How to train, independent of the adapter method (LoRA+'s parameter groups come from its
+ * {@code LoraPlusConfig}, which the run reads through its adapter). Built from named settings by
+ * {@link MethodSettings}; refusals name the setting as the API does. Defaults follow the HF
  * Trainer where it has one (AdamW β=(0.9, 0.999), eps 1e-8, linear schedule, max_grad_norm 1.0). LoRA-FA's gradient
  * projection is the adapter's choice ({@code TrainableTensor.frozenA}), not a training setting.
  *
@@ -14,7 +16,6 @@ import dev.peftd.core.train.optim.LrSchedule;
  * @param batchSize              sequences per micro-batch
  * @param gradAccum              micro-batches per optimizer step
  * @param maxGradNorm            clip the global gradient norm to this; 0 disables clipping
- * @param loraPlusRatio          LoRA+ learning-rate ratio for lora_B and 1-D tensors; 0 for a single group
  * @param shuffle                draw a fresh seeded permutation of the training set every epoch (HF Trainer
  *                               behaviour); false keeps file order, for reproducing a given batch sequence
  * @param evalEvery              evaluate every this many steps (0: only before and after training)
@@ -22,42 +23,50 @@ import dev.peftd.core.train.optim.LrSchedule;
  */
 public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, LrSchedule.Kind schedule, int warmupSteps,
                              int steps, double epochs, int batchSize, int gradAccum, double maxGradNorm, long seed,
-                             double loraPlusRatio, boolean shuffle, int evalEvery,
+                             boolean shuffle, int evalEvery,
                              int checkpointEvery) {
 
     public TrainingConfig {
-        positive("lr", lr);
+        positive("learning_rate", lr);
         nonNegative("weight_decay", weightDecay);
         nonNegative("max_grad_norm", maxGradNorm);
-        nonNegative("loraplus_lr_ratio", loraPlusRatio);
         if (warmupSteps < 0) {
-            throw new IllegalArgumentException("warmup_steps: must be >= 0, got " + warmupSteps);
+            throw new InvalidSettingException("warmup_steps", "must be >= 0, got " + warmupSteps);
         }
         if (steps < 0 || (steps == 0 && !(epochs > 0))) {
-            throw new IllegalArgumentException("steps/epochs: give steps >= 1 or epochs > 0 (steps " + steps
-                    + ", epochs " + epochs + ")");
+            throw new InvalidSettingException("max_steps", "give max_steps >= 1 or n_epochs > 0 (max_steps " + steps
+                    + ", n_epochs " + epochs + ")");
         }
         if (batchSize < 1) {
-            throw new IllegalArgumentException("batch_size: must be >= 1, got " + batchSize);
+            throw new InvalidSettingException("batch_size", "must be >= 1, got " + batchSize);
         }
         if (gradAccum < 1) {
-            throw new IllegalArgumentException("grad_accum: must be >= 1, got " + gradAccum);
+            throw new InvalidSettingException("gradient_accumulation_steps", "must be >= 1, got " + gradAccum);
         }
-        if (evalEvery < 0 || checkpointEvery < 0) {
-            throw new IllegalArgumentException("eval_every/checkpoint_every: must be >= 0");
+        if (evalEvery < 0) {
+            throw new InvalidSettingException("eval_every", "must be >= 0, got " + evalEvery);
+        }
+        if (checkpointEvery < 0) {
+            throw new InvalidSettingException("checkpoint_every", "must be >= 0, got " + checkpointEvery);
         }
     }
 
     private static void positive(String field, double v) {
         if (!(v > 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(field + ": must be a finite number > 0, got " + v);
+            throw new InvalidSettingException(field, "must be a finite number > 0, got " + v);
         }
     }
 
     private static void nonNegative(String field, double v) {
         if (!(v >= 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(field + ": must be a finite number >= 0, got " + v);
+            throw new InvalidSettingException(field, "must be a finite number >= 0, got " + v);
         }
+    }
+
+    /** This config evaluating every {@code n} steps (0: only before and after training). */
+    public TrainingConfig withEvalEvery(int n) {
+        return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize, gradAccum,
+                maxGradNorm, seed, shuffle, n, checkpointEvery);
     }
 
     /** Optimizer steps for a training set of {@code trainExamples} sequences. */
@@ -91,7 +100,6 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         m.put("gradient_accumulation_steps", gradAccum);
         m.put("max_grad_norm", maxGradNorm);
         m.put("seed", seed);
-        m.put("loraplus_lr_ratio", loraPlusRatio);
         m.put("shuffle", shuffle);
         return m;
     }
@@ -113,7 +121,6 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         private int gradAccum = 1;
         private double maxGradNorm = 1.0;
         private long seed = 42;
-        private double loraPlusRatio = 0;
         private boolean shuffle = true;
         private int evalEvery = 0;
         private int checkpointEvery = 0;
@@ -129,14 +136,13 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         public Builder gradAccum(int v) { gradAccum = v; return this; }
         public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
-        public Builder loraPlusRatio(double v) { loraPlusRatio = v; return this; }
         public Builder shuffle(boolean v) { shuffle = v; return this; }
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
 
         public TrainingConfig build() {
             return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize,
-                    gradAccum, maxGradNorm, seed, loraPlusRatio, shuffle, evalEvery,
+                    gradAccum, maxGradNorm, seed, shuffle, evalEvery,
                     checkpointEvery);
         }
     }

@@ -1,6 +1,5 @@
 package dev.peftd.core.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -8,6 +7,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.adapter.Adapter;
 import dev.peftd.core.adapter.TrainableTensor;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.tensor.NoGrad;
 import dev.peftd.core.train.data.Batch;
 import dev.peftd.core.train.data.DataOrder;
 import dev.peftd.core.train.data.TokenizedExample;
@@ -89,15 +89,11 @@ public final class TrainingRun {
     }
 
     public TrainingResult run() {
-        Engine.getInstance(); // JniUtils needs the engine loaded
-        boolean gradModeBefore = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try (NDManager manager = NDManager.newBaseManager();
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
              AdamW optimizer = new AdamW(groups(), config.betas())) {
             return train(manager, optimizer);
         } finally {
             adapter.setTraining(false);
-            JniUtils.setGradMode(gradModeBefore);
         }
     }
 
@@ -106,8 +102,8 @@ public final class TrainingRun {
         if (tensors.isEmpty()) {
             throw new IllegalArgumentException("adapter: has no trainable tensors");
         }
-        return config.loraPlusRatio() > 0
-                ? ParamGroups.loraPlus(tensors, config.lr(), config.loraPlusRatio(), config.weightDecay())
+        return adapter.loraPlusRatio() > 0
+                ? ParamGroups.loraPlus(tensors, config.lr(), adapter.loraPlusRatio(), config.weightDecay())
                 : ParamGroups.single(tensors, config.lr(), config.weightDecay());
     }
 

@@ -176,6 +176,18 @@ class GeneratorTest {
     }
 
     @Test
+    void aHugeMaxTokensSizesNothingAndAStopRequestEndsGeneration() {
+        long[] prompt = llamaTokenizer.encode("First Citizen:");
+        int[] seen = {0};
+        // was new long[maxTokens] up front: 8 GB for 1e9, an OutOfMemoryError before the first token
+        GenerationResult result = new Generator(llama, llamaTokenizer).generate(prompt,
+                GenerationOptions.greedy(1_000_000_000).withStopTokenIds(-1), null, token -> seen[0]++,
+                () -> seen[0] >= 300); // past the first buffer's 256 tokens, so it has grown once
+        assertThat(result.generatedIds()).hasSize(300);
+        assertThat(result.finishReason()).isEqualTo(FinishReason.LENGTH);
+    }
+
+    @Test
     void learnedPositionsEndGenerationAtTheContextWindow() throws IOException {
         try (CausalLm gpt2 = ModelLoader.load(TestModels.tinyGpt2(), Device.cpu());
              Tokenizer tokenizer = Tokenizer.load(TestModels.tinyGpt2())) {

@@ -105,6 +105,47 @@ class ModelConfigTest {
         assertTrue(missingDir.getMessage().contains("does not exist"), missingDir.getMessage());
     }
 
+    /** Values that load but make a model talk nonsense (or make the server's context checks meaningless). */
+    @Test
+    void implausibleValuesAreRefusedNamingTheKey() throws Exception {
+        String llama = """
+                {"architectures": ["LlamaForCausalLM"], "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,
+                 "num_hidden_layers": 1, "num_attention_heads": 2, %s}""";
+        assertField(llama.formatted("\"rope_theta\": -1"), "rope_theta", "must be a positive number, got -1.0");
+        assertField(llama.formatted("\"rope_theta\": 0"), "rope_theta", "positive");
+        assertField(llama.formatted("\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": -5}"),
+                "rope_parameters.rope_theta", "positive");
+        assertField(llama.formatted("\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 0}"),
+                "rope_scaling.factor", "positive");
+        assertField(llama.formatted("\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8, "
+                + "\"low_freq_factor\": 4, \"high_freq_factor\": 4, \"original_max_position_embeddings\": 8}"),
+                "rope_scaling.high_freq_factor", "greater than low_freq_factor");
+        assertField(llama.formatted("\"max_position_embeddings\": 1000000000"), "max_position_embeddings",
+                "beyond the sane bound of 16777216");
+        assertField(llama.formatted("\"max_position_embeddings\": 0"), "max_position_embeddings", "positive integer");
+        assertField(llama.formatted("\"rms_norm_eps\": -0.1"), "rms_norm_eps", "positive");
+        assertField(llama.formatted("\"num_key_value_heads\": -2"), "num_key_value_heads", "positive integer");
+        assertField(llama.formatted("\"num_attention_heads\": 3"), "num_attention_heads", "3 does not divide hidden_size 8");
+        assertField(llama.formatted("\"head_dim\": 3"), "head_dim", "even head size");
+        assertField(llama.formatted("\"num_hidden_layers\": 0").replace("\"num_hidden_layers\": 1,", ""),
+                "num_hidden_layers", "positive integer");
+        assertField("""
+                {"architectures": ["GPT2LMHeadModel"], "vocab_size": -10, "n_embd": 8, "n_head": 2, "n_layer": 1}""",
+                "vocab_size", "positive integer");
+        assertField("""
+                {"architectures": ["GPT2LMHeadModel"], "vocab_size": 10, "n_embd": 8, "n_head": 2, "n_layer": 1,
+                 "n_positions": 99999999}""", "n_positions", "sane bound");
+    }
+
+    private void assertField(String json, String field, String reason) throws Exception {
+        Path dir = config(json);
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelLoader.readConfig(dir), json);
+        assertEquals("config.json", e.fileName(), e.getMessage());
+        assertEquals(field, e.field(), e.getMessage());
+        assertTrue(e.reason().contains(reason), e.getMessage());
+        assertFalse(e.reason().contains(dir.toString()), "the reason alone carries no server path: " + e.reason());
+    }
+
     private void assertError(String json, String expected) throws Exception {
         Path dir = config(json);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelLoader.readConfig(dir));

@@ -124,6 +124,18 @@ class ModelLoaderTest {
     }
 
     @Test
+    void aConfigThatDisagreesWithTheEmbeddingNamesTheConfigKey() throws Exception {
+        Path dir = rewritten(TestModels.tinyLlama(), t -> { });
+        Files.writeString(dir.resolve("config.json"), Files.readString(dir.resolve("config.json"))
+                .replaceFirst("\"vocab_size\": *\\d+", "\"vocab_size\": 1000"));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelLoader.load(dir, Device.cpu()));
+        assertEquals("config.json", e.fileName());
+        assertEquals("vocab_size", e.field());
+        assertTrue(e.reason().contains("1000 does not match the weights: tensor 'model.embed_tokens.weight' in "
+                + "model.safetensors has 384 along dimension 0"), e.getMessage());
+    }
+
+    @Test
     void directoryWithoutWeightsSaysSo() throws Exception {
         Path dir = temp.resolve("config-only");
         Files.createDirectories(dir);
@@ -145,6 +157,17 @@ class ModelLoaderTest {
         }
         IOException e = assertThrows(TensorFileException.class, () -> ModelLoader.load(dir, Device.cpu()));
         assertTrue(e.getMessage().contains("model-00003-of-00004.safetensors, which does not exist"), e.getMessage());
+    }
+
+    @Test
+    void aShardOutsideTheModelFolderIsRefused() throws Exception {
+        Path outside = rewritten(TestModels.tinyLlama(), t -> { });
+        Path dir = Files.createDirectories(temp.resolve("escaping-index"));
+        Files.copy(outside.resolve("config.json"), dir.resolve("config.json"));
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\": {\"model.embed_tokens.weight\": \"../"
+                + outside.getFileName() + "/model.safetensors\"}}");
+        IOException e = assertThrows(TensorFileException.class, () -> ModelLoader.load(dir, Device.cpu()));
+        assertTrue(e.getMessage().contains("is not a plain file name next to the index"), e.getMessage());
     }
 
     /** A copy of a fixture with its weights rewritten into one model.safetensors after {@code edit}. */

@@ -8,6 +8,9 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.adapter.AdapterConfig;
+import dev.peftd.core.adapter.LoraConfig;
+import dev.peftd.core.adapter.LoraPlusConfig;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.TestModels;
@@ -76,7 +79,6 @@ class TrainingParityTest {
         TrainingConfig config = TrainingConfig.builder()
                 .lr(s.get("lr").getAsDouble())
                 .weightDecay(s.get("wd").getAsDouble())
-                .loraPlusRatio(s.has("ratio") ? s.get("ratio").getAsDouble() : 0)
                 .schedule(s.has("schedule") ? LrSchedule.Kind.parse(s.get("schedule").getAsString()) : LrSchedule.Kind.CONSTANT)
                 .warmupSteps(s.has("warmup") ? s.get("warmup").getAsInt() : 0)
                 .maxGradNorm(s.has("clip") ? s.get("clip").getAsDouble() : 0)
@@ -86,7 +88,9 @@ class TrainingParityTest {
                 .shuffle(false)
                 .build();
         TrainingFixtures.Recorder recorder = new TrainingFixtures.Recorder();
-        try (AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(4, 8, 0.0), 0)) {
+        LoraConfig lora = TrainingFixtures.lora(4, 8, 0.0);
+        AdapterConfig adapterConfig = s.has("ratio") ? new LoraPlusConfig(lora, s.get("ratio").getAsDouble()) : lora;
+        try (AbstractAdapter adapter = TrainingFixtures.adapter(model, adapterConfig, 0)) {
             TrainingFixtures.loadState(adapter, PARITY.resolve("init/adapter_model.safetensors"));
             new TrainingRun(model, adapter, new TrainingData(examples(fixture), List.of(), fixture.get("pad_id").getAsInt()),
                     config, recorder, null).run();

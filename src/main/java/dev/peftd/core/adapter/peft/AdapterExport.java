@@ -18,13 +18,16 @@ public final class AdapterExport {
     }
 
     /**
-     * @param modelDir the base model directory the adapter was trained on
-     * @param metrics  the run's final metrics (written as given)
+     * @param baseModelName what {@code base_model_name_or_path} and the sidecar call the base model: the name users
+     *                      know it by (a service writes its model id, never the folder it happens to sit in)
+     * @param modelDir      the base model directory the adapter was trained on
+     * @param metrics       the run's final metrics (written as given)
      * @return the analysis that was written
      */
-    public static AdapterAnalysis write(AbstractAdapter adapter, Path modelDir, ModelConfig modelConfig, Path outDir,
-                                        Map<String, ?> metrics, boolean veraAsLora) throws IOException {
-        String name = modelDir.toString();
+    public static AdapterAnalysis write(AbstractAdapter adapter, String baseModelName, Path modelDir,
+                                        ModelConfig modelConfig, Path outDir, Map<String, ?> metrics,
+                                        boolean veraAsLora) throws IOException {
+        String name = baseModelName;
         String exportedAs = PeftExporter.export(adapter, outDir,
                 ExportOptions.forModel(name, modelConfig).withVeraAsLora(veraAsLora));
         AdapterAnalysis analysis = AdapterAnalyzer.analyze(adapter, parameterCount(modelDir));

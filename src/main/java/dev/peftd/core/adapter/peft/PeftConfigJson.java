@@ -29,27 +29,41 @@ import java.util.TreeMap;
 public final class PeftConfigJson {
 
     public static final String FILE = "adapter_config.json";
+    /** PEFT writes ~1 KB (a per-module rank_pattern for an 80-layer model ~60 KB); the file is read into memory. */
+    static final long MAX_BYTES = 1024 * 1024;
     static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping()
             .serializeSpecialFloatingPointValues().create();
 
     private PeftConfigJson() {
     }
 
-    /** The adapter's config: a {@link LoraConfig} (peft_type LORA) or a {@link VeraConfig} (peft_type VERA). */
+    /**
+     * The adapter's config: a {@link LoraConfig} (peft_type LORA) or a {@link VeraConfig} (peft_type VERA).
+     *
+     * @throws AdapterConfigException starting with {@code adapter_config.json} and the field, for a file that is too
+     *                                large, not a JSON object, or holds a field peftd cannot use
+     */
     public static AdapterConfig read(Path adapterDir) throws IOException {
         Path file = adapterDir.resolve(FILE);
-        JsonObject json;
+        JsonElement json;
         try {
-            json = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+            long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw new AdapterConfigException(FILE, "is " + size + " bytes; at most " + MAX_BYTES + " are read");
+            }
+            json = JsonParser.parseString(Files.readString(file));
         } catch (NoSuchFileException e) {
             throw new NoSuchFileException(file.toString(), null, "not a PEFT adapter directory: " + FILE + " is missing");
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new IOException(file + ": not a JSON object (" + e.getMessage() + ")", e);
+        } catch (JsonParseException | java.nio.charset.CharacterCodingException e) {
+            throw new AdapterConfigException(FILE, "is not valid UTF-8 JSON (" + e.getMessage() + ")");
+        }
+        if (!json.isJsonObject()) {
+            throw new AdapterConfigException(FILE, "must hold a JSON object, not " + json);
         }
         try {
-            return parse(json);
+            return parse(json.getAsJsonObject());
         } catch (AdapterConfigException e) {
-            throw new AdapterConfigException(file.getFileName() + " " + e.getMessage().split(":", 2)[0],
+            throw new AdapterConfigException(FILE + " " + e.getMessage().split(":", 2)[0],
                     e.getMessage().split(":", 2)[1].strip());
         }
     }
@@ -80,7 +94,7 @@ public final class PeftConfigJson {
                         number(json, "d_initial", VeraConfig.DEFAULT_D_INITIAL),
                         (long) number(json, "projection_prng_key", 0),
                         !json.has("save_projection") || json.get("save_projection").isJsonNull()
-                                || json.get("save_projection").getAsBoolean(),
+                                || bool(json, "save_projection"),
                         number(json, "vera_dropout", 0.0), targets);
             default:
                 throw new AdapterConfigException("peft_type", "'" + type + "' is not supported (LORA and VERA are)");
@@ -105,21 +119,32 @@ public final class PeftConfigJson {
                     + "applied here)");
         }
         if (t.isJsonPrimitive()) {
-            String s = t.getAsString();
+            String s = string(json, "target_modules");
             return s.equals(TargetModules.ALL_LINEAR) ? TargetModules.allLinear() : TargetModules.regex(s);
         }
         if (!t.isJsonArray()) {
             throw new AdapterConfigException("target_modules", "must be a list of names or a regex string");
         }
         List<String> names = new ArrayList<>();
-        t.getAsJsonArray().forEach(e -> names.add(e.getAsString()));
+        for (JsonElement e : t.getAsJsonArray()) {
+            if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+                throw new AdapterConfigException("target_modules", "must list module names as strings, got " + e);
+            }
+            names.add(e.getAsString());
+        }
         names.sort(null); // PEFT writes a Python set: the order carries no meaning
         return TargetModules.names(names);
     }
 
     private static String string(JsonObject json, String key) {
         JsonElement e = json.get(key);
-        return e == null || e.isJsonNull() ? null : e.getAsString();
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw new AdapterConfigException(key, "must be a string, got " + e);
+        }
+        return e.getAsString();
     }
 
     private static boolean bool(JsonObject json, String key) {

@@ -11,7 +11,9 @@ import dev.peftd.core.adapter.VeraConfig;
 import dev.peftd.core.adapter.lora.LoraAdapter;
 import dev.peftd.core.adapter.vera.VeraAdapter;
 import dev.peftd.core.model.Linear;
+import dev.peftd.core.tensor.SafetensorsDtype;
 import dev.peftd.core.tensor.SafetensorsFile;
+import dev.peftd.core.tensor.TensorFileException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -46,6 +48,7 @@ public final class PeftImporter {
         }
         try (NDManager scratch = NDManager.newBaseManager(targets.values().iterator().next().device());
              SafetensorsFile file = SafetensorsFile.open(weights)) {
+            requireFloating(file);
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             for (String name : file.names()) {
                 tensors.put(name, file.load(name, scratch));
@@ -55,6 +58,17 @@ public final class PeftImporter {
                 return VeraAdapter.fromTensors(vera, targets, tensors);
             }
             return LoraAdapter.fromTensors(config, targets, tensors);
+        }
+    }
+
+    /** Adapter factors are floating point; an integer or boolean tensor is a corrupt file, not something to cast. */
+    private static void requireFloating(SafetensorsFile file) throws TensorFileException {
+        for (String name : file.names()) {
+            SafetensorsDtype dtype = file.entry(name).dtype();
+            if (!dtype.widensToFloat32() && dtype != SafetensorsDtype.F64) {
+                throw new TensorFileException(file.path(), name, "has dtype " + dtype + "; adapter weights are "
+                        + "floating point (F32, F16, BF16 or F64)");
+            }
         }
     }
 

@@ -16,9 +16,9 @@ public final class Gpt2Family implements ModelFamily {
 
     @Override
     public ModelConfig readConfig(String architecture, ConfigJson json) throws ModelLoadException {
-        int hidden = json.requireInt("n_embd");
-        int heads = json.requireInt("n_head");
-        if (heads <= 0 || hidden % heads != 0) {
+        int hidden = json.requireDimension("n_embd");
+        int heads = json.requireDimension("n_head");
+        if (hidden % heads != 0) {
             throw json.error("n_head", heads + " does not divide n_embd " + hidden);
         }
         if (json.booleanOr("scale_attn_by_inverse_layer_idx", false)) {
@@ -31,17 +31,17 @@ public final class Gpt2Family implements ModelFamily {
         if (!ACTIVATIONS.contains(activation)) {
             throw json.error("activation_function", "'" + activation + "' is not supported (supported: " + ACTIVATIONS + ")");
         }
-        int positions = json.has("n_positions") ? json.requireInt("n_positions") : json.intOr("n_ctx", 1024);
+        int positions = json.has("n_positions") ? json.positionsOr("n_positions", 0) : json.positionsOr("n_ctx", 1024);
         return new ModelConfig(architecture,
-                json.requireInt("vocab_size"),
+                json.requireDimension("vocab_size"),
                 hidden,
-                json.intOr("n_inner", 4 * hidden),
-                json.requireInt("n_layer"),
+                json.dimensionOr("n_inner", 4 * hidden),
+                json.requireDimension("n_layer"),
                 heads,
                 heads,
                 hidden / heads,
                 positions,
-                json.doubleOr("layer_norm_epsilon", 1e-5),
+                json.positiveDoubleOr("layer_norm_epsilon", 1e-5),
                 json.booleanOr("tie_word_embeddings", true),
                 json.intOr("bos_token_id", -1),
                 json.idsOrEmpty("eos_token_id"),

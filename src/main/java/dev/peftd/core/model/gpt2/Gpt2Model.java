@@ -1,5 +1,7 @@
 package dev.peftd.core.model.gpt2;
 
+import static dev.peftd.core.model.CheckpointTensors.dimension;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -58,8 +60,10 @@ public final class Gpt2Model extends DecoderOnlyModel {
         Gpt2Activation activation = new Gpt2Activation(c.activation(), scalars);
         long hidden = c.hiddenSize();
         long inner = c.intermediateSize();
-        NDArray wte = w.get(keyPrefix + "wte.weight", c.vocabSize(), hidden); // [vocab, hidden]
-        NDArray wpe = w.get(keyPrefix + "wpe.weight", c.maxPositionEmbeddings(), hidden); // [positions, hidden]
+        NDArray wte = w.get(keyPrefix + "wte.weight", dimension("vocab_size", c.vocabSize()),
+                dimension("n_embd", hidden)); // [vocab, hidden]
+        NDArray wpe = w.get(keyPrefix + "wpe.weight",
+                dimension("n_positions", c.maxPositionEmbeddings()), dimension("n_embd", hidden)); // [positions, hidden]
         Map<String, Linear> linears = new LinkedHashMap<>();
         List<Gpt2Block> blocks = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {

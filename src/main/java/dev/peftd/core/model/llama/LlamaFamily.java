@@ -30,26 +30,37 @@ public final class LlamaFamily implements ModelFamily {
      */
     public static ModelConfig readLlamaStyle(String architecture, ConfigJson json, boolean qkvBias, boolean outputBias,
             boolean mlpBias, int slidingWindow) throws ModelLoadException {
-        int hidden = json.requireInt("hidden_size");
-        int heads = json.requireInt("num_attention_heads");
-        int kvHeads = json.intOr("num_key_value_heads", heads);
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+        int hidden = json.requireDimension("hidden_size");
+        int heads = json.requireDimension("num_attention_heads");
+        int kvHeads = json.dimensionOr("num_key_value_heads", heads);
+        if (heads % kvHeads != 0) {
             throw json.error("num_key_value_heads", kvHeads + " does not divide num_attention_heads " + heads);
+        }
+        if (!json.has("head_dim") && hidden % heads != 0) {
+            throw json.error("num_attention_heads", heads + " does not divide hidden_size " + hidden);
+        }
+        int headDim = json.dimensionOr("head_dim", hidden / heads);
+        if (headDim % 2 != 0) {
+            throw json.error(json.has("head_dim") ? "head_dim" : "num_attention_heads",
+                    "rotary embeddings need an even head size, got " + headDim);
         }
         String activation = json.stringOr("hidden_act", "silu");
         if (!activation.equals("silu")) {
             throw json.error("hidden_act", "'" + activation + "' is not supported for " + architecture + " (only silu)");
         }
+        if (slidingWindow < 0) {
+            throw json.error("sliding_window", "must not be negative, got " + slidingWindow);
+        }
         return new ModelConfig(architecture,
-                json.requireInt("vocab_size"),
+                json.requireDimension("vocab_size"),
                 hidden,
-                json.requireInt("intermediate_size"),
-                json.requireInt("num_hidden_layers"),
+                json.requireDimension("intermediate_size"),
+                json.requireDimension("num_hidden_layers"),
                 heads,
                 kvHeads,
-                json.intOr("head_dim", hidden / heads),
-                json.intOr("max_position_embeddings", 2048),
-                json.doubleOr("rms_norm_eps", 1e-6),
+                headDim,
+                json.positionsOr("max_position_embeddings", 2048),
+                json.positiveDoubleOr("rms_norm_eps", 1e-6),
                 json.booleanOr("tie_word_embeddings", false),
                 json.intOr("bos_token_id", -1),
                 json.idsOrEmpty("eos_token_id"),

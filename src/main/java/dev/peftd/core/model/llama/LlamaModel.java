@@ -1,5 +1,7 @@
 package dev.peftd.core.model.llama;
 
+import static dev.peftd.core.model.CheckpointTensors.dimension;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
@@ -69,8 +71,10 @@ public final class LlamaModel extends DecoderOnlyModel {
         long hidden = c.hiddenSize();
         long qWidth = (long) c.numHeads() * c.headDim();
         long kvWidth = (long) c.numKvHeads() * c.headDim();
-        Embedding embed = half ? new Embedding(null, w.getHalf("model.embed_tokens.weight", c.vocabSize(), hidden))
-                : new Embedding(w.get("model.embed_tokens.weight", c.vocabSize(), hidden), null); // [vocab, hidden]
+        CheckpointTensors.ConfigDimension[] embedShape =
+                {dimension("vocab_size", c.vocabSize()), dimension("hidden_size", hidden)}; // [vocab, hidden]
+        Embedding embed = half ? new Embedding(null, w.getHalf("model.embed_tokens.weight", embedShape))
+                : new Embedding(w.get("model.embed_tokens.weight", embedShape), null);
         List<LlamaDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";

@@ -93,7 +93,7 @@ class TrainedExportTest {
                     NDArray ours = lm.forward(ids, null, adapter);
                     ours.attach(m);
                     Path dir = root.resolve(c.name());
-                    AdapterExport.write(adapter, c.model(), lm.config(), dir, Map.of("final_loss", losses[STEPS - 1]),
+                    AdapterExport.write(adapter, c.model().toString(), c.model(), lm.config(), dir, Map.of("final_loss", losses[STEPS - 1]),
                             c.veraAsLora());
                     try (AbstractAdapter again = PeftImporter.load(dir, lm.linears())) {
                         float diff = maxAbsDiff(lm.forward(ids, null, again), ours);

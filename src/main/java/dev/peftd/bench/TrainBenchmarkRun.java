@@ -1,4 +1,4 @@
-package dev.peftd.cli;
+package dev.peftd.bench;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -25,85 +25,77 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.train.data.Batch;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.Set;
 
 /**
- * {@code bench train-one}: the peftd side of one benchmark row, run in its own JVM by {@link TrainBench}: trains the
- * method on random full-length token batches (loss on every token, like {@code labels=input_ids}) and prints one JSON
- * line with the step times, tokens/s and the process's peak RSS.
+ * {@code bench train-one}: the peftd side of one benchmark row, run in its own JVM by {@link TrainBenchmark}: trains the
+ * method on random full-length token batches (loss on every token, like {@code labels=input_ids}) and returns one JSON
+ * object with the step times, tokens/s and the process's peak RSS.
  */
-final class TrainBenchRun implements Command {
+public final class TrainBenchmarkRun {
 
-    static final String HELP = """
-            usage: bench train-one --model DIR --method M [--steps N] [--batch B] [--seq T] [--threads N] [--r R]
-                                   [--vera-r R] [--dtype D] [--activations]
-              One peftd row of 'bench train' (which runs it in its own JVM): trains on random batches and prints one
-              JSON line with step times, tokens/s and peak RSS (--activations: the saved activations instead).
-            """ + ModelArgument.DTYPE_HELP;
-
-    static final List<String> METHODS = List.of("lora", "lora_fa", "lora_plus", "vera", "delta_lora");
+    public static final List<String> METHODS = List.of("lora", "lora_fa", "lora_plus", "vera", "delta_lora");
     private static final List<String> ALL_PROJECTIONS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
-    private static final Set<String> VALUED = Set.of("model", "method", "steps", "batch", "seq", "threads", "r", "vera-r",
-            "dtype");
-    private static final Set<String> FLAGS = Set.of("activations");
 
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
-        CliOptions o = CliOptions.parse(args, VALUED, FLAGS);
-        String method = o.required("method");
-        int steps = o.integer("steps", 6);
-        int batch = o.integer("batch", 4);
-        int seq = o.integer("seq", 256);
-        int r = o.integer("r", 16);
-        if (!METHODS.contains(method)) {
-            throw new UsageException("--method: unknown '" + method + "'; known: " + METHODS);
-        }
-        try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")), ModelArgument.dtype(o))) {
-            List<TokenizedExample> data = randomBatches(model.config().vocabSize(), steps * batch, seq);
-            AdapterConfig config = config(method, r, o.integer("vera-r", 256));
-            if (o.flag("activations")) {
-                out.println(activations(model, config, seq, batch, method));
-                return 0;
+    /**
+     * @param method      one of {@link #METHODS}
+     * @param activations measure the saved activations instead of training
+     */
+    public record Settings(String method, int steps, int batch, int seq, int r, int veraR, boolean activations) {
+        public Settings {
+            if (!METHODS.contains(method)) {
+                throw new IllegalArgumentException("unknown method '" + method + "'; known: " + METHODS);
             }
-            TrainingConfig training = TrainingConfig.builder().lr(1e-4).schedule(LrSchedule.Kind.CONSTANT)
-                    .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false)
-                    .loraPlusRatio(method.equals("lora_plus") ? 16 : 0).build();
-            List<StepReport> reports = new ArrayList<>();
-            List<Double> cpu = new ArrayList<>();
-            try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {
-                double[] last = {ProcessStats.cpuSeconds()};
-                TrainingListener listener = report -> {
-                    reports.add(report);
-                    double now = ProcessStats.cpuSeconds();
-                    cpu.add(now - last[0]);
-                    last[0] = now;
-                };
-                new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, listener, null).run();
-            }
-            double[] seconds = reports.stream().mapToDouble(s -> s.stepMillis() / 1000).toArray();
-            double[] cpuSeconds = cpu.stream().mapToDouble(Double::doubleValue).toArray();
-            double median = median(steady(seconds));
-            JsonObject json = new JsonObject();
-            json.addProperty("method", method);
-            JsonArray times = new JsonArray();
-            Arrays.stream(seconds).forEach(times::add);
-            json.add("step_s", times);
-            json.addProperty("median_step_s", median);
-            JsonArray cpuTimes = new JsonArray();
-            Arrays.stream(cpuSeconds).forEach(cpuTimes::add);
-            json.add("cpu_s", cpuTimes);
-            json.addProperty("median_cpu_s", median(steady(cpuSeconds)));
-            json.addProperty("tokens_per_s", batch * seq / median);
-            json.addProperty("peak_rss_mb", ProcessStats.peakRssMb());
-            out.println(json);
-            return 0;
         }
+    }
+
+    private TrainBenchmarkRun() {
+    }
+
+    public static JsonObject run(CausalLm model, Settings s) {
+        String method = s.method();
+        int steps = s.steps();
+        int batch = s.batch();
+        int seq = s.seq();
+        List<TokenizedExample> data = randomBatches(model.config().vocabSize(), steps * batch, seq);
+        AdapterConfig config = config(method, s.r(), s.veraR());
+        if (s.activations()) {
+            return activations(model, config, seq, batch, method);
+        }
+        TrainingConfig training = TrainingConfig.builder().lr(1e-4).schedule(LrSchedule.Kind.CONSTANT)
+                .maxGradNorm(1.0).steps(steps).batchSize(batch).shuffle(false).build();
+        List<StepReport> reports = new ArrayList<>();
+        List<Double> cpu = new ArrayList<>();
+        try (AbstractAdapter adapter = Adapters.create(config, model.linears(), 0)) {
+            double[] last = {ProcessStats.cpuSeconds()};
+            TrainingListener listener = report -> {
+                reports.add(report);
+                double now = ProcessStats.cpuSeconds();
+                cpu.add(now - last[0]);
+                last[0] = now;
+            };
+            new TrainingRun(model, adapter, new TrainingData(data, List.of(), 0), training, listener, null).run();
+        }
+        double[] seconds = reports.stream().mapToDouble(step -> step.stepMillis() / 1000).toArray();
+        double[] cpuSeconds = cpu.stream().mapToDouble(Double::doubleValue).toArray();
+        double median = Medians.of(steady(seconds));
+        JsonObject json = new JsonObject();
+        json.addProperty("method", method);
+        JsonArray times = new JsonArray();
+        Arrays.stream(seconds).forEach(times::add);
+        json.add("step_s", times);
+        json.addProperty("median_step_s", median);
+        JsonArray cpuTimes = new JsonArray();
+        Arrays.stream(cpuSeconds).forEach(cpuTimes::add);
+        json.add("cpu_s", cpuTimes);
+        json.addProperty("median_cpu_s", Medians.of(steady(cpuSeconds)));
+        json.addProperty("tokens_per_s", batch * seq / median);
+        json.addProperty("peak_rss_mb", ProcessStats.peakRssMb());
+        return json;
     }
 
     /**
@@ -119,7 +111,7 @@ final class TrainBenchRun implements Command {
              NDManager manager = NDManager.newBaseManager()) {
             Batch input = new Batch(rows, 0);
             adapter.setTraining(true);
-            JniUtils.setGradMode(true);
+            JniUtils.setGradMode(true); // training's forward: autograd records what backward would need
             try {
                 try (NDScope warmUp = new NDScope();
                      LayerSegments body = model.segmentedHiddenStates(input.inputIds(manager), adapter)) {
@@ -171,11 +163,5 @@ final class TrainBenchRun implements Command {
     /** Without the first step, which pays one-time allocations and JIT warm-up (the PEFT side drops it too). */
     private static double[] steady(double[] values) {
         return values.length > 1 ? Arrays.copyOfRange(values, 1, values.length) : values;
-    }
-
-    static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }

@@ -1,11 +1,14 @@
-package dev.peftd.cli;
+package dev.peftd.bench;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** This process's CPU time and peak resident memory, from Linux's /proc (NaN elsewhere). */
-final class ProcessStats {
+/**
+ * This process's CPU time and peak resident memory, from Linux's /proc (NaN elsewhere), as the benchmarks and
+ * {@code train} report them.
+ */
+public final class ProcessStats {
 
     private ProcessStats() {
     }
@@ -14,7 +17,7 @@ final class ProcessStats {
      * User + system CPU time of the whole process (all libtorch threads) in seconds; on a shared, loaded machine this
      * is steadier than wall time.
      */
-    static double cpuSeconds() {
+    public static double cpuSeconds() {
         try {
             String stat = Files.readString(Path.of("/proc/self/stat"));
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
@@ -25,12 +28,12 @@ final class ProcessStats {
     }
 
     /** VmHWM: the peak resident set of this process, in MiB. */
-    static double peakRssMb() {
+    public static double peakRssMb() {
         return statusMb("VmHWM:");
     }
 
     /** VmRSS: the resident set of this process now, in MiB. */
-    static double rssMb() {
+    public static double rssMb() {
         return statusMb("VmRSS:");
     }
 

@@ -1,4 +1,4 @@
-package dev.peftd.cli;
+package dev.peftd.bench;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -11,29 +11,33 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 
 /**
  * {@code bench train}: trains the same random model, batch, rank and targets with peftd and with PEFT + torch, method
  * by method, each in a fresh child process (so peak RSS is per method), interleaved to share the machine's noise,
  * and prints step time, tokens/s and peak RSS side by side as ratios.
  */
-final class TrainBench implements Command {
+public final class TrainBenchmark {
 
-    static final String HELP = """
-            usage: bench train [--methods lora,lora_fa,lora_plus,vera,delta_lora] [--shape smollm2-135m | --model-dir DIR]
-                               [--steps N] [--batch B] [--seq T] [--threads N] [--r R] [--vera-r R] [--rounds N]
-                               [--python PATH] [--script tools/bench/train_bench.py] [--xmx SIZE] [--skip-activations] [--json]
-              Trains each method with peftd and with PEFT + torch (the --python running --script) on the same
-              random model and batches, each run in a fresh process, and prints step time, tokens/s, peak RSS and
-              saved activations side by side (defaults: 6 steps, batch 4 x 256, 2 threads, r 16, VeRA r 256, 1 round).""";
+    /**
+     * @param methods  each one of {@link TrainBenchmarkRun#METHODS}
+     * @param modelDir the model to train, or {@code null} to make a random one of {@code shape} with the script
+     * @param python   the Python with torch + transformers + peft that runs {@code script}
+     * @param xmx      the peftd children's heap, e.g. {@code 2g}
+     */
+    public record Settings(List<String> methods, String shape, Path modelDir, int steps, int batch, int seq, int threads,
+                           int r, int veraR, int rounds, String python, Path script, String xmx,
+                           boolean skipActivations, boolean json) {
+        public Settings {
+            methods = List.copyOf(methods);
+        }
+    }
 
-    private static final Set<String> VALUED = Set.of("methods", "shape", "steps", "batch", "seq", "threads", "r",
-            "vera-r", "python", "script", "model-dir", "xmx", "rounds");
-    private static final Set<String> FLAGS = Set.of("json", "skip-activations");
     /**
      * For the activation measurement only: glibc then serves every allocation over 64 KiB with its own mapping and
      * returns it on free, so the resident set tracks live tensors (by default freed memory stays resident).
@@ -41,38 +45,51 @@ final class TrainBench implements Command {
     private static final Map<String, String> FREE_AT_ONCE = Map.of("MALLOC_MMAP_THRESHOLD_", "65536");
     private static final List<String> PEFT_METHODS = List.of("lora", "lora_fa", "lora_plus", "vera");
 
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
-        CliOptions o = CliOptions.parse(args, VALUED, FLAGS);
-        String python = o.string("python", "/work/refvenv/bin/python");
-        Path script = Path.of(o.string("script", "tools/bench/train_bench.py"));
-        List<String> methods = List.of(o.string("methods", "lora,lora_fa,lora_plus,vera,delta_lora").split(","));
+    private TrainBenchmark() {
+    }
+
+    /**
+     * The first {@code python3} on a {@code PATH}-style list of directories: {@code bench train}'s Python when
+     * {@code --python} is not given (never a path on one machine).
+     */
+    public static Optional<Path> python3OnPath(String path) {
+        if (path == null) {
+            return Optional.empty();
+        }
+        return Arrays.stream(path.split(java.io.File.pathSeparator)).filter(dir -> !dir.isEmpty())
+                .map(dir -> Path.of(dir, "python3")).filter(Files::isExecutable).findFirst();
+    }
+
+    public static void run(Settings o, PrintStream out, PrintStream err) throws BenchmarkException {
+        String python = o.python();
+        Path script = o.script();
+        List<String> methods = o.methods();
         for (String m : methods) {
-            if (!TrainBenchRun.METHODS.contains(m)) {
-                throw new UsageException("--methods: unknown method '" + m + "'; known: " + TrainBenchRun.METHODS);
+            if (!TrainBenchmarkRun.METHODS.contains(m)) {
+                throw new BenchmarkException("--methods: unknown method '" + m + "'; known: "
+                        + TrainBenchmarkRun.METHODS);
             }
         }
         if (!Files.isRegularFile(script)) {
-            throw new UsageException("--script: " + script + " not found (run from the repository root or pass --script)");
+            throw new BenchmarkException("--script: " + script
+                    + " not found (run from the repository root or pass --script)");
         }
-        List<String> common = List.of("--steps", o.string("steps", "6"), "--batch", o.string("batch", "4"),
-                "--seq", o.string("seq", "256"), "--threads", o.string("threads", "2"), "--r", o.string("r", "16"),
-                "--vera-r", o.string("vera-r", "256"));
+        List<String> common = List.of("--steps", Integer.toString(o.steps()), "--batch", Integer.toString(o.batch()),
+                "--seq", Integer.toString(o.seq()), "--threads", Integer.toString(o.threads()),
+                "--r", Integer.toString(o.r()), "--vera-r", Integer.toString(o.veraR()));
         Path modelDir;
         try {
-            modelDir = o.has("model-dir") ? Path.of(o.string("model-dir", null)) : makeModel(python, script,
-                    o.string("shape", "smollm2-135m"), err);
+            modelDir = o.modelDir() != null ? o.modelDir() : makeModel(python, script, o.shape(), err);
         } catch (IOException e) {
-            throw new UsageException("bench model: " + e.getMessage());
+            throw new BenchmarkException("bench model: " + e.getMessage());
         }
-        out.printf(Locale.ROOT, "model %s, batch %s x %s, %s threads, %s steps per run (median of steps 2..n), "
-                        + "median of %d round(s)%n", modelDir, o.string("batch", "4"), o.string("seq", "256"),
-                o.string("threads", "2"), o.string("steps", "6"), o.integer("rounds", 1));
+        out.printf(Locale.ROOT, "model %s, batch %d x %d, %d threads, %d steps per run (median of steps 2..n), "
+                + "median of %d round(s)%n", modelDir, o.batch(), o.seq(), o.threads(), o.steps(), o.rounds());
         out.printf(Locale.ROOT, "%-11s %12s %12s %7s %12s %12s %7s %12s %12s %12s %12s %7s%n", "method", "peftd s/step",
                 "PEFT s/step", "ratio", "peftd cpu-s", "PEFT cpu-s", "ratio", "peftd tok/s", "PEFT tok/s",
                 "peftd RSS", "PEFT RSS", "ratio");
         List<JsonObject> rows = new ArrayList<>();
-        int rounds = o.integer("rounds", 1);
+        int rounds = o.rounds();
         for (String method : methods) {
             // the two stacks alternate round by round, so slow phases of a noisy machine hit both
             List<JsonObject> oursRuns = new ArrayList<>();
@@ -94,12 +111,12 @@ final class TrainBench implements Command {
             row.add("peftd", ours);
             row.add("peft", peft);
             rows.add(row);
-            if (!o.flag("json")) {
+            if (!o.json()) {
                 printRow(out, method, ours, peft);
             }
         }
-        if (!o.flag("skip-activations")) {
-            if (!o.flag("json")) {
+        if (!o.skipActivations()) {
+            if (!o.json()) {
                 out.printf(Locale.ROOT, "%nsaved activations after the body's forward, MB (glibc %s in both):%n",
                         String.join(" ", FREE_AT_ONCE.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                                 .toList()));
@@ -122,15 +139,14 @@ final class TrainBench implements Command {
                     loraOurs = ours;
                     loraPeft = peft;
                 }
-                if (!o.flag("json")) {
+                if (!o.json()) {
                     printActivations(out, method, ours, peft, loraOurs, loraPeft);
                 }
             }
         }
-        if (o.flag("json")) {
+        if (o.json()) {
             rows.forEach(out::println);
         }
-        return 0;
     }
 
     /** The median over rounds of each summary figure, with every round's own result under {@code runs}. */
@@ -138,7 +154,7 @@ final class TrainBench implements Command {
         JsonObject combined = new JsonObject();
         combined.addProperty("method", runs.get(0).get("method").getAsString());
         for (String key : List.of("median_step_s", "median_cpu_s", "tokens_per_s", "peak_rss_mb")) {
-            combined.addProperty(key, TrainBenchRun.median(runs.stream().mapToDouble(r -> r.get(key).getAsDouble())
+            combined.addProperty(key, Medians.of(runs.stream().mapToDouble(r -> r.get(key).getAsDouble())
                     .toArray()));
         }
         JsonArray all = new JsonArray();
@@ -163,10 +179,10 @@ final class TrainBench implements Command {
                 : String.format(Locale.ROOT, "%.3fx", value / lora.get("activation_mb").getAsDouble());
     }
 
-    private static List<String> peftdChild(CliOptions o, Path modelDir, String method, List<String> common,
+    private static List<String> peftdChild(Settings o, Path modelDir, String method, List<String> common,
                                            boolean activations) {
-        List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.string("xmx", "2g"),
-                "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.string("threads", "2"),
+        List<String> java = new ArrayList<>(List.of(javaBinary(), "-Xmx" + o.xmx(),
+                "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + o.threads(),
                 "-Dai.djl.pytorch.num_interop_threads=1"));
         java.addAll(selfLaunch());
         java.addAll(List.of("bench", "train-one", "--model", modelDir.toString(), "--method", method));
@@ -210,7 +226,7 @@ final class TrainBench implements Command {
     }
 
     private static Path makeModel(String python, Path script, String shape, PrintStream err)
-            throws IOException, UsageException {
+            throws IOException, BenchmarkException {
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "peftd-bench-" + shape);
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             runChild(List.of(python, script.toString(), "make-model", "--out", dir.toString(), "--shape", shape), Map.of(),
@@ -221,7 +237,7 @@ final class TrainBench implements Command {
 
     /** Runs a child to completion and returns its last stdout line that is a JSON object. */
     private static JsonObject runChild(List<String> command, Map<String, String> env, PrintStream err)
-            throws UsageException {
+            throws BenchmarkException {
         Path errors = null;
         try {
             errors = Files.createTempFile("peftd-bench", ".err");
@@ -241,15 +257,15 @@ final class TrainBench implements Command {
             if (rc != 0 || last == null) {
                 List<String> lines = Files.readAllLines(errors);
                 String lastError = lines.isEmpty() ? "" : lines.get(lines.size() - 1);
-                throw new UsageException("benchmark child failed (exit " + rc + ": " + lastError + "): "
+                throw new BenchmarkException("benchmark child failed (exit " + rc + ": " + lastError + "): "
                         + String.join(" ", command));
             }
             return JsonParser.parseString(last).getAsJsonObject();
         } catch (IOException e) {
-            throw new UsageException("cannot start " + command.get(0) + ": " + e.getMessage());
+            throw new BenchmarkException("cannot start " + command.get(0) + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new UsageException("interrupted");
+            throw new BenchmarkException("interrupted");
         } finally {
             if (errors != null) {
                 try {

@@ -1,14 +1,19 @@
-package dev.peftd.serving;
+package dev.peftd.bench;
 
-import dev.peftd.core.generate.GenerationOptions;
+import ai.djl.engine.Engine;
+import com.google.gson.Gson;
 import dev.peftd.core.generate.DecodeBenchmark;
+import dev.peftd.core.generate.GenerationOptions;
+import dev.peftd.serving.LocalServing;
+import dev.peftd.serving.LocalServing.Target;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -17,23 +22,53 @@ import java.util.stream.Stream;
  * base with an unmerged adapter and the merged checkpoint; the cold load of an adapter from the store (copy to local
  * disk, read, factors to the device); and the adapter swap between requests, both when the next adapter is cached
  * and when it was evicted and comes back from local disk. Medians over the runs, after one warm-up each.
- * {@code bench serving} prints it; tools/bench/serving_bench.sh puts it beside transformers + PEFT.
+ * {@code bench serving} prints it; tools/bench/serving_bench.sh puts it beside transformers + PEFT. It goes through
+ * {@link LocalServing}, serving's public face, so it measures what requests use without reaching into the engine.
  */
 public final class ServingBenchmark {
 
     private static final java.lang.management.ThreadMXBean THREADS =
             java.lang.management.ManagementFactory.getThreadMXBean();
 
-    private final ServingEngine engine;
+    private final LocalServing serving;
     private final int promptTokens;
     private final int newTokens;
     private final int runs;
 
-    public ServingBenchmark(ServingEngine engine, int promptTokens, int newTokens, int runs) {
-        this.engine = engine;
+    /** The counts of one benchmark run (the command line's defaults: all cores, 128, 64, 5). */
+    public record Settings(int threads, int promptTokens, int newTokens, int runs) {
+    }
+
+    private ServingBenchmark(LocalServing serving, int promptTokens, int newTokens, int runs) {
+        this.serving = serving;
         this.promptTokens = promptTokens;
         this.newTokens = newTokens;
         this.runs = runs;
+    }
+
+    /**
+     * Measures {@code baseDir} with the adapter at {@code storeAdapterDir} on the engine's default device (after
+     * {@link Threads#limitTo}) and prints the named results, one JSON object with {@code json}.
+     */
+    public static void run(Path baseDir, Path storeAdapterDir, Settings s, boolean json, PrintStream out)
+            throws IOException {
+        try (LocalServing serving = new LocalServing(Engine.getInstance().defaultDevice())) {
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("engine", "peftd");
+            report.put("model", baseDir.toString());
+            report.put("threads", s.threads());
+            report.put("prompt_tokens", s.promptTokens());
+            report.put("new_tokens", s.newTokens());
+            report.put("runs", s.runs());
+            report.putAll(new ServingBenchmark(serving, s.promptTokens(), s.newTokens(), s.runs())
+                    .run(baseDir, storeAdapterDir, Files.createTempDirectory("peftd-serving-bench")));
+            if (json) {
+                out.println(new Gson().toJson(report));
+            } else {
+                report.forEach((k, v) -> out.printf(Locale.ROOT, "%-34s %s%n", k,
+                        v instanceof Double d ? String.format(Locale.ROOT, "%.2f", d) : v));
+            }
+        }
     }
 
     /**
@@ -41,29 +76,28 @@ public final class ServingBenchmark {
      * @param scratch         where local copies and the merged checkpoint go
      * @return named medians: tokens/s and milliseconds
      */
-    public Map<String, Double> run(Path baseDir, Path storeAdapterDir, Path scratch) throws IOException {
+    private Map<String, Double> run(Path baseDir, Path storeAdapterDir, Path scratch) throws IOException {
         Map<String, Double> results = new LinkedHashMap<>();
         long start = System.nanoTime();
-        LoadedBase base = engine.bases().get(baseDir);
+        int vocabSize = serving.loadBase(baseDir);
         results.put("base_load_ms", millis(System.nanoTime() - start));
-        long[] prompt = DecodeBenchmark.syntheticPrompt(1, promptTokens, base.model().config().vocabSize());
+        long[] prompt = DecodeBenchmark.syntheticPrompt(1, promptTokens, vocabSize);
 
         Path local = copy(storeAdapterDir, scratch.resolve("local-adapter"));
-        ServedModel bare = ServedModel.base("base", baseDir);
-        ServedModel adapter = ServedModel.adapter("adapter", baseDir, "bench-adapter", () -> local);
-        putRates(results, "decode_base", decodeRates(bare, prompt));
+        Target adapter = Target.adapter(baseDir, "bench-adapter", local);
+        putRates(results, "decode_base", decodeRates(Target.base(baseDir), prompt));
         putRates(results, "decode_unmerged", decodeRates(adapter, prompt));
         Path merged = scratch.resolve("merged");
         start = System.nanoTime();
-        AdapterMerger.merge(base, local, merged);
+        serving.merge(baseDir, local, merged);
         results.put("merge_write_ms", millis(System.nanoTime() - start));
-        putRates(results, "decode_merged", decodeRates(ServedModel.merged("merged", merged), prompt));
-        engine.bases().unload(merged);
+        putRates(results, "decode_merged", decodeRates(Target.merged(merged), prompt));
+        serving.unloadBase(merged);
 
-        putTimes(results, "adapter_cold_load_from_store", coldLoadMillis(base, storeAdapterDir, scratch));
+        putTimes(results, "adapter_cold_load_from_store", coldLoadMillis(baseDir, storeAdapterDir, scratch));
         putTimes(results, "adapter_swap_cached", swapMillis(baseDir, local, true));
         putTimes(results, "adapter_swap_evicted", swapMillis(baseDir, local, false));
-        results.put("adapter_device_mb", adapterMegabytes(base, local));
+        results.put("adapter_device_mb", serving.adapterBytes(adapter) / 1e6);
         return results;
     }
 
@@ -74,25 +108,23 @@ public final class ServingBenchmark {
      *
      * @return {wall rate, cpu rate}
      */
-    private double[] decodeRates(ServedModel model, long[] prompt) {
+    private double[] decodeRates(Target target, long[] prompt) {
         GenerationOptions options = GenerationOptions.greedy(newTokens).withStopTokenIds(-1);
         double[] wall = new double[runs];
         double[] cpu = new double[runs];
-        try (ServingEngine.Session session = engine.open(model, "bench")) {
-            for (int r = 0; r <= runs; r++) { // run 0 warms up
-                long[] marks = new long[4]; // wall first, wall last, cpu first, cpu last
-                session.generate(prompt, options, token -> {
-                    int at = token.index() == 0 ? 0 : 1;
-                    marks[at] = System.nanoTime();
-                    marks[2 + at] = THREADS.getCurrentThreadCpuTime();
-                });
-                if (r > 0) {
-                    wall[r - 1] = (newTokens - 1) / ((marks[1] - marks[0]) / 1e9);
-                    cpu[r - 1] = (newTokens - 1) / ((marks[3] - marks[2]) / 1e9);
-                }
+        for (int r = 0; r <= runs; r++) { // run 0 warms up
+            long[] marks = new long[4]; // wall first, wall last, cpu first, cpu last
+            serving.generate(target, prompt, options, token -> {
+                int at = token.index() == 0 ? 0 : 1;
+                marks[at] = System.nanoTime();
+                marks[2 + at] = THREADS.getCurrentThreadCpuTime();
+            });
+            if (r > 0) {
+                wall[r - 1] = (newTokens - 1) / ((marks[1] - marks[0]) / 1e9);
+                cpu[r - 1] = (newTokens - 1) / ((marks[3] - marks[2]) / 1e9);
             }
         }
-        return new double[] {median(wall), median(cpu)};
+        return new double[] {Medians.of(wall), Medians.of(cpu)};
     }
 
     private static void putRates(Map<String, Double> results, String name, double[] rates) {
@@ -101,15 +133,14 @@ public final class ServingBenchmark {
     }
 
     /** Store to device: a fresh local copy of the files, then a cache miss that reads them and builds the factors. */
-    private double[] coldLoadMillis(LoadedBase base, Path storeAdapterDir, Path scratch) {
+    private double[] coldLoadMillis(Path baseDir, Path storeAdapterDir, Path scratch) throws IOException {
         Stopwatch watch = new Stopwatch(runs);
         for (int r = 0; r <= runs; r++) {
-            Path target = scratch.resolve("cold-" + r);
             String key = "cold-" + r;
             watch.start();
-            engine.adapters().acquire(key, base, () -> copy(storeAdapterDir, target)).close();
+            serving.prepare(Target.adapter(baseDir, key, copy(storeAdapterDir, scratch.resolve(key))));
             watch.stop(r);
-            engine.adapters().invalidate(key);
+            serving.evictAdapter(key);
         }
         return watch.medians();
     }
@@ -119,23 +150,23 @@ public final class ServingBenchmark {
      * session. Cached: the other adapter is in the cache (a lookup). Evicted: it must be read again from local disk.
      */
     private double[] swapMillis(Path baseDir, Path local, boolean cached) {
-        ServedModel a = ServedModel.adapter("a", baseDir, "swap-a", () -> local);
-        ServedModel b = ServedModel.adapter("b", baseDir, "swap-b", () -> local);
+        Target a = Target.adapter(baseDir, "swap-a", local);
+        Target b = Target.adapter(baseDir, "swap-b", local);
         Stopwatch watch = new Stopwatch(runs);
         for (int r = 0; r <= runs; r++) {
-            engine.open(a, "bench").close();
+            serving.prepare(a);
             if (cached) {
-                engine.open(b, "bench").close();
-                engine.open(a, "bench").close();
+                serving.prepare(b);
+                serving.prepare(a);
             } else {
-                engine.adapters().invalidate("swap-b");
+                serving.evictAdapter("swap-b");
             }
             watch.start();
-            engine.open(b, "bench").close();
+            serving.prepare(b);
             watch.stop(r);
         }
-        engine.adapters().invalidate("swap-a");
-        engine.adapters().invalidate("swap-b");
+        serving.evictAdapter("swap-a");
+        serving.evictAdapter("swap-b");
         return watch.medians();
     }
 
@@ -169,13 +200,7 @@ public final class ServingBenchmark {
         }
 
         double[] medians() {
-            return new double[] {median(wall), median(cpu)};
-        }
-    }
-
-    private double adapterMegabytes(LoadedBase base, Path local) {
-        try (AdapterCache.Lease lease = engine.adapters().acquire("bench-adapter", base, () -> local)) {
-            return lease.adapter().bytes() / 1e6;
+            return new double[] {Medians.of(wall), Medians.of(cpu)};
         }
     }
 
@@ -193,12 +218,5 @@ public final class ServingBenchmark {
 
     private static double millis(long nanos) {
         return nanos / 1e6;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

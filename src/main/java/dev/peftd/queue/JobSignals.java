@@ -1,4 +1,4 @@
-package dev.peftd.job;
+package dev.peftd.queue;
 
 /** In-process signals the worker pool listens to, so that a local worker reacts without waiting for its next poll. */
 public final class JobSignals {

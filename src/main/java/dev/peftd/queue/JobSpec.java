@@ -1,0 +1,24 @@
+package dev.peftd.queue;
+
+import java.util.Optional;
+
+/**
+ * What a run needs to know about the job it claimed, read in the claiming statement so that the runner never reads the
+ * job feature's tables.
+ *
+ * @param method the method and hyperparameters as the job feature stored them (its canonical JSON); the job feature
+ *               reads them back, the queue only carries them
+ */
+public record JobSpec(String model, String trainingFile, Optional<String> validationFile, Optional<String> suffix,
+                      long seed, String method) {
+
+    /** {@code ft:<base>:<suffix>:<job id>}; the suffix part is empty when none was given. */
+    public static String fineTunedModelName(String model, String suffix, String jobId) {
+        return "ft:" + model + ":" + (suffix == null ? "" : suffix) + ":" + jobId;
+    }
+
+    /** The name the job's adapter is served under once it succeeds. */
+    public String fineTunedModelName(String jobId) {
+        return fineTunedModelName(model, suffix.orElse(null), jobId);
+    }
+}

@@ -1,0 +1,96 @@
+package dev.peftd.serving;
+
+import ai.djl.Device;
+import dev.peftd.core.generate.GenerationOptions;
+import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.generate.TokenListener;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The serving engine outside the service, for in-process callers such as the benchmarks: the same base-model pool,
+ * adapter cache, sessions and adapter hooks that HTTP requests go through, on one device, without byte budgets, one
+ * request computing at a time, its meters in a registry of its own. This is serving's public face; the engine's parts
+ * stay package-private so that nothing outside serving depends on how they fit together.
+ */
+public final class LocalServing implements AutoCloseable {
+
+    /** What a request runs on: a bare base, a base with an adapter applied unmerged, or a merged checkpoint. */
+    public static final class Target {
+        private final ServedModel model;
+
+        private Target(ServedModel model) {
+            this.model = model;
+        }
+
+        public static Target base(Path baseDir) {
+            return new Target(ServedModel.base("base", baseDir));
+        }
+
+        /** @param adapterKey the cache's identity for the adapter; its PEFT directory is read on a cache miss */
+        public static Target adapter(Path baseDir, String adapterKey, Path adapterDir) {
+            return new Target(ServedModel.adapter(adapterKey, baseDir, adapterKey, () -> adapterDir));
+        }
+
+        public static Target merged(Path mergedDir) {
+            return new Target(ServedModel.merged("merged", mergedDir));
+        }
+    }
+
+    private static final String ENDPOINT = "local";
+
+    private final ServingEngine engine;
+
+    public LocalServing(Device device) {
+        ServingMeters meters = new ServingMeters(new SimpleMeterRegistry());
+        this.engine = new ServingEngine(new BaseModelPool(device, meters), new AdapterCache(Long.MAX_VALUE, meters),
+                meters, 1);
+    }
+
+    /** Loads the base model once (later calls find it loaded) and returns its vocabulary size. */
+    public int loadBase(Path baseDir) {
+        return engine.bases().get(baseDir).model().config().vocabSize();
+    }
+
+    public void unloadBase(Path baseDir) {
+        engine.bases().unload(baseDir);
+    }
+
+    /** Makes {@code target} ready to compute, as a request does before its first token (loading what is missing). */
+    public void prepare(Target target) {
+        engine.open(target.model, ENDPOINT).close();
+    }
+
+    /** Drops an adapter from the cache, so the next request for it reads it from disk again. */
+    public void evictAdapter(String adapterKey) {
+        engine.adapters().invalidate(adapterKey);
+    }
+
+    /** Device bytes the adapter's factors take in the cache. */
+    public long adapterBytes(Target target) {
+        ServedModel model = target.model;
+        try (AdapterCache.Lease lease = engine.adapters().acquire(model.adapterKey(),
+                engine.bases().get(model.baseDir()), model.adapterFiles())) {
+            return lease.adapter().bytes();
+        }
+    }
+
+    /** Generates as a request does (same session, hook, budget-free options and stop conditions). */
+    public GenerationResult generate(Target target, long[] promptIds, GenerationOptions options,
+                                     TokenListener listener) {
+        try (ServingEngine.Session session = engine.open(target.model, ENDPOINT)) {
+            return session.generate(promptIds, options, listener);
+        }
+    }
+
+    /** Writes the merged checkpoint of an adapter on the loaded base, as the merge action does. */
+    public void merge(Path baseDir, Path adapterDir, Path outDir) throws IOException {
+        AdapterMerger.merge(engine.bases().get(baseDir), adapterDir, outDir);
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}

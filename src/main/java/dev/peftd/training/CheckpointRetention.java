@@ -1,0 +1,70 @@
+package dev.peftd.training;
+
+import dev.peftd.training.CheckpointLog.Saved;
+import dev.peftd.storage.ArtifactStore;
+import java.io.IOException;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.stereotype.Component;
+
+/**
+ * Keeps a job's checkpoints from piling up ({@code PEFTD_CHECKPOINT_KEEP_LAST}, 0 keeps all): after each new
+ * checkpoint, the newest {@code keepLast} stay, and so does the one with the lowest recorded training loss (the "best";
+ * the service records the loss of the checkpoint's step, it does not evaluate at checkpoints). The newest is the one
+ * a resumed run starts from, so a resume always finds its checkpoint. A pruned checkpoint is unlisted first and its
+ * objects deleted after, so a listed checkpoint always has its files.
+ */
+@Component
+class CheckpointRetention {
+
+    private static final Logger log = LoggerFactory.getLogger(CheckpointRetention.class);
+
+    private final CheckpointLog checkpoints;
+    private final ArtifactStore store;
+    private final int keepLast;
+
+    CheckpointRetention(CheckpointLog checkpoints, ArtifactStore store,
+            @Value("${peftd.training.checkpoint-keep-last:3}") int keepLast) {
+        if (keepLast < 0) {
+            throw new IllegalArgumentException("PEFTD_CHECKPOINT_KEEP_LAST must be 0 (keep all) or more, got " + keepLast);
+        }
+        this.checkpoints = checkpoints;
+        this.store = store;
+        this.keepLast = keepLast;
+    }
+
+    /** Called once checkpoint {@code current} of the job is recorded under the job's lease. */
+    void prune(String jobId, int current) {
+        if (keepLast == 0) {
+            return;
+        }
+        for (Saved expired : expired(checkpoints.saved(jobId), keepLast, current)) {
+            checkpoints.delete(jobId, expired.stepNumber());
+            try {
+                store.deleteAll(expired.storageKey());
+            } catch (IOException e) {
+                // housekeeping must not fail the run; the unlisted objects go with the job when it is deleted
+                log.warn("job {}: could not delete pruned checkpoint at step {}: {}", jobId, expired.stepNumber(),
+                        e.getMessage());
+            }
+        }
+    }
+
+    /** The checkpoints to drop: all but the newest {@code keepLast}, {@code current} and the lowest-loss one. */
+    static List<Saved> expired(List<Saved> all, int keepLast, int current) {
+        Set<Integer> kept = new HashSet<>();
+        kept.add(current);
+        all.stream().sorted(Comparator.comparingInt(Saved::stepNumber).reversed()).limit(keepLast)
+                .forEach(c -> kept.add(c.stepNumber()));
+        all.stream().filter(c -> c.trainLoss() != null && !c.trainLoss().isNaN())
+                .min(Comparator.comparingDouble(Saved::trainLoss)
+                        .thenComparing(Comparator.comparingInt(Saved::stepNumber).reversed()))
+                .ifPresent(best -> kept.add(best.stepNumber()));
+        return all.stream().filter(c -> !kept.contains(c.stepNumber())).toList();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.peftd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.peftd.bench.TrainBenchmark;
+import dev.peftd.core.model.TestModels;
+import java.io.File;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The benchmarks run from the command line over their own package: {@code bench serving} measures the serving engine
+ * through its public face only (base, unmerged adapter, merged checkpoint, cold load and swaps), {@code bench train}
+ * finds its Python on PATH rather than on one machine's path, and counts must be positive.
+ */
+class BenchmarksTest {
+
+    @Test
+    void benchServingMeasuresTheEngineThroughItsPublicFace() throws URISyntaxException {
+        Path adapter = Path.of(getClass().getClassLoader()
+                .getResource("fixtures/adapters/llama-lora/adapter_config.json").toURI()).getParent();
+        CliRun run = CliRun.of("bench", "serving", "--model", TestModels.tinyLlama().toString(), "--adapter",
+                adapter.toString(), "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonObject report = JsonParser.parseString(run.out().strip()).getAsJsonObject();
+        for (String rate : new String[] {"decode_base_tokens_per_s", "decode_unmerged_tokens_per_s",
+                "decode_merged_tokens_per_s", "adapter_cold_load_from_store_ms", "adapter_swap_evicted_ms",
+                "adapter_device_mb"}) {
+            assertThat(report.get(rate).getAsDouble()).as(rate).isPositive();
+        }
+        assertThat(report.get("runs").getAsInt()).isEqualTo(1);
+    }
+
+    @Test
+    void benchTrainsPythonIsTheFirstPython3OnThePath(@TempDir Path tmp) throws Exception {
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path python = Files.createFile(bin.resolve("python3"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwxr-xr-x")));
+        assertThat(TrainBenchmark.python3OnPath(empty + File.pathSeparator + bin)).contains(python);
+        assertThat(TrainBenchmark.python3OnPath(empty.toString())).isEmpty();
+        assertThat(TrainBenchmark.python3OnPath(null)).isEmpty();
+        Files.setPosixFilePermissions(python, PosixFilePermissions.fromString("rw-r--r--"));
+        assertThat(TrainBenchmark.python3OnPath(bin.toString())).as("not executable").isEmpty();
+    }
+
+    @Test
+    void countsMustBePositive() {
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "generate", "--model", "x", "--runs", "0"),
+                "--runs must be at least 1, got 0");
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "train", "--python", "python3", "--steps", "-1"),
+                "--steps must be at least 1, got -1");
+    }
+}
