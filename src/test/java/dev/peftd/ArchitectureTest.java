@@ -11,6 +11,7 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.peftd.api.ApiProblem;
 import dev.peftd.serving.LocalServing;
 import java.util.List;
 import java.util.Set;
@@ -115,6 +116,21 @@ class ArchitectureTest {
                 .check(classes);
         noClasses().that().resideOutsideOfPackages("dev.peftd.bench..", "dev.peftd.cli..")
                 .should().dependOnClassesThat().resideInAPackage("dev.peftd.bench..")
+                .check(classes);
+    }
+
+    /**
+     * HTTP problems belong to the web edge: the shared {@code api} package, the controllers, and the security filter
+     * chain (it answers before any controller runs). Services, validators, registries, sources and zips throw the
+     * kernel's {@code Refusal} (or a subclass) and {@code api.ProblemHandler} maps it once.
+     */
+    @Test
+    void onlyTheWebEdgeSpeaksHttpProblems() {
+        noClasses().that().resideOutsideOfPackage("dev.peftd.api..")
+                .and().haveSimpleNameNotEndingWith("Controller")
+                .and().haveNameNotMatching("dev\\.peftd\\.security\\.SecurityConfiguration(\\$.*)?")
+                .should().dependOnClassesThat().belongToAnyOf(ApiProblem.class)
+                .because("domain code throws kernel.Refusal; the web edge maps it to problem+json")
                 .check(classes);
     }
 }

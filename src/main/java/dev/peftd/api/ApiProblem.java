@@ -1,12 +1,15 @@
 package dev.peftd.api;
 
+import dev.peftd.kernel.Refusal;
+import dev.peftd.kernel.Refusal.FieldError;
 import java.net.URI;
 import java.util.List;
 import org.springframework.http.HttpStatus;
 
 /**
  * A request the service refuses, with a stable problem type (RFC 9457), the HTTP status, a human sentence, and
- * the fields at fault. Thrown by any feature; {@link ProblemHandler} renders it as {@code application/problem+json}.
+ * the fields at fault. Thrown by the web edge only (controllers, filters, this package); features throw
+ * {@code kernel.Refusal}, which {@link ProblemHandler} maps to one of these. Rendered as {@code application/problem+json}.
  */
 public class ApiProblem extends RuntimeException {
 
@@ -38,10 +41,6 @@ public class ApiProblem extends RuntimeException {
         }
     }
 
-    /** One field at fault: a JSON path into the request ({@code method.lora.hyperparameters.r}) or a part name. */
-    public record FieldError(String field, String message) {
-    }
-
     private final Type type;
     private final List<FieldError> errors;
 
@@ -55,13 +54,28 @@ public class ApiProblem extends RuntimeException {
         this(type, detail, List.of());
     }
 
-    /** A 400 about one field; the detail repeats the field so that a plain log line is enough. */
+    /** A 400 about one field, worded as the features word it ({@link Refusal#invalidField}). */
     public static ApiProblem invalidField(String field, String message) {
-        return new ApiProblem(Type.INVALID_REQUEST, field + ": " + message, List.of(new FieldError(field, message)));
+        return of(Refusal.invalidField(field, message));
     }
 
     public static ApiProblem notFound(String what, String id) {
-        return new ApiProblem(Type.NOT_FOUND, "no " + what + " with id '" + id + "'");
+        return of(Refusal.notFound(what, id));
+    }
+
+    /** A feature's refusal as a problem: the one place a domain kind becomes a type (and with it a status). */
+    static ApiProblem of(Refusal refusal) {
+        Type type = switch (refusal.kind()) {
+            case INVALID_REQUEST -> Type.INVALID_REQUEST;
+            case NOT_FOUND -> Type.NOT_FOUND;
+            case CONFLICT -> Type.CONFLICT;
+            case PAYLOAD_TOO_LARGE -> Type.PAYLOAD_TOO_LARGE;
+            case QUOTA_EXCEEDED -> Type.QUOTA_EXCEEDED;
+            case INVALID_FILE -> Type.INVALID_FILE;
+            case ADAPTER_MISMATCH -> Type.ADAPTER_MISMATCH;
+            case STORAGE_UNAVAILABLE -> Type.STORAGE_UNAVAILABLE;
+        };
+        return new ApiProblem(type, refusal.getMessage(), refusal.errors());
     }
 
     public Type type() {

@@ -1,5 +1,6 @@
 package dev.peftd.api;
 
+import dev.peftd.kernel.Refusal;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
@@ -41,7 +42,7 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
     /** The 413 a body over {@code maxBytes} gets. */
     static ApiProblem tooLarge(long maxBytes) {
         return new ApiProblem(ApiProblem.Type.PAYLOAD_TOO_LARGE, "request body exceeds the limit of " + maxBytes
-                + " bytes", List.of(new ApiProblem.FieldError("body", "larger than " + maxBytes + " bytes")));
+                + " bytes", List.of(new Refusal.FieldError("body", "larger than " + maxBytes + " bytes")));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.peftd.api;
 
+import dev.peftd.kernel.Refusal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -79,7 +80,7 @@ public class IdempotencyKeys {
         if (stored.isPresent() && !stored.get().requestHash().equals(requestHash)) {
             throw new ApiProblem(ApiProblem.Type.IDEMPOTENCY_KEY_REUSED,
                     "Idempotency-Key '" + key + "' was already used for a different " + operation + " request",
-                    java.util.List.of(new ApiProblem.FieldError("Idempotency-Key", "already used with a different body")));
+                    java.util.List.of(new Refusal.FieldError("Idempotency-Key", "already used with a different body")));
         }
         return stored.map(Stored::resourceId);
     }

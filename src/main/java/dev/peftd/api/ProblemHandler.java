@@ -1,6 +1,7 @@
 package dev.peftd.api;
 
 import dev.peftd.core.adapter.InvalidSettingException;
+import dev.peftd.kernel.Refusal;
 import java.util.List;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.dao.DataAccessResourceFailureException;
@@ -54,6 +55,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return body;
     }
 
+    /** A request a feature refused: its kind names the problem type, its fields become {@code errors}. */
+    @ExceptionHandler(Refusal.class)
+    ResponseEntity<ProblemDetail> refusal(Refusal refusal) {
+        return apiProblem(ApiProblem.of(refusal));
+    }
+
     /**
      * A setting the core refused ({@code dev.peftd.core.train.MethodSettings}, adapter configs): a 400 naming the
      * field, addressed by the feature that read it (a JSON path such as {@code method.lora.hyperparameters.r}).
@@ -96,8 +103,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleMethodArgumentNotValid(MethodArgumentNotValidException ex, HttpHeaders headers,
             HttpStatusCode status, WebRequest request) {
-        List<ApiProblem.FieldError> errors = ex.getBindingResult().getFieldErrors().stream()
-                .map(e -> new ApiProblem.FieldError(e.getField(), e.getDefaultMessage()))
+        List<Refusal.FieldError> errors = ex.getBindingResult().getFieldErrors().stream()
+                .map(e -> new Refusal.FieldError(e.getField(), e.getDefaultMessage()))
                 .toList();
         String detail = errors.stream().map(e -> e.field() + ": " + e.message()).reduce((a, b) -> a + "; " + b)
                 .orElse("invalid request");
@@ -128,7 +135,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         long limit = uploadLimit(ex);
         return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE).body(render(new ApiProblem(
                 ApiProblem.Type.PAYLOAD_TOO_LARGE, "upload exceeds the limit of " + limit + " bytes",
-                List.of(new ApiProblem.FieldError("file", "larger than " + limit + " bytes")))));
+                List.of(new Refusal.FieldError("file", "larger than " + limit + " bytes")))));
     }
 
     /**

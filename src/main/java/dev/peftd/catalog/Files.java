@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.api.Ids;
 import dev.peftd.api.IdempotencyKeys;
 import dev.peftd.api.ListPage;
@@ -18,7 +18,6 @@ import java.time.Clock;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.data.domain.Limit;
@@ -42,19 +41,16 @@ public class Files {
     private final IdempotencyKeys idempotency;
     private final JsonlValidator validator;
     private final Clock clock;
-    private Predicate<String> inUse = fileId -> false;
+    private final FileUsage usage;
 
-    Files(FileRepository repository, ArtifactStore store, IdempotencyKeys idempotency, JsonMapper json, Clock clock) {
+    Files(FileRepository repository, ArtifactStore store, IdempotencyKeys idempotency, JsonMapper json, Clock clock,
+            FileUsage usage) {
         this.repository = repository;
         this.store = store;
         this.idempotency = idempotency;
         this.validator = new JsonlValidator(json);
         this.clock = clock;
-    }
-
-    /** Lets the job feature refuse deleting a file that an unfinished job still reads. */
-    public void guardDeletion(Predicate<String> fileIsInUse) {
-        this.inUse = fileIsInUse;
+        this.usage = usage;
     }
 
     /** An upload already spooled to a local file by the web layer. */
@@ -63,11 +59,11 @@ public class Files {
 
     StoredFile upload(Tenant tenant, Upload upload, String idempotencyKey) throws IOException {
         if (!PURPOSE.equals(upload.purpose())) {
-            throw ApiProblem.invalidField("purpose", "must be '" + PURPOSE + "', got '" + upload.purpose() + "'");
+            throw Refusal.invalidField("purpose", "must be '" + PURPOSE + "', got '" + upload.purpose() + "'");
         }
         String filename = upload.filename() == null || upload.filename().isBlank() ? "upload.jsonl" : upload.filename();
         if (filename.length() > 255) {
-            throw ApiProblem.invalidField("file", "file name longer than 255 characters");
+            throw Refusal.invalidField("file", "file name longer than 255 characters");
         }
         String sha256;
         int records;
@@ -90,7 +86,7 @@ public class Files {
         } catch (IOException e) {
             // the store's message names its location (a server folder or bucket); the client gets the kind only
             log.warn("could not store {} for tenant {}", key, tenant.name(), e);
-            throw new ApiProblem(ApiProblem.Type.STORAGE_UNAVAILABLE, "could not store the file ("
+            throw new Refusal(Refusal.Kind.STORAGE_UNAVAILABLE, "could not store the file ("
                     + e.getClass().getSimpleName() + "); the object store is unavailable");
         }
         TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
@@ -111,7 +107,7 @@ public class Files {
     }
 
     public StoredFile get(Tenant tenant, String id) {
-        return find(tenant, id).orElseThrow(() -> ApiProblem.notFound("file", id));
+        return find(tenant, id).orElseThrow(() -> Refusal.notFound("file", id));
     }
 
     ListPage<StoredFile> list(Tenant tenant, String after, int limit) {
@@ -120,7 +116,7 @@ public class Files {
             rows = repository.findByTenantOrderByCreatedAtDescIdDesc(tenant.name(), Limit.of(limit + 1));
         } else {
             StoredFile cursor = find(tenant, after)
-                    .orElseThrow(() -> ApiProblem.invalidField("after", "no file with id '" + after + "'"));
+                    .orElseThrow(() -> Refusal.invalidField("after", "no file with id '" + after + "'"));
             rows = repository.pageAfter(tenant.name(), cursor.createdAt(), cursor.id(), Limit.of(limit + 1));
         }
         return ListPage.fromOverfetch(rows, limit, f -> f);
@@ -128,8 +124,8 @@ public class Files {
 
     void delete(Tenant tenant, String id) {
         StoredFile file = get(tenant, id);
-        if (inUse.test(id)) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "file '" + id + "' is used by a job that has not finished");
+        if (usage.fileInUse(id)) {
+            throw new Refusal(Refusal.Kind.CONFLICT, "file '" + id + "' is used by a job that has not finished");
         }
         repository.delete(file);
         deleteQuietly(file.storageKey());

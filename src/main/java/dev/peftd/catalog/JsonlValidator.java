@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,8 +56,8 @@ final class JsonlValidator {
             }
         }
         if (records == 0) {
-            throw new ApiProblem(ApiProblem.Type.INVALID_FILE, "the file holds no JSONL records",
-                    List.of(new ApiProblem.FieldError("file", "empty: no JSON lines")));
+            throw new Refusal(Refusal.Kind.INVALID_FILE, "the file holds no JSONL records",
+                    List.of(new Refusal.FieldError("file", "empty: no JSON lines")));
         }
         return records;
     }
@@ -116,8 +116,8 @@ final class JsonlValidator {
         }
     }
 
-    private static ApiProblem bad(int lineNumber, String reason) {
-        return new ApiProblem(ApiProblem.Type.INVALID_FILE, "line " + lineNumber + ": " + reason,
-                List.of(new ApiProblem.FieldError("file", "line " + lineNumber + ": " + reason)));
+    private static Refusal bad(int lineNumber, String reason) {
+        return new Refusal(Refusal.Kind.INVALID_FILE, "line " + lineNumber + ": " + reason,
+                List.of(new Refusal.FieldError("file", "line " + lineNumber + ": " + reason)));
     }
 }

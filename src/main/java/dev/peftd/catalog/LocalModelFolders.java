@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,11 +41,11 @@ final class LocalModelFolders {
     /**
      * @return the real path of {@code requested}, to read the model from (not the name it was asked by, which a
      *         symbolic link swapped later could point elsewhere)
-     * @throws ApiProblem a 400 about {@code source}
+     * @throws Refusal a 400 about {@code source}
      */
     Path check(Path requested) {
         if (multiTenant && roots.isEmpty()) {
-            throw ApiProblem.invalidField("source", "file:// sources are turned off: this service has several tenants "
+            throw Refusal.invalidField("source", "file:// sources are turned off: this service has several tenants "
                     + "and no model roots (PEFTD_MODEL_ROOTS) are configured; use hf:// or s3://");
         }
         Path real;
@@ -76,8 +76,8 @@ final class LocalModelFolders {
         return roots.isEmpty() || roots.stream().anyMatch(real::startsWith);
     }
 
-    private ApiProblem refused() {
-        return ApiProblem.invalidField("source", REFUSED + " (file:// needs an existing folder "
+    private Refusal refused() {
+        return Refusal.invalidField("source", REFUSED + " (file:// needs an existing folder "
                 + (roots.isEmpty() ? "" : "under the model roots (PEFTD_MODEL_ROOTS), ")
                 + "outside the service's data directory)");
     }

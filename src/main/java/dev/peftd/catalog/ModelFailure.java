@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.core.model.ModelLoadException;
 import java.nio.file.Path;
 
@@ -52,7 +52,7 @@ record ModelFailure(String code, String message, String file, String field) {
         if (e instanceof dev.peftd.core.tensor.TensorFileException) {
             return new ModelFailure(INVALID_FILES, scrub(e.getMessage(), hidden), null, null);
         }
-        if (e instanceof SourceException || e instanceof ApiProblem) {
+        if (e instanceof SourceException || e instanceof Refusal) {
             return new ModelFailure(SOURCE_UNAVAILABLE, scrub(e.getMessage(), hidden), null, null);
         }
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();

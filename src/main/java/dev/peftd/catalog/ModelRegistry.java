@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.api.IdempotencyKeys;
 import dev.peftd.security.Tenant;
 import dev.peftd.storage.S3Settings;
@@ -62,15 +62,15 @@ public class ModelRegistry {
 
     BaseModel register(Tenant tenant, String id, String source, String idempotencyKey) {
         if (id == null || !MODEL_ID.matcher(id).matches()) {
-            throw ApiProblem.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
+            throw Refusal.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
         }
         ModelSource parsed = readable(ModelSource.parse(source));
         BaseModel model = idempotency.create(tenant.name(), "model.create", idempotencyKey,
                 IdempotencyKeys.hash(id, source),
                 () -> {
                     if (repository.existsById(new BaseModel.Key(tenant.name(), id))) {
-                        throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is already registered",
-                                List.of(new ApiProblem.FieldError("id", "already registered")));
+                        throw new Refusal(Refusal.Kind.CONFLICT, "model '" + id + "' is already registered",
+                                List.of(new Refusal.FieldError("id", "already registered")));
                     }
                     requireRoomFor(tenant.name());
                     repository.save(new BaseModel(tenant.name(), id, source, clock.instant()));
@@ -104,10 +104,10 @@ public class ModelRegistry {
      */
     public void requireRoomFor(String tenant) {
         if (repository.countByKeyTenant(tenant) >= maxModelsPerTenant) {
-            throw new ApiProblem(ApiProblem.Type.QUOTA_EXCEEDED, "this tenant has reached its limit of "
+            throw new Refusal(Refusal.Kind.QUOTA_EXCEEDED, "this tenant has reached its limit of "
                     + maxModelsPerTenant + " registered models (PEFTD_LIMITS_MODELS_PER_TENANT); delete a failed "
                     + "registration or ask the operator to raise it",
-                    List.of(new ApiProblem.FieldError("id", "limit of " + maxModelsPerTenant + " registered models reached")));
+                    List.of(new Refusal.FieldError("id", "limit of " + maxModelsPerTenant + " registered models reached")));
         }
     }
 
@@ -118,12 +118,12 @@ public class ModelRegistry {
     public BaseModel registerPrepared(String tenant, String id, String source, Path dir, String architecture,
             long parameters) {
         if (id == null || !MODEL_ID.matcher(id).matches()) {
-            throw ApiProblem.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
+            throw Refusal.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
         }
         return transactions.execute(status -> {
             if (repository.existsById(new BaseModel.Key(tenant, id))) {
-                throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is already registered",
-                        List.of(new ApiProblem.FieldError("id", "already registered")));
+                throw new Refusal(Refusal.Kind.CONFLICT, "model '" + id + "' is already registered",
+                        List.of(new Refusal.FieldError("id", "already registered")));
             }
             requireRoomFor(tenant);
             BaseModel model = new BaseModel(tenant, id, source, clock.instant());
@@ -139,10 +139,10 @@ public class ModelRegistry {
     void deleteFailed(Tenant tenant, String id) {
         transactions.executeWithoutResult(status -> {
             BaseModel model = repository.findById(new BaseModel.Key(tenant.name(), id))
-                    .orElseThrow(() -> ApiProblem.notFound("model", id));
+                    .orElseThrow(() -> Refusal.notFound("model", id));
             if (model.status() != BaseModel.Status.failed) {
-                throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is " + model.status()
-                        + "; only failed registrations can be deleted", List.of(new ApiProblem.FieldError("id",
+                throw new Refusal(Refusal.Kind.CONFLICT, "model '" + id + "' is " + model.status()
+                        + "; only failed registrations can be deleted", List.of(new Refusal.FieldError("id",
                         "not failed")));
             }
             repository.delete(model);
@@ -162,7 +162,7 @@ public class ModelRegistry {
         for (BaseModel model : repository.findByStatus(BaseModel.Status.loading)) {
             try {
                 prepareInBackground(model, readable(ModelSource.parse(model.source())));
-            } catch (ApiProblem e) {
+            } catch (Refusal e) {
                 markFailed(model.tenant(), model.id(), ModelFailure.of(e));
             }
         }

@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -30,10 +30,10 @@ sealed interface ModelSource {
 
     static ModelSource parse(String source) {
         if (source == null || source.isBlank()) {
-            throw ApiProblem.invalidField("source", "missing; use file:///dir, hf://org/name[@revision] or s3://bucket/prefix");
+            throw Refusal.invalidField("source", "missing; use file:///dir, hf://org/name[@revision] or s3://bucket/prefix");
         }
         if (source.contains("%") || source.contains("\\")) {
-            throw ApiProblem.invalidField("source", "must not contain '%' escapes or backslashes");
+            throw Refusal.invalidField("source", "must not contain '%' escapes or backslashes");
         }
         if (source.startsWith("file://")) {
             return local(source);
@@ -44,7 +44,7 @@ sealed interface ModelSource {
         if (source.startsWith("s3://")) {
             return s3(source.substring("s3://".length()));
         }
-        throw ApiProblem.invalidField("source", "unknown scheme in '" + source + "'; use file://, hf:// or s3://");
+        throw Refusal.invalidField("source", "unknown scheme in '" + source + "'; use file://, hf:// or s3://");
     }
 
     private static ModelSource local(String source) {
@@ -52,13 +52,13 @@ sealed interface ModelSource {
         try {
             uri = new URI(source);
         } catch (URISyntaxException e) {
-            throw ApiProblem.invalidField("source", "not a valid file URI: " + e.getReason());
+            throw Refusal.invalidField("source", "not a valid file URI: " + e.getReason());
         }
         String path = uri.getPath();
         // file://dir/x would name host "dir": only file:///abs/dir (or file://localhost/abs/dir) is a local folder
         boolean local = uri.getAuthority() == null || uri.getAuthority().equals("localhost");
         if (!local || path == null || !path.startsWith("/")) {
-            throw ApiProblem.invalidField("source", "file:// sources need an absolute path (file:///dir)");
+            throw Refusal.invalidField("source", "file:// sources need an absolute path (file:///dir)");
         }
         rejectDotSegments(path);
         return new Local(Path.of(path).normalize());
@@ -72,11 +72,11 @@ sealed interface ModelSource {
             repo = rest.substring(0, at);
             revision = rest.substring(at + 1);
             if (!HUB_REVISION.matcher(revision).matches() || revision.contains("..")) {
-                throw ApiProblem.invalidField("source", "revision '" + revision + "' is not a branch, tag or commit");
+                throw Refusal.invalidField("source", "revision '" + revision + "' is not a branch, tag or commit");
             }
         }
         if (!HUB_REPO.matcher(repo).matches() || repo.contains("..")) {
-            throw ApiProblem.invalidField("source", "hf:// needs a repository id 'org/name', got '" + repo + "'");
+            throw Refusal.invalidField("source", "hf:// needs a repository id 'org/name', got '" + repo + "'");
         }
         return new Hub(repo, revision);
     }
@@ -86,10 +86,10 @@ sealed interface ModelSource {
         String bucket = slash < 0 ? rest : rest.substring(0, slash);
         String prefix = slash < 0 ? "" : rest.substring(slash + 1);
         if (!BUCKET.matcher(bucket).matches()) {
-            throw ApiProblem.invalidField("source", "'" + bucket + "' is not a valid S3 bucket name");
+            throw Refusal.invalidField("source", "'" + bucket + "' is not a valid S3 bucket name");
         }
         if (!S3_PREFIX.matcher(prefix).matches()) {
-            throw ApiProblem.invalidField("source", "S3 prefix '" + prefix + "' has characters outside [A-Za-z0-9_.=/-]");
+            throw Refusal.invalidField("source", "S3 prefix '" + prefix + "' has characters outside [A-Za-z0-9_.=/-]");
         }
         rejectDotSegments(prefix);
         if (!prefix.isEmpty() && !prefix.endsWith("/")) {
@@ -101,7 +101,7 @@ sealed interface ModelSource {
     private static void rejectDotSegments(String path) {
         for (String segment : path.split("/")) {
             if (segment.equals("..") || segment.equals(".")) {
-                throw ApiProblem.invalidField("source", "path segments '.' and '..' are not allowed");
+                throw Refusal.invalidField("source", "path segments '.' and '..' are not allowed");
             }
         }
     }

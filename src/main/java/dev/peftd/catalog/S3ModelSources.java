@@ -1,6 +1,6 @@
 package dev.peftd.catalog;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.storage.S3Settings;
 import org.springframework.util.StringUtils;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
@@ -25,14 +25,14 @@ final class S3ModelSources {
         return settings.enabled() || StringUtils.hasText(settings.endpoint()) || StringUtils.hasText(settings.accessKey());
     }
 
-    /** @throws ApiProblem a 400 about {@code source} */
+    /** @throws Refusal a 400 about {@code source} */
     void check(ModelSource.S3 source) {
         if (!configured()) {
-            throw ApiProblem.invalidField("source", "s3:// sources need an S3 store configured "
+            throw Refusal.invalidField("source", "s3:// sources need an S3 store configured "
                     + "(PEFTD_STORAGE_S3_ENDPOINT or _BUCKET, with _ACCESS_KEY and _SECRET_KEY); this service has none");
         }
         if (settings.enabled() && source.bucket().equals(settings.bucket()) && overlapsStore(source.prefix())) {
-            throw ApiProblem.invalidField("source", "s3:// sources may not read the service's own artifact store");
+            throw Refusal.invalidField("source", "s3:// sources may not read the service's own artifact store");
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.peftd.job;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.api.Ids;
 import dev.peftd.api.IdempotencyKeys;
 import dev.peftd.api.ListPage;
@@ -61,7 +61,6 @@ public class JobService {
         this.methodParser = new MethodParser(checkpointEvery);
         this.maxAttempts = maxAttempts;
         this.maxActiveJobs = maxActiveJobs;
-        files.guardDeletion(jobs::fileInUse);
     }
 
     /** The create body, OpenAI's fields; {@code method} and {@code hyperparameters} are read by {@link MethodParser}. */
@@ -91,28 +90,28 @@ public class JobService {
 
     private TrainingMethod validate(Tenant tenant, CreateRequest request) {
         if (request.model() == null || request.model().isBlank()) {
-            throw ApiProblem.invalidField("model", "missing; name a base model registered with POST /v1/models");
+            throw Refusal.invalidField("model", "missing; name a base model registered with POST /v1/models");
         }
         if (request.model().startsWith("ft:")) {
-            throw ApiProblem.invalidField("model", "continuing from a fine-tuned model is not supported; name its base model");
+            throw Refusal.invalidField("model", "continuing from a fine-tuned model is not supported; name its base model");
         }
-        BaseModel base = models.find(tenant.name(), request.model()).orElseThrow(() -> ApiProblem.invalidField("model",
+        BaseModel base = models.find(tenant.name(), request.model()).orElseThrow(() -> Refusal.invalidField("model",
                 "no model '" + request.model() + "'; register it with POST /v1/models"));
         if (base.status() == BaseModel.Status.loading) {
-            throw ApiProblem.invalidField("model", "model '" + base.id() + "' is still loading; retry when it is ready");
+            throw Refusal.invalidField("model", "model '" + base.id() + "' is still loading; retry when it is ready");
         }
         if (base.status() == BaseModel.Status.failed) {
-            throw ApiProblem.invalidField("model", "model '" + base.id() + "' failed to load: " + base.failureReason());
+            throw Refusal.invalidField("model", "model '" + base.id() + "' failed to load: " + base.failureReason());
         }
         requireFile(tenant, "training_file", request.trainingFile());
         if (request.validationFile() != null) {
             requireFile(tenant, "validation_file", request.validationFile());
         }
         if (request.suffix() != null && !SUFFIX.matcher(request.suffix()).matches()) {
-            throw ApiProblem.invalidField("suffix", "1 to 64 characters from [A-Za-z0-9_-]");
+            throw Refusal.invalidField("suffix", "1 to 64 characters from [A-Za-z0-9_-]");
         }
         if (request.seed() != null && (request.seed() < 0 || request.seed() > Integer.MAX_VALUE)) {
-            throw ApiProblem.invalidField("seed", "must be between 0 and " + Integer.MAX_VALUE);
+            throw Refusal.invalidField("seed", "must be between 0 and " + Integer.MAX_VALUE);
         }
         checkMetadata(request.metadata());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
@@ -125,7 +124,7 @@ public class JobService {
         jobs.lockTenant(tenant.name());
         int active = jobs.countActive(tenant.name());
         if (active >= maxActiveJobs) {
-            throw new ApiProblem(ApiProblem.Type.QUOTA_EXCEEDED, "tenant '" + tenant.name() + "' already has " + active
+            throw new Refusal(Refusal.Kind.QUOTA_EXCEEDED, "tenant '" + tenant.name() + "' already has " + active
                     + " queued or running fine-tuning jobs, the limit per tenant is " + maxActiveJobs
                     + "; submit again when one has finished or cancel one");
         }
@@ -136,16 +135,16 @@ public class JobService {
             return;
         }
         if (metadata.size() > MAX_METADATA) {
-            throw ApiProblem.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs, got " + metadata.size());
+            throw Refusal.invalidField("metadata", "at most " + MAX_METADATA + " key/value pairs, got " + metadata.size());
         }
         for (Map.Entry<String, String> pair : metadata.entrySet()) {
             String key = pair.getKey();
             if (key.length() > MAX_METADATA_KEY) {
-                throw ApiProblem.invalidField("metadata", "keys are at most " + MAX_METADATA_KEY + " characters; '"
+                throw Refusal.invalidField("metadata", "keys are at most " + MAX_METADATA_KEY + " characters; '"
                         + key.substring(0, 20) + "…' has " + key.length());
             }
             if (pair.getValue() != null && pair.getValue().length() > MAX_METADATA_VALUE) {
-                throw ApiProblem.invalidField("metadata." + key, "values are at most " + MAX_METADATA_VALUE
+                throw Refusal.invalidField("metadata." + key, "values are at most " + MAX_METADATA_VALUE
                         + " characters, got " + pair.getValue().length());
             }
         }
@@ -153,15 +152,15 @@ public class JobService {
 
     private void requireFile(Tenant tenant, String field, String fileId) {
         if (fileId == null || fileId.isBlank()) {
-            throw ApiProblem.invalidField(field, "missing; upload a JSONL file with POST /v1/files");
+            throw Refusal.invalidField(field, "missing; upload a JSONL file with POST /v1/files");
         }
         if (files.find(tenant, fileId).isEmpty()) {
-            throw ApiProblem.invalidField(field, "no file with id '" + fileId + "'");
+            throw Refusal.invalidField(field, "no file with id '" + fileId + "'");
         }
     }
 
     public JobRecord get(Tenant tenant, String id) {
-        return jobs.find(tenant.name(), id).orElseThrow(() -> ApiProblem.notFound("fine-tuning job", id));
+        return jobs.find(tenant.name(), id).orElseThrow(() -> Refusal.notFound("fine-tuning job", id));
     }
 
     ListPage<JobRecord> list(Tenant tenant, String after, int limit) {
@@ -178,7 +177,7 @@ public class JobService {
             if (job.status() == JobState.CANCELLING) {
                 return job;
             }
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + jobs.find(tenant.name(), id)
+            throw new Refusal(Refusal.Kind.CONFLICT, "job '" + id + "' is " + jobs.find(tenant.name(), id)
                     .map(JobRecord::status).orElse(job.status()).wire() + " and can no longer be cancelled");
         }
         if (changed.get() == JobState.CANCELLED) {

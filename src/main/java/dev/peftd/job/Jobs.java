@@ -1,5 +1,6 @@
 package dev.peftd.job;
 
+import dev.peftd.catalog.FileUsage;
 import dev.peftd.catalog.FineTunedModels;
 import dev.peftd.queue.JobState;
 import java.sql.ResultSet;
@@ -19,7 +20,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the lease columns and writes them with its own fenced statements.
  */
 @Repository
-public class Jobs implements FineTunedModels {
+public class Jobs implements FineTunedModels, FileUsage {
 
     private static final String INSERT = """
             insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
@@ -105,8 +106,9 @@ public class Jobs implements FineTunedModels {
                 .query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
     }
 
-    /** True when a job that has not finished reads this file. */
-    boolean fileInUse(String fileId) {
+    /** True when a job that has not finished reads this file (catalog refuses to delete it then). */
+    @Override
+    public boolean fileInUse(String fileId) {
         return jdbc.sql("""
                 select exists (select 1 from fine_tuning_jobs
                  where (training_file = ? or validation_file = ?) and status in %s)""".formatted(ACTIVE))

@@ -1,6 +1,6 @@
 package dev.peftd.serving;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.api.Ids;
 import dev.peftd.catalog.ModelRegistry;
 import dev.peftd.kernel.DataDirectory;
@@ -54,19 +54,19 @@ class AdapterService {
 
     ServedAdapter upload(String tenant, String baseModel, String name, InputStream zip) throws IOException {
         if (baseModel == null || baseModel.isBlank()) {
-            throw ApiProblem.invalidField("base_model", "is required");
+            throw Refusal.invalidField("base_model", "is required");
         }
         if (name != null && (name.isBlank() || name.startsWith("ft:") || name.contains("/"))) {
-            throw ApiProblem.invalidField("name", "must be non-empty, without '/' and not start with 'ft:'");
+            throw Refusal.invalidField("name", "must be non-empty, without '/' and not start with 'ft:'");
         }
         if (name != null && (adapters.nameTaken(tenant, name) || registry.find(tenant, name).isPresent())) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "the name '" + name + "' is already used by a model or adapter",
-                    List.of(new ApiProblem.FieldError("name", "already used")));
+            throw new Refusal(Refusal.Kind.CONFLICT, "the name '" + name + "' is already used by a model or adapter",
+                    List.of(new Refusal.FieldError("name", "already used")));
         }
         Path baseDir = models.baseDir(tenant, baseModel);
         Path scratch = Files.createTempDirectory(data.resolve("serving"), "upload-");
         try {
-            Path dir = ServingController.translated(() -> unpack(zip, scratch));
+            Path dir = unpack(zip, scratch);
             AdapterValidator.Summary summary = validate(dir, baseDir, baseModel);
             String id = Ids.next("adapter");
             store.putDirectory(ObjectKeys.servedAdapter(tenant, id), dir);
@@ -80,7 +80,7 @@ class AdapterService {
     }
 
     ServedAdapter get(String tenant, String id) {
-        return adapters.find(tenant, id).orElseThrow(() -> ApiProblem.notFound("adapter", id));
+        return adapters.find(tenant, id).orElseThrow(() -> Refusal.notFound("adapter", id));
     }
 
     List<ServedAdapter> list(String tenant) {
@@ -103,8 +103,8 @@ class AdapterService {
     ServedAdapter merge(String tenant, String id, String modelId) throws IOException {
         ServedAdapter adapter = get(tenant, id);
         if (adapter.mergedModel() != null) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "adapter '" + adapter.id() + "' is already merged into model '"
-                    + adapter.mergedModel() + "'", List.of(new ApiProblem.FieldError("id", "already merged")));
+            throw new Refusal(Refusal.Kind.CONFLICT, "adapter '" + adapter.id() + "' is already merged into model '"
+                    + adapter.mergedModel() + "'", List.of(new Refusal.FieldError("id", "already merged")));
         }
         String target = mergeTarget(tenant, modelId, adapter.id());
         writeMerged(tenant, models.resolve(tenant, adapter.id()), adapter.id(), target);
@@ -137,8 +137,8 @@ class AdapterService {
     private String mergeTarget(String tenant, String requested, String storeName) {
         String target = requested == null || requested.isBlank() ? storeName + "-merged" : requested;
         if (registry.find(tenant, target).isPresent()) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + target + "' is already registered",
-                    List.of(new ApiProblem.FieldError("model_id", "already registered")));
+            throw new Refusal(Refusal.Kind.CONFLICT, "model '" + target + "' is already registered",
+                    List.of(new Refusal.FieldError("model_id", "already registered")));
         }
         registry.requireRoomFor(tenant);   // before the merge writes anything
         return target;
@@ -164,14 +164,14 @@ class AdapterService {
     InputStream mergedFile(String tenant, String id, String file) throws IOException {
         ServedAdapter adapter = get(tenant, id);
         if (adapter.mergedModel() == null) {
-            throw ApiProblem.notFound("merged checkpoint of adapter", id);
+            throw Refusal.notFound("merged checkpoint of adapter", id);
         }
         if (!file.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
-            throw ApiProblem.invalidField("file", "not a file name of the checkpoint");
+            throw Refusal.invalidField("file", "not a file name of the checkpoint");
         }
         String key = ObjectKeys.mergedModel(tenant, adapter.id()) + file;
         if (!store.exists(key)) {
-            throw ApiProblem.notFound("file of the merged checkpoint", file);
+            throw Refusal.notFound("file of the merged checkpoint", file);
         }
         return store.open(key);
     }
@@ -188,14 +188,10 @@ class AdapterService {
     private AdapterValidator.Summary validate(Path dir, Path baseDir, String baseModel) {
         BaseModelPool.Lease base = engine.bases().acquire(baseDir);
         try (base) { // not evicted while checking
-            return ServingController.translated(() -> AdapterValidator.validate(dir, base.base()));
-        } catch (AdapterMismatchException e) {
-            throw new ApiProblem(ApiProblem.Type.ADAPTER_MISMATCH, e.getMessage().replace(
-                    "base model " + baseDir.getFileName(), "base model '" + baseModel + "'"),
-                    List.of(new ApiProblem.FieldError(e.offending(), "does not fit base model '" + baseModel + "'")));
+            return AdapterValidator.validate(dir, base.base(), baseModel);
         } catch (UncheckedIOException e) {
             log.warn("uploaded adapter for {} unreadable after unpacking", baseModel, e);
-            throw ApiProblem.invalidField("file", "the adapter files cannot be read");
+            throw Refusal.invalidField("file", "the adapter files cannot be read");
         }
     }
 }

@@ -34,9 +34,14 @@ public final class AdapterValidator {
      * @throws UncheckedIOException     when the (already unpacked) files cannot be read
      */
     public static Summary validate(Path adapterDir, LoadedBase base) {
+        return validate(adapterDir, base, base.directory().getFileName().toString());
+    }
+
+    /** As {@link #validate(Path, LoadedBase)}, naming the base model {@code baseModel} (the client's name for it). */
+    public static Summary validate(Path adapterDir, LoadedBase base, String baseModel) {
         try {
             requireUsableConfig(adapterDir); // its own faults first, so that they are not reported as a misfit
-            return fit(adapterDir, base);
+            return fit(adapterDir, base, baseModel);
         } catch (TensorFileException e) {
             throw new InvalidRequestException("file", e.withFileNameOnly());
         } catch (NoSuchFileException e) {
@@ -54,10 +59,11 @@ public final class AdapterValidator {
         }
     }
 
-    private static Summary fit(Path adapterDir, LoadedBase base) throws IOException {
+    private static Summary fit(Path adapterDir, LoadedBase base, String baseModel) throws IOException {
         try (FactoredAdapter adapter = FactoredAdapter.load(adapterDir, base)) {
             adapter.firstNonFiniteModule().ifPresent(module -> {
-                throw new AdapterMismatchException(module, module + ": the adapter's weights hold NaN or Inf", null);
+                throw new AdapterMismatchException(module, baseModel, module + ": the adapter's weights hold NaN or Inf",
+                        null);
             });
             return new Summary(adapter.method(), adapter.maxRank(), java.util.List.copyOf(adapter.modules()),
                     adapter.bytes());
@@ -67,8 +73,8 @@ public final class AdapterValidator {
             String message = e.getMessage();
             int colon = message.indexOf(": ");
             String offending = colon < 0 ? message : message.substring(0, colon);
-            throw new AdapterMismatchException(offending, "adapter does not fit base model "
-                    + base.directory().getFileName() + ": " + message, e);
+            throw new AdapterMismatchException(offending, baseModel, "adapter does not fit base model '" + baseModel
+                    + "': " + message, e);
         }
     }
 }

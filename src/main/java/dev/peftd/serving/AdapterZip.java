@@ -1,6 +1,6 @@
 package dev.peftd.serving;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -87,8 +87,8 @@ final class AdapterZip {
         }
     }
 
-    private static ApiProblem tooLarge(String reason) {
-        return new ApiProblem(ApiProblem.Type.PAYLOAD_TOO_LARGE, "file: the adapter zip " + reason,
-                List.of(new ApiProblem.FieldError("file", "the adapter zip " + reason)));
+    private static Refusal tooLarge(String reason) {
+        return new Refusal(Refusal.Kind.PAYLOAD_TOO_LARGE, "file: the adapter zip " + reason,
+                List.of(new Refusal.FieldError("file", "the adapter zip " + reason)));
     }
 }

@@ -148,8 +148,6 @@ final class GenerationPath {
     private static GenerationResult generate(ServingEngine.Session session, Prompt prompt, TokenListener listener) {
         try {
             return session.generate(prompt.ids(), prompt.options(), listener);
-        } catch (InvalidRequestException e) {
-            throw e;
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException(prompt.promptField(), e.getMessage()); // the generator's prompt checks
         }

@@ -1,6 +1,6 @@
 package dev.peftd.serving;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import dev.peftd.catalog.BaseModel;
 import dev.peftd.catalog.FineTunedModels;
 import dev.peftd.catalog.ModelRegistry;
@@ -38,16 +38,16 @@ class ServedModels {
 
     /** The job id behind a fine-tuned model name (404 when the tenant has no such model). */
     String fineTunedJobId(String tenant, String model) {
-        return fineTuned.fineTunedModel(tenant, model).orElseThrow(() -> ApiProblem.notFound("model", model)).jobId();
+        return fineTuned.fineTunedModel(tenant, model).orElseThrow(() -> Refusal.notFound("model", model)).jobId();
     }
 
     ServedModel resolve(String tenant, String model) {
         if (model == null || model.isBlank()) {
-            throw ApiProblem.invalidField("model", "is required");
+            throw Refusal.invalidField("model", "is required");
         }
         if (model.startsWith("ft:")) {
             FineTunedModels.FineTunedModel ft = fineTuned.fineTunedModel(tenant, model)
-                    .orElseThrow(() -> ApiProblem.notFound("model", model));
+                    .orElseThrow(() -> Refusal.notFound("model", model));
             String prefix = ObjectKeys.adapter(tenant, ft.jobId());
             return ServedModel.adapter(model, baseDir(tenant, ft.base()), prefix,
                     downloads.files(prefix, tenant + "/job-" + ft.jobId()));
@@ -66,11 +66,11 @@ class ServedModels {
 
     /** The local folder of a ready base model; 404 when unknown, 409 while it is still loading or failed. */
     Path baseDir(String tenant, String id) {
-        BaseModel base = registry.find(tenant, id).orElseThrow(() -> ApiProblem.notFound("model", id));
+        BaseModel base = registry.find(tenant, id).orElseThrow(() -> Refusal.notFound("model", id));
         if (base.status() != BaseModel.Status.ready) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "model '" + id + "' is " + base.status()
+            throw new Refusal(Refusal.Kind.CONFLICT, "model '" + id + "' is " + base.status()
                     + (base.failureReason() == null ? "" : ": " + base.failureReason()),
-                    java.util.List.of(new ApiProblem.FieldError("model", "not ready")));
+                    java.util.List.of(new Refusal.FieldError("model", "not ready")));
         }
         return Path.of(base.localPath());
     }

@@ -1,10 +1,8 @@
 package dev.peftd.serving;
 
-import dev.peftd.api.ApiProblem;
 import dev.peftd.security.Tenant;
 import java.io.IOException;
 import java.util.concurrent.ExecutorService;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -46,18 +44,18 @@ class ServingController {
     Object complete(@AuthenticationPrincipal Tenant tenant, @RequestBody CompletionRequest request) {
         ServedModel model = models.resolve(tenant.name(), request.model());
         if (request.isStream()) {
-            return stream(translated(() -> completions.openStream(model, request)));
+            return stream(completions.openStream(model, request));
         }
-        return translated(() -> completions.complete(model, request));
+        return completions.complete(model, request);
     }
 
     @PostMapping("/v1/chat/completions")
     Object chat(@AuthenticationPrincipal Tenant tenant, @RequestBody ChatCompletionRequest request) {
         ServedModel model = models.resolve(tenant.name(), request.model());
         if (request.isStream()) {
-            return stream(translated(() -> chat.openStream(model, request)));
+            return stream(chat.openStream(model, request));
         }
-        return translated(() -> chat.complete(model, request));
+        return chat.complete(model, request);
     }
 
     /**
@@ -94,15 +92,6 @@ class ServingController {
             emitter.send(SseEmitter.event().data(chunk, MediaType.APPLICATION_JSON));
         } catch (IOException | IllegalStateException e) { // a closed connection, or an emitter already completed
             throw new ClientGoneException(e); // stops generation at this token
-        }
-    }
-
-    /** The serving engine's request errors as the service's problems (400 naming the field). */
-    static <T> T translated(Supplier<T> call) {
-        try {
-            return call.get();
-        } catch (InvalidRequestException e) {
-            throw ApiProblem.invalidField(e.param(), e.getMessage().substring(e.param().length() + 2));
         }
     }
 }

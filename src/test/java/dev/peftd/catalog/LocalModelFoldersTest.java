@@ -3,7 +3,7 @@ package dev.peftd.catalog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +21,7 @@ class LocalModelFoldersTest {
     void severalTenantsWithoutRootsTurnFileSourcesOff() throws IOException {
         Path model = Files.createDirectories(temp.resolve("models/tiny"));
         LocalModelFolders folders = new LocalModelFolders(temp.resolve("data"), List.of(), true);
-        assertThatThrownBy(() -> folders.check(model)).isInstanceOfSatisfying(ApiProblem.class, e -> {
+        assertThatThrownBy(() -> folders.check(model)).isInstanceOfSatisfying(Refusal.class, e -> {
             assertThat(e.errors().get(0).field()).isEqualTo("source");
             assertThat(e.getMessage()).contains("file:// sources are turned off").contains("PEFTD_MODEL_ROOTS");
         });
@@ -43,8 +43,8 @@ class LocalModelFoldersTest {
         Path model = Files.createDirectories(temp.resolve("anywhere/tiny"));
         LocalModelFolders folders = new LocalModelFolders(data, List.of(), false);
         assertThat(folders.check(model)).isEqualTo(model.toRealPath());
-        ApiProblem refused = (ApiProblem) catchProblem(() -> folders.check(inside));
-        ApiProblem missing = (ApiProblem) catchProblem(() -> folders.check(temp.resolve("missing")));
+        Refusal refused = (Refusal) catchProblem(() -> folders.check(inside));
+        Refusal missing = (Refusal) catchProblem(() -> folders.check(temp.resolve("missing")));
         assertThat(refused.getMessage()).isEqualTo(missing.getMessage()).contains(LocalModelFolders.REFUSED)
                 .doesNotContain(temp.toString());
         // a data dir named through a symbolic link is the same data dir
@@ -56,7 +56,7 @@ class LocalModelFoldersTest {
     private static Throwable catchProblem(Runnable call) {
         try {
             call.run();
-        } catch (ApiProblem e) {
+        } catch (Refusal e) {
             return e;
         }
         throw new AssertionError("expected a refusal");

@@ -217,8 +217,14 @@ class JobsApiTest {
     void aFileAnUnfinishedJobReadsCannotBeDeleted() {
         String id = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Map.of("n_epochs", 50)))).json()
                 .path("id").asString();
+        assertThat(alpha.get("/v1/fine_tuning/jobs/" + id).json().path("status").asString())
+                .isIn("queued", "running"); // catalog asks the job feature's FileUsage, wired at construction
         TestApi.Response delete = alpha.delete("/v1/files/" + trainingFile);
         assertThat(delete.status()).isEqualTo(409);
+        assertThat(delete.json().path("type").asString()).isEqualTo("https://peftd.dev/problems/conflict");
+        assertThat(delete.json().path("detail").asString())
+                .isEqualTo("file '" + trainingFile + "' is used by a job that has not finished");
+        assertThat(alpha.get("/v1/files/" + trainingFile).status()).isEqualTo(200);
         cancelQuietly(id);
     }
 

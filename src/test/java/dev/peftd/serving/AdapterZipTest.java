@@ -3,7 +3,7 @@ package dev.peftd.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.peftd.api.ApiProblem;
+import dev.peftd.kernel.Refusal;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -42,9 +42,9 @@ class AdapterZipTest {
         assertThat(zip.length).as("compressed size").isLessThan(256 * 1024);
         AdapterZip limited = new AdapterZip(LIMIT, 16);
         assertThatThrownBy(() -> limited.unpack(new ByteArrayInputStream(zip), target))
-                .isInstanceOfSatisfying(ApiProblem.class, p -> {
-                    assertThat(p.type()).isEqualTo(ApiProblem.Type.PAYLOAD_TOO_LARGE);
-                    assertThat(p.errors()).extracting(ApiProblem.FieldError::field).containsExactly("file");
+                .isInstanceOfSatisfying(Refusal.class, p -> {
+                    assertThat(p.kind()).isEqualTo(Refusal.Kind.PAYLOAD_TOO_LARGE);
+                    assertThat(p.errors()).extracting(Refusal.FieldError::field).containsExactly("file");
                     assertThat(p.getMessage()).contains("expands beyond " + LIMIT + " bytes")
                             .contains("bomb/adapter_model.safetensors").doesNotContain(target.toString());
                 });
@@ -61,7 +61,7 @@ class AdapterZipTest {
             }
         }
         assertThatThrownBy(() -> new AdapterZip(LIMIT, 16).unpack(new ByteArrayInputStream(out.toByteArray()), target))
-                .isInstanceOfSatisfying(ApiProblem.class, p -> assertThat(p.getMessage())
+                .isInstanceOfSatisfying(Refusal.class, p -> assertThat(p.getMessage())
                         .contains("more than 16 entries"));
         try (Stream<Path> files = Files.list(target.resolve("a"))) {
             assertThat(files.count()).isEqualTo(16);

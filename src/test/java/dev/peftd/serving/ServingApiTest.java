@@ -107,6 +107,11 @@ class ServingApiTest {
         assertThat(wrongBase.json().path("type").asString()).endsWith("/adapter-mismatch");
         assertThat(wrongBase.json().path("errors").get(0).path("field").asString())
                 .startsWith("base_model.model.model.layers.0.").endsWith(".weight");
+        // the client's name for the base, never its folder on the server
+        assertThat(wrongBase.json().path("detail").asString())
+                .startsWith("adapter does not fit base model 'tiny-mistral': ");
+        assertThat(wrongBase.json().path("errors").get(0).path("message").asString())
+                .isEqualTo("does not fit base model 'tiny-mistral'");
         TestApi.Response otherFamily = uploadAdapter(alpha, "tiny-llama", null, "gpt2-lora");
         assertThat(otherFamily.status()).isEqualTo(422);
         assertThat(otherFamily.json().path("errors").get(0).path("field").asString()).isEqualTo("target_modules");
