@@ -39,14 +39,20 @@ class ReadmeSettingsTest {
     void theReadmeNamesEveryMappedVariableWithItsDefault() throws IOException {
         Map<String, String> expected = mappedDefaults();
         String readme = Files.readString(Path.of("README.md"));
-        Map<String, String> documented = tableDefaults(readme, expected.keySet());
+        Map<String, List<String>> documented = tableDefaults(readme, expected.keySet());
         List<String> drift = new ArrayList<>();
         expected.forEach((variable, value) -> {
-            String readmeDefault = documented.containsKey(variable) ? documented.get(variable) : proseDefault(readme, variable);
-            if (readmeDefault == null) {
+            List<String> readmeDefaults = documented.getOrDefault(variable, new ArrayList<>());
+            if (readmeDefaults.isEmpty() && proseDefault(readme, variable) != null) {
+                readmeDefaults.add(proseDefault(readme, variable));
+            }
+            if (readmeDefaults.isEmpty()) {
                 drift.add(variable + " (default '" + value + "') is not in the README");
-            } else if (!sameDefault(variable, readmeDefault, value)) {
-                drift.add(variable + ": README says '" + readmeDefault + "', application.properties '" + value + "'");
+            }
+            for (String readmeDefault : readmeDefaults) {
+                if (!sameDefault(variable, readmeDefault, value)) {
+                    drift.add(variable + ": README says '" + readmeDefault + "', application.properties '" + value + "'");
+                }
             }
         });
         assertThat(drift).as("README vs application.properties").isEmpty();
@@ -96,10 +102,11 @@ class ReadmeSettingsTest {
 
     /**
      * Variable → README default from every table with a "default" column and a variable column; a row naming several
-     * variables ({@code `PEFTD_STORAGE_S3_ENDPOINT`, `…_REGION`}) gives them the comma-separated defaults in order.
+     * variables ({@code `PEFTD_STORAGE_S3_ENDPOINT`, `…_REGION`}) gives them the comma-separated defaults in order; a
+     * variable in two tables has both defaults.
      */
-    static Map<String, String> tableDefaults(String readme, Set<String> known) {
-        Map<String, String> defaults = new LinkedHashMap<>();
+    static Map<String, List<String>> tableDefaults(String readme, Set<String> known) {
+        Map<String, List<String>> defaults = new LinkedHashMap<>();
         String[] lines = readme.split("\n");
         int defaultColumn = -1;
         int variableColumn = -1;
@@ -123,7 +130,7 @@ class ReadmeSettingsTest {
             String[] values = cells.get(defaultColumn).split(",\\s*");
             for (int v = 0; v < variables.size(); v++) {
                 String value = values.length == variables.size() ? values[v] : cells.get(defaultColumn);
-                defaults.put(variables.get(v), value.replace("`", "").trim());
+                defaults.computeIfAbsent(variables.get(v), k -> new ArrayList<>()).add(value.replace("`", "").trim());
             }
         }
         return defaults;
