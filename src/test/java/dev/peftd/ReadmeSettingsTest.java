@@ -84,6 +84,10 @@ class ReadmeSettingsTest {
         assertThatThrownBy(() -> SettingsSources.binder(Map.of("PEFTD_WORKER_DEVICES", "tpu"))
                 .bind("peftd.worker", Bindable.of(worker)))
                 .hasRootCauseMessage("peftd.worker.devices (PEFTD_WORKER_DEVICES): 'tpu' is not cpu or gpu:N");
+        assertThatThrownBy(() -> SettingsSources.binder(Map.of("PEFTD_STORAGE_S3_CHECKSUMS", "crc64"))
+                .bind("peftd.storage.s3", Bindable.of(dev.peftd.storage.S3Settings.class)))
+                .hasRootCauseMessage("peftd.storage.s3.checksums (PEFTD_STORAGE_S3_CHECKSUMS) must be when_supported or "
+                        + "when_required, got 'crc64'");
     }
 
     /** Variable → default, from application.properties; a variable mapped twice must have one default. */

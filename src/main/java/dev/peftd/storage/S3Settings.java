@@ -35,6 +35,11 @@ public record S3Settings(String bucket, String prefix, String endpoint, String r
         accessKey = Settings.text(accessKey);
         secretKey = Settings.text(secretKey);
         checksums = Settings.text(checksums);
+        if (!checksums.isEmpty() && !"when_supported".equalsIgnoreCase(checksums)
+                && !"when_required".equalsIgnoreCase(checksums)) {
+            throw new IllegalArgumentException("peftd.storage.s3.checksums (PEFTD_STORAGE_S3_CHECKSUMS) must be "
+                    + "when_supported or when_required, got '" + checksums + "'");
+        }
     }
 
     public boolean enabled() {
@@ -54,9 +59,6 @@ public record S3Settings(String bucket, String prefix, String endpoint, String r
         if ("when_required".equalsIgnoreCase(checksums)) {
             builder.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                     .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
-        } else if (!"when_supported".equalsIgnoreCase(checksums) && StringUtils.hasText(checksums)) {
-            throw new IllegalArgumentException("PEFTD_STORAGE_S3_CHECKSUMS must be when_supported or when_required, got '"
-                    + checksums + "'");
         }
         return builder.build();
     }
