@@ -3,6 +3,7 @@ package dev.peftd;
 import dev.peftd.cli.Cli;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 import org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration;
 
 /**
@@ -13,6 +14,9 @@ import org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoCon
 // Bearer keys are the only credentials: without the exclusion Boot adds a default "user" with a generated password
 // (logged at every start) that nothing uses.
 @SpringBootApplication(exclude = UserDetailsServiceAutoConfiguration.class)
+// Each feature's settings are one @ConfigurationProperties record in its own package (ServingProperties,
+// WorkerSettings, S3Settings, …); their defaults are in application.properties only.
+@ConfigurationPropertiesScan
 public class PeftdApplication {
 
     public static void main(String[] args) {

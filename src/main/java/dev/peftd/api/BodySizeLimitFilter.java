@@ -10,7 +10,6 @@ import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.List;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.MediaType;
@@ -31,12 +30,9 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
     private final ProblemWriter problems;
     private final long maxBytes;
 
-    BodySizeLimitFilter(ProblemWriter problems, @Value("${peftd.limits.json-body-max-bytes:1048576}") long maxBytes) {
-        if (maxBytes < 1) {
-            throw new IllegalArgumentException("peftd.limits.json-body-max-bytes must be >= 1, got " + maxBytes);
-        }
+    BodySizeLimitFilter(ProblemWriter problems, ApiLimits limits) {
         this.problems = problems;
-        this.maxBytes = maxBytes;
+        this.maxBytes = limits.jsonBodyMaxBytes().toBytes();
     }
 
     /** The 413 a body over {@code maxBytes} gets. */

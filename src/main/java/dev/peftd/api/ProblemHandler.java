@@ -3,7 +3,7 @@ package dev.peftd.api;
 import dev.peftd.core.adapter.InvalidSettingException;
 import dev.peftd.kernel.Refusal;
 import java.util.List;
-import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.servlet.autoconfigure.MultipartProperties;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpHeaders;
@@ -34,10 +34,10 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     private final DataSize maxFileSize;
     private final DataSize maxRequestSize;
 
-    ProblemHandler(@Value("${spring.servlet.multipart.max-file-size:1MB}") DataSize maxFileSize,
-            @Value("${spring.servlet.multipart.max-request-size:10MB}") DataSize maxRequestSize) {
-        this.maxFileSize = maxFileSize;
-        this.maxRequestSize = maxRequestSize;
+    /** Spring's own record of {@code spring.servlet.multipart.*} (set from {@code PEFTD_FILES_MAX_SIZE}). */
+    ProblemHandler(MultipartProperties multipart) {
+        this.maxFileSize = multipart.getMaxFileSize();
+        this.maxRequestSize = multipart.getMaxRequestSize();
     }
 
     @ExceptionHandler(ApiProblem.class)

@@ -7,7 +7,6 @@ import dev.peftd.security.ConfiguredTenants;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.concurrent.Executor;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
@@ -20,7 +19,8 @@ class CatalogConfiguration {
      * the download cache in {@code <data dir>/hub} unless {@code PEFTD_HUB_CACHE} names another.
      */
     @Bean
-    HubClient hubClient(@Value("${peftd.hub.endpoint:}") String endpoint, DataDirectory dataDirectory) {
+    HubClient hubClient(CatalogProperties properties, DataDirectory dataDirectory) {
+        String endpoint = properties.hub().endpoint();
         HubSettings env = HubSettings.fromEnvironment();
         URI uri = endpoint.isBlank() ? env.endpoint() : URI.create(endpoint);
         Path cache = System.getenv("PEFTD_HUB_CACHE") != null ? env.cacheDirectory() : dataDirectory.resolve("hub");
@@ -32,9 +32,10 @@ class CatalogConfiguration {
      * tenants only the roots.
      */
     @Bean
-    LocalModelFolders localModelFolders(DataDirectory dataDirectory, @Value("${peftd.models.roots:}") String roots,
+    LocalModelFolders localModelFolders(DataDirectory dataDirectory, CatalogProperties properties,
             ConfiguredTenants tenants) {
-        return new LocalModelFolders(dataDirectory.root(), LocalModelFolders.parseRoots(roots), tenants.multiTenant());
+        return new LocalModelFolders(dataDirectory.root(), LocalModelFolders.parseRoots(properties.models().roots()),
+                tenants.multiTenant());
     }
 
     /** One thread: model downloads and checks are I/O- and memory-heavy; doing them one at a time is kinder. */

@@ -15,7 +15,6 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Service;
@@ -48,7 +47,7 @@ public class ModelRegistry {
     ModelRegistry(BaseModelRepository repository, IdempotencyKeys idempotency, ModelPreparation preparation,
             @Qualifier("modelLoadingExecutor") Executor executor, TransactionTemplate transactions, Clock clock,
             LocalModelFolders localFolders, S3Settings s3,
-            @Value("${peftd.limits.models-per-tenant:20}") int maxModelsPerTenant) {
+            CatalogProperties properties) {
         this.repository = repository;
         this.idempotency = idempotency;
         this.preparation = preparation;
@@ -57,7 +56,7 @@ public class ModelRegistry {
         this.clock = clock;
         this.localFolders = localFolders;
         this.s3Sources = new S3ModelSources(s3);
-        this.maxModelsPerTenant = maxModelsPerTenant;
+        this.maxModelsPerTenant = properties.limits().modelsPerTenant();
     }
 
     BaseModel register(Tenant tenant, String id, String source, String idempotencyKey) {

@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
@@ -37,10 +36,10 @@ class EventStreams implements DisposableBean {
         return t;
     });
 
-    EventStreams(JobEvents events, Jobs jobs, @Value("${peftd.events.stream-poll:250ms}") java.time.Duration poll) {
+    EventStreams(JobEvents events, Jobs jobs, JobProperties properties) {
         this.events = events;
         this.jobs = jobs;
-        this.pollMillis = poll.toMillis();
+        this.pollMillis = properties.events().streamPoll().toMillis();
     }
 
     void follow(Tenant tenant, String jobId, long afterSeq, SseEmitter emitter) {

@@ -16,7 +16,6 @@ import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 import tools.jackson.databind.JsonNode;
@@ -47,9 +46,7 @@ public class JobService {
 
     JobService(Jobs jobs, JobEvents events, Files files, ModelRegistry models, IdempotencyKeys idempotency,
             ApplicationEventPublisher publisher, JsonMapper json, Clock clock,
-            @Value("${peftd.training.checkpoint-every:50}") int checkpointEvery,
-            @Value("${peftd.worker.max-attempts:3}") int maxAttempts,
-            @Value("${peftd.limits.active-jobs-per-tenant:10}") int maxActiveJobs) {
+            JobProperties properties) {
         this.jobs = jobs;
         this.events = events;
         this.files = files;
@@ -58,9 +55,9 @@ public class JobService {
         this.publisher = publisher;
         this.json = json;
         this.clock = clock;
-        this.methodParser = new MethodParser(checkpointEvery);
-        this.maxAttempts = maxAttempts;
-        this.maxActiveJobs = maxActiveJobs;
+        this.methodParser = new MethodParser(properties.training().checkpointEvery());
+        this.maxAttempts = properties.worker().maxAttempts();
+        this.maxActiveJobs = properties.limits().activeJobsPerTenant();
     }
 
     /** The create body, OpenAI's fields; {@code method} and {@code hyperparameters} are read by {@link MethodParser}. */

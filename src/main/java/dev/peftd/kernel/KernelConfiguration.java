@@ -1,8 +1,6 @@
 package dev.peftd.kernel;
 
-import java.nio.file.Path;
 import java.time.Clock;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -16,8 +14,8 @@ class KernelConfiguration {
      * before the embedded PostgreSQL, the store or the work folders see the folder.
      */
     @Bean
-    DataDirectory dataDirectory(@Value("${peftd.data-dir}") Path root) {
-        DataDirectory directory = new DataDirectory(root);
+    DataDirectory dataDirectory(KernelProperties properties) {
+        DataDirectory directory = new DataDirectory(properties.dataDir());
         DataDirectoryLock.acquire(directory);
         return directory;
     }

@@ -8,7 +8,6 @@ import java.time.Instant;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.LivenessState;
 import org.springframework.context.ApplicationEventPublisher;
@@ -35,14 +34,14 @@ class DatabaseLiveness {
     private boolean broken;
 
     DatabaseLiveness(DataSource dataSource, ApplicationEventPublisher events, Clock clock,
-            @Value("${peftd.health.db-liveness-grace:60s}") Duration grace) {
+            HealthProperties properties) {
         this.dataSource = dataSource;
         this.events = events;
         this.clock = clock;
-        this.grace = grace;
+        this.grace = properties.dbLivenessGrace();
     }
 
-    @Scheduled(fixedDelayString = "${peftd.health.db-check-interval:5s}", initialDelayString = "${peftd.health.db-check-interval:5s}")
+    @Scheduled(fixedDelayString = "${peftd.health.db-check-interval}", initialDelayString = "${peftd.health.db-check-interval}")
     void check() {
         String failure = probe();
         Instant now = clock.instant();

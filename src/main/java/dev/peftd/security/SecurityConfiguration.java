@@ -6,7 +6,6 @@ import jakarta.servlet.DispatcherType;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
@@ -32,7 +31,8 @@ class SecurityConfiguration {
             + "key (PEFTD_API_KEYS)";
 
     @Bean
-    ApiKeys apiKeys(@Value("${peftd.api-keys:}") String configured, DataDirectory dataDirectory) throws IOException {
+    ApiKeys apiKeys(KeyProperties properties, DataDirectory dataDirectory) throws IOException {
+        String configured = properties.apiKeys();
         if (StringUtils.hasText(configured)) {
             return ApiKeys.parse(configured);
         }
@@ -45,8 +45,8 @@ class SecurityConfiguration {
     }
 
     @Bean
-    OperatorKeys operatorKeys(@Value("${peftd.operator-keys:}") String configured, ApiKeys tenants) {
-        OperatorKeys operators = OperatorKeys.parse(configured);
+    OperatorKeys operatorKeys(KeyProperties properties, ApiKeys tenants) {
+        OperatorKeys operators = OperatorKeys.parse(properties.operatorKeys());
         log.info("metrics endpoints: {} operator key(s){}", operators.size(),
                 tenants.tenantCount() == 1 ? "; the sole tenant is an operator too" : "");
         return operators;

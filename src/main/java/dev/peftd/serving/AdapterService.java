@@ -13,9 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Service;
-import org.springframework.util.unit.DataSize;
 import org.springframework.util.FileSystemUtils;
 
 /**
@@ -39,8 +37,7 @@ class AdapterService {
 
     AdapterService(ServedAdapters adapters, ServedModels models, ServingEngine engine, ArtifactStore store,
             AdapterDownloads downloads, ModelRegistry registry, DataDirectory data, Clock clock,
-            @Value("${peftd.limits.adapter-zip-max-bytes:1GB}") DataSize zipMaxBytes,
-            @Value("${peftd.limits.adapter-zip-max-entries:64}") int zipMaxEntries) {
+            AdapterZipLimits zipLimits) {
         this.adapters = adapters;
         this.models = models;
         this.engine = engine;
@@ -49,7 +46,7 @@ class AdapterService {
         this.registry = registry;
         this.data = data;
         this.clock = clock;
-        this.zips = new AdapterZip(zipMaxBytes.toBytes(), zipMaxEntries);
+        this.zips = new AdapterZip(zipLimits.adapterZipMaxBytes().toBytes(), zipLimits.adapterZipMaxEntries());
     }
 
     ServedAdapter upload(String tenant, String baseModel, String name, InputStream zip) throws IOException {

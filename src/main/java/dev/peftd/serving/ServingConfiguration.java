@@ -4,10 +4,8 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -27,17 +25,12 @@ class ServingConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    ServingEngine servingEngine(ServingMeters meters,
-            @Value("${peftd.serving.device:}") String device,
-            @Value("${peftd.serving.adapter-cache-mb:1024}") long cacheMegabytes,
-            @Value("${peftd.serving.max-concurrent:2}") int maxConcurrent,
-            @Value("${peftd.serving.base-model-cache-mb:4096}") long baseModelMegabytes,
-            @Value("${peftd.serving.max-tokens-cap:4096}") int maxTokensCap,
-            @Value("${peftd.serving.request-timeout:5m}") Duration requestTimeout) {
+    ServingEngine servingEngine(ServingMeters meters, ServingProperties properties) {
+        String device = properties.device();
         Device target = device.isBlank() ? Engine.getInstance().defaultDevice() : Device.fromName(device);
-        return new ServingEngine(new BaseModelPool(target, meters, baseModelMegabytes << 20),
-                new AdapterCache(cacheMegabytes << 20, meters), meters, maxConcurrent,
-                new ServingLimits(maxTokensCap, requestTimeout));
+        return new ServingEngine(new BaseModelPool(target, meters, properties.baseModelCacheMb().toBytes()),
+                new AdapterCache(properties.adapterCacheMb().toBytes(), meters), meters, properties.maxConcurrent(),
+                new ServingLimits(properties.maxTokensCap(), properties.requestTimeout()));
     }
 
     @Bean

@@ -6,7 +6,6 @@ import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.MediaType;
 import org.springframework.security.core.annotation.AuthenticationPrincipal;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -32,12 +31,12 @@ class ServingController {
 
     ServingController(ServedModels models, Completions completions, ChatCompletions chat,
             @Qualifier("servingStreams") ExecutorService streams,
-            @Value("${peftd.serving.stream-timeout:10m}") java.time.Duration streamTimeout) {
+            ServingProperties properties) {
         this.models = models;
         this.completions = completions;
         this.chat = chat;
         this.streams = streams;
-        this.streamTimeoutMillis = streamTimeout.toMillis();
+        this.streamTimeoutMillis = properties.streamTimeout().toMillis();
     }
 
     @PostMapping("/v1/completions")

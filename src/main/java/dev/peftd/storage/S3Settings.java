@@ -1,6 +1,8 @@
 package dev.peftd.storage;
 
+import dev.peftd.kernel.Settings;
 import java.net.URI;
+import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.StringUtils;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -21,8 +23,24 @@ import software.amazon.awssdk.services.s3.S3Client;
  * @param endpoint  blank for AWS itself, else e.g. {@code http://seaweedfs:8333}
  * @param accessKey blank to use the SDK's default credential chain (env, profile, IRSA, instance role)
  */
+@ConfigurationProperties("peftd.storage.s3")
 public record S3Settings(String bucket, String prefix, String endpoint, String region, boolean pathStyle,
                          String accessKey, String secretKey, String checksums, boolean createBucket) {
+
+    public S3Settings {
+        bucket = Settings.text(bucket);
+        prefix = Settings.text(prefix);
+        endpoint = Settings.text(endpoint);
+        region = Settings.text(region);
+        accessKey = Settings.text(accessKey);
+        secretKey = Settings.text(secretKey);
+        checksums = Settings.text(checksums);
+        if (!checksums.isEmpty() && !"when_supported".equalsIgnoreCase(checksums)
+                && !"when_required".equalsIgnoreCase(checksums)) {
+            throw new IllegalArgumentException("peftd.storage.s3.checksums (PEFTD_STORAGE_S3_CHECKSUMS) must be "
+                    + "when_supported or when_required, got '" + checksums + "'");
+        }
+    }
 
     public boolean enabled() {
         return StringUtils.hasText(bucket);
@@ -41,9 +59,6 @@ public record S3Settings(String bucket, String prefix, String endpoint, String r
         if ("when_required".equalsIgnoreCase(checksums)) {
             builder.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                     .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
-        } else if (!"when_supported".equalsIgnoreCase(checksums) && StringUtils.hasText(checksums)) {
-            throw new IllegalArgumentException("PEFTD_STORAGE_S3_CHECKSUMS must be when_supported or when_required, got '"
-                    + checksums + "'");
         }
         return builder.build();
     }

@@ -4,7 +4,6 @@ import dev.peftd.kernel.DataDirectory;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -13,20 +12,6 @@ import org.springframework.context.annotation.Configuration;
 class StorageConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(StorageConfiguration.class);
-
-    @Bean
-    S3Settings s3Settings(
-            @Value("${peftd.storage.s3.bucket:}") String bucket,
-            @Value("${peftd.storage.s3.prefix:}") String prefix,
-            @Value("${peftd.storage.s3.endpoint:}") String endpoint,
-            @Value("${peftd.storage.s3.region:us-east-1}") String region,
-            @Value("${peftd.storage.s3.path-style:false}") boolean pathStyle,
-            @Value("${peftd.storage.s3.access-key:}") String accessKey,
-            @Value("${peftd.storage.s3.secret-key:}") String secretKey,
-            @Value("${peftd.storage.s3.checksums:when_supported}") String checksums,
-            @Value("${peftd.storage.s3.create-bucket:false}") boolean createBucket) {
-        return new S3Settings(bucket, prefix, endpoint, region, pathStyle, accessKey, secretKey, checksums, createBucket);
-    }
 
     @Bean
     ArtifactStore artifactStore(S3Settings s3, DataDirectory dataDirectory) throws IOException {

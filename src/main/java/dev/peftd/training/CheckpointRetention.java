@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /**
@@ -29,13 +28,10 @@ class CheckpointRetention {
     private final int keepLast;
 
     CheckpointRetention(CheckpointLog checkpoints, ArtifactStore store,
-            @Value("${peftd.training.checkpoint-keep-last:3}") int keepLast) {
-        if (keepLast < 0) {
-            throw new IllegalArgumentException("PEFTD_CHECKPOINT_KEEP_LAST must be 0 (keep all) or more, got " + keepLast);
-        }
+            TrainingProperties properties) {
         this.checkpoints = checkpoints;
         this.store = store;
-        this.keepLast = keepLast;
+        this.keepLast = properties.checkpointKeepLast();
     }
 
     /** Called once checkpoint {@code current} of the job is recorded under the job's lease. */

@@ -2,24 +2,13 @@ package dev.peftd.worker;
 
 import dev.peftd.ops.ServiceMeters;
 import dev.peftd.queue.JobQueue;
-import java.time.Duration;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 @Configuration(proxyBeanMethods = false)
 class WorkerConfiguration {
-
-    @Bean
-    WorkerSettings workerSettings(@Value("${peftd.worker.count:1}") int count,
-            @Value("${peftd.worker.devices:cpu}") String devices,
-            @Value("${peftd.worker.lease:30s}") Duration lease,
-            @Value("${peftd.worker.poll-interval:2s}") Duration pollInterval,
-            @Value("${peftd.worker.shutdown-timeout:60s}") Duration shutdownTimeout) {
-        return WorkerSettings.of(count, devices, lease, pollInterval, shutdownTimeout);
-    }
 
     /**
      * The handler is the training feature's; a build or a test context without one runs no workers (an API-only
