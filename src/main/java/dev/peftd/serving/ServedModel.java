@@ -11,42 +11,27 @@ import java.nio.file.Path;
  * @param adapterKey cache identity of the adapter (content-specific), {@code null} for a bare base or merged model
  * @param adapterFiles where the adapter's PEFT directory comes from, {@code null} without an adapter
  */
-record ServedModel(String name, Path baseDir, Mode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles) {
-
-    /** How the request is served, for the merged-vs-unmerged share. */
-    public enum Mode {
-        BASE("base"), UNMERGED("unmerged"), MERGED("merged");
-
-        private final String tag;
-
-        Mode(String tag) {
-            this.tag = tag;
-        }
-
-        public String tag() {
-            return tag;
-        }
-    }
+record ServedModel(String name, Path baseDir, ServingMode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles) {
 
     public ServedModel {
-        if ((mode == Mode.UNMERGED) != (adapterKey != null && adapterFiles != null)) {
+        if ((mode == ServingMode.UNMERGED) != (adapterKey != null && adapterFiles != null)) {
             throw new IllegalArgumentException("an unmerged model needs an adapter, and only it has one");
         }
     }
 
     public static ServedModel base(String name, Path baseDir) {
-        return new ServedModel(name, baseDir, Mode.BASE, null, null);
+        return new ServedModel(name, baseDir, ServingMode.BASE, null, null);
     }
 
     public static ServedModel merged(String name, Path mergedDir) {
-        return new ServedModel(name, mergedDir, Mode.MERGED, null, null);
+        return new ServedModel(name, mergedDir, ServingMode.MERGED, null, null);
     }
 
     public static ServedModel adapter(String name, Path baseDir, String adapterKey, AdapterCache.AdapterFiles files) {
-        return new ServedModel(name, baseDir, Mode.UNMERGED, adapterKey, files);
+        return new ServedModel(name, baseDir, ServingMode.UNMERGED, adapterKey, files);
     }
 
     public boolean hasAdapter() {
-        return mode == Mode.UNMERGED;
+        return mode == ServingMode.UNMERGED;
     }
 }

@@ -22,17 +22,17 @@ final class ServingMeters {
         this.registry = registry;
     }
 
-    void request(String endpoint, ServedModel.Mode mode) {
+    void request(String endpoint, ServingMode mode) {
         Counter.builder("peftd.serving.requests").description("completion requests served")
                 .tag("endpoint", endpoint).tag("mode", mode.tag()).register(registry).increment();
     }
 
-    void tokensGenerated(ServedModel.Mode mode, int tokens) {
+    void tokensGenerated(ServingMode mode, int tokens) {
         Counter.builder("peftd.serving.tokens.generated").description("tokens generated")
                 .tag("mode", mode.tag()).register(registry).increment(tokens);
     }
 
-    void timeToFirstToken(ServedModel.Mode mode, long nanos) {
+    void timeToFirstToken(ServingMode mode, long nanos) {
         Timer.builder("peftd.serving.time.to.first.token").description("request start to first generated token")
                 .tag("mode", mode.tag()).register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
