@@ -39,9 +39,10 @@ final class DataDirectoryLock {
     private static FileLock lock(Path root) {
         Path file = root.resolve(FILE_NAME);
         try {
-            Files.createDirectories(root);
+            PrivateFiles.createDirectories(root);   // the first thing to create the data folder: owner-only from the start
             FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
+            PrivateFiles.restrict(file);
             FileLock lock = channel.tryLock();
             if (lock == null) {
                 String holder = Files.readString(file, StandardCharsets.UTF_8).trim();
