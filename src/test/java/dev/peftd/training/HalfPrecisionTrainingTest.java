@@ -29,10 +29,8 @@ class HalfPrecisionTrainingTest {
     @Test
     void aLoraJobOnABfloat16BaseSucceedsAndItsAdapterServes() {
         TestApi api = TestApi.alpha(port);
-        ready(api, "tiny-llama-bf16", TestModels.tinyLlama(), "bfloat16");
-        String file = Fixtures.uploadTrainingFile(api);
-        JsonNode created = api.post("/v1/fine_tuning/jobs", job("tiny-llama-bf16", file, "lora",
-                Map.of("r", 4, "max_steps", 2, "batch_size", 2, "learning_rate", 1e-3, "dtype", "bfloat16"))).json();
+        JsonNode created = submit(api, "tiny-llama-bf16", TestModels.tinyLlama(), "bfloat16", "lora",
+                Map.of("r", 4, "max_steps", 2, "batch_size", 2, "learning_rate", 1e-3, "dtype", "bfloat16"));
         assertThat(created.path("method").path("lora").path("hyperparameters").path("dtype").asString())
                 .isEqualTo("bfloat16");
         JsonNode job = finished(api, created.path("id").asString());
@@ -42,7 +40,8 @@ class HalfPrecisionTrainingTest {
                 "prompt", "Once upon a time", "max_tokens", 4, "logprobs", 1));
         assertThat(served.status()).as(served.toString()).isEqualTo(200);
         assertThat(served.json().path("choices").get(0).path("logprobs").path("token_logprobs").valueStream()
-                .mapToDouble(JsonNode::asDouble)).hasSize(4).allMatch(Double::isFinite);
+                .mapToDouble(JsonNode::asDouble)).as("up to 4 tokens (an end-of-text may come first)").isNotEmpty()
+                .allMatch(Double::isFinite);
     }
 
     @Test
@@ -69,14 +68,19 @@ class HalfPrecisionTrainingTest {
     @Test
     void veraWithAutoOnABfloat16CheckpointFailsTheJobNamingTheDtype() {
         TestApi api = TestApi.alpha(port);
-        ready(api, "tiny-qwen2", TestModels.tinyQwen2(), "float32");
-        String file = Fixtures.uploadTrainingFile(api);
-        JsonNode created = api.post("/v1/fine_tuning/jobs", job("tiny-qwen2", file, "vera",
-                Map.of("max_steps", 1, "dtype", "auto"))).json();
+        JsonNode created = submit(api, "tiny-qwen2", TestModels.tinyQwen2(), "float32", "vera",
+                Map.of("max_steps", 1, "dtype", "auto"));
         JsonNode job = finished(api, created.path("id").asString());
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("failed");
         assertThat(job.path("error").path("code").asString()).isEqualTo("invalid_hyperparameters");
         assertThat(job.path("error").path("message").asString()).startsWith("dtype: method 'vera' needs a float32 base");
+    }
+
+    /** Registers {@code model} (if new) in {@code registered} and submits a job on it. */
+    private static JsonNode submit(TestApi api, String model, Path dir, String registered, String method,
+            Map<String, Object> hp) {
+        ready(api, model, dir, registered);
+        return api.post("/v1/fine_tuning/jobs", job(model, Fixtures.uploadTrainingFile(api), method, hp)).json();
     }
 
     private static Map<String, Object> job(String model, String file, String method, Map<String, Object> hp) {
