@@ -79,9 +79,22 @@ class HalfPrecisionServingTest {
         assertThat(model.path("error").path("message").asString()).contains("bfloat16", "GPT2LMHeadModel", "float32");
     }
 
+    /** tiny-qwen2's files are bf16: {@code auto} serves them in bf16, which must stay close to the float32 widening. */
+    @Test
+    void autoServesABfloat16CheckpointInItsOwnType() {
+        TestApi alpha = TestApi.alpha(port);
+        register(alpha, "tiny-qwen2-auto", "auto");
+        register(alpha, "tiny-qwen2-float32", "float32");
+        assertThat(Fixtures.awaitModel(alpha, "tiny-qwen2-auto", "ready").path("dtype").asString()).isEqualTo("auto");
+        Fixtures.awaitModel(alpha, "tiny-qwen2-float32", "ready");
+        assertWithinBf16Tolerance("auto on a bf16 checkpoint", echoLogprobs(alpha, "tiny-qwen2-float32"),
+                echoLogprobs(alpha, "tiny-qwen2-auto"));
+    }
+
     private static void register(TestApi api, String id, String dtype) {
         if (api.get("/v1/models/" + id).status() == 404) {
-            java.nio.file.Path dir = id.startsWith("tiny-gpt2") ? TestModels.tinyGpt2() : TestModels.tinyLlama();
+            java.nio.file.Path dir = id.startsWith("tiny-gpt2") ? TestModels.tinyGpt2()
+                    : id.startsWith("tiny-qwen2") ? TestModels.tinyQwen2() : TestModels.tinyLlama();
             TestApi.Response r = api.post("/v1/models", Map.of("id", id, "source", dir.toUri().toString(),
                     "dtype", dtype));
             assertThat(r.status()).as(r.toString()).isEqualTo(200);
