@@ -1,5 +1,6 @@
 package dev.peftd.catalog;
 
+import dev.peftd.core.model.ModelDtype;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embeddable;
 import jakarta.persistence.EmbeddedId;
@@ -23,6 +24,8 @@ public class BaseModel {
     @EmbeddedId
     private Key key;
     private String source;
+    /** The external name of a {@link ModelDtype}: the type serving loads the weights in. */
+    private String dtype;
     @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
     private Status status;
     @Column(name = "failure_reason")
@@ -43,9 +46,10 @@ public class BaseModel {
     protected BaseModel() {
     }
 
-    BaseModel(String tenant, String id, String source, Instant createdAt) {
+    BaseModel(String tenant, String id, String source, ModelDtype dtype, Instant createdAt) {
         this.key = new Key(tenant, id);
         this.source = source;
+        this.dtype = dtype.externalName();
         this.status = Status.loading;
         this.createdAt = createdAt;
     }
@@ -79,6 +83,11 @@ public class BaseModel {
 
     public String source() {
         return source;
+    }
+
+    /** The type the weights are loaded in for serving (and checked in at registration). */
+    public ModelDtype dtype() {
+        return ModelDtype.parse(dtype);
     }
 
     public Status status() {

@@ -28,23 +28,24 @@ class ModelController {
         this.fineTuned = fineTuned;
     }
 
-    record RegisterModel(String id, String source) {
+    /** @param dtype {@code auto}, {@code bfloat16}, {@code float16} or {@code float32}; absent: float32 */
+    record RegisterModel(String id, String source, String dtype) {
     }
 
     /** OpenAI's model object, with our registration fields for base models and the parent for fine-tuned ones. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record ModelView(String id, String object, long created, @JsonProperty("owned_by") String ownedBy, String status,
-                     String source, @JsonProperty("failure_reason") String failureReason, ModelFailure error,
+                     String source, String dtype, @JsonProperty("failure_reason") String failureReason, ModelFailure error,
                      String architecture, Long parameters, String parent,
                      @JsonProperty("fine_tuning_job") String fineTuningJob) {
 
         static ModelView of(BaseModel m) {
             return new ModelView(m.id(), "model", m.createdAt().getEpochSecond(), m.tenant(), m.status().name(),
-                    m.source(), m.failureReason(), m.failure(), m.architecture(), m.parameters(), null, null);
+                    m.source(), m.dtype().externalName(), m.failureReason(), m.failure(), m.architecture(), m.parameters(), null, null);
         }
 
         static ModelView of(String tenant, FineTunedModels.FineTunedModel m) {
-            return new ModelView(m.id(), "model", m.createdAt(), tenant, "ready", null, null, null, null, null,
+            return new ModelView(m.id(), "model", m.createdAt(), tenant, "ready", null, null, null, null, null, null,
                     m.base(), m.jobId());
         }
     }
@@ -56,7 +57,7 @@ class ModelController {
     @PostMapping("/v1/models")
     ModelView register(@AuthenticationPrincipal Tenant tenant, @RequestBody RegisterModel body,
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
-        return ModelView.of(registry.register(tenant, body.id(), body.source(), idempotencyKey));
+        return ModelView.of(registry.register(tenant, body.id(), body.source(), body.dtype(), idempotencyKey));
     }
 
     @GetMapping("/v1/models")

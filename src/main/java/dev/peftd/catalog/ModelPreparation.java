@@ -6,6 +6,7 @@ import dev.peftd.core.model.ModelConfig;
 import dev.peftd.core.hub.HubClient;
 import dev.peftd.core.hub.HubException;
 import dev.peftd.core.hub.HubModelId;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.S3Settings;
@@ -57,14 +58,22 @@ class ModelPreparation {
         this.localFolders = localFolders;
     }
 
-    Prepared prepare(String tenant, String id, ModelSource source) throws Failed {
+    /** @param dtype the type serving will load it in: the check loads it in that type too */
+    Prepared prepare(String tenant, String id, ModelSource source, ModelDtype dtype) throws Failed {
         Path dir = null;
         try {
             dir = fetch(tenant, id, source);
             ModelFiles.check(dir, json);
             ModelConfig config = ModelLoader.readConfig(dir);
+            if (dtype.isHalf() && !ModelLoader.supportsHalfPrecision(config.architecture())) {
+                throw new Failed(new ModelFailure(ModelFailure.UNSUPPORTED_DTYPE, "dtype: " + dtype + " is not supported"
+                        + " for " + config.architecture() + " (only float32; register it with dtype float32 or auto)",
+                        null, "dtype"), null);
+            }
             TokenizerProbe.check(dir, config);
-            return new Prepared(dir, loadOnce(dir), null);
+            return new Prepared(dir, loadOnce(dir, dtype), null);
+        } catch (Failed e) {
+            throw e;
         } catch (Exception e) {
             throw new Failed(ModelFailure.of(e, dir, dataDirectory.root()), e);
         }
@@ -90,8 +99,8 @@ class ModelPreparation {
      * Loads the model once on the CPU with the runtime's loader (config mapping, every weight tensor, shapes) and
      * frees it again: a model that reaches {@code ready} is one a worker can load.
      */
-    private static String loadOnce(Path dir) throws IOException {
-        try (CausalLm model = ModelLoader.load(dir, Device.cpu())) {
+    private static String loadOnce(Path dir, ModelDtype dtype) throws IOException {
+        try (CausalLm model = ModelLoader.load(dir, Device.cpu(), dtype)) {
             return model.config().architecture();
         }
     }

@@ -2,6 +2,7 @@ package dev.peftd.catalog;
 
 import dev.peftd.kernel.Refusal;
 import dev.peftd.api.IdempotencyKeys;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.security.Tenant;
 import dev.peftd.storage.S3Settings;
 import java.nio.file.Path;
@@ -59,20 +60,22 @@ public class ModelRegistry {
         this.maxModelsPerTenant = properties.limits().modelsPerTenant();
     }
 
-    BaseModel register(Tenant tenant, String id, String source, String idempotencyKey) {
+    /** @param dtype {@code null} for {@link #DEFAULT_DTYPE} */
+    BaseModel register(Tenant tenant, String id, String source, String dtype, String idempotencyKey) {
         if (id == null || !MODEL_ID.matcher(id).matches()) {
             throw Refusal.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
         }
+        ModelDtype type = dtypeOf(dtype);
         ModelSource parsed = readable(ModelSource.parse(source));
         BaseModel model = idempotency.create(tenant.name(), "model.create", idempotencyKey,
-                IdempotencyKeys.hash(id, source),
+                IdempotencyKeys.hash(id, source, type.externalName()),
                 () -> {
                     if (repository.existsById(new BaseModel.Key(tenant.name(), id))) {
                         throw new Refusal(Refusal.Kind.CONFLICT, "model '" + id + "' is already registered",
                                 List.of(new Refusal.FieldError("id", "already registered")));
                     }
                     requireRoomFor(tenant.name());
-                    repository.save(new BaseModel(tenant.name(), id, source, clock.instant()));
+                    repository.save(new BaseModel(tenant.name(), id, source, type, clock.instant()));
                     return id;
                 },
                 created -> repository.findById(new BaseModel.Key(tenant.name(), created)).orElseThrow());
@@ -80,6 +83,23 @@ public class ModelRegistry {
             prepareInBackground(model, parsed);
         }
         return model;
+    }
+
+    /**
+     * float32 unless the client asks: this CPU class (no avx512_bf16) computes bf16 slower than float32, and a
+     * checkpoint stored in bf16 would otherwise change speed and numbers under {@code auto} without the client asking.
+     */
+    static final ModelDtype DEFAULT_DTYPE = ModelDtype.FLOAT32;
+
+    private static ModelDtype dtypeOf(String dtype) {
+        if (dtype == null) {
+            return DEFAULT_DTYPE;
+        }
+        try {
+            return ModelDtype.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            throw Refusal.invalidField("dtype", "must be one of " + ModelDtype.names() + ", got '" + dtype + "'");
+        }
     }
 
     /**
@@ -114,8 +134,8 @@ public class ModelRegistry {
      * Registers a model whose files are already local and loadable (a merged adapter that serving wrote and
      * checked): ready at once, no background preparation.
      */
-    public BaseModel registerPrepared(String tenant, String id, String source, Path dir, String architecture,
-            long parameters) {
+    public BaseModel registerPrepared(String tenant, String id, String source, ModelDtype dtype, Path dir,
+            String architecture, long parameters) {
         if (id == null || !MODEL_ID.matcher(id).matches()) {
             throw Refusal.invalidField("id", "must match " + MODEL_ID.pattern() + " (no ':' or '/')");
         }
@@ -125,7 +145,7 @@ public class ModelRegistry {
                         List.of(new Refusal.FieldError("id", "already registered")));
             }
             requireRoomFor(tenant);
-            BaseModel model = new BaseModel(tenant, id, source, clock.instant());
+            BaseModel model = new BaseModel(tenant, id, source, dtype, clock.instant());
             model.ready(dir.toString(), architecture, parameters);
             return repository.save(model);
         });
@@ -174,7 +194,8 @@ public class ModelRegistry {
         }
         executor.execute(() -> {
             try {
-                ModelPreparation.Prepared prepared = preparation.prepare(model.tenant(), model.id(), source);
+                ModelPreparation.Prepared prepared = preparation.prepare(model.tenant(), model.id(), source,
+                        model.dtype());
                 transactions.executeWithoutResult(status -> repository.findById(key).ifPresent(m -> {
                     m.ready(prepared.dir().toString(), prepared.architecture(), prepared.parameters());
                     repository.save(m);

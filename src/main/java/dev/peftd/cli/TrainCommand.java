@@ -6,11 +6,13 @@ import dev.peftd.bench.ProcessStats;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;
+import dev.peftd.core.adapter.InvalidSettingException;
 import dev.peftd.core.adapter.Method;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.tokenizer.Tokenizer;
+import dev.peftd.core.train.MethodSettings;
 import dev.peftd.core.train.TrainingData;
 import dev.peftd.core.train.TrainingResult;
 import dev.peftd.core.train.TrainingRun;
@@ -57,12 +59,13 @@ final class TrainCommand implements Command {
                          lora_plus; adapter, optimizer and loss stay float32)
               output:    --json (one JSON object per step, evaluation and checkpoint, then a summary)""";
 
-    /** VeRA's merged training pass and Delta-LoRA's base update need a float32 base weight to read and write. */
+    /** The core's rule ({@link MethodSettings#requireBaseFits}) on the loaded base, whose type {@code auto} fixes. */
     private static void requireFloat32BaseFor(Method method, CausalLm model) throws UsageException {
         boolean half = model.linears().values().stream().anyMatch(dev.peftd.core.model.Linear::halfPrecision);
-        if (half && (method == Method.VERA || method == Method.DELTA_LORA)) {
-            throw new UsageException("--method " + method.id() + " needs a float32 base: give --dtype float32 (a half"
-                    + " base supports lora, lora_fa and lora_plus)");
+        try {
+            MethodSettings.requireBaseFits(method, half);
+        } catch (InvalidSettingException e) {
+            throw new UsageException("--dtype: " + e.reason());
         }
     }
 

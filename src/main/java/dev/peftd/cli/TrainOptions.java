@@ -39,8 +39,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
             "max-seq-len", MethodSettings.MAX_SEQ_LENGTH);
 
     static final Set<String> VALUED = Stream.of(
-            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "eval-every", "resume",
-                    "dtype"),
+            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "eval-every", "resume"),
             MethodSettings.NAMES.stream().filter(n -> !MethodSettings.SWITCHES.contains(n)).map(TrainOptions::option),
             ALIASES.keySet().stream()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
     static final Set<String> FLAGS = Stream.concat(Stream.of("packing", "json"),
@@ -91,7 +90,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
         return new TrainOptions(o.required("model"), Path.of(o.required("data")), Path.of(o.required("out")),
                 settings, training, o.flag("packing"),
                 o.has("eval-file") ? Path.of(o.string("eval-file", null)) : null, evalFraction,
-                o.has("resume") ? Path.of(o.string("resume", null)) : null, o.flag("json"), ModelArgument.dtype(o));
+                o.has("resume") ? Path.of(o.string("resume", null)) : null, o.flag("json"), settings.dtype());
     }
 
     /**

@@ -82,7 +82,10 @@ final class MethodParser {
                 new InvalidSettingException("method.type", "unknown method '" + apiName + "'; one of " + METHODS));
     }
 
-    /** The given values by name, with the JSON path each came from; {@code "auto"} means the default. */
+    /**
+     * The given values by name, with the JSON path each came from; {@code "auto"} means the default (OpenAI's), except
+     * for {@code dtype}, whose {@code auto} is a value of its own: the checkpoint's type.
+     */
     private static final class Given {
         final String prefix;
         final Map<String, Object> values = new LinkedHashMap<>();
@@ -104,7 +107,7 @@ final class MethodParser {
                             "unknown hyperparameter; known: " + String.join(", ", new TreeSet<>(allowed)));
                 }
                 JsonNode value = field.getValue();
-                if (value.isString() && value.asString().equals("auto")) {
+                if (value.isString() && value.asString().equals("auto") && !name.equals(MethodSettings.DTYPE)) {
                     continue;
                 }
                 values.put(name, plain(value));

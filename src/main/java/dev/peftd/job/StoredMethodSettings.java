@@ -18,6 +18,7 @@ class StoredMethodSettings implements MethodSettings {
     public RunSettings read(String storedMethod, long seed) {
         TrainingMethod method = json.readValue(storedMethod, TrainingMethod.class);
         var training = CoreConfigs.training(method, seed);   // first, as its checks report before the adapter's
-        return new RunSettings(method.type(), CoreConfigs.adapter(method), training, CoreConfigs.maxSeqLength(method));
+        return new RunSettings(method.type(), CoreConfigs.adapter(method), training, CoreConfigs.maxSeqLength(method),
+                method.settings(seed).dtype());
     }
 }

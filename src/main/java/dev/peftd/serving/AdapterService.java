@@ -3,6 +3,7 @@ package dev.peftd.serving;
 import dev.peftd.kernel.Refusal;
 import dev.peftd.api.Ids;
 import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.ArtifactStore;
 import dev.peftd.storage.ObjectKeys;
@@ -61,10 +62,11 @@ class AdapterService {
                     List.of(new Refusal.FieldError("name", "already used")));
         }
         Path baseDir = models.baseDir(tenant, baseModel);
+        ModelDtype dtype = models.dtype(tenant, baseModel);
         Path scratch = Files.createTempDirectory(data.resolve("serving"), "upload-");
         try {
             Path dir = unpack(zip, scratch);
-            AdapterValidator.Summary summary = validate(dir, baseDir, baseModel);
+            AdapterValidator.Summary summary = validate(dir, baseDir, dtype, baseModel);
             String id = Ids.next("adapter");
             store.putDirectory(ObjectKeys.servedAdapter(tenant, id), dir);
             ServedAdapter adapter = new ServedAdapter(id, tenant, name, baseModel, summary.method(), summary.rank(),
@@ -143,7 +145,7 @@ class AdapterService {
 
     /** Merged checkpoint from the shared base (left untouched) to local disk and the store; registered as {@code target}. */
     private void writeMerged(String tenant, ServedModel served, String storeName, String target) throws IOException {
-        try (BaseModelPool.Lease lease = engine.bases().acquire(served.baseDir())) { // not evicted while merging
+        try (BaseModelPool.Lease lease = engine.bases().acquire(served.baseDir(), served.dtype())) { // kept while merging
             LoadedBase base = lease.base();
             Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
             FileSystemUtils.deleteRecursively(out);
@@ -152,7 +154,9 @@ class AdapterService {
             store.putDirectory(prefix, out);
             long parameters = base.model().linears().values().stream().mapToLong(l -> l.weightShape().size()).sum();
             // the store's object key, not store.location(): a filesystem store's location is a server path
-            registry.registerPrepared(tenant, target, "merged:" + prefix, out,
+            // the merged checkpoint holds W0 + ΔW in float32; served in the base's dtype it rounds once, as PEFT's
+            // merge_and_unload on a half base does
+            registry.registerPrepared(tenant, target, "merged:" + prefix, served.dtype(), out,
                     base.model().config().architecture(), parameters);
         }
     }
@@ -182,8 +186,8 @@ class AdapterService {
         }
     }
 
-    private AdapterValidator.Summary validate(Path dir, Path baseDir, String baseModel) {
-        BaseModelPool.Lease base = engine.bases().acquire(baseDir);
+    private AdapterValidator.Summary validate(Path dir, Path baseDir, ModelDtype dtype, String baseModel) {
+        BaseModelPool.Lease base = engine.bases().acquire(baseDir, dtype);
         try (base) { // not evicted while checking
             return AdapterValidator.validate(dir, base.base(), baseModel);
         } catch (UncheckedIOException e) {

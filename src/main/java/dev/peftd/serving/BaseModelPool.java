@@ -2,6 +2,7 @@ package dev.peftd.serving;
 
 import ai.djl.Device;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -16,8 +17,8 @@ import java.util.Map;
 
 /**
  * The base models the serving side uses, each loaded at most once per serving device, within a memory budget
- * ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}; a model costs its parameter bytes). A request holds a {@link Lease}
- * while it uses a model; once the loaded models pass the budget, the least recently used ones that no lease holds
+ * ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}; a model costs its parameter bytes, 2 per weight in a half dtype). A
+ * request holds a {@link Lease} while it uses a model; once the loaded models pass the budget, the least recently used ones that no lease holds
  * are closed, which frees their native memory. A model in use is never evicted, so the pool may sit above its
  * budget until those requests finish (eviction runs again then); a model larger than the whole budget is still
  * served, alone, and stays loaded until another model is asked for. Concurrent first requests for the same directory wait for one load instead of loading twice.
@@ -46,10 +47,15 @@ final class BaseModelPool implements AutoCloseable {
         meters.baseModelBytes(this::usedBytes);
     }
 
-    /** The loaded model of {@code directory} (a Hugging Face model folder with tokenizer.json), held until closed. */
+    /** The float32 model of {@code directory} (a Hugging Face model folder with tokenizer.json), held until closed. */
     public Lease acquire(Path directory) {
+        return acquire(directory, ModelDtype.FLOAT32);
+    }
+
+    /** The model of {@code directory} loaded in {@code dtype}; each (directory, dtype) pair is loaded once. */
+    public Lease acquire(Path directory, ModelDtype dtype) {
         Path dir = directory.toAbsolutePath().normalize();
-        String key = dir + "@" + device;
+        String key = key(dir, dtype);
         Object lock;
         synchronized (this) {
             Entry hit = entries.get(key);
@@ -67,7 +73,7 @@ final class BaseModelPool implements AutoCloseable {
             }
             LoadedBase base;
             try {
-                base = load(key, dir);
+                base = load(key, dir, dtype);
             } finally {
                 synchronized (this) {
                     loading.remove(key);
@@ -96,11 +102,17 @@ final class BaseModelPool implements AutoCloseable {
 
     /** Frees a base model (e.g. when it is deleted): at once if unused, else when its last request finishes. */
     public synchronized void unload(Path directory) {
-        Entry entry = entries.remove(directory.toAbsolutePath().normalize() + "@" + device);
-        if (entry != null) {
-            usedBytes -= entry.bytes;
-            entry.retire();
+        for (ModelDtype dtype : ModelDtype.values()) {
+            Entry entry = entries.remove(key(directory.toAbsolutePath().normalize(), dtype));
+            if (entry != null) {
+                usedBytes -= entry.bytes;
+                entry.retire();
+            }
         }
+    }
+
+    private String key(Path normalized, ModelDtype dtype) {
+        return normalized + "@" + device + (dtype == ModelDtype.FLOAT32 ? "" : "/" + dtype);
     }
 
     public Device device() {
@@ -118,11 +130,11 @@ final class BaseModelPool implements AutoCloseable {
         return dirs;
     }
 
-    private LoadedBase load(String key, Path dir) {
+    private LoadedBase load(String key, Path dir, ModelDtype dtype) {
         long start = System.nanoTime();
         CausalLm model;
         try {
-            model = ModelLoader.load(dir, device);
+            model = ModelLoader.load(dir, device, dtype);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load base model " + dir + ": " + e.getMessage(), e);
         }

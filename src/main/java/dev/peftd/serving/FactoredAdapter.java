@@ -75,7 +75,9 @@ final class FactoredAdapter implements LinearHook, AutoCloseable {
 
     /**
      * @param input      {@code [..., in]}
-     * @param baseOutput {@code [..., out]}, this request's own array: the delta is added in place
+     * @param baseOutput {@code [..., out]}, this request's own array; on a half base it comes out of a TorchScript
+     *                   call made in libtorch's inference mode, which refuses an in-place add outside it, so the
+     *                   delta is added into a new array
      */
     @Override
     public NDArray apply(String module, NDArray input, NDArray baseOutput) {
@@ -85,7 +87,7 @@ final class FactoredAdapter implements LinearHook, AutoCloseable {
         }
         NDArray down = ai.djl.nn.core.Linear.linear(input, f[1]).singletonOrThrow(); // [..., k]
         NDArray up = ai.djl.nn.core.Linear.linear(down, f[0]).singletonOrThrow();    // [..., out]
-        return baseOutput.addi(up);
+        return baseOutput.add(up);
     }
 
     /** The adapted module names, in the model's order. */

@@ -1,5 +1,6 @@
 package dev.peftd.serving;
 
+import dev.peftd.core.model.ModelDtype;
 import java.nio.file.Path;
 
 /**
@@ -10,8 +11,10 @@ import java.nio.file.Path;
  * @param baseDir   the Hugging Face model folder to load once and share
  * @param adapterKey cache identity of the adapter (content-specific), {@code null} for a bare base or merged model
  * @param adapterFiles where the adapter's PEFT directory comes from, {@code null} without an adapter
+ * @param dtype     the type the base is loaded in (its registration's; adapters stay float32 on any)
  */
-record ServedModel(String name, Path baseDir, ServingMode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles) {
+record ServedModel(String name, Path baseDir, ServingMode mode, String adapterKey, AdapterCache.AdapterFiles adapterFiles,
+                   ModelDtype dtype) {
 
     public ServedModel {
         if ((mode == ServingMode.UNMERGED) != (adapterKey != null && adapterFiles != null)) {
@@ -20,15 +23,28 @@ record ServedModel(String name, Path baseDir, ServingMode mode, String adapterKe
     }
 
     public static ServedModel base(String name, Path baseDir) {
-        return new ServedModel(name, baseDir, ServingMode.BASE, null, null);
+        return base(name, baseDir, ModelDtype.FLOAT32);
+    }
+
+    public static ServedModel base(String name, Path baseDir, ModelDtype dtype) {
+        return new ServedModel(name, baseDir, ServingMode.BASE, null, null, dtype);
     }
 
     public static ServedModel merged(String name, Path mergedDir) {
-        return new ServedModel(name, mergedDir, ServingMode.MERGED, null, null);
+        return merged(name, mergedDir, ModelDtype.FLOAT32);
+    }
+
+    public static ServedModel merged(String name, Path mergedDir, ModelDtype dtype) {
+        return new ServedModel(name, mergedDir, ServingMode.MERGED, null, null, dtype);
     }
 
     public static ServedModel adapter(String name, Path baseDir, String adapterKey, AdapterCache.AdapterFiles files) {
-        return new ServedModel(name, baseDir, ServingMode.UNMERGED, adapterKey, files);
+        return adapter(name, baseDir, ModelDtype.FLOAT32, adapterKey, files);
+    }
+
+    public static ServedModel adapter(String name, Path baseDir, ModelDtype dtype, String adapterKey,
+            AdapterCache.AdapterFiles files) {
+        return new ServedModel(name, baseDir, ServingMode.UNMERGED, adapterKey, files, dtype);
     }
 
     public boolean hasAdapter() {

@@ -4,6 +4,7 @@ import dev.peftd.kernel.Refusal;
 import dev.peftd.catalog.BaseModel;
 import dev.peftd.catalog.FineTunedModels;
 import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.storage.ObjectKeys;
 import java.nio.file.Path;
 import org.springframework.stereotype.Component;
@@ -49,19 +50,25 @@ class ServedModels {
             FineTunedModels.FineTunedModel ft = fineTuned.fineTunedModel(tenant, model)
                     .orElseThrow(() -> Refusal.notFound("model", model));
             String prefix = ObjectKeys.adapter(tenant, ft.jobId());
-            return ServedModel.adapter(model, baseDir(tenant, ft.base()), prefix,
+            return ServedModel.adapter(model, baseDir(tenant, ft.base()), dtype(tenant, ft.base()), prefix,
                     downloads.files(prefix, tenant + "/job-" + ft.jobId()));
         }
         var adapter = adapters.find(tenant, model);
         if (adapter.isPresent()) {
             ServedAdapter a = adapter.get();
             String prefix = ObjectKeys.servedAdapter(tenant, a.id());
-            return ServedModel.adapter(model, baseDir(tenant, a.baseModel()), prefix,
+            return ServedModel.adapter(model, baseDir(tenant, a.baseModel()), dtype(tenant, a.baseModel()), prefix,
                     downloads.files(prefix, tenant + "/" + a.id()));
         }
         Path dir = baseDir(tenant, model);
-        return dir.toAbsolutePath().normalize().startsWith(mergedRoot) ? ServedModel.merged(model, dir)
-                : ServedModel.base(model, dir);
+        ModelDtype dtype = dtype(tenant, model);
+        return dir.toAbsolutePath().normalize().startsWith(mergedRoot) ? ServedModel.merged(model, dir, dtype)
+                : ServedModel.base(model, dir, dtype);
+    }
+
+    /** The type a ready base model is served in (its registration's); call after {@link #baseDir}. */
+    ModelDtype dtype(String tenant, String id) {
+        return registry.find(tenant, id).map(BaseModel::dtype).orElseThrow(() -> Refusal.notFound("model", id));
     }
 
     /** The local folder of a ready base model; 404 when unknown, 409 while it is still loading or failed. */

@@ -56,7 +56,7 @@ final class ServingEngine implements AutoCloseable {
      * @param endpoint {@code completions} or {@code chat.completions}, for the request meter
      */
     public Session open(ServedModel model, String endpoint) {
-        BaseModelPool.Lease base = bases.acquire(model.baseDir());
+        BaseModelPool.Lease base = bases.acquire(model.baseDir(), model.dtype());
         try {
             AdapterCache.Lease lease = model.hasAdapter()
                     ? adapters.acquire(model.adapterKey(), base.base(), model.adapterFiles()) : null;

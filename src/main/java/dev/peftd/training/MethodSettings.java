@@ -1,6 +1,7 @@
 package dev.peftd.training;
 
 import dev.peftd.core.adapter.AdapterConfig;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.train.TrainingConfig;
 
 /**
@@ -18,7 +19,9 @@ public interface MethodSettings {
     /**
      * @param method       the method's API name, for messages
      * @param maxSeqLength longest tokenized example kept (the model's context caps it further)
+     * @param dtype        the type the base is loaded in for the run
      */
-    record RunSettings(String method, AdapterConfig adapter, TrainingConfig training, int maxSeqLength) {
+    record RunSettings(String method, AdapterConfig adapter, TrainingConfig training, int maxSeqLength,
+                       ModelDtype dtype) {
     }
 }

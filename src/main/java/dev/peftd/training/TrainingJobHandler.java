@@ -7,8 +7,8 @@ import dev.peftd.catalog.ModelRegistry;
 import dev.peftd.catalog.StoredFile;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
-import dev.peftd.core.adapter.AdapterConfigException;
 import dev.peftd.core.adapter.Adapters;
+import dev.peftd.core.adapter.InvalidSettingException;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
@@ -100,7 +100,7 @@ class TrainingJobHandler implements JobHandler {
             return train(claim, control, work);
         } catch (DatasetException e) {
             return new Outcome.Failed("invalid_training_file", e.getMessage().replace(work.toString() + "/", ""));
-        } catch (AdapterConfigException e) {
+        } catch (InvalidSettingException e) {   // AdapterConfigException too; dtype refused on the loaded base
             return new Outcome.Failed("invalid_hyperparameters", e.getMessage());
         } catch (IOException | UncheckedIOException e) {
             log.warn("job {}: I/O failure", claim.jobId(), e);
@@ -133,7 +133,10 @@ class TrainingJobHandler implements JobHandler {
         TrainingConfig config = settings.training();
         AdapterConfig adapterConfig = settings.adapter();
         try (Tokenizer tokenizer = Tokenizer.load(modelDir);
-             CausalLm model = ModelLoader.load(modelDir, device(control.device()))) {
+             CausalLm model = ModelLoader.load(modelDir, device(control.device()), settings.dtype())) {
+            // auto is known only now: a bf16 checkpoint under auto is a half base that VeRA and Delta-LoRA refuse
+            dev.peftd.core.train.MethodSettings.requireBaseFits(adapterConfig.method(),
+                    model.linears().values().stream().anyMatch(dev.peftd.core.model.Linear::halfPrecision));
             int maxLen = Math.min(settings.maxSeqLength(), model.config().maxPositionEmbeddings());
             TrainingData data = data(tokenizer, trainFile, validationFile, maxLen);
             int totalSteps = config.totalStepsFor(data.train().size());

@@ -3,6 +3,7 @@ package dev.peftd.catalog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.kernel.DataDirectory;
 import dev.peftd.storage.S3ProxyServer;
@@ -40,15 +41,17 @@ class S3ModelSourceTest {
             ModelPreparation preparation = new ModelPreparation(new DataDirectory(data), settings,
                     JsonMapper.builder().build(), null, new LocalModelFolders(data, List.of(), false));
             ModelPreparation.Prepared prepared = preparation.prepare("alpha", "tiny",
-                    ModelSource.parse("s3://models/llama/tiny"));
+                    ModelSource.parse("s3://models/llama/tiny"), ModelDtype.FLOAT32);
             assertThat(prepared.architecture()).isEqualTo("LlamaForCausalLM");
             assertThat(prepared.dir()).startsWith(data.resolve("models/alpha/tiny"));
             assertThat(prepared.dir().resolve("tokenizer.json")).exists();
 
-            assertThatThrownBy(() -> preparation.prepare("alpha", "empty", ModelSource.parse("s3://models/none")))
+            assertThatThrownBy(() -> preparation.prepare("alpha", "empty", ModelSource.parse("s3://models/none"),
+                    ModelDtype.FLOAT32))
                     .hasMessageContaining("no objects under s3://models/none/");
             // the store's error code, not the SDK's page of text
-            assertThatThrownBy(() -> preparation.prepare("alpha", "nobucket", ModelSource.parse("s3://no-such-bucket/x")))
+            assertThatThrownBy(() -> preparation.prepare("alpha", "nobucket",
+                    ModelSource.parse("s3://no-such-bucket/x"), ModelDtype.FLOAT32))
                     .isInstanceOfSatisfying(ModelPreparation.Failed.class, e -> {
                         assertThat(e.failure.code()).isEqualTo("model_source_unavailable");
                         assertThat(e.failure.message()).isEqualTo("s3://no-such-bucket/x/: NoSuchBucket (HTTP 404)");

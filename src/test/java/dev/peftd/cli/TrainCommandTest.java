@@ -104,7 +104,7 @@ class TrainCommandTest {
 
         Outcome delta = run(args("delta_lora", dir.resolve("delta"), "--dtype", "bfloat16"));
         assertThat(delta.code()).isEqualTo(2);
-        assertThat(delta.err()).contains("--method delta_lora needs a float32 base");
+        assertThat(delta.err()).contains("--dtype: method 'delta_lora' needs a float32 base");
     }
 
     @ParameterizedTest

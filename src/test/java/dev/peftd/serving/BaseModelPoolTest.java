@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.engine.Engine;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.LiveArrays;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.TestModels;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
@@ -100,5 +101,23 @@ class BaseModelPoolTest {
     private static BaseModelPool pool(long budgetBytes) {
         return new BaseModelPool(Engine.getInstance().defaultDevice(), new ServingMeters(new SimpleMeterRegistry()),
                 budgetBytes);
+    }
+
+    /** The budget counts what a half base really holds: 2 bytes a weight, half the float32 load of the same files. */
+    @Test
+    void aBfloat16BaseCountsHalfTheBytesAndLoadsBesideTheFloat32One() {
+        try (BaseModelPool pool = pool(Long.MAX_VALUE)) {
+            long float32 = pool.get(LLAMA).model().parameterBytes();
+            try (BaseModelPool.Lease half = pool.acquire(LLAMA, ModelDtype.BFLOAT16)) {
+                assertThat(half.base().model().linears().get("model.layers.0.self_attn.q_proj").halfPrecision()).isTrue();
+                long bytes = half.base().model().parameterBytes();
+                // the weights in 2 bytes each, plus a few scalar constants (was 8 bytes: bf16 counted as 0)
+                assertThat(bytes).isBetween(float32 / 2, float32 / 2 + 16);
+                assertThat(pool.usedBytes()).isEqualTo(float32 + bytes);
+                assertThat(pool.loaded()).hasSize(2);
+            }
+            pool.unload(LLAMA);
+            assertThat(pool.usedBytes()).as("unloading a directory frees it in every dtype").isZero();
+        }
     }
 }

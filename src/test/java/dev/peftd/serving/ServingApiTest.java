@@ -252,7 +252,7 @@ class ServingApiTest {
         assertThat(TestApi.operator(port).get("/actuator/prometheus").body()).contains("mode=\"merged\"");
     }
 
-    private static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {
+    static List<Double> echoLogprobs(TestApi api, String model, long[] ids) {
         TestApi.Response r = api.post("/v1/completions", Map.of("model", model, "prompt", ids, "max_tokens", 0,
                 "echo", true, "logprobs", 3));
         assertThat(r.status()).as(r.toString()).isEqualTo(200);
@@ -286,7 +286,7 @@ class ServingApiTest {
     }
 
     /** multipart/form-data: base_model, optional name, and the fixture directory zipped as file. */
-    private static TestApi.Response uploadAdapter(TestApi api, String baseModel, String name, String fixture)
+    static TestApi.Response uploadAdapter(TestApi api, String baseModel, String name, String fixture)
             throws IOException {
         return upload(api, baseModel, name, fixture + ".zip", zip(ServingFixtures.adapterDir(fixture)));
     }

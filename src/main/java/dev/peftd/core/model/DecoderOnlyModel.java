@@ -3,6 +3,7 @@ package dev.peftd.core.model;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.peftd.core.tensor.HalfOps;
 import java.util.Map;
 
 /**
@@ -34,7 +35,7 @@ public abstract class DecoderOnlyModel implements CausalLm {
             return 0;
         }
         return base.getManagedArrays().stream().distinct()
-                .mapToLong(a -> a.getShape().size() * a.getDataType().getNumOfBytes()).sum();
+                .mapToLong(HalfOps::storageBytes).sum();
     }
 
     /**

@@ -35,6 +35,11 @@ public enum ModelDtype {
         return half;
     }
 
+    /** True for bfloat16 and float16: weights held in a half type (AUTO is resolved only at load). */
+    public boolean isHalf() {
+        return half != null;
+    }
+
     /**
      * @param name one of {@link #externalName()}s, case-insensitive
      * @throws IllegalArgumentException naming the accepted values

@@ -35,6 +35,12 @@ public final class ModelLoader {
         return new TreeSet<>(FAMILIES.keySet());
     }
 
+    /** Whether models of this HF architecture may be held in a half type (GPT-2: only float32). */
+    public static boolean supportsHalfPrecision(String architecture) {
+        ModelFamily family = FAMILIES.get(architecture);
+        return family != null && family.supportsHalfPrecision();
+    }
+
     /** Reads and maps config.json without loading any weights. */
     public static ModelConfig readConfig(Path dir) throws ModelLoadException {
         requireDirectory(dir);

@@ -27,6 +27,17 @@ public final class HalfOps {
     private HalfOps() {
     }
 
+    /**
+     * Bytes an array's storage holds, a bfloat16 one included: DJL maps libtorch's BF16 to {@code UNKNOWN}, whose
+     * size it gives as 0, and the only such arrays peftd makes are bf16 tensors (reading the type is safe; only
+     * allocating by it aborts).
+     */
+    public static long storageBytes(NDArray array) {
+        ai.djl.ndarray.types.DataType type = array.getDataType();
+        int bytes = type == ai.djl.ndarray.types.DataType.UNKNOWN ? 2 : type.getNumOfBytes();
+        return array.getShape().size() * bytes;
+    }
+
     /** Loaded on first use; the module, its type codes and dtype carriers live for the JVM's lifetime. */
     private static final class Module {
         private static final TorchScriptModule OPS = new TorchScriptModule(HalfOps.class, RESOURCE);

@@ -10,6 +10,7 @@ import dev.peftd.core.adapter.LoraPlusConfig;
 import dev.peftd.core.adapter.Method;
 import dev.peftd.core.adapter.TargetModules;
 import dev.peftd.core.adapter.VeraConfig;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.train.optim.LrSchedule;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -30,11 +31,13 @@ import java.util.TreeSet;
  * 2e-3 for VeRA, which trains only scaling vectors and needs about ten times LoRA's rate (PEFT's benchmark runs VeRA
  * at 10x LoRA's).
  *
+ * @param dtype  the type the frozen base is loaded in for the run (float32 unless given; adapters, optimizer state
+ *               and the loss stay float32 on any base)
  * @param values every resolved setting that applies to the method, by name, in a fixed order: what a job records
  *               and shows, and which resolves again to the same configs
  */
 public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfig training, int maxSeqLength,
-                             Map<String, Object> values) {
+                             ModelDtype dtype, Map<String, Object> values) {
 
     public static final String R = "r";
     public static final String LORA_ALPHA = "lora_alpha";
@@ -59,12 +62,16 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
     public static final String GRADIENT_ACCUMULATION_STEPS = "gradient_accumulation_steps";
     public static final String MAX_SEQ_LENGTH = "max_seq_length";
     public static final String CHECKPOINT_EVERY = "checkpoint_every";
+    public static final String DTYPE = "dtype";
 
     /** Every setting, in the order {@link #values()} lists them. */
     public static final List<String> NAMES = List.of(R, LORA_ALPHA, LORA_DROPOUT, TARGET_MODULES, USE_RSLORA,
             LORA_FA_PROJECT_GRAD, VERA_D_INITIAL, PROJECTION_PRNG_KEY, DELTA_LAMBDA, DELTA_START_STEP,
             LORAPLUS_LR_RATIO, N_EPOCHS, MAX_STEPS, BATCH_SIZE, LEARNING_RATE, LEARNING_RATE_MULTIPLIER, LR_SCHEDULER,
-            WARMUP_STEPS, WEIGHT_DECAY, MAX_GRAD_NORM, GRADIENT_ACCUMULATION_STEPS, MAX_SEQ_LENGTH, CHECKPOINT_EVERY);
+            WARMUP_STEPS, WEIGHT_DECAY, MAX_GRAD_NORM, GRADIENT_ACCUMULATION_STEPS, MAX_SEQ_LENGTH, CHECKPOINT_EVERY, DTYPE);
+
+    /** Methods that read or write the float32 base weight, so cannot train on a half one. */
+    private static final Set<Method> FLOAT32_BASE_ONLY = EnumSet.of(Method.VERA, Method.DELTA_LORA);
 
     /** Settings that are on/off switches (flags on a command line). */
     public static final Set<String> SWITCHES = Set.of(USE_RSLORA, LORA_FA_PROJECT_GRAD);
@@ -133,7 +140,34 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
         TrainingConfig.Builder training = training(method, v, seed);
         int maxSeqLength = v.integer(MAX_SEQ_LENGTH, 512, 8, 32_768);
         training.checkpointEvery(v.integer(CHECKPOINT_EVERY, 0, 0, 1_000_000));   // 0: no checkpoints
-        return new MethodSettings(method, adapter, training.build(), maxSeqLength, v.resolved());
+        ModelDtype dtype = dtype(method, v);
+        return new MethodSettings(method, adapter, training.build(), maxSeqLength, dtype, v.resolved());
+    }
+
+    /**
+     * float32 unless given: bf16 compute on a CPU without avx512_bf16 is slower than float32, and the command line's
+     * {@code --dtype} defaults to float32 too. A half type is refused at once for a method that needs a float32
+     * base; {@code auto} is checked once the checkpoint's type is known ({@link #requireBaseFits}).
+     */
+    private static ModelDtype dtype(Method method, GivenSettings v) {
+        List<String> names = java.util.Arrays.stream(ModelDtype.values()).map(ModelDtype::externalName).toList();
+        ModelDtype dtype = ModelDtype.parse(v.choice(DTYPE, ModelDtype.FLOAT32.externalName(), names));
+        requireBaseFits(method, dtype.isHalf());
+        return dtype;
+    }
+
+    /**
+     * The one rule for what trains on a half base: lora, lora_fa and lora_plus do; VeRA (its merged training pass
+     * reads W) and Delta-LoRA (it writes W) need a float32 base.
+     *
+     * @param halfBase whether the base is (or will be) held in bfloat16 or float16
+     * @throws InvalidSettingException naming {@code dtype}
+     */
+    public static void requireBaseFits(Method method, boolean halfBase) {
+        if (halfBase && FLOAT32_BASE_ONLY.contains(method)) {
+            throw new InvalidSettingException(DTYPE, "method '" + method.id() + "' needs a float32 base (it reads or"
+                    + " writes the base weight): use dtype float32; a half base supports lora, lora_fa and lora_plus");
+        }
     }
 
     private static AdapterConfig adapter(Method method, GivenSettings v, int r, double alpha, double dropout,

@@ -10,6 +10,7 @@ import dev.peftd.core.adapter.LoraFaConfig;
 import dev.peftd.core.adapter.LoraPlusConfig;
 import dev.peftd.core.adapter.Method;
 import dev.peftd.core.adapter.VeraConfig;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.train.optim.LrSchedule;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,13 +73,37 @@ class MethodSettingsTest {
         assertThat(first.values().keySet()).containsExactly("r", "lora_alpha", "lora_dropout", "target_modules",
                 "use_rslora", "delta_lambda", "delta_start_step", "n_epochs", "max_steps", "batch_size",
                 "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
-                "gradient_accumulation_steps", "max_seq_length", "checkpoint_every");
+                "gradient_accumulation_steps", "max_seq_length", "checkpoint_every", "dtype");
+        assertThat(first.dtype()).as("the default").isEqualTo(ModelDtype.FLOAT32);
         assertThat(first.training().steps()).as("max_steps wins over n_epochs").isEqualTo(7);
         assertThat(first.training().lr()).isEqualTo(4e-4);
         MethodSettings again = MethodSettings.resolve(Method.DELTA_LORA, first.values(), 9);
         assertThat(again.adapter()).isEqualTo(first.adapter());
         assertThat(again.training()).isEqualTo(first.training());
         assertThat(again.values()).isEqualTo(first.values());
+    }
+
+    /** The one half-base rule: LoRA-family methods take a half dtype, VeRA and Delta-LoRA only float32 (or auto). */
+    @ParameterizedTest
+    @EnumSource(Method.class)
+    void aHalfDtypeIsForTheMethodsThatLeaveTheBaseWeightAlone(Method method) {
+        boolean needsFloat32 = method == Method.VERA || method == Method.DELTA_LORA;
+        for (String half : List.of("bfloat16", "float16")) {
+            if (needsFloat32) {
+                assertThatThrownBy(() -> MethodSettings.resolve(method, Map.of("dtype", half), 0))
+                        .isInstanceOfSatisfying(InvalidSettingException.class, e -> {
+                            assertThat(e.field()).isEqualTo("dtype");
+                            assertThat(e.reason()).contains("needs a float32 base");
+                        });
+            } else {
+                assertThat(MethodSettings.parse(method, Map.of("dtype", half), 0).dtype())
+                        .isEqualTo(ModelDtype.parse(half));
+            }
+        }
+        assertThat(MethodSettings.resolve(method, Map.of("dtype", "auto"), 0).dtype()).as("checked at load")
+                .isEqualTo(ModelDtype.AUTO);
+        assertThatThrownBy(() -> MethodSettings.resolve(method, Map.of("dtype", "fp8"), 0))
+                .isInstanceOfSatisfying(InvalidSettingException.class, e -> assertThat(e.field()).isEqualTo("dtype"));
     }
 
     @ParameterizedTest
