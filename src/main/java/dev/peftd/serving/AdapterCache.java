@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * Adapters on their base models' devices, least recently used evicted first once their bytes pass the budget
- * ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}). A request holds a {@link Lease} while it generates: an adapter evicted
+ * ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}). A request holds a {@link Leased.Lease} while it generates: an adapter evicted
  * meanwhile leaves the cache at once but keeps its tensors until its last lease is closed, so eviction never
  * pulls weights from under a running request. One adapter larger than the whole budget is still served (alone).
  */
@@ -25,7 +25,7 @@ final class AdapterCache implements AutoCloseable {
 
     private final long budgetBytes;
     private final ServingMeters meters;
-    private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order = LRU first
+    private final Map<String, Leased<FactoredAdapter>> entries = new LinkedHashMap<>(16, 0.75f, true); // access order = LRU first
     private final Map<String, Object> loading = new LinkedHashMap<>();
     private long usedBytes;
 
@@ -44,11 +44,11 @@ final class AdapterCache implements AutoCloseable {
      *
      * @param key identifies the adapter's content (e.g. its id plus version); the base is part of the cache key
      */
-    public Lease acquire(String key, LoadedBase base, AdapterFiles files) {
+    public Leased.Lease<FactoredAdapter> acquire(String key, LoadedBase base, AdapterFiles files) {
         String cacheKey = key + "|" + base.key();
         Object lock;
         synchronized (this) {
-            Entry hit = entries.get(cacheKey);
+            Leased<FactoredAdapter> hit = entries.get(cacheKey);
             if (hit != null) {
                 meters.adapterCacheHit();
                 return hit.lease();
@@ -57,7 +57,7 @@ final class AdapterCache implements AutoCloseable {
         }
         synchronized (lock) { // one loader per key; others wait here and then find it cached
             synchronized (this) {
-                Entry hit = entries.get(cacheKey);
+                Leased<FactoredAdapter> hit = entries.get(cacheKey);
                 if (hit != null) {
                     meters.adapterCacheHit();
                     return hit.lease();
@@ -77,8 +77,8 @@ final class AdapterCache implements AutoCloseable {
             }
             meters.adapterLoaded(System.nanoTime() - start);
             synchronized (this) {
-                Entry entry = new Entry(adapter);
-                Lease lease = entry.lease(); // leased before eviction runs, so it cannot evict itself away
+                Leased<FactoredAdapter> entry = new Leased<>(adapter, this, FactoredAdapter::close, () -> { });
+                Leased.Lease<FactoredAdapter> lease = entry.lease(); // leased before eviction runs: it cannot evict itself
                 entries.put(cacheKey, entry);
                 usedBytes += adapter.bytes();
                 evictOverBudget();
@@ -89,12 +89,12 @@ final class AdapterCache implements AutoCloseable {
 
     /** Drops every cached copy of {@code key} (an adapter that was deleted or replaced). */
     public synchronized void invalidate(String key) {
-        Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+        Iterator<Map.Entry<String, Leased<FactoredAdapter>>> it = entries.entrySet().iterator();
         while (it.hasNext()) {
-            Map.Entry<String, Entry> e = it.next();
+            Map.Entry<String, Leased<FactoredAdapter>> e = it.next();
             if (e.getKey().startsWith(key + "|")) {
                 it.remove();
-                usedBytes -= e.getValue().adapter.bytes();
+                usedBytes -= e.getValue().value().bytes();
                 e.getValue().retire();
             }
         }
@@ -114,11 +114,11 @@ final class AdapterCache implements AutoCloseable {
     }
 
     private void evictOverBudget() {
-        Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+        Iterator<Map.Entry<String, Leased<FactoredAdapter>>> it = entries.entrySet().iterator();
         while (usedBytes > budgetBytes && entries.size() > 1 && it.hasNext()) {
-            Entry victim = it.next().getValue();
+            Leased<FactoredAdapter> victim = it.next().getValue();
             it.remove();
-            usedBytes -= victim.adapter.bytes();
+            usedBytes -= victim.value().bytes();
             victim.retire();
             meters.adapterCacheEviction();
         }
@@ -126,62 +126,8 @@ final class AdapterCache implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        entries.values().forEach(Entry::retire);
+        entries.values().forEach(Leased::retire);
         entries.clear();
         usedBytes = 0;
-    }
-
-    /** One cached adapter and the number of requests using it. Guarded by the cache's monitor. */
-    private final class Entry {
-        private final FactoredAdapter adapter;
-        private int leases;
-        private boolean retired;
-
-        Entry(FactoredAdapter adapter) {
-            this.adapter = adapter;
-        }
-
-        Lease lease() {
-            leases++;
-            return new Lease(this);
-        }
-
-        void retire() {
-            retired = true;
-            if (leases == 0) {
-                adapter.close();
-            }
-        }
-
-        void release() {
-            synchronized (AdapterCache.this) {
-                leases--;
-                if (retired && leases == 0) {
-                    adapter.close();
-                }
-            }
-        }
-    }
-
-    /** A request's hold on a cached adapter; close it when the request is done. */
-    public final class Lease implements AutoCloseable {
-        private final Entry entry;
-        private boolean closed;
-
-        private Lease(Entry entry) {
-            this.entry = entry;
-        }
-
-        public FactoredAdapter adapter() {
-            return entry.adapter;
-        }
-
-        @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                entry.release();
-            }
-        }
     }
 }

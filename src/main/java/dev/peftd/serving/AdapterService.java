@@ -145,8 +145,8 @@ class AdapterService {
 
     /** Merged checkpoint from the shared base (left untouched) to local disk and the store; registered as {@code target}. */
     private void writeMerged(String tenant, ServedModel served, String storeName, String target) throws IOException {
-        try (BaseModelPool.Lease lease = engine.bases().acquire(served.baseDir(), served.dtype())) { // kept while merging
-            LoadedBase base = lease.base();
+        try (Leased.Lease<LoadedBase> lease = engine.bases().acquire(served.baseDir(), served.dtype())) { // kept while merging
+            LoadedBase base = lease.value();
             Path out = models.mergedRoot().resolve(tenant).resolve(storeName);
             FileSystemUtils.deleteRecursively(out);
             AdapterMerger.merge(base, served.adapterFiles().localDirectory(), out);
@@ -187,9 +187,9 @@ class AdapterService {
     }
 
     private AdapterValidator.Summary validate(Path dir, Path baseDir, ModelDtype dtype, String baseModel) {
-        BaseModelPool.Lease base = engine.bases().acquire(baseDir, dtype);
+        Leased.Lease<LoadedBase> base = engine.bases().acquire(baseDir, dtype);
         try (base) { // not evicted while checking
-            return AdapterValidator.validate(dir, base.base(), baseModel);
+            return AdapterValidator.validate(dir, base.value(), baseModel);
         } catch (UncheckedIOException e) {
             log.warn("uploaded adapter for {} unreadable after unpacking", baseModel, e);
             throw Refusal.invalidField("file", "the adapter files cannot be read");

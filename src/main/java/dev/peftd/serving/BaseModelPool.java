@@ -18,7 +18,7 @@ import java.util.Map;
 /**
  * The base models the serving side uses, each loaded at most once per serving device, within a memory budget
  * ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}; a model costs its parameter bytes, 2 per weight in a half dtype). A
- * request holds a {@link Lease} while it uses a model; once the loaded models pass the budget, the least recently used ones that no lease holds
+ * request holds a {@link Leased.Lease} while it uses a model; once the loaded models pass the budget, the least recently used ones that no lease holds
  * are closed, which frees their native memory. A model in use is never evicted, so the pool may sit above its
  * budget until those requests finish (eviction runs again then); a model larger than the whole budget is still
  * served, alone, and stays loaded until another model is asked for. Concurrent first requests for the same directory wait for one load instead of loading twice.
@@ -48,19 +48,19 @@ final class BaseModelPool implements AutoCloseable {
     }
 
     /** The float32 model of {@code directory} (a Hugging Face model folder with tokenizer.json), held until closed. */
-    public Lease acquire(Path directory) {
+    public Leased.Lease<LoadedBase> acquire(Path directory) {
         return acquire(directory, ModelDtype.FLOAT32);
     }
 
     /** The model of {@code directory} loaded in {@code dtype}; each (directory, dtype) pair is loaded once. */
-    public Lease acquire(Path directory, ModelDtype dtype) {
+    public Leased.Lease<LoadedBase> acquire(Path directory, ModelDtype dtype) {
         Path dir = directory.toAbsolutePath().normalize();
         String key = key(dir, dtype);
         Object lock;
         synchronized (this) {
             Entry hit = entries.get(key);
             if (hit != null) {
-                return hit.lease();
+                return hit.shared().lease();
             }
             lock = loading.computeIfAbsent(key, k -> new Object());
         }
@@ -68,7 +68,7 @@ final class BaseModelPool implements AutoCloseable {
             synchronized (this) {
                 Entry hit = entries.get(key);
                 if (hit != null) {
-                    return hit.lease();
+                    return hit.shared().lease();
                 }
             }
             LoadedBase base;
@@ -80,10 +80,13 @@ final class BaseModelPool implements AutoCloseable {
                 }
             }
             synchronized (this) {
-                Entry entry = new Entry(base);
-                Lease lease = entry.lease(); // held before eviction runs, so the new model cannot evict itself
+                Entry entry = new Entry(new Leased<>(base, this, LoadedBase::close, this::evictOverBudget),
+                        base.model().parameterBytes());
+                // held before eviction runs, so the new model cannot evict itself; when its last lease closes, the
+                // pool looks again (it may have been the one keeping the pool over its budget)
+                Leased.Lease<LoadedBase> lease = entry.shared().lease();
                 entries.put(key, entry);
-                usedBytes += entry.bytes;
+                usedBytes += entry.bytes();
                 evictOverBudget();
                 return lease;
             }
@@ -95,8 +98,8 @@ final class BaseModelPool implements AutoCloseable {
      * (tools, tests), since a later load may evict it. Requests use {@link #acquire}.
      */
     public LoadedBase get(Path directory) {
-        try (Lease lease = acquire(directory)) {
-            return lease.base();
+        try (Leased.Lease<LoadedBase> lease = acquire(directory)) {
+            return lease.value();
         }
     }
 
@@ -105,8 +108,8 @@ final class BaseModelPool implements AutoCloseable {
         for (ModelDtype dtype : ModelDtype.values()) {
             Entry entry = entries.remove(key(directory.toAbsolutePath().normalize(), dtype));
             if (entry != null) {
-                usedBytes -= entry.bytes;
-                entry.retire();
+                usedBytes -= entry.bytes();
+                entry.shared().retire();
             }
         }
     }
@@ -126,7 +129,7 @@ final class BaseModelPool implements AutoCloseable {
     /** Directories of the loaded models, least recently used first (for tests and diagnostics). */
     public synchronized List<Path> loaded() {
         List<Path> dirs = new ArrayList<>();
-        entries.values().forEach(e -> dirs.add(e.base.directory()));
+        entries.values().forEach(e -> dirs.add(e.shared().value().directory()));
         return dirs;
     }
 
@@ -156,10 +159,10 @@ final class BaseModelPool implements AutoCloseable {
         Iterator<Entry> it = entries.values().iterator();
         for (int left = entries.size(); usedBytes > budgetBytes && left > 1; left--) {
             Entry candidate = it.next();
-            if (candidate.leases == 0) {
+            if (!candidate.shared().inUse()) {
                 it.remove();
-                usedBytes -= candidate.bytes;
-                candidate.retire();
+                usedBytes -= candidate.bytes();
+                candidate.shared().retire();
                 meters.baseModelEviction();
             }
         }
@@ -167,68 +170,12 @@ final class BaseModelPool implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        entries.values().forEach(Entry::retire);
+        entries.values().forEach(e -> e.shared().retire());
         entries.clear();
         usedBytes = 0;
     }
 
-    /** One loaded model and the number of requests using it. Guarded by the pool's monitor. */
-    private final class Entry {
-        private final LoadedBase base;
-        private final long bytes;
-        private int leases;
-        private boolean retired;
-
-        Entry(LoadedBase base) {
-            this.base = base;
-            this.bytes = base.model().parameterBytes();
-        }
-
-        Lease lease() {
-            leases++;
-            return new Lease(this);
-        }
-
-        void retire() {
-            retired = true;
-            if (leases == 0) {
-                base.close();
-            }
-        }
-
-        void release() {
-            synchronized (BaseModelPool.this) {
-                leases--;
-                if (retired) {
-                    if (leases == 0) {
-                        base.close();
-                    }
-                } else if (leases == 0) {
-                    evictOverBudget(); // it may have been the one keeping the pool over its budget
-                }
-            }
-        }
-    }
-
-    /** A request's hold on a loaded model: it stays loaded until every lease on it is closed. */
-    public final class Lease implements AutoCloseable {
-        private final Entry entry;
-        private boolean closed;
-
-        private Lease(Entry entry) {
-            this.entry = entry;
-        }
-
-        public LoadedBase base() {
-            return entry.base;
-        }
-
-        @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                entry.release();
-            }
-        }
+    /** One loaded model, its bytes against the budget, and the requests using it. Guarded by the pool's monitor. */
+    private record Entry(Leased<LoadedBase> shared, long bytes) {
     }
 }

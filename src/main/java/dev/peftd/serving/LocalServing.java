@@ -70,9 +70,9 @@ public final class LocalServing implements AutoCloseable {
     /** Device bytes the adapter's factors take in the cache. */
     public long adapterBytes(Target target) {
         ServedModel model = target.model;
-        try (AdapterCache.Lease lease = engine.adapters().acquire(model.adapterKey(),
+        try (Leased.Lease<FactoredAdapter> lease = engine.adapters().acquire(model.adapterKey(),
                 engine.bases().get(model.baseDir()), model.adapterFiles())) {
-            return lease.adapter().bytes();
+            return lease.value().bytes();
         }
     }
 

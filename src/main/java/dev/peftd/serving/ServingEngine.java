@@ -56,10 +56,10 @@ final class ServingEngine implements AutoCloseable {
      * @param endpoint {@code completions} or {@code chat.completions}, for the request meter
      */
     public Session open(ServedModel model, String endpoint) {
-        BaseModelPool.Lease base = bases.acquire(model.baseDir(), model.dtype());
+        Leased.Lease<LoadedBase> base = bases.acquire(model.baseDir(), model.dtype());
         try {
-            AdapterCache.Lease lease = model.hasAdapter()
-                    ? adapters.acquire(model.adapterKey(), base.base(), model.adapterFiles()) : null;
+            Leased.Lease<FactoredAdapter> lease = model.hasAdapter()
+                    ? adapters.acquire(model.adapterKey(), base.value(), model.adapterFiles()) : null;
             meters.request(endpoint, model.mode());
             return new Session(model, base, lease);
         } catch (RuntimeException e) {
@@ -95,11 +95,11 @@ final class ServingEngine implements AutoCloseable {
     /** One request's view of its model; close it when the response is written. */
     public final class Session implements AutoCloseable {
         private final ServedModel model;
-        private final BaseModelPool.Lease base;
-        private final AdapterCache.Lease lease;
+        private final Leased.Lease<LoadedBase> base;
+        private final Leased.Lease<FactoredAdapter> lease;
         private volatile boolean cancelled;
 
-        private Session(ServedModel model, BaseModelPool.Lease base, AdapterCache.Lease lease) {
+        private Session(ServedModel model, Leased.Lease<LoadedBase> base, Leased.Lease<FactoredAdapter> lease) {
             this.model = model;
             this.base = base;
             this.lease = lease;
@@ -110,16 +110,16 @@ final class ServingEngine implements AutoCloseable {
         }
 
         public Tokenizer tokenizer() {
-            return base.base().tokenizer();
+            return base.value().tokenizer();
         }
 
         public LoadedBase base() {
-            return base.base();
+            return base.value();
         }
 
         /** The adapter's hook, or {@code null} for the bare (or merged) base. */
         LinearHook hook() {
-            return lease == null ? null : lease.adapter();
+            return lease == null ? null : lease.value();
         }
 
         /**

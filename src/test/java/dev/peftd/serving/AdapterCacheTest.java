@@ -23,8 +23,8 @@ class AdapterCacheTest {
         long loraBytes;
         try (ServingFixtures probe = new ServingFixtures()) {
             LoadedBase base = probe.engine.bases().get(TestModels.tinyLlama());
-            try (AdapterCache.Lease lease = probe.engine.adapters().acquire("a", base, files("llama-lora"))) {
-                loraBytes = lease.adapter().bytes();
+            try (Leased.Lease<FactoredAdapter> lease = probe.engine.adapters().acquire("a", base, files("llama-lora"))) {
+                loraBytes = lease.value().bytes();
             }
         }
         // room for two LoRA copies but not three
@@ -51,17 +51,17 @@ class AdapterCacheTest {
             AdapterCache cache = serving.engine.adapters();
             LoadedBase base = serving.engine.bases().get(TestModels.tinyLlama());
             GenerationOptions options = GenerationOptions.greedy(6).withLogprobs(2);
-            try (AdapterCache.Lease held = cache.acquire("lora", base, files("llama-lora"))) {
-                GenerationResult before = base.generator().generate(PROMPT, options, held.adapter(), TokenListener.NONE);
+            try (Leased.Lease<FactoredAdapter> held = cache.acquire("lora", base, files("llama-lora"))) {
+                GenerationResult before = base.generator().generate(PROMPT, options, held.value(), TokenListener.NONE);
                 cache.acquire("vera", base, files("llama-vera")).close(); // evicts "lora" while it is leased
                 assertEquals(List.of("vera|" + base.key()), cache.keys());
-                GenerationResult after = base.generator().generate(PROMPT, options, held.adapter(), TokenListener.NONE);
+                GenerationResult after = base.generator().generate(PROMPT, options, held.value(), TokenListener.NONE);
                 assertTrue(Arrays.equals(before.generatedIds(), after.generatedIds()));
                 assertEquals(before.logprobs(), after.logprobs());
             }
-            AdapterCache.Lease again = cache.acquire("vera", base, files("llama-vera"));
-            AdapterCache.Lease same = cache.acquire("vera", base, files("llama-vera"));
-            assertSame(again.adapter(), same.adapter());
+            Leased.Lease<FactoredAdapter> again = cache.acquire("vera", base, files("llama-vera"));
+            Leased.Lease<FactoredAdapter> same = cache.acquire("vera", base, files("llama-vera"));
+            assertSame(again.value(), same.value());
             again.close();
             same.close();
             cache.invalidate("vera");

@@ -71,13 +71,13 @@ class BaseModelPoolTest {
     @Test
     void aModelInUseIsNeverEvictedAndGoesOnceItsLastRequestEnds() {
         try (BaseModelPool pool = pool(1)) { // a budget no model fits
-            try (BaseModelPool.Lease held = pool.acquire(LLAMA)) {
+            try (Leased.Lease<LoadedBase> held = pool.acquire(LLAMA)) {
                 pool.acquire(QWEN).close();
                 pool.acquire(MISTRAL).close(); // evicts Qwen, the only unused model that is not the newest
                 assertThat(pool.loaded()).containsExactly(LLAMA.toAbsolutePath().normalize(),
                         MISTRAL.toAbsolutePath().normalize());
                 assertThat(pool.usedBytes()).as("over budget while Llama is in use").isEqualTo(llamaBytes + mistralBytes);
-                assertThat(held.base().generator().generate(new long[] {1, 17, 42}, GenerationOptions.greedy(3))
+                assertThat(held.value().generator().generate(new long[] {1, 17, 42}, GenerationOptions.greedy(3))
                         .generatedIds()).isNotEmpty(); // its weights are all still there
             }
             assertThat(pool.loaded()).as("released: the pool falls back within its budget as far as it can")
@@ -108,9 +108,9 @@ class BaseModelPoolTest {
     void aBfloat16BaseCountsHalfTheBytesAndLoadsBesideTheFloat32One() {
         try (BaseModelPool pool = pool(Long.MAX_VALUE)) {
             long float32 = pool.get(LLAMA).model().parameterBytes();
-            try (BaseModelPool.Lease half = pool.acquire(LLAMA, ModelDtype.BFLOAT16)) {
-                assertThat(half.base().model().linears().get("model.layers.0.self_attn.q_proj").halfPrecision()).isTrue();
-                long bytes = half.base().model().parameterBytes();
+            try (Leased.Lease<LoadedBase> half = pool.acquire(LLAMA, ModelDtype.BFLOAT16)) {
+                assertThat(half.value().model().linears().get("model.layers.0.self_attn.q_proj").halfPrecision()).isTrue();
+                long bytes = half.value().model().parameterBytes();
                 // the weights in 2 bytes each, plus a few scalar constants (was 8 bytes: bf16 counted as 0)
                 assertThat(bytes).isBetween(float32 / 2, float32 / 2 + 16);
                 assertThat(pool.usedBytes()).isEqualTo(float32 + bytes);
