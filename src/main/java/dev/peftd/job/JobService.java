@@ -7,14 +7,18 @@ import dev.peftd.api.ListPage;
 import dev.peftd.catalog.BaseModel;
 import dev.peftd.catalog.Files;
 import dev.peftd.catalog.ModelRegistry;
+import dev.peftd.core.model.ModelLoader;
 import dev.peftd.queue.JobSignals;
 import dev.peftd.queue.JobState;
 import dev.peftd.security.Tenant;
 import dev.peftd.worker.JobJournal;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
@@ -112,8 +116,20 @@ public class JobService {
         }
         checkMetadata(request.metadata());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
-        CoreConfigs.check(method, request.seed() == null ? 0 : request.seed());
+        CoreConfigs.check(method, request.seed() == null ? 0 : request.seed(), moduleNames(base));
         return method;
+    }
+
+    /** The base model's module names, for checking target_modules against them; null when its files cannot be read. */
+    private static Set<String> moduleNames(BaseModel base) {
+        if (base.localPath() == null) {
+            return null;
+        }
+        try {
+            return ModelLoader.moduleNames(Path.of(base.localPath()));
+        } catch (IOException | RuntimeException e) {
+            return null; // the run reports an unreadable model; submission falls back to typical names
+        }
     }
 
     /** Inside the create transaction: the tenant's lock is held until the insert commits. */

@@ -247,6 +247,18 @@ class JobsApiTest {
     }
 
     /**
+     * Submission checks the regex on the base model's own module names (read from its safetensors headers): this one
+     * passes on typical names, since its lookahead fails fast without "input_layernorm", and backtracks on tiny-llama's
+     * {@code model.layers.0.input_layernorm}.
+     */
+    @Test
+    void aRegexThatExplodesOnlyOnTheModelsOwnNamesIsRefusedAtSubmission() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertRefused(
+                body(method("lora", Map.of("target_modules", "(?=.*input_layernorm)(.*){16}Z"))),
+                "method.lora.hyperparameters.target_modules", "input_layernorm"));
+    }
+
+    /**
      * The run-time side: a job whose regex got past submission (stored before the guard, or a pattern that only
      * explodes on the model's own module names) fails with a clear error; unguarded, the worker matching it hung
      * and a cancel never landed.

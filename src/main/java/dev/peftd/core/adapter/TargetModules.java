@@ -95,8 +95,13 @@ public final class TargetModules {
      * @throws AdapterConfigException naming target_modules when it does
      */
     public void requireEvaluable() {
+        requireEvaluable(TYPICAL_MODULES);
+    }
+
+    /** The same on the model's own module names (what the worker will match), when they are known at submission. */
+    public void requireEvaluable(Collection<String> modules) {
         if (regex != null) {
-            TYPICAL_MODULES.forEach(regex::matches);
+            modules.forEach(regex::matches);
         }
     }
 

@@ -49,6 +49,24 @@ public final class ModelLoader {
         return familyOf(json, architecture).readConfig(architecture, json);
     }
 
+    /**
+     * The module names the checkpoint's weights belong to ({@code model.layers.0.self_attn.q_proj} for
+     * {@code ….q_proj.weight}), read from the safetensors headers without loading a tensor: a superset of the linear
+     * layers an adapter can target, for checking a user's {@code target_modules} against the real model at submission.
+     */
+    public static Set<String> moduleNames(Path dir) throws IOException {
+        requireDirectory(dir);
+        Set<String> modules = new TreeSet<>();
+        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
+            for (String key : checkpoint.keys()) {
+                if (key.endsWith(".weight")) {
+                    modules.add(key.substring(0, key.length() - ".weight".length()));
+                }
+            }
+        }
+        return modules;
+    }
+
     /** Loads in float32 onto the engine's default device (a GPU when there is one). */
     public static CausalLm load(Path dir) throws IOException {
         return load(dir, ModelDtype.FLOAT32);

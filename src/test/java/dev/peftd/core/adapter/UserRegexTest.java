@@ -34,6 +34,20 @@ class UserRegexTest {
                 .hasMessageStartingWith("target_modules:"));
     }
 
+    /**
+     * A regex that backtracks only on a name the typical list lacks (an embedding, here) passes the typical check, and
+     * is refused once the model's own module names are given: what submission does when the base model is known.
+     */
+    @Test
+    void theModelsOwnNamesCatchWhatTypicalNamesMiss() {
+        TargetModules hostile = TargetModules.regex("model\\.embed_tokens(x?x?)*(.*){14}Z");
+        assertTimeoutPreemptively(PROMPTLY, () -> hostile.requireEvaluable());
+        List<String> modules = List.of("model.embed_tokens_and_a_long_tail", "model.layers.0.self_attn.q_proj");
+        assertTimeoutPreemptively(PROMPTLY, () -> assertThatThrownBy(() -> hostile.requireEvaluable(modules))
+                .isInstanceOf(AdapterConfigException.class)
+                .hasMessageContaining("model.embed_tokens_and_a_long_tail"));
+    }
+
     @Test
     void catastrophicRankPatternKeyFailsPromptlyNamingTheKey() {
         LoraConfig config = LoraConfig.withPatterns(4, 8, 0, false, TargetModules.allLinear(),
