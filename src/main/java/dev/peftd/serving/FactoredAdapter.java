@@ -27,9 +27,11 @@ final class FactoredAdapter implements LinearHook, AutoCloseable {
     private final String method;
     private final int maxRank;
     private final long bytes;
+    private final boolean halfBase;
 
-    private FactoredAdapter(NDManager manager, Map<String, NDArray[]> factors, String method) {
+    private FactoredAdapter(NDManager manager, Map<String, NDArray[]> factors, String method, boolean halfBase) {
         this.manager = manager;
+        this.halfBase = halfBase;
         this.factors = Collections.unmodifiableMap(factors);
         this.method = method;
         int rank = 0;
@@ -70,14 +72,15 @@ final class FactoredAdapter implements LinearHook, AutoCloseable {
             manager.close();
             throw e;
         }
-        return new FactoredAdapter(manager, factors, adapter.method().id());
+        boolean halfBase = adapter.baseLinear(adapter.modules().get(0)).halfPrecision();
+        return new FactoredAdapter(manager, factors, adapter.method().id(), halfBase);
     }
 
     /**
      * @param input      {@code [..., in]}
-     * @param baseOutput {@code [..., out]}, this request's own array; on a half base it comes out of a TorchScript
-     *                   call made in libtorch's inference mode, which refuses an in-place add outside it, so the
-     *                   delta is added into a new array
+     * @param baseOutput {@code [..., out]}, this request's own array: the delta is added in place, except on a half
+     *                   base, whose output comes out of a TorchScript call made in libtorch's inference mode, which
+     *                   refuses an in-place add outside it (there the delta goes into a new array)
      */
     @Override
     public NDArray apply(String module, NDArray input, NDArray baseOutput) {
@@ -87,7 +90,7 @@ final class FactoredAdapter implements LinearHook, AutoCloseable {
         }
         NDArray down = ai.djl.nn.core.Linear.linear(input, f[1]).singletonOrThrow(); // [..., k]
         NDArray up = ai.djl.nn.core.Linear.linear(down, f[0]).singletonOrThrow();    // [..., out]
-        return baseOutput.add(up);
+        return halfBase ? baseOutput.add(up) : baseOutput.addi(up);
     }
 
     /** The adapted module names, in the model's order. */
