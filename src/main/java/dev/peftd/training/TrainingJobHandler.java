@@ -149,8 +149,8 @@ class TrainingJobHandler implements JobHandler {
                     run.resumeFrom(resumeFrom);
                 }
                 journal.message(claim.jobId(), JobJournal.Level.info, String.format(java.util.Locale.ROOT,
-                        "Training %s on %s: %d examples, %d steps, %d trainable parameters%s", settings.method(),
-                        job.model(), data.train().size(), run.totalSteps(), adapter.trainableParameterCount(),
+                        "Training %s on %s: %d examples, %d steps (%d epochs), %d trainable parameters%s", settings.method(),
+                        job.model(), data.train().size(), run.totalSteps(), run.epochs(), adapter.trainableParameterCount(),
                         resumeFrom == null ? "" : ", resuming at step " + claim.checkpointStep()));
                 TrainingResult result = run.run();
                 if (control.stop() == RunControl.Stop.LEASE_LOST) {
