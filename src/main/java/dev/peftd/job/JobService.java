@@ -44,6 +44,7 @@ public class JobService {
     private final JsonMapper json;
     private final Clock clock;
     private final MethodParser methodParser;
+    private final DatasetChecks datasetChecks;
     private final int maxAttempts;
     private final int maxActiveJobs;
     private final SecureRandom seeds = new SecureRandom();
@@ -60,6 +61,7 @@ public class JobService {
         this.json = json;
         this.clock = clock;
         this.methodParser = new MethodParser(properties.training().checkpointEvery());
+        this.datasetChecks = new DatasetChecks(files, json);
         this.maxAttempts = properties.worker().maxAttempts();
         this.maxActiveJobs = properties.limits().activeJobsPerTenant();
     }
@@ -117,6 +119,8 @@ public class JobService {
         checkMetadata(request.metadata());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
         CoreConfigs.check(method, request.seed() == null ? 0 : request.seed(), moduleNames(base));
+        datasetChecks.check(tenant, base, request.trainingFile(), request.validationFile(),
+                method.settings(0).maxSeqLength());
         return method;
     }
 
