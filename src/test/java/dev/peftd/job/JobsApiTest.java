@@ -281,6 +281,26 @@ class JobsApiTest {
         assertThat(error.path("message").asString()).startsWith("target_modules: regular expression '(.*){16}Z' needs");
     }
 
+    /** integrations were silently dropped; peftd reports to no outside tracker, so asking for one is refused. */
+    @Test
+    void integrationsAreRefusedNamingTheTypeAndAnEmptyListAsksForNothing() {
+        Map<String, Object> wandb = body(method("lora", Map.of("max_steps", 1)));
+        wandb.put("integrations", List.of(Map.of("type", "wandb", "wandb", Map.of("project", "p"))));
+        assertRefused(wandb, "integrations[0].type", "'wandb' is not supported: peftd reports to no outside tracker");
+        Map<String, Object> mlflow = body(method("lora", Map.of("max_steps", 1)));
+        mlflow.put("integrations", List.of(Map.of("type", "mlflow")));
+        assertRefused(mlflow, "integrations[0].type", "'mlflow' is not supported");
+        Map<String, Object> notAList = body(method("lora", Map.of("max_steps", 1)));
+        notAList.put("integrations", Map.of("type", "wandb"));
+        assertRefused(notAList, "integrations", "must be an array");
+
+        Map<String, Object> none = body(method("lora", Map.of("max_steps", 1)));
+        none.put("integrations", List.of());
+        TestApi.Response created = alpha.post("/v1/fine_tuning/jobs", none);
+        assertThat(created.status()).as(created.toString()).isEqualTo(200);
+        cancelQuietly(created.json().path("id").asString());
+    }
+
     private void assertRefused(Map<String, Object> body, String field, String reason) {
         TestApi.Response response = alpha.post("/v1/fine_tuning/jobs", body);
         assertThat(response.status()).as(field + " -> " + response).isEqualTo(400);
