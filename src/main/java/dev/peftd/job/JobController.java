@@ -43,14 +43,15 @@ class JobController {
     /** The create body exactly as OpenAI names it. */
     record CreateBody(String model, @JsonProperty("training_file") String trainingFile,
                       @JsonProperty("validation_file") String validationFile, String suffix, Long seed,
-                      JsonNode hyperparameters, JsonNode method, Map<String, String> metadata) {
+                      JsonNode hyperparameters, JsonNode method, Map<String, String> metadata,
+                      JsonNode integrations) {
     }
 
     @PostMapping("/v1/fine_tuning/jobs")
     JobViews.Job create(@AuthenticationPrincipal Tenant tenant, @RequestBody CreateBody body,
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
         var request = new JobService.CreateRequest(body.model(), body.trainingFile(), body.validationFile(), body.suffix(),
-                body.seed(), body.hyperparameters(), body.method(), body.metadata());
+                body.seed(), body.hyperparameters(), body.method(), body.metadata(), body.integrations());
         return JobViews.Job.of(service.create(tenant, request, idempotencyKey));
     }
 

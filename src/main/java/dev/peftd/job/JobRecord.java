@@ -4,7 +4,11 @@ import dev.peftd.queue.JobSpec;
 import dev.peftd.queue.JobState;
 import java.time.Instant;
 
-/** One row of {@code fine_tuning_jobs}, as the API and the worker read it. */
+/**
+ * One row of {@code fine_tuning_jobs}, as the API and the worker read it.
+ *
+ * @param epochs the passes over the training data the run reaches (known once a run has read its data), else null
+ */
 public record JobRecord(
         String id,
         String tenant,
@@ -22,6 +26,7 @@ public record JobRecord(
         String errorParam,
         Long trainedTokens,
         Integer totalSteps,
+        Integer epochs,
         int stepsCompleted,
         Instant createdAt,
         Instant startedAt,

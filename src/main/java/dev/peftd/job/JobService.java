@@ -44,6 +44,7 @@ public class JobService {
     private final JsonMapper json;
     private final Clock clock;
     private final MethodParser methodParser;
+    private final DatasetChecks datasetChecks;
     private final int maxAttempts;
     private final int maxActiveJobs;
     private final SecureRandom seeds = new SecureRandom();
@@ -60,13 +61,15 @@ public class JobService {
         this.json = json;
         this.clock = clock;
         this.methodParser = new MethodParser(properties.training().checkpointEvery());
+        this.datasetChecks = new DatasetChecks(files, json);
         this.maxAttempts = properties.worker().maxAttempts();
         this.maxActiveJobs = properties.limits().activeJobsPerTenant();
     }
 
     /** The create body, OpenAI's fields; {@code method} and {@code hyperparameters} are read by {@link MethodParser}. */
     record CreateRequest(String model, String trainingFile, String validationFile, String suffix, Long seed,
-                         JsonNode hyperparameters, JsonNode method, Map<String, String> metadata) {
+                         JsonNode hyperparameters, JsonNode method, Map<String, String> metadata,
+                         JsonNode integrations) {
     }
 
     JobRecord create(Tenant tenant, CreateRequest request, String idempotencyKey) {
@@ -115,8 +118,11 @@ public class JobService {
             throw Refusal.invalidField("seed", "must be between 0 and " + Integer.MAX_VALUE);
         }
         checkMetadata(request.metadata());
+        refuseIntegrations(request.integrations());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
         CoreConfigs.check(method, request.seed() == null ? 0 : request.seed(), moduleNames(base));
+        datasetChecks.check(tenant, base, request.trainingFile(), request.validationFile(),
+                method.settings(0).maxSeqLength());
         return method;
     }
 
@@ -141,6 +147,24 @@ public class JobService {
                     + " queued or running fine-tuning jobs, the limit per tenant is " + maxActiveJobs
                     + "; submit again when one has finished or cancel one");
         }
+    }
+
+    /**
+     * OpenAI's {@code integrations} report a run to an outside tracker; peftd has none yet, and taking one silently
+     * would leave the user waiting for a run that never shows up there. An empty list asks for nothing.
+     */
+    private static void refuseIntegrations(JsonNode integrations) {
+        if (integrations == null || integrations.isNull() || (integrations.isArray() && integrations.isEmpty())) {
+            return;
+        }
+        if (!integrations.isArray()) {
+            throw Refusal.invalidField("integrations", "must be an array like [{\"type\": \"wandb\", \"wandb\": {…}}]");
+        }
+        JsonNode type = integrations.get(0).path("type");
+        String name = type.isString() ? "'" + type.asString() + "'" : "an integration without a string type";
+        throw Refusal.invalidField("integrations[0].type", name + " is not supported: peftd reports to no outside"
+                + " tracker; follow a job with GET /v1/fine_tuning/jobs/{id}/events (?stream=true for live events)"
+                + " and /checkpoints");
     }
 
     private static void checkMetadata(Map<String, String> metadata) {

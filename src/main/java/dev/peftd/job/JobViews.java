@@ -16,10 +16,49 @@ final class JobViews {
     record Error(String code, String message, String param) {
     }
 
-    /** OpenAI's summary of the three classic knobs; the full set is under {@code method.<type>.hyperparameters}. */
+    /**
+     * OpenAI's summary of the three classic knobs, as the run applies them: {@code batch_size} is examples per
+     * optimizer step (micro-batch times gradient accumulation), {@code learning_rate_multiplier} the learning rate over
+     * the method's default, and {@code n_epochs} the passes over the data the run reaches ({@code "auto"} while that
+     * waits on the dataset size: a job sized by {@code max_steps} that has not started). The full set is under
+     * {@code method.<type>.hyperparameters}.
+     */
     record OpenAiHyperparameters(@JsonProperty("batch_size") int batchSize,
                                  @JsonProperty("learning_rate_multiplier") double learningRateMultiplier,
-                                 @JsonProperty("n_epochs") int nEpochs) {
+                                 @JsonProperty("n_epochs") Object nEpochs) {
+
+        static OpenAiHyperparameters of(MethodSettings settings, Integer epochsRun) {
+            return new OpenAiHyperparameters(settings.training().batchSize() * settings.training().gradAccum(),
+                    settings.learningRateMultiplier(), effectiveEpochs(settings, epochsRun));
+        }
+    }
+
+    /** The epochs the run reaches once known; before, n_epochs as given, or "auto" when max_steps decides. */
+    private static Object effectiveEpochs(MethodSettings settings, Integer epochsRun) {
+        if (epochsRun != null) {
+            return epochsRun;
+        }
+        return settings.training().steps() > 0 ? AUTO : (Object) (int) settings.training().epochs();
+    }
+
+    private static final String AUTO = "auto";
+
+    /**
+     * {@code method} as asked: {@code type} is what the request named ({@code supervised} or a peftd method such as
+     * {@code lora}, {@code vera}), and the section of that name holds every resolved setting, with {@code n_epochs}
+     * the effective one; a {@code supervised} section also carries OpenAI's {@code learning_rate_multiplier}, so
+     * OpenAI's SDKs find all three of their supervised hyperparameters there.
+     */
+    static Map<String, Object> methodAsAsked(TrainingMethod asked, MethodSettings settings, Integer epochsRun) {
+        Map<String, Object> hyperparameters = new LinkedHashMap<>(asked.hyperparameters());
+        hyperparameters.put(MethodSettings.N_EPOCHS, effectiveEpochs(settings, epochsRun));
+        if (asked.shownType().equals(MethodParser.SUPERVISED)) {
+            hyperparameters.put(MethodSettings.LEARNING_RATE_MULTIPLIER, settings.learningRateMultiplier());
+        }
+        Map<String, Object> method = new LinkedHashMap<>();
+        method.put("type", asked.shownType());
+        method.put(asked.shownType(), Map.of("hyperparameters", hyperparameters));
+        return method;
     }
 
     record Job(String id, String object, @JsonProperty("created_at") long createdAt,
@@ -37,16 +76,13 @@ final class JobViews {
 
         static Job of(JobRecord j) {
             MethodSettings settings = j.method().settings(j.seed());
-            Map<String, Object> method = new LinkedHashMap<>();
-            method.put("type", j.method().type());
-            method.put(j.method().type(), Map.of("hyperparameters", j.method().hyperparameters()));
             return new Job(j.id(), "fine_tuning.job", j.createdAt().getEpochSecond(),
                     j.finishedAt() == null ? null : j.finishedAt().getEpochSecond(), j.model(), j.fineTunedModel(),
                     j.tenant(), j.status().wire(),
                     j.errorCode() == null ? null : new Error(j.errorCode(), j.errorMessage(), j.errorParam()),
-                    new OpenAiHyperparameters(settings.training().batchSize(), settings.learningRateMultiplier(),
-                            (int) settings.training().epochs()),
-                    j.trainingFile(), j.validationFile(), List.of(), j.trainedTokens(), j.seed(), null, List.of(), method,
+                    OpenAiHyperparameters.of(settings, j.epochs()),
+                    j.trainingFile(), j.validationFile(), List.of(), j.trainedTokens(), j.seed(), null, List.of(),
+                    methodAsAsked(j.method(), settings, j.epochs()),
                     j.metadataJson(), j.suffix(), j.stepsCompleted(), j.totalSteps(), j.attempts());
         }
     }

@@ -143,7 +143,7 @@ public class Jobs implements FineTunedModels, FileUsage {
                 json.readValue(rs.getString("method"), TrainingMethod.class), rs.getString("metadata"),
                 JobState.fromWire(rs.getString("status")), rs.getString("fine_tuned_model"), rs.getString("error_code"),
                 rs.getString("error_message"), rs.getString("error_param"), (Long) rs.getObject("trained_tokens"),
-                (Integer) rs.getObject("total_steps"), rs.getInt("steps_completed"), instant(rs, "created_at"),
+                (Integer) rs.getObject("total_steps"), (Integer) rs.getObject("epochs"), rs.getInt("steps_completed"), instant(rs, "created_at"),
                 instant(rs, "started_at"), instant(rs, "finished_at"), rs.getInt("attempts"), rs.getInt("max_attempts"),
                 (Integer) rs.getObject("checkpoint_step"), rs.getString("adapter_key"));
     }

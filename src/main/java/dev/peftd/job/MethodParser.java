@@ -23,8 +23,8 @@ import tools.jackson.databind.JsonNode;
  */
 final class MethodParser {
 
-    /** OpenAI's name for plain supervised fine-tuning; here it means LoRA. */
-    private static final String SUPERVISED = "supervised";
+    /** OpenAI's name for plain supervised fine-tuning; here it means LoRA (and is shown back as asked). */
+    static final String SUPERVISED = "supervised";
     private static final String METHODS = Arrays.stream(Method.values()).map(Method::id)
             .collect(Collectors.joining(", ")) + ", " + SUPERVISED;
     private static final Set<String> OPENAI_TOP_LEVEL = Set.of(MethodSettings.BATCH_SIZE,
@@ -68,7 +68,7 @@ final class MethodParser {
         }
         given.values.putIfAbsent(MethodSettings.CHECKPOINT_EVERY, defaultCheckpointEvery);
         try {
-            return new TrainingMethod(type.id(), MethodSettings.resolve(type, given.values, 0).values());
+            return new TrainingMethod(type.id(), MethodSettings.resolve(type, given.values, 0).values(), apiName);
         } catch (InvalidSettingException e) {
             throw e.at(given.path(e.field()));
         }

@@ -136,6 +136,15 @@ public class JobQueue {
                 .optional().orElse(LeaseState.LOST);
     }
 
+    /**
+     * What the run will do, once it has read its data: its steps and the epochs they reach (the job's effective
+     * {@code n_epochs}); false when the lease is gone.
+     */
+    public boolean planned(Claim claim, int totalSteps, int epochs) {
+        return jdbc.sql("update fine_tuning_jobs set total_steps = ?, epochs = ? where id = ? and lease_token = ?")
+                .params(totalSteps, epochs, claim.jobId(), claim.token()).update() == 1;
+    }
+
     /** Progress after a step; false when the lease is gone. */
     public boolean progress(Claim claim, int stepsCompleted, int totalSteps, long trainedTokens) {
         return jdbc.sql("""

@@ -1,11 +1,17 @@
 package dev.peftd.serving;
 
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code POST /v1/chat/completions} in OpenAI's shape; the messages are rendered with the base model's chat
  * template. {@code content} is a string or an array of {@code {"type": "text", "text": …}} parts.
+ *
+ * @param otherFields every other field the request carries, by name: OpenAI's fields that would change the answer
+ *                    and that peftd cannot honour (tools, response_format, …) are refused from here
+ *                    ({@link ChatFieldsNotServed}), the rest ({@code user}, {@code store}, …) do not change it
  */
 public record ChatCompletionRequest(
         String model,
@@ -23,7 +29,8 @@ public record ChatCompletionRequest(
         @JsonProperty("top_logprobs") Integer topLogprobs,
         @JsonProperty("presence_penalty") Double presencePenalty,
         @JsonProperty("frequency_penalty") Double frequencyPenalty,
-        String user) {
+        String user,
+        @JsonAnySetter Map<String, Object> otherFields) {
 
     /**
      * Used when the request sets neither max_tokens nor max_completion_tokens: as OpenAI does, all the room the
@@ -39,7 +46,7 @@ public record ChatCompletionRequest(
 
     public static ChatCompletionRequest of(String model, List<Message> messages, Integer maxTokens) {
         return new ChatCompletionRequest(model, messages, maxTokens, null, null, null, null, null, null, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, Map.of());
     }
 
     boolean isStream() {

@@ -50,6 +50,7 @@ final class ChatCompletions {
         if (request.messages() == null || request.messages().isEmpty()) {
             throw new InvalidRequestException("messages", "at least one message is required");
         }
+        ChatFieldsNotServed.refuse(request.otherFields());
         int top = GenerationOptions.NO_LOGPROBS;
         if (Boolean.TRUE.equals(request.logprobs())) {
             top = request.topLogprobs() == null ? 0 : request.topLogprobs();

@@ -138,7 +138,7 @@ class TrainingJobHandler implements JobHandler {
             dev.peftd.core.train.MethodSettings.requireBaseFits(adapterConfig.method(),
                     model.linears().values().stream().anyMatch(dev.peftd.core.model.Linear::halfPrecision));
             int maxLen = Math.min(settings.maxSeqLength(), model.config().maxPositionEmbeddings());
-            TrainingData data = data(tokenizer, trainFile, validationFile, maxLen);
+            TrainingData data = data(tokenizer, job, trainFile, validationFile, maxLen);
             int totalSteps = config.totalStepsFor(data.train().size());
             adapterConfig = adapterConfig.forRunOf(totalSteps);
             try (AbstractAdapter adapter = Adapters.create(adapterConfig, model.linears(), job.seed());
@@ -149,8 +149,8 @@ class TrainingJobHandler implements JobHandler {
                     run.resumeFrom(resumeFrom);
                 }
                 journal.message(claim.jobId(), JobJournal.Level.info, String.format(java.util.Locale.ROOT,
-                        "Training %s on %s: %d examples, %d steps, %d trainable parameters%s", settings.method(),
-                        job.model(), data.train().size(), run.totalSteps(), adapter.trainableParameterCount(),
+                        "Training %s on %s: %d examples, %d steps (%d epochs), %d trainable parameters%s", settings.method(),
+                        job.model(), data.train().size(), run.totalSteps(), run.epochs(), adapter.trainableParameterCount(),
                         resumeFrom == null ? "" : ", resuming at step " + claim.checkpointStep()));
                 TrainingResult result = run.run();
                 if (control.stop() == RunControl.Stop.LEASE_LOST) {
@@ -171,10 +171,13 @@ class TrainingJobHandler implements JobHandler {
         }
     }
 
-    private static TrainingData data(Tokenizer tokenizer, Path trainFile, Path validationFile, int maxLen) {
-        List<TokenizedExample> train = JsonlDataset.read(trainFile, tokenizer, maxLen).examples();
+    /** Refusals name the user's file ids ("training_file file-abc line 3: …"), not the work folder's copies. */
+    private static TrainingData data(Tokenizer tokenizer, JobSpec job, Path trainFile, Path validationFile, int maxLen) {
+        List<TokenizedExample> train = JsonlDataset.read(trainFile, "training_file " + job.trainingFile(), tokenizer,
+                maxLen).examples();
         List<TokenizedExample> eval = validationFile == null ? List.of()
-                : JsonlDataset.read(validationFile, tokenizer, maxLen).examples();
+                : JsonlDataset.read(validationFile, "validation_file " + job.validationFile().get(), tokenizer, maxLen)
+                        .examples();
         // padding is never a loss target nor attended to; EOS (or 0) is what HF's collators use
         int pad = (int) tokenizer.eosTokenId().orElse(0);
         return new TrainingData(train, eval, pad);

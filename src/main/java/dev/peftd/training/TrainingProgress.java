@@ -75,6 +75,9 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
 
     void attach(TrainingRun trainingRun) {
         this.run = trainingRun;
+        if (!f.queue.planned(claim, run.totalSteps(), run.epochs())) {
+            control.request(RunControl.Stop.LEASE_LOST);
+        }
         stopIfAsked();
     }
 
@@ -105,7 +108,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("step", report.step());
         data.put("total_steps", report.totalSteps());
-        data.put("epoch", report.epoch());
+        data.put("epoch", report.epoch() + 1);   // counted from 1, as the job's n_epochs counts them
         data.put("train_loss", report.loss());
         data.put("learning_rate", report.learningRate());
         data.put("grad_norm", report.gradNorm());

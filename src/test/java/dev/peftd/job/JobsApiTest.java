@@ -76,7 +76,8 @@ class JobsApiTest {
         assertThat(hp.path("max_steps").asInt()).isEqualTo(2);
         assertThat(hp.has("vera_d_initial")).isFalse();
         assertThat(job.path("hyperparameters").path("batch_size").asInt()).isEqualTo(2);
-        assertThat(job.path("hyperparameters").path("n_epochs").asInt()).isEqualTo(1);
+        // sized by max_steps: the epochs are known once the run has read its data (2 steps of 2 over 8 records: 1)
+        assertThat(job.path("hyperparameters").path("n_epochs").toString()).isIn("\"auto\"", "1");
         assertThat(alpha.get("/v1/fine_tuning/jobs/" + job.path("id").asString()).json().path("id").asString())
                 .isEqualTo(job.path("id").asString());
         assertThat(TestApi.beta(port).get("/v1/fine_tuning/jobs/" + job.path("id").asString()).status()).isEqualTo(404);
@@ -87,11 +88,14 @@ class JobsApiTest {
         Map<String, Object> body = body(Map.of("type", "supervised"));
         body.put("hyperparameters", Map.of("n_epochs", 3, "batch_size", "auto", "learning_rate_multiplier", 2));
         JsonNode job = alpha.post("/v1/fine_tuning/jobs", body).json();
-        assertThat(job.path("method").path("type").asString()).isEqualTo("lora");
-        JsonNode hp = job.path("method").path("lora").path("hyperparameters");
+        assertThat(job.path("method").path("type").asString()).isEqualTo("supervised");   // as asked, not "lora"
+        assertThat(job.path("method").has("lora")).isFalse();
+        JsonNode hp = job.path("method").path("supervised").path("hyperparameters");
         assertThat(hp.path("n_epochs").asInt()).isEqualTo(3);
         assertThat(hp.path("batch_size").asInt()).isEqualTo(4);
         assertThat(hp.path("learning_rate").asDouble()).isEqualTo(4e-4);
+        assertThat(hp.path("learning_rate_multiplier").asDouble()).isEqualTo(2.0);
+        assertThat(hp.path("r").asInt()).isEqualTo(8);   // LoRA's settings, which supervised trains
         cancelQuietly(job.path("id").asString());
     }
 
@@ -275,6 +279,26 @@ class JobsApiTest {
         JsonNode error = alpha.get("/v1/fine_tuning/jobs/" + id).json().path("error");
         assertThat(error.path("code").asString()).isEqualTo("invalid_hyperparameters");
         assertThat(error.path("message").asString()).startsWith("target_modules: regular expression '(.*){16}Z' needs");
+    }
+
+    /** integrations were silently dropped; peftd reports to no outside tracker, so asking for one is refused. */
+    @Test
+    void integrationsAreRefusedNamingTheTypeAndAnEmptyListAsksForNothing() {
+        Map<String, Object> wandb = body(method("lora", Map.of("max_steps", 1)));
+        wandb.put("integrations", List.of(Map.of("type", "wandb", "wandb", Map.of("project", "p"))));
+        assertRefused(wandb, "integrations[0].type", "'wandb' is not supported: peftd reports to no outside tracker");
+        Map<String, Object> mlflow = body(method("lora", Map.of("max_steps", 1)));
+        mlflow.put("integrations", List.of(Map.of("type", "mlflow")));
+        assertRefused(mlflow, "integrations[0].type", "'mlflow' is not supported");
+        Map<String, Object> notAList = body(method("lora", Map.of("max_steps", 1)));
+        notAList.put("integrations", Map.of("type", "wandb"));
+        assertRefused(notAList, "integrations", "must be an array");
+
+        Map<String, Object> none = body(method("lora", Map.of("max_steps", 1)));
+        none.put("integrations", List.of());
+        TestApi.Response created = alpha.post("/v1/fine_tuning/jobs", none);
+        assertThat(created.status()).as(created.toString()).isEqualTo(200);
+        cancelQuietly(created.json().path("id").asString());
     }
 
     private void assertRefused(Map<String, Object> body, String field, String reason) {

@@ -80,6 +80,10 @@ class JobQueueTest {
         assertThat(next.checkpointStep()).isEqualTo(4);      // resumes from the checkpoint, not step 0
         assertThat(queue.heartbeat(old, LEASE)).isEqualTo(JobQueue.LeaseState.LOST);
         assertThat(queue.progress(old, 9, 10, 99)).isFalse();
+        assertThat(queue.planned(old, 10, 5)).isFalse();      // the run's plan is fenced on the lease too
+        assertThat(queue.planned(next, 10, 3)).isTrue();
+        assertThat(jdbc.sql("select epochs from fine_tuning_jobs where id = 'ftjob-1'").query(Integer.class).single())
+                .isEqualTo(3);
         assertThat(queue.succeed(old, "ft:m::ftjob-1", "k", 1, 9)).isFalse();
         assertThat(row("ftjob-1")).containsEntry("status", "running").containsEntry("lease_owner", "w2");
         assertThat(queue.succeed(next, "ft:m::ftjob-1", "k", 1, 10)).isTrue();

@@ -62,7 +62,7 @@ class OpenAiShapesTest {
         List<ChatCompletionRequest.Message> messages = List.of(ChatCompletionRequest.Message.of("system", "be brief"),
                 ChatCompletionRequest.Message.of("user", "what is a robot?"));
         ChatCompletionRequest request = new ChatCompletionRequest(model.name(), messages, null, 8, 0.0, null, null,
-                null, null, null, null, true, 3, null, null, null);
+                null, null, null, null, true, 3, null, null, null, null);
         ChatCompletionResponse whole = serving.chat.complete(model, request);
         ChatCompletionResponse.Choice choice = whole.choices().get(0);
         assertEquals("assistant", choice.message().role());
@@ -105,7 +105,7 @@ class OpenAiShapesTest {
                 null, null)));
         assertParam("top_logprobs", () -> serving.chat.complete(model, new ChatCompletionRequest(model.name(),
                 List.of(ChatCompletionRequest.Message.of("user", "hi")), 4, null, null, null, null, null, null, null,
-                null, null, 2, null, null, null)));
+                null, null, 2, null, null, null, null)));
     }
 
     private static CompletionRequest withUsage(CompletionRequest r) {

@@ -219,6 +219,53 @@ class ServingApiTest {
         assertThat(problem.json().path("errors").get(0).path("field").asString()).isEqualTo("n");
     }
 
+    /**
+     * Chat fields that would change the answer and that peftd cannot honour were silently ignored (a 200 without the
+     * tool call or the JSON asked for); now each is a 400 naming it, through the SDK too. Their plain-text values
+     * are the default and pass.
+     */
+    @Test
+    void chatFieldsThatWouldChangeTheAnswerAreRefusedNamingTheField() {
+        TestApi alpha = TestApi.alpha(port);
+        readyModel(alpha, "tiny-qwen2", TestModels.tinyQwen2());
+        OpenAIClient client = OpenAIOkHttpClient.builder().apiKey(TestApi.ALPHA_KEY).maxRetries(0)
+                .baseUrl("http://localhost:" + port + "/v1").build();
+        ChatCompletionCreateParams chat = ChatCompletionCreateParams.builder().model("tiny-qwen2")
+                .addUserMessage("weather?").maxCompletionTokens(2).temperature(0.0).build();
+
+        BadRequestException tools = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+                () -> client.chat().completions().create(chat.toBuilder().addTool(
+                        com.openai.models.chat.completions.ChatCompletionFunctionTool.builder().function(
+                                com.openai.models.FunctionDefinition.builder().name("get_weather").build()).build())
+                        .build()));
+        assertThat(tools.getMessage()).contains("tools: tools are not supported by peftd");
+        BadRequestException json = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+                () -> client.chat().completions().create(chat.toBuilder()
+                        .responseFormat(com.openai.models.ResponseFormatJsonObject.builder().build()).build()));
+        assertThat(json.getMessage()).contains("response_format: 'json_object' is not supported by peftd");
+        assertThat(client.chat().completions().create(chat.toBuilder()
+                .responseFormat(com.openai.models.ResponseFormatText.builder().build()).build()).choices()).hasSize(1);
+
+        Map<String, Object> refused = Map.of(
+                "tool_choice", "auto",
+                "functions", List.of(Map.of("name", "f")),
+                "response_format", Map.of("type", "json_schema", "json_schema", Map.of("name", "x")),
+                "logit_bias", Map.of("50256", -100),
+                "modalities", List.of("text", "audio"),
+                "reasoning_effort", "low");
+        for (Map.Entry<String, Object> field : refused.entrySet()) {
+            TestApi.Response response = alpha.post("/v1/chat/completions", Map.of("model", "tiny-qwen2",
+                    "messages", List.of(Map.of("role", "user", "content", "hi")), "max_tokens", 1,
+                    field.getKey(), field.getValue()));
+            assertThat(response.status()).as(response.toString()).isEqualTo(400);
+            assertThat(response.json().path("errors").get(0).path("field").asString()).isEqualTo(field.getKey());
+        }
+        TestApi.Response defaults = alpha.post("/v1/chat/completions", Map.of("model", "tiny-qwen2",
+                "messages", List.of(Map.of("role", "user", "content", "hi")), "max_tokens", 1, "tool_choice", "none",
+                "tools", List.of(), "logit_bias", Map.of(), "modalities", List.of("text"), "user", "u-1"));
+        assertThat(defaults.status()).as(defaults.toString()).isEqualTo(200);
+    }
+
     @Test
     void aFineTunedModelServesItsJobsAdapterOnTheSharedBase() {
         TestApi alpha = TestApi.alpha(port);

@@ -81,7 +81,7 @@ class ServingLimitsTest {
                 CompletionRequest.of(model.name(), "hi", 1001)), "must be at most 1000");
         ChatCompletionRequest chat = new ChatCompletionRequest(model.name(),
                 List.of(ChatCompletionRequest.Message.of("user", "hi")), null, 100_000_000, null, null, null, null, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null);
         assertParam("max_completion_tokens", () -> serving.chat.complete(ServingFixtures.base("tiny-qwen2"), chat),
                 "must be at most 1000");
     }
@@ -91,7 +91,7 @@ class ServingLimitsTest {
         ServedModel chatModel = ServingFixtures.base("tiny-qwen2");
         ChatCompletionRequest chat = new ChatCompletionRequest(chatModel.name(),
                 List.of(ChatCompletionRequest.Message.of("user", "hi")), null, null, 0.0, null, null, null, null, null,
-                null, null, null, null, null, null);
+                null, null, null, null, null, null, null);
         ChatCompletionResponse answer = serving.chat.complete(chatModel, chat);
         Usage usage = answer.usage();
         if (answer.choices().get(0).finishReason().equals("length")) {

@@ -42,17 +42,21 @@ class OpenAiSdkTest {
                 .purpose(FilePurpose.FINE_TUNE).build());
         assertThat(file.id()).startsWith("file-");
 
-        // OpenAI's own shape: method supervised + hyperparameters; 8 records, batch 4, 1 epoch = 2 steps
+        // OpenAI's own shape: method supervised + hyperparameters; 8 records in batches of 4 are 2 steps an epoch,
+        // so peftd's max_steps 4 (an extra property) runs 2 epochs
         FineTuningJob created = openai.fineTuning().jobs().create(JobCreateParams.builder()
                 .model("tiny-llama").trainingFile(file.id()).suffix("sdk").seed(5L)
                 .method(JobCreateParams.Method.builder().type(JobCreateParams.Method.Type.SUPERVISED)
                         .supervised(com.openai.models.finetuning.methods.SupervisedMethod.builder()
                                 .hyperparameters(com.openai.models.finetuning.methods.SupervisedHyperparameters.builder()
-                                        .nEpochs(1L).batchSize(4L).learningRateMultiplier(5.0).build())
+                                        .nEpochs(1L).batchSize(4L).learningRateMultiplier(5.0)
+                                        .putAdditionalProperty("max_steps", JsonValue.from(4)).build())
                                 .build())
                         .build())
                 .build());
         assertThat(created.model()).isEqualTo("tiny-llama");
+        assertThat(created.method()).hasValueSatisfying(m -> assertThat(m.type())
+                .isEqualTo(FineTuningJob.Method.Type.SUPERVISED));
 
         await().atMost(Duration.ofSeconds(120)).until(() ->
                 openai.fineTuning().jobs().retrieve(created.id()).status().equals(FineTuningJob.Status.SUCCEEDED));
@@ -63,7 +67,21 @@ class OpenAiSdkTest {
                 .contains(created.id());
         List<FineTuningJobEvent> events = openai.fineTuning().jobs().listEvents(created.id()).autoPager().stream()
                 .toList();
-        assertThat(events).extracting(FineTuningJobEvent::message).anyMatch(m -> m.startsWith("Step 2/2"));
+        assertThat(events).extracting(FineTuningJobEvent::message).anyMatch(m -> m.startsWith("Step 4/4"));
+        // the method round-trips as asked, and n_epochs is what max_steps came to: 2, in both places
+        FineTuningJob.Method method = done.method().orElseThrow();
+        assertThat(method.type()).isEqualTo(FineTuningJob.Method.Type.SUPERVISED);
+        var supervised = method.supervised().orElseThrow().hyperparameters().orElseThrow();
+        assertThat(supervised.nEpochs().orElseThrow().integer()).contains(2L);
+        assertThat(supervised.batchSize().orElseThrow().integer()).contains(4L);
+        assertThat(supervised.learningRateMultiplier().orElseThrow().number()).contains(5.0);
+        assertThat(done.hyperparameters().nEpochs().orElseThrow().integer()).contains(2L);
+        assertThat(done.hyperparameters().batchSize().orElseThrow().integer()).contains(4L);
+        // epochs in the metrics events count from 1, as n_epochs does: steps 1-2 are epoch 1, steps 3-4 epoch 2
+        assertThat(events.stream().filter(e -> e.type().map(t -> t.asString().equals("metrics")).orElse(false))
+                .map(e -> e._data().convert(Map.class))
+                .map(d -> d.get("step") + ":" + d.get("epoch")))
+                .containsExactlyInAnyOrder("1:1", "2:1", "3:2", "4:2");
         assertThat(openai.fineTuning().jobs().checkpoints().list(created.id()).autoPager().stream()
                 .map(FineTuningJobCheckpoint::stepNumber)).isNotEmpty();
         assertThat(http.get("/v1/fine_tuning/jobs/" + created.id() + "/adapter").status()).isEqualTo(200);

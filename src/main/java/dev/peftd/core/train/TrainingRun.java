@@ -73,6 +73,15 @@ public final class TrainingRun {
         return totalSteps;
     }
 
+    /**
+     * Passes over the training data the run reaches, counted from 1: {@code n_epochs} when the run is sized by it,
+     * and what {@code max_steps} comes to otherwise (a partly run last epoch counts, as in HF's
+     * {@code num_train_epochs}); the epoch of the last step's last micro-batch, as {@link StepReport#epoch()} counts.
+     */
+    public int epochs() {
+        return order.epochOf((long) totalSteps * config.gradAccum() - 1) + 1;
+    }
+
     /** Asks the run to stop before its next step; safe from any thread. */
     public void cancel() {
         cancelled.set(true);

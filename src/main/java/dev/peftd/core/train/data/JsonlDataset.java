@@ -40,6 +40,24 @@ public final class JsonlDataset {
     }
 
     public static Loaded read(Path file, Tokenizer tokenizer, int maxSeqLen) {
+        return read(file, file.toString(), tokenizer, maxSeqLen);
+    }
+
+    /** @param label how refusals name the file (e.g. the id a user uploaded it as), never seen otherwise */
+    public static Loaded read(Path file, String label, Tokenizer tokenizer, int maxSeqLen) {
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            return read(in, label, tokenizer, maxSeqLen, Integer.MAX_VALUE);
+        } catch (IOException e) {
+            throw new DatasetException(label + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Reads at most {@code maxRecords} records, each exactly as a training run reads it: a check of a file's head
+     * before a run finds what the run would refuse there, with the same message.
+     */
+    public static Loaded read(BufferedReader in, String label, Tokenizer tokenizer, int maxSeqLen, int maxRecords)
+            throws IOException {
         if (maxSeqLen < 2) {
             throw new IllegalArgumentException("max_seq_len: must be >= 2, got " + maxSeqLen);
         }
@@ -47,35 +65,38 @@ public final class JsonlDataset {
         List<TokenizedExample> examples = new ArrayList<>();
         int truncated = 0;
         int dropped = 0;
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                TokenizedExample example;
-                try {
-                    example = encode(encoder, parseObject(line));
-                } catch (IllegalArgumentException | IllegalStateException | ChatTemplateException | TokenizerException e) {
-                    throw new DatasetException(file + " line " + lineNo + ": " + e.getMessage(), e);
-                }
-                if (example.length() > maxSeqLen) {
-                    truncated++;
-                    example = example.truncate(maxSeqLen);
-                }
-                if (example.lossTokens() == 0) {
-                    dropped++;
-                } else {
-                    examples.add(example);
-                }
+        String line;
+        int lineNo = 0;
+        int records = 0;
+        boolean whole = true;
+        while ((line = in.readLine()) != null) {
+            lineNo++;
+            if (line.isBlank()) {
+                continue;
             }
-        } catch (IOException e) {
-            throw new DatasetException(file + ": cannot read (" + e.getMessage() + ")", e);
+            if (records == maxRecords) {
+                whole = false;   // more records follow: whether any is usable is not known from the head
+                break;
+            }
+            records++;
+            TokenizedExample example;
+            try {
+                example = encode(encoder, parseObject(line));
+            } catch (IllegalArgumentException | IllegalStateException | ChatTemplateException | TokenizerException e) {
+                throw new DatasetException(label + " line " + lineNo + ": " + e.getMessage(), e);
+            }
+            if (example.length() > maxSeqLen) {
+                truncated++;
+                example = example.truncate(maxSeqLen);
+            }
+            if (example.lossTokens() == 0) {
+                dropped++;
+            } else {
+                examples.add(example);
+            }
         }
-        if (examples.isEmpty()) {
-            throw new DatasetException(file + ": no usable example (" + dropped
+        if (examples.isEmpty() && whole) {
+            throw new DatasetException(label + ": no usable example (" + dropped
                     + " had no loss target within max_seq_len " + maxSeqLen + ")");
         }
         return new Loaded(List.copyOf(examples), truncated, dropped);
