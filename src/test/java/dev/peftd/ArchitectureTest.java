@@ -30,7 +30,7 @@ class ArchitectureTest {
      * pages); {@code ops} the meters, health and embedded database. docs/architecture.md draws the same picture.
      */
     static final List<String> LAYERS = List.of(
-            "core", "kernel", "api", "storage", "security", "queue", "ops", "catalog", "worker", "training",
+            "core", "comparison", "kernel", "api", "storage", "security", "queue", "ops", "catalog", "worker", "training",
             "serving", "job", "bench", "cli");
 
     private final JavaClasses classes = new ClassFileImporter()
