@@ -87,6 +87,12 @@ final class ReportCharts {
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setMarkerSize(12);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        // whole decades at both ends, so the log axis always has labelled ticks
+        double least = rows.stream().mapToLong(MethodSummary::trainableParams).min().orElse(1);
+        double most = rows.stream().mapToLong(MethodSummary::trainableParams).max().orElse(10);
+        chart.getStyler().setXAxisMin(Math.pow(10, Math.floor(Math.log10(Math.max(1, least)))));
+        chart.getStyler().setXAxisMax(Math.pow(10, Math.ceil(Math.log10(Math.max(10, most * 1.0001)))));
+        chart.getStyler().setXAxisDecimalPattern("#,###");
         for (MethodSummary row : rows) {
             chart.addSeries(row.method(), new double[] {row.trainableParams()}, new double[] {row.evalLossMean()},
                     new double[] {row.evalLossStd()});
