@@ -31,7 +31,7 @@ class ArchitectureTest {
      */
     static final List<String> LAYERS = List.of(
             "core", "comparison", "kernel", "api", "storage", "security", "queue", "ops", "catalog", "worker", "training",
-            "serving", "job", "bench", "cli");
+            "serving", "job", "comparisons", "bench", "cli");
 
     private final JavaClasses classes = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,8 +20,10 @@ import org.springframework.stereotype.Component;
  *   <li>{@code peftd_jobs_running} jobs training in this process</li>
  *   <li>{@code peftd_job_outcomes_total{outcome}} and {@code peftd_job_run_seconds{outcome}} per finished run</li>
  *   <li>{@code peftd_training_steps_total}, {@code peftd_training_tokens_total}</li>
- *   <li>{@code peftd_training_loss{job_id}} and {@code peftd_training_tokens_per_second{job_id}} while a job runs;
- *       removed when it ends, so the label only lives as long as the job</li>
+ *   <li>{@code peftd_training_loss{job_id,comparison_id}} and
+ *       {@code peftd_training_tokens_per_second{job_id,comparison_id}} while a job runs; removed when it ends, so the
+ *       label only lives as long as the job. {@code comparison_id} names the comparison a job is a child of (empty
+ *       for a plain job), so a dashboard can show a comparison's runs side by side</li>
  * </ul>
  * Queue depth by status ({@code peftd_jobs{status}}) is in {@link QueueDepthMeter}. The registry is process-wide, so
  * the per-job series name every tenant's jobs: the endpoints that expose it take operator keys only (see
@@ -31,6 +34,7 @@ public class ServiceMeters {
 
     /** Not {@code job}: Prometheus owns that label (the scrape job) and renames a target's own to {@code exported_job}. */
     static final String JOB_TAG = "job_id";
+    static final String COMPARISON_TAG = "comparison_id";
 
     private final MeterRegistry registry;
     private final Map<String, AtomicInteger> busy = new ConcurrentHashMap<>();
@@ -70,9 +74,14 @@ public class ServiceMeters {
                 .tag("outcome", outcome).register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** After every optimizer step of a running job. */
+    /** After every optimizer step of a running job that is no comparison's child. */
     public void step(String jobId, double loss, double tokensPerSecond, long stepTokens) {
-        JobGauges gauges = jobs.computeIfAbsent(jobId, this::gaugesFor);
+        step(jobId, Optional.empty(), loss, tokensPerSecond, stepTokens);
+    }
+
+    /** After every optimizer step of a running job, labelled with the comparison it belongs to. */
+    public void step(String jobId, Optional<String> comparison, double loss, double tokensPerSecond, long stepTokens) {
+        JobGauges gauges = jobs.computeIfAbsent(jobId, id -> gaugesFor(id, comparison.orElse("")));
         gauges.loss.set(loss);
         gauges.tokensPerSecond.set(tokensPerSecond);
         steps.increment();
@@ -88,13 +97,14 @@ public class ServiceMeters {
         }
     }
 
-    private JobGauges gaugesFor(String jobId) {
+    private JobGauges gaugesFor(String jobId, String comparison) {
         AtomicReference<Double> loss = new AtomicReference<>(Double.NaN);
         AtomicReference<Double> rate = new AtomicReference<>(0.0);
         Gauge lossGauge = Gauge.builder("peftd.training.loss", loss, AtomicReference::get)
-                .description("Training loss of the last step").tag(JOB_TAG, jobId).register(registry);
+                .description("Training loss of the last step").tags(JOB_TAG, jobId, COMPARISON_TAG, comparison).register(registry);
         Gauge tokensGauge = Gauge.builder("peftd.training.tokens.per.second", rate, AtomicReference::get)
-                .description("Training throughput of the last step").tag(JOB_TAG, jobId).register(registry);
+                .description("Training throughput of the last step").tags(JOB_TAG, jobId, COMPARISON_TAG, comparison)
+                .register(registry);
         return new JobGauges(loss, rate, lossGauge, tokensGauge);
     }
 

@@ -26,4 +26,20 @@ class ServiceMetersTest {
         meters.jobEnded("ftjob-1");
         assertThat(registry.find("peftd.training.loss").gauges()).isEmpty();
     }
+
+    /** A comparison's children carry its id, so a dashboard can put them side by side; a plain job's is empty. */
+    @Test
+    void aComparisonsChildrenCarryItsId() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ServiceMeters meters = new ServiceMeters(registry);
+
+        meters.step("ftjob-1", java.util.Optional.of("ftcmp-1"), 2.5, 300.0, 1024);
+        meters.step("ftjob-2", 3.0, 200.0, 512);
+
+        assertThat(registry.find("peftd.training.loss").tag("comparison_id", "ftcmp-1").gauge().value()).isEqualTo(2.5);
+        assertThat(registry.find("peftd.training.tokens.per.second").tag("comparison_id", "ftcmp-1").gauge().value())
+                .isEqualTo(300.0);
+        assertThat(registry.find("peftd.training.loss").tag("job_id", "ftjob-2").gauge().getId()
+                .getTag("comparison_id")).isEmpty();
+    }
 }
