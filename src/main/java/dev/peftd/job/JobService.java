@@ -190,7 +190,8 @@ public class JobService {
             throw new Refusal(Refusal.Kind.QUOTA_EXCEEDED, "tenant '" + tenant.name() + "' already has " + active
                     + " queued or running fine-tuning jobs" + (newJobs == 1 ? "" : " and this request adds " + newJobs)
                     + ", the limit per tenant is " + maxActiveJobs
-                    + "; submit again when " + (newJobs == 1 ? "one has" : "some have") + " finished or cancel some");
+                    + (newJobs == 1 ? "; submit again when one has finished or cancel one"
+                            : "; submit again when some have finished or cancel some"));
         }
     }
 

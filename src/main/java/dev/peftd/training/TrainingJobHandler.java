@@ -142,7 +142,7 @@ class TrainingJobHandler implements JobHandler {
             int totalSteps = config.totalStepsFor(data.train().size());
             adapterConfig = adapterConfig.forRunOf(totalSteps);
             try (AbstractAdapter adapter = Adapters.create(adapterConfig, model.linears(), job.seed());
-                 TrainingProgress listener = progress.create(claim, control, checkpoints)) {
+                 TrainingProgress listener = progress.create(claim, settings.method(), control, checkpoints)) {
                 TrainingRun run = new TrainingRun(model, adapter, data, config, listener, checkpoints);
                 listener.attach(run);
                 if (resumeFrom != null) {

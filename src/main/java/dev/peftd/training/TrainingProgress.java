@@ -55,13 +55,15 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
             this.clock = clock;
         }
 
-        TrainingProgress create(Claim claim, RunControl control, Path localCheckpoints) {
-            return new TrainingProgress(this, claim, control, localCheckpoints);
+        /** @param method the method's id, a label of the job's meters */
+        TrainingProgress create(Claim claim, String method, RunControl control, Path localCheckpoints) {
+            return new TrainingProgress(this, claim, method, control, localCheckpoints);
         }
     }
 
     private final Factory f;
     private final Claim claim;
+    private final ServiceMeters.JobLabels labels;
     private final RunControl control;
     private final Path localCheckpoints;
     private TrainingRun run;
@@ -70,9 +72,10 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private final List<Double> stepMillis = new ArrayList<>();
     private final List<Map<String, Object>> evalCurve = new ArrayList<>();
 
-    private TrainingProgress(Factory factory, Claim claim, RunControl control, Path localCheckpoints) {
+    private TrainingProgress(Factory factory, Claim claim, String method, RunControl control, Path localCheckpoints) {
         this.f = factory;
         this.claim = claim;
+        this.labels = new ServiceMeters.JobLabels(claim.jobId(), method, claim.spec().comparison());
         this.control = control;
         this.localCheckpoints = localCheckpoints;
         this.trainedTokens = claim.checkpointTokens();   // a resumed run continues the count of its checkpoint
@@ -131,7 +134,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         data.put("step_millis", report.stepMillis());
         f.journal.metrics(claim.jobId(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
                 report.totalSteps(), report.loss()), data);
-        f.meters.step(claim.jobId(), claim.spec().comparison(), report.loss(), report.tokensPerSecond(), stepTokens);
+        f.meters.step(labels, report.loss(), report.tokensPerSecond(), stepTokens);
         stepMillis.add(report.stepMillis());
         stopIfAsked();   // takes effect before the next step: the step boundary
     }
