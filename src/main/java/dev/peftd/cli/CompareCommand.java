@@ -62,15 +62,21 @@ final class CompareCommand implements Command {
                     }
                 });
         try {
-            List<MethodRun> runs = comparison.run(o.runs(), o.out(), (method, seed, index, count) -> {
-                if (!o.json()) {
-                    out.printf(Locale.ROOT, "== %s, seed %d (run %d of %d)%n", method, seed, index + 1, count);
+            List<MethodRun> runs = comparison.run(o.runs(), o.out(), new LocalComparison.Progress() {
+                @Override
+                public TrainingListener starting(String method, long seed, int index, int count) {
+                    if (!o.json()) {
+                        out.printf(Locale.ROOT, "== %s, seed %d (run %d of %d)%n", method, seed, index + 1, count);
+                    }
+                    return progress(o.json(), method, seed, out);
                 }
-                return progress(o.json(), method, seed, out);
+
+                @Override
+                public void finished(List<MethodRun> soFar) throws IOException {
+                    ReportFiles.write(report(o, soFar), o.out());
+                }
             });
-            ComparisonReport report = new ComparisonReport(o.model(), o.data().toString(), o.evalFile().toString(),
-                    o.budget(), runs);
-            ReportFiles.write(report, o.out());
+            ComparisonReport report = report(o, runs);
             if (o.json()) {
                 out.println(JsonParser.parseString(Files.readString(o.out().resolve(ReportFiles.JSON))));
             } else {
@@ -86,6 +92,10 @@ final class CompareCommand implements Command {
     }
 
     private static final Gson GSON = new Gson();
+
+    private static ComparisonReport report(CompareOptions o, List<MethodRun> runs) {
+        return new ComparisonReport(o.model(), o.data().toString(), o.evalFile().toString(), o.budget(), runs);
+    }
 
     /** With --json every line says which run it belongs to; otherwise train's progress display as it is. */
     private static TrainingListener progress(boolean json, String method, long seed, PrintStream out) {

@@ -44,9 +44,17 @@ public final class LocalComparison {
         double peakMb();
     }
 
-    /** Told about each run as it starts; returns the listener that shows its progress. */
+    /** Told about each run as it starts and after each one ends. */
     public interface Progress {
+        /** Returns the listener that shows the run's progress. */
         TrainingListener starting(String method, long seed, int index, int count);
+
+        /**
+         * Every run finished so far, after each run: a long comparison can write its report as it goes, so that one
+         * stopped early still reports what it trained.
+         */
+        default void finished(List<MethodRun> soFar) throws IOException {
+        }
     }
 
     private final Path modelDir;
@@ -78,6 +86,7 @@ public final class LocalComparison {
                 MethodSettings s = runs.get(i);
                 TrainingListener shown = progress.starting(s.method().id(), s.training().seed(), i, runs.size());
                 done.add(runOne(s, tokenizer, outDir, shown));
+                progress.finished(List.copyOf(done));
             }
         }
         return done;
