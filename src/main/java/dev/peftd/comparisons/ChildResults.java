@@ -14,7 +14,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -22,21 +24,40 @@ import org.springframework.stereotype.Component;
 /**
  * A succeeded child's result as the comparison engine takes it ({@link MethodRun}), read from what the job recorded:
  * the metrics and analysis in its exported adapter's {@code peftd.json} and the size of its weights file. Peak memory
- * is not recorded per job (a worker process runs several at once), so it is NaN here.
+ * is not recorded per job (a worker process runs several at once), so it is NaN here. A succeeded job's adapter never
+ * changes, so each is read once and kept (the most recent {@value #REMEMBERED}): a table is read on every poll.
  */
 @Component
 class ChildResults {
 
     static final String WEIGHTS = "adapter_model.safetensors";
+    static final int REMEMBERED = 1000;
     private static final Logger log = LoggerFactory.getLogger(ChildResults.class);
 
     private final ArtifactStore store;
+    private final Map<String, MethodRun> read = java.util.Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, MethodRun> eldest) {
+                    return size() > REMEMBERED;
+                }
+            });
 
     ChildResults(ArtifactStore store) {
         this.store = store;
     }
 
     MethodRun of(JobRecord job) {
+        MethodRun known = read.get(job.id());
+        if (known != null) {
+            return known;
+        }
+        MethodRun run = readFromStore(job);
+        read.put(job.id(), run);
+        return run;
+    }
+
+    private MethodRun readFromStore(JobRecord job) {
         try {
             JsonObject sidecar;
             try (InputStream in = store.open(job.adapterKey() + PeftdSidecar.FILE)) {
