@@ -20,6 +20,10 @@ README's side-by-side table, and an independent check of peftd's exported adapte
       Loads every adapter a peftd comparison exported with PEFT's PeftModel.from_pretrained and scores it on the eval
       file here: one line per row with peftd's eval_loss, PEFT's, and the difference.
 
+    compare_reference.py side-by-side --peftd DIR/report.json [...] --peft peft_report.json [...]
+      One Markdown table of peftd's rows (from one or more report.json files, e.g. comparisons run per seed in
+      parallel) next to PEFT's (from one or more `train --out` files): eval loss mean ± sample sd over seeds.
+
 Records are encoded as peftd's training encodes a {"text": ...} record (the only kind this script reads): the
 tokenizer's encoding with its special tokens, then EOS, cut to --max-seq-len from the start; every token after the
 first is a loss target. The eval loss is the mean next-token NLL pooled over every such token.
@@ -180,6 +184,34 @@ def score(args):
     return 0 if worst <= 2e-3 else 1
 
 
+def side_by_side(args):
+    peftd, peft = {}, {}
+    for path in args.peftd:
+        for row in json.loads(Path(path).read_text())["rows"]:
+            peftd.setdefault(row["method"], []).append(row)
+    for path in args.peft:
+        for row in json.loads(Path(path).read_text())["rows"]:
+            peft.setdefault(row["method"], []).append(row)
+
+    def cell(rows):
+        if not rows:
+            return "—", "—", "—"
+        losses = [r["eval_loss"] for r in rows]
+        sd = statistics.stdev(losses) if len(losses) > 1 else 0.0
+        seeds = ",".join(str(r["seed"]) for r in rows)
+        return (f"{statistics.mean(losses):.4f} ± {sd:.4f} (seeds {seeds})",
+                f"{statistics.mean(r['step_seconds'] for r in rows):.2f}", f"{rows[0]['trainable_params']:,}")
+
+    print("| method | trainable params | peftd eval loss | PEFT eval loss | peftd s/step | PEFT s/step |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for m in ["lora", "lora_fa", "vera", "delta_lora", "lora_plus"]:
+        if m not in peftd and m not in peft:
+            continue
+        a, b = cell(peftd.get(m, [])), cell(peft.get(m, []))
+        print(f"| {m} | {a[2] if a[2] != '—' else b[2]} | {a[0]} | {b[0]} | {a[1]} | {b[1]} |")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -204,8 +236,11 @@ def main():
     s.add_argument("--model", required=True)
     s.add_argument("--eval-file", required=True)
     s.add_argument("--report", required=True)
+    b = sub.add_parser("side-by-side")
+    b.add_argument("--peftd", nargs="+", required=True)
+    b.add_argument("--peft", nargs="+", required=True)
     args = p.parse_args()
-    return train(args) if args.cmd == "train" else score(args)
+    return {"train": train, "score": score, "side-by-side": side_by_side}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,25 @@ class CompareCommandTest {
     }
 
     @Test
+    void jsonLinesNameTheirRunAndEndWithTheReport() throws IOException {
+        ComparedOnce c = ComparedOnce.get();
+        CliRun run = CliRun.of("compare", "--model", TestModels.tinyLlama().toString(), "--data", c.train.toString(),
+                "--eval-file", c.eval.toString(), "--methods", "lora_fa", "--steps", "2", "--batch-size", "4",
+                "--max-seq-len", "32", "--r", "2", "--json", "--out", tmp.resolve("o").toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        List<JsonObject> lines = run.out().lines().map(l -> com.google.gson.JsonParser.parseString(l).getAsJsonObject())
+                .toList();
+        assertThat(lines.subList(0, lines.size() - 1)).allSatisfy(l -> {
+            assertThat(l.get("method").getAsString()).isEqualTo("lora_fa");
+            assertThat(l.get("seed").getAsLong()).isEqualTo(42);
+        });
+        assertThat(lines.stream().filter(l -> l.has("event") && l.get("event").getAsString().equals("step"))).hasSize(2);
+        JsonObject last = lines.get(lines.size() - 1);
+        assertThat(last.getAsJsonArray("rows")).hasSize(1);
+        assertThat(last.getAsJsonObject("recommendation").get("method").getAsString()).isEqualTo("lora_fa");
+    }
+
+    @Test
     void needsAnEvalFile() {
         CliRun run = CliRun.of("compare", "--model", TestModels.tinyLlama().toString(), "--data", "x.jsonl",
                 "--out", tmp.resolve("o").toString());
