@@ -39,6 +39,8 @@ class ComparisonsApiTest {
     JdbcClient jdbc;
     @Autowired
     dev.peftd.catalog.Files files;
+    @Autowired
+    io.micrometer.core.instrument.MeterRegistry registry;
 
     private TestApi alpha;
     private String trainingFile;
@@ -135,6 +137,11 @@ class ComparisonsApiTest {
         TestApi.Response replay = alpha.post(PATH, body(List.of("lora", "lora_fa"), 5000, Map.of()), "cmp-cancel-1");
         assertThat(replay.json().path("id").asString()).isEqualTo(id);
         assertThat(countChildren(id)).isEqualTo(2);   // a replay creates nothing
+
+        // the running children's meters carry the comparison and their method (the dashboard's Comparisons row)
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> registry
+                .find("peftd.training.loss").tag("comparison_id", id).gauges().stream()
+                .map(g -> g.getId().getTag("method")).distinct().count() == 2);
 
         TestApi.Response early = alpha.get(PATH + "/" + id + "/report");
         assertThat(early.status()).as(early.toString()).isEqualTo(409);
