@@ -30,8 +30,8 @@ class ArchitectureTest {
      * pages); {@code ops} the meters, health and embedded database. docs/architecture.md draws the same picture.
      */
     static final List<String> LAYERS = List.of(
-            "core", "kernel", "api", "storage", "security", "queue", "ops", "catalog", "worker", "training",
-            "serving", "job", "bench", "cli");
+            "core", "comparison", "kernel", "api", "storage", "security", "queue", "ops", "catalog", "worker", "training",
+            "serving", "job", "comparisons", "bench", "cli");
 
     private final JavaClasses classes = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)

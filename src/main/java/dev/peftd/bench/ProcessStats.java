@@ -32,6 +32,20 @@ public final class ProcessStats {
         return statusMb("VmHWM:");
     }
 
+    /**
+     * Starts a new peak: Linux resets VmHWM to the current resident set when "5" is written to clear_refs (since 4.0),
+     * so a process that runs several trainings one after another can report each one's own peak. Returns whether the
+     * reset happened (false elsewhere, where the peak stays the process's).
+     */
+    public static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** VmRSS: the resident set of this process now, in MiB. */
     public static double rssMb() {
         return statusMb("VmRSS:");

@@ -102,6 +102,51 @@ public class Files {
         return id;
     }
 
+    /** The two parts of a file split by {@link #holdOut}. */
+    public record Split(String kept, String heldOut) {
+    }
+
+    /**
+     * Splits a tenant's file into two new files, deterministically: the last {@code fraction} of its records (at
+     * least one) are held out, the ones before them kept, each in its original order. Called inside the caller's
+     * transaction; a rollback deletes the stored objects again.
+     *
+     * @param field the request field that asked for the split, named in a refusal
+     */
+    public Split holdOut(Tenant tenant, String fileId, double fraction, String field) {
+        StoredFile source = get(tenant, fileId);
+        List<String> records;
+        try (InputStream in = open(source)) {
+            records = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .filter(line -> !line.isBlank()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        int heldOut = Math.max(1, (int) Math.round(records.size() * fraction));
+        if (heldOut >= records.size()) {
+            throw Refusal.invalidField(field, "holds out " + heldOut + " of the " + records.size()
+                    + " records of '" + fileId + "', leaving none to train on");
+        }
+        String stem = source.filename().replaceFirst("\\.jsonl$", "");
+        return new Split(storePart(tenant, stem + ".kept.jsonl", records.subList(0, records.size() - heldOut)),
+                storePart(tenant, stem + ".held-out.jsonl", records.subList(records.size() - heldOut, records.size())));
+    }
+
+    private String storePart(Tenant tenant, String filename, List<String> records) {
+        try {
+            Path part = java.nio.file.Files.createTempFile("peftd-split", ".jsonl");
+            try {
+                java.nio.file.Files.write(part, records, java.nio.charset.StandardCharsets.UTF_8);
+                return store(tenant, filename, new Upload(filename, PURPOSE, part, java.nio.file.Files.size(part)),
+                        records.size());
+            } finally {
+                java.nio.file.Files.deleteIfExists(part);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public Optional<StoredFile> find(Tenant tenant, String id) {
         return repository.findByIdAndTenant(id, tenant.name());
     }

@@ -20,6 +20,7 @@ final class Commands {
         Cli.register("score", ScoreCommand.HELP, new ScoreCommand());
         AdapterCommands.register();
         Cli.register("train", TrainCommand.HELP, new TrainCommand());
+        Cli.register("compare", CompareCommand.HELP, new CompareCommand());
         BenchCommand bench = Benchmarks.command();
         Cli.register("bench", bench.usage(), bench);
     }

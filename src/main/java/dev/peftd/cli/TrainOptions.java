@@ -38,12 +38,19 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
             "grad-accum", MethodSettings.GRADIENT_ACCUMULATION_STEPS,
             "max-seq-len", MethodSettings.MAX_SEQ_LENGTH);
 
-    static final Set<String> VALUED = Stream.of(
-            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "eval-every", "resume"),
+    /** The method settings' options that take a value, with their aliases; {@code compare} takes them too. */
+    static final Set<String> SETTING_VALUED = Stream.concat(
             MethodSettings.NAMES.stream().filter(n -> !MethodSettings.SWITCHES.contains(n)).map(TrainOptions::option),
-            ALIASES.keySet().stream()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
-    static final Set<String> FLAGS = Stream.concat(Stream.of("packing", "json"),
-            MethodSettings.SWITCHES.stream().map(TrainOptions::option)).collect(Collectors.toUnmodifiableSet());
+            ALIASES.keySet().stream()).collect(Collectors.toUnmodifiableSet());
+    /** The method settings' switches. */
+    static final Set<String> SETTING_FLAGS = MethodSettings.SWITCHES.stream().map(TrainOptions::option)
+            .collect(Collectors.toUnmodifiableSet());
+
+    static final Set<String> VALUED = Stream.concat(
+            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "eval-every", "resume"),
+            SETTING_VALUED.stream()).collect(Collectors.toUnmodifiableSet());
+    static final Set<String> FLAGS = Stream.concat(Stream.of("packing", "json"), SETTING_FLAGS.stream())
+            .collect(Collectors.toUnmodifiableSet());
 
     Method method() {
         return settings.method();
@@ -66,7 +73,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
             throw new UsageException("--" + e.getMessage());
         }
         Map<String, String> spelling = new HashMap<>();
-        Map<String, String> given = settingsGiven(o, spelling);
+        Map<String, String> given = settingsGiven(o, "", spelling);
         if (given.containsKey(MethodSettings.MAX_STEPS) && given.containsKey(MethodSettings.N_EPOCHS)) {
             throw new UsageException("give either --steps or --epochs, not both");
         }
@@ -79,9 +86,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
             settings = MethodSettings.parse(method, given, o.longValue("seed", 42));
             training = settings.training().withEvalEvery(o.integer("eval-every", 0));
         } catch (InvalidSettingException e) {
-            int bracket = e.field().indexOf('[');
-            String name = bracket < 0 ? e.field() : e.field().substring(0, bracket);
-            throw new UsageException(spelling.getOrDefault(name, "--" + option(name)) + ": " + e.reason());
+            throw refused(e, spelling, "");
         }
         double evalFraction = o.number("eval-fraction", 0);
         if (o.has("eval-fraction") && !(evalFraction > 0 && evalFraction < 1)) {
@@ -93,16 +98,26 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
                 o.has("resume") ? Path.of(o.string("resume", null)) : null, o.flag("json"), settings.dtype());
     }
 
+    /** The factory's refusal as a usage error naming the option as the user spelled it. */
+    static UsageException refused(InvalidSettingException e, Map<String, String> spelling, String prefix) {
+        int bracket = e.field().indexOf('[');
+        String name = bracket < 0 ? e.field() : e.field().substring(0, bracket);
+        return new UsageException(spelling.getOrDefault(name, "--" + prefix + option(name)) + ": " + e.reason());
+    }
+
     /**
      * The method settings on the command line by their API names, as text ({@code "true"} for a switch).
      *
+     * @param prefix   what the options start with after the dashes ({@code ""}; {@code "vera."} for compare's
+     *                 per-method settings)
      * @param spelling filled with how each was spelled ({@code --lr} or {@code --learning-rate}), for error messages
      */
-    private static Map<String, String> settingsGiven(CliOptions o, Map<String, String> spelling) throws UsageException {
+    static Map<String, String> settingsGiven(CliOptions o, String prefix, Map<String, String> spelling)
+            throws UsageException {
         Map<String, String> given = new LinkedHashMap<>();
         for (String name : MethodSettings.NAMES) {
             List<String> spellings = Stream.concat(Stream.of(option(name)), ALIASES.entrySet().stream()
-                    .filter(a -> a.getValue().equals(name)).map(Map.Entry::getKey)).toList();
+                    .filter(a -> a.getValue().equals(name)).map(Map.Entry::getKey)).map(s -> prefix + s).toList();
             for (String s : spellings) {
                 if (o.has(s)) {
                     if (given.containsKey(name)) {
@@ -117,7 +132,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
     }
 
     /** A setting's option name: {@code lora_alpha} → {@code lora-alpha}. */
-    private static String option(String setting) {
+    static String option(String setting) {
         return setting.replace('_', '-');
     }
 }

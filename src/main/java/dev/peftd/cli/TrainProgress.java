@@ -35,11 +35,7 @@ final class TrainProgress implements TrainingListener {
 
     /** Median wall time of the steps after the first (which pays warm-up), or NaN before two steps. */
     double medianStepMillis() {
-        if (stepMillis.size() < 2) {
-            return Double.NaN;
-        }
-        double[] v = stepMillis.subList(1, stepMillis.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return dev.peftd.core.train.StepTimes.medianAfterFirst(stepMillis);
     }
 
     @Override

@@ -16,12 +16,16 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -67,9 +71,9 @@ public class JobService {
     }
 
     /** The create body, OpenAI's fields; {@code method} and {@code hyperparameters} are read by {@link MethodParser}. */
-    record CreateRequest(String model, String trainingFile, String validationFile, String suffix, Long seed,
-                         JsonNode hyperparameters, JsonNode method, Map<String, String> metadata,
-                         JsonNode integrations) {
+    public record CreateRequest(String model, String trainingFile, String validationFile, String suffix, Long seed,
+                                JsonNode hyperparameters, JsonNode method, Map<String, String> metadata,
+                                JsonNode integrations) {
     }
 
     JobRecord create(Tenant tenant, CreateRequest request, String idempotencyKey) {
@@ -79,17 +83,63 @@ public class JobService {
         String hash = IdempotencyKeys.hash(request.model(), request.trainingFile(), request.validationFile(),
                 request.suffix(), String.valueOf(request.seed()), json.writeValueAsString(method), metadata);
         JobRecord created = idempotency.create(tenant.name(), "job.create", idempotencyKey, hash, () -> {
-            requireRoomForAnotherJob(tenant);
-            String id = Ids.next("ftjob");
-            jobs.insert(new NewJob(id, tenant.name(), request.model(),
-                    new NewJob.Datasets(request.trainingFile(), Optional.ofNullable(request.validationFile())),
-                    Optional.ofNullable(request.suffix()), seed, method, Optional.ofNullable(metadata), clock.instant(),
-                    maxAttempts));
-            events.message(id, JobJournal.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model());
-            return id;
+            requireRoomFor(tenant, 1);
+            return insert(tenant, request, method, seed, metadata, Optional.empty());
         }, id -> jobs.find(tenant.name(), id).orElseThrow());
         publisher.publishEvent(new JobSignals.Submitted(created.id()));
         return created;
+    }
+
+    /**
+     * Creates a group's jobs (a comparison's children) through the same checks and insert as {@link #create}, inside
+     * the caller's transaction: every request is checked before any row is written, and the tenant's limit is checked
+     * for all of them at once, so a group that would exceed it creates nothing. Workers are woken after the commit.
+     *
+     * @param group the id the jobs are labelled with ({@code comparison_id} on the row, on their meters)
+     * @param requests each with its seed set
+     * @return the new jobs' ids, in the order of the requests
+     */
+    public List<String> createGroup(Tenant tenant, String group, List<CreateRequest> requests) {
+        List<TrainingMethod> methods = requests.stream().map(r -> validate(tenant, r)).toList();
+        requireRoomFor(tenant, requests.size());
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < requests.size(); i++) {
+            CreateRequest request = requests.get(i);
+            String metadata = request.metadata() == null ? null : json.writeValueAsString(request.metadata());
+            ids.add(insert(tenant, request, methods.get(i), request.seed(), metadata, Optional.of(group)));
+        }
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCommit() {
+                ids.forEach(id -> publisher.publishEvent(new JobSignals.Submitted(id)));
+            }
+        });
+        return ids;
+    }
+
+    private String insert(Tenant tenant, CreateRequest request, TrainingMethod method, long seed, String metadata,
+            Optional<String> group) {
+        String id = Ids.next("ftjob");
+        jobs.insert(new NewJob(id, tenant.name(), request.model(),
+                new NewJob.Datasets(request.trainingFile(), Optional.ofNullable(request.validationFile())),
+                Optional.ofNullable(request.suffix()), seed, method, Optional.ofNullable(metadata), clock.instant(),
+                maxAttempts, group));
+        events.message(id, JobJournal.Level.info, "Created fine-tuning job: " + method.type() + " on " + request.model()
+                + group.map(g -> " (comparison " + g + ")").orElse(""));
+        return id;
+    }
+
+    /** A group's jobs, in the order they were created. */
+    public List<JobRecord> group(Tenant tenant, String group) {
+        return jobs.inGroup(tenant.name(), group);
+    }
+
+    /**
+     * Checks a {@code method} body as {@link #create} does, without a job: a feature above this one (a comparison)
+     * refuses a bad setting before it creates anything.
+     */
+    public void checkMethod(JsonNode method) {
+        methodParser.parse(method, null);
     }
 
     private TrainingMethod validate(Tenant tenant, CreateRequest request) {
@@ -138,14 +188,16 @@ public class JobService {
         }
     }
 
-    /** Inside the create transaction: the tenant's lock is held until the insert commits. */
-    private void requireRoomForAnotherJob(Tenant tenant) {
+    /** Inside the create transaction: the tenant's lock is held until the inserts commit. */
+    private void requireRoomFor(Tenant tenant, int newJobs) {
         jobs.lockTenant(tenant.name());
         int active = jobs.countActive(tenant.name());
-        if (active >= maxActiveJobs) {
+        if (active + newJobs > maxActiveJobs) {
             throw new Refusal(Refusal.Kind.QUOTA_EXCEEDED, "tenant '" + tenant.name() + "' already has " + active
-                    + " queued or running fine-tuning jobs, the limit per tenant is " + maxActiveJobs
-                    + "; submit again when one has finished or cancel one");
+                    + " queued or running fine-tuning jobs" + (newJobs == 1 ? "" : " and this request adds " + newJobs)
+                    + ", the limit per tenant is " + maxActiveJobs
+                    + (newJobs == 1 ? "; submit again when one has finished or cancel one"
+                            : "; submit again when some have finished or cancel some"));
         }
     }
 
@@ -207,7 +259,7 @@ public class JobService {
         return ListPage.fromOverfetch(jobs.page(tenant.name(), after, limit + 1), limit, j -> j);
     }
 
-    JobRecord cancel(Tenant tenant, String id) {
+    public JobRecord cancel(Tenant tenant, String id) {
         JobRecord job = get(tenant, id);
         var changed = jobs.cancel(tenant.name(), id, clock.instant());
         if (changed.isEmpty()) {

@@ -3,6 +3,7 @@ package dev.peftd.job;
 import dev.peftd.catalog.FileUsage;
 import dev.peftd.catalog.FineTunedModels;
 import dev.peftd.queue.JobState;
+import dev.peftd.api.SeqPages;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -24,9 +25,9 @@ public class Jobs implements FineTunedModels, FileUsage {
 
     private static final String INSERT = """
             insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
-                metadata, status, created_at, max_attempts)
+                metadata, status, created_at, max_attempts, comparison_id)
             values (:id, :tenant, :model, :trainingFile, :validationFile, :suffix, :seed, :method, :metadata,
-                %s, :createdAt, :maxAttempts)""".formatted(JobState.QUEUED.sql());
+                %s, :createdAt, :maxAttempts, :group)""".formatted(JobState.QUEUED.sql());
     private static final String ACTIVE = JobState.sqlList(JobState.ACTIVE);
     /** A queued job is cancelled at once; a running one is asked to stop ({@code cancelling}). */
     private static final String CANCEL = """
@@ -59,6 +60,7 @@ public class Jobs implements FineTunedModels, FileUsage {
                 .param("method", json.writeValueAsString(job.method()))
                 .param("metadata", job.metadataJson().orElse(null))
                 .param("createdAt", Timestamp.from(job.createdAt())).param("maxAttempts", job.maxAttempts())
+                .param("group", job.group().orElse(null))
                 .update();
     }
 
@@ -81,17 +83,15 @@ public class Jobs implements FineTunedModels, FileUsage {
                 .query(mapper).optional();
     }
 
+    /** A comparison's children, oldest first. */
+    List<JobRecord> inGroup(String tenant, String group) {
+        return jdbc.sql("select * from fine_tuning_jobs where tenant = ? and comparison_id = ? order by seq")
+                .params(tenant, group).query(mapper).list();
+    }
+
     /** Newest first; {@code after} is the id of the last job of the previous page. */
     List<JobRecord> page(String tenant, String after, int limitPlusOne) {
-        if (after == null) {
-            return jdbc.sql("select * from fine_tuning_jobs where tenant = ? order by seq desc limit ?")
-                    .params(tenant, limitPlusOne).query(mapper).list();
-        }
-        return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ?
-                   and seq < (select seq from fine_tuning_jobs where id = ? and tenant = ?)
-                 order by seq desc limit ?""")
-                .params(tenant, after, tenant, limitPlusOne).query(mapper).list();
+        return SeqPages.newestFirst(jdbc, "fine_tuning_jobs", tenant, after, limitPlusOne, mapper);
     }
 
     /**

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,8 +20,10 @@ import org.springframework.stereotype.Component;
  *   <li>{@code peftd_jobs_running} jobs training in this process</li>
  *   <li>{@code peftd_job_outcomes_total{outcome}} and {@code peftd_job_run_seconds{outcome}} per finished run</li>
  *   <li>{@code peftd_training_steps_total}, {@code peftd_training_tokens_total}</li>
- *   <li>{@code peftd_training_loss{job_id}} and {@code peftd_training_tokens_per_second{job_id}} while a job runs;
- *       removed when it ends, so the label only lives as long as the job</li>
+ *   <li>{@code peftd_training_loss{job_id,method,comparison_id}} and
+ *       {@code peftd_training_tokens_per_second{job_id,method,comparison_id}} while a job runs; removed when it ends,
+ *       so the label only lives as long as the job. {@code comparison_id} names the comparison a job is a child of
+ *       (empty for a plain job), so a dashboard can show a comparison's runs side by side by method</li>
  * </ul>
  * Queue depth by status ({@code peftd_jobs{status}}) is in {@link QueueDepthMeter}. The registry is process-wide, so
  * the per-job series name every tenant's jobs: the endpoints that expose it take operator keys only (see
@@ -31,6 +34,17 @@ public class ServiceMeters {
 
     /** Not {@code job}: Prometheus owns that label (the scrape job) and renames a target's own to {@code exported_job}. */
     static final String JOB_TAG = "job_id";
+    static final String COMPARISON_TAG = "comparison_id";
+    static final String METHOD_TAG = "method";
+
+    /**
+     * What a running job's gauges are labelled with.
+     *
+     * @param method     the adapter method's id ({@code lora}, {@code vera}, …)
+     * @param comparison the comparison the job is a child of, if any
+     */
+    public record JobLabels(String jobId, String method, Optional<String> comparison) {
+    }
 
     private final MeterRegistry registry;
     private final Map<String, AtomicInteger> busy = new ConcurrentHashMap<>();
@@ -71,8 +85,8 @@ public class ServiceMeters {
     }
 
     /** After every optimizer step of a running job. */
-    public void step(String jobId, double loss, double tokensPerSecond, long stepTokens) {
-        JobGauges gauges = jobs.computeIfAbsent(jobId, this::gaugesFor);
+    public void step(JobLabels job, double loss, double tokensPerSecond, long stepTokens) {
+        JobGauges gauges = jobs.computeIfAbsent(job.jobId(), id -> gaugesFor(job));
         gauges.loss.set(loss);
         gauges.tokensPerSecond.set(tokensPerSecond);
         steps.increment();
@@ -88,13 +102,14 @@ public class ServiceMeters {
         }
     }
 
-    private JobGauges gaugesFor(String jobId) {
+    private JobGauges gaugesFor(JobLabels job) {
+        Tags tags = Tags.of(JOB_TAG, job.jobId(), METHOD_TAG, job.method(), COMPARISON_TAG, job.comparison().orElse(""));
         AtomicReference<Double> loss = new AtomicReference<>(Double.NaN);
         AtomicReference<Double> rate = new AtomicReference<>(0.0);
         Gauge lossGauge = Gauge.builder("peftd.training.loss", loss, AtomicReference::get)
-                .description("Training loss of the last step").tag(JOB_TAG, jobId).register(registry);
+                .description("Training loss of the last step").tags(tags).register(registry);
         Gauge tokensGauge = Gauge.builder("peftd.training.tokens.per.second", rate, AtomicReference::get)
-                .description("Training throughput of the last step").tag(JOB_TAG, jobId).register(registry);
+                .description("Training throughput of the last step").tags(tags).register(registry);
         return new JobGauges(loss, rate, lossGauge, tokensGauge);
     }
 

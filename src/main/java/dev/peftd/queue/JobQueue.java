@@ -50,7 +50,7 @@ public class JobQueue {
              where j.id = (select id from fine_tuning_jobs where status = %s
                             order by seq limit 1 for update skip locked)
             returning j.id, j.tenant, j.attempts, j.checkpoint_step, j.checkpoint_tokens,
-                      j.model, j.training_file, j.validation_file, j.suffix, j.seed, j.method"""
+                      j.model, j.training_file, j.validation_file, j.suffix, j.seed, j.method, j.comparison_id"""
             .formatted(sqlMove(Set.of(QUEUED), RUNNING), QUEUED.sql());
 
     private static final String HEARTBEAT = """
@@ -123,7 +123,8 @@ public class JobQueue {
                         rs.getInt("attempts"), (Integer) rs.getObject("checkpoint_step"),
                         rs.getLong("checkpoint_tokens"), new JobSpec(rs.getString("model"),
                         rs.getString("training_file"), Optional.ofNullable(rs.getString("validation_file")),
-                        Optional.ofNullable(rs.getString("suffix")), rs.getLong("seed"), rs.getString("method"))))
+                        Optional.ofNullable(rs.getString("suffix")), rs.getLong("seed"), rs.getString("method"),
+                        Optional.ofNullable(rs.getString("comparison_id")))))
                 .optional();
     }
 

@@ -142,7 +142,7 @@ class TrainingJobHandler implements JobHandler {
             int totalSteps = config.totalStepsFor(data.train().size());
             adapterConfig = adapterConfig.forRunOf(totalSteps);
             try (AbstractAdapter adapter = Adapters.create(adapterConfig, model.linears(), job.seed());
-                 TrainingProgress listener = progress.create(claim, control, checkpoints)) {
+                 TrainingProgress listener = progress.create(claim, settings.method(), control, checkpoints)) {
                 TrainingRun run = new TrainingRun(model, adapter, data, config, listener, checkpoints);
                 listener.attach(run);
                 if (resumeFrom != null) {
@@ -162,7 +162,7 @@ class TrainingJobHandler implements JobHandler {
                 }
                 Path adapterDir = work.resolve("adapter");
                 AdapterExport.write(adapter, job.model(), modelDir, model.config(), adapterDir,
-                        metrics(claim, result), false);
+                        metrics(claim, result, listener), false);
                 String prefix = ObjectKeys.adapter(claim.tenant(), claim.jobId());
                 store.putDirectory(prefix, adapterDir);
                 return new Outcome.Succeeded(job.fineTunedModelName(claim.jobId()), prefix, listener.trainedTokens(),
@@ -203,7 +203,11 @@ class TrainingJobHandler implements JobHandler {
         return device.startsWith("gpu:") ? Device.gpu(Integer.parseInt(device.substring(4))) : Device.cpu();
     }
 
-    private static Map<String, Object> metrics(Claim claim, TrainingResult result) {
+    /**
+     * The run's final metrics, written into the adapter's {@code peftd.json}: what a comparison's table and report
+     * are built from (step time and the eval curve are this attempt's; a resumed run measured only its own steps).
+     */
+    private static Map<String, Object> metrics(Claim claim, TrainingResult result, TrainingProgress listener) {
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("job", claim.jobId());
         metrics.put("steps", result.steps());
@@ -211,7 +215,11 @@ class TrainingJobHandler implements JobHandler {
         metrics.put("final_loss", result.finalLoss());
         metrics.put("eval_loss_before", result.evalBefore());
         metrics.put("eval_loss_after", result.evalAfter());
+        metrics.put("eval_loss_curve", listener.evalCurve());
+        metrics.put("step_seconds", listener.stepSeconds());
         metrics.put("training_file", claim.spec().trainingFile());
+        claim.spec().validationFile().ifPresent(f -> metrics.put("validation_file", f));
+        claim.spec().comparison().ifPresent(c -> metrics.put("comparison", c));
         return metrics;
     }
 }

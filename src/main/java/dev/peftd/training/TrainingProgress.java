@@ -1,6 +1,7 @@
 package dev.peftd.training;
 
 import dev.peftd.core.train.StepReport;
+import dev.peftd.core.train.StepTimes;
 import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.TrainingRun;
 import dev.peftd.ops.ServiceMeters;
@@ -15,7 +16,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -52,22 +55,27 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
             this.clock = clock;
         }
 
-        TrainingProgress create(Claim claim, RunControl control, Path localCheckpoints) {
-            return new TrainingProgress(this, claim, control, localCheckpoints);
+        /** @param method the method's id, a label of the job's meters */
+        TrainingProgress create(Claim claim, String method, RunControl control, Path localCheckpoints) {
+            return new TrainingProgress(this, claim, method, control, localCheckpoints);
         }
     }
 
     private final Factory f;
     private final Claim claim;
+    private final ServiceMeters.JobLabels labels;
     private final RunControl control;
     private final Path localCheckpoints;
     private TrainingRun run;
     private long trainedTokens;
     private double lastLoss = Double.NaN;
+    private final List<Double> stepMillis = new ArrayList<>();
+    private final List<Map<String, Object>> evalCurve = new ArrayList<>();
 
-    private TrainingProgress(Factory factory, Claim claim, RunControl control, Path localCheckpoints) {
+    private TrainingProgress(Factory factory, Claim claim, String method, RunControl control, Path localCheckpoints) {
         this.f = factory;
         this.claim = claim;
+        this.labels = new ServiceMeters.JobLabels(claim.jobId(), method, claim.spec().comparison());
         this.control = control;
         this.localCheckpoints = localCheckpoints;
         this.trainedTokens = claim.checkpointTokens();   // a resumed run continues the count of its checkpoint
@@ -97,6 +105,19 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         return trainedTokens;
     }
 
+    /**
+     * Median wall time of this attempt's optimizer steps, the first (which pays warm-up) left out; NaN before two steps.
+     * A comparison's table shows it, the same measure as the command line's.
+     */
+    double stepSeconds() {
+        return StepTimes.medianAfterFirst(stepMillis) / 1000.0;
+    }
+
+    /** Eval loss by step as this attempt evaluated it ({@code step}, {@code eval_loss}): before, during and after. */
+    List<Map<String, Object>> evalCurve() {
+        return List.copyOf(evalCurve);
+    }
+
     @Override
     public void onStep(StepReport report) {
         long stepTokens = Math.round(report.tokensPerSecond() * report.stepMillis() / 1000.0);
@@ -116,12 +137,14 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         data.put("step_millis", report.stepMillis());
         f.journal.metrics(claim.jobId(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
                 report.totalSteps(), report.loss()), data);
-        f.meters.step(claim.jobId(), report.loss(), report.tokensPerSecond(), stepTokens);
+        f.meters.step(labels, report.loss(), report.tokensPerSecond(), stepTokens);
+        stepMillis.add(report.stepMillis());
         stopIfAsked();   // takes effect before the next step: the step boundary
     }
 
     @Override
     public void onEval(int step, double evalLoss) {
+        evalCurve.add(Map.of("step", step, "eval_loss", evalLoss));
         f.journal.message(claim.jobId(), JobJournal.Level.info,
                 String.format(Locale.ROOT, "Step %d: validation loss=%.4f", step, evalLoss));
     }

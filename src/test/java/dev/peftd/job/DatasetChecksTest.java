@@ -93,7 +93,7 @@ class DatasetChecksTest {
                 Map.of("type", "lora", "lora", Map.of("hyperparameters", Map.of("max_steps", 1)))), null);
         String id = dev.peftd.api.Ids.next("ftjob");
         jobs.insert(new NewJob(id, "alpha", "tiny-llama", new NewJob.Datasets(chat, Optional.empty()),
-                Optional.empty(), 7, method, Optional.empty(), Instant.now(), 1));
+                Optional.empty(), 7, method, Optional.empty(), Instant.now(), 1, Optional.empty()));
         await().atMost(Duration.ofSeconds(60)).until(() -> alpha.get("/v1/fine_tuning/jobs/" + id).json()
                 .path("status").asString().equals("failed"));
         JsonNode error = alpha.get("/v1/fine_tuning/jobs/" + id).json().path("error");

@@ -273,7 +273,7 @@ class JobsApiTest {
                 method("lora", Map.of("target_modules", "(.*){16}Z", "max_steps", 1))), null);
         String id = dev.peftd.api.Ids.next("ftjob");
         jobs.insert(new NewJob(id, "alpha", "tiny-llama", new NewJob.Datasets(trainingFile, Optional.empty()),
-                Optional.empty(), 7, method, Optional.empty(), java.time.Instant.now(), 1));
+                Optional.empty(), 7, method, Optional.empty(), java.time.Instant.now(), 1, Optional.empty()));
         await().atMost(Duration.ofSeconds(60)).until(() -> alpha.get("/v1/fine_tuning/jobs/" + id).json()
                 .path("status").asString().equals("failed"));
         JsonNode error = alpha.get("/v1/fine_tuning/jobs/" + id).json().path("error");

@@ -53,9 +53,10 @@ class SecurityTest {
     @Test
     void perJobSeriesAreForOperatorKeysOnly() {
         String job = "ftjob-metrics-" + UUID.randomUUID();
-        meters.step(job, 1.25, 100.0, 64);   // the gauges a running job of some tenant publishes
+        // the gauges a running job of some tenant publishes
+        meters.step(new ServiceMeters.JobLabels(job, "lora", java.util.Optional.empty()), 1.25, 100.0, 64);
         try {
-            String series = "peftd_training_loss{job_id=\"" + job + "\"}";
+            String series = "peftd_training_loss{comparison_id=\"\",job_id=\"" + job + "\",method=\"lora\"}";
             TestApi.Response operator = TestApi.operator(port).get("/actuator/prometheus");
             assertThat(operator.status()).isEqualTo(200);
             assertThat(operator.body()).contains(series);

@@ -1,5 +1,7 @@
 package dev.peftd.core.adapter.analysis;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +37,19 @@ public record AdapterAnalysis(String method, long trainableParams, long modelPar
         }
         m.put("modules", list);
         return m;
+    }
+
+    /**
+     * Reads back what {@link #toJson} wrote (as {@code peftd.json} stores it): a service builds a comparison's report
+     * from its children's exported adapters without loading them.
+     */
+    public static AdapterAnalysis fromJson(JsonObject json) {
+        List<ModuleChange> modules = new ArrayList<>();
+        for (JsonElement module : json.getAsJsonArray("modules")) {
+            modules.add(ModuleChange.fromJson(module.getAsJsonObject()));
+        }
+        return new AdapterAnalysis(json.get("method").getAsString(), json.get("trainable_params").getAsLong(),
+                json.get("model_params").getAsLong(), modules);
     }
 
     /** A plain-text table for the terminal. */

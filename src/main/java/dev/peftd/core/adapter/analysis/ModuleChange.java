@@ -1,5 +1,8 @@
 package dev.peftd.core.adapter.analysis;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -20,6 +23,19 @@ public record ModuleChange(String module, double deltaNorm, double baseNorm, dou
     /** ‖ΔW‖_F / ‖W0‖_F. */
     public double relativeChange() {
         return baseNorm == 0 ? Double.NaN : deltaNorm / baseNorm;
+    }
+
+    /** What {@link #toJson} wrote. */
+    static ModuleChange fromJson(JsonObject json) {
+        JsonArray values = json.getAsJsonArray("singular_values");
+        double[] singular = new double[values.size()];
+        for (int i = 0; i < singular.length; i++) {
+            singular[i] = values.get(i).getAsDouble();
+        }
+        JsonElement moved = json.get("base_moved_fro_norm");
+        return new ModuleChange(json.get("module").getAsString(), json.get("delta_fro_norm").getAsDouble(),
+                json.get("base_fro_norm").getAsDouble(), singular, json.get("effective_rank_entropy").getAsDouble(),
+                json.get("numerical_rank").getAsInt(), moved == null || moved.isJsonNull() ? null : moved.getAsDouble());
     }
 
     public Map<String, Object> toJson() {
