@@ -61,6 +61,10 @@ final class ChatCompletions {
             throw new InvalidRequestException("top_logprobs", "needs logprobs: true");
         }
         SamplingFields sampling = request.sampling();
+        if (sampling.choices() != 1) {
+            throw new InvalidRequestException("n", "only n = 1 is supported on chat completions, got " + sampling.n()
+                    + " (send the request several times, with different seeds, for several samples)");
+        }
         path.checkRequested(sampling.maxTokens(), request.maxTokensField());
         if (sampling.maxTokens() != null && sampling.maxTokens() == 0) {
             throw new InvalidRequestException(request.maxTokensField(), "must be at least 1");
@@ -74,39 +78,42 @@ final class ChatCompletions {
 
         /** Max tokens from the request (or all the room the messages leave), checked against the model's context. */
         @Override
-        public GenerationPath.Prompt prompt(ServingEngine.Session session) {
-            return GenerationPath.budgeted(session, promptIds(session, request), sampling,
+        public List<GenerationPath.Prompt> prompts(ServingEngine.Session session) {
+            return List.of(GenerationPath.budgeted(session, promptIds(session, request), sampling,
                     request.sampling().maxTokens(), ChatCompletionRequest.DEFAULT_MAX_TOKENS,
-                    new TokenBudget.Fields("messages", request.maxTokensField()));
+                    TokenBudget.Fields.chat(request.maxTokensField()), 1, GenerationOptions.NO_LOGPROBS));
         }
 
         @Override
-        public ChatCompletionResponse answer(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
-                                             GenerationResult result) {
+        public ChatCompletionResponse answer(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
+                                             Usage usage) {
+            GenerationResult result = outcomes.get(0).candidates().get(0);
             ChatCompletionResponse.Logprobs logprobs = !wantsLogprobs() ? null
                     : new ChatCompletionResponse.Logprobs(result.logprobs().stream().map(ChatCompletions::entry).toList());
             ChatCompletionResponse.Choice choice = new ChatCompletionResponse.Choice(0,
                     new ChatCompletionResponse.Message(ASSISTANT, result.text(), null), logprobs,
                     FinishReasons.of(result.finishReason()));
             return new ChatCompletionResponse(reply.id(), ChatCompletionResponse.OBJECT, reply.created(), reply.model(),
-                    List.of(choice), prompt.usage(result));
+                    List.of(choice), usage);
         }
 
         @Override
-        public void opening(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
+        public void opening(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
                             Consumer<ChatCompletionResponse.Chunk> sink) {
             sink.accept(chunk(reply, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
         }
 
         @Override
-        public ChatCompletionResponse.Chunk piece(GenerationPath.Reply reply, GeneratedToken token) {
+        public ChatCompletionResponse.Chunk piece(GenerationPath.Reply reply, int prompt, int candidate,
+                                                  GeneratedToken token) {
             ChatCompletionResponse.Logprobs lp = token.logprob() == null || !wantsLogprobs() ? null
                     : new ChatCompletionResponse.Logprobs(List.of(entry(token.logprob())));
             return chunk(reply, new ChatCompletionResponse.Delta(null, token.text()), lp, null);
         }
 
         @Override
-        public ChatCompletionResponse.Chunk finish(GenerationPath.Reply reply, GenerationResult result) {
+        public ChatCompletionResponse.Chunk finish(GenerationPath.Reply reply, int prompt, int candidate,
+                                                   GenerationResult result) {
             return chunk(reply, new ChatCompletionResponse.Delta(null, null), null, FinishReasons.of(result));
         }
 

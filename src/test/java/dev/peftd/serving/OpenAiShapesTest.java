@@ -91,7 +91,7 @@ class OpenAiShapesTest {
         ServedModel model = ServingFixtures.base("tiny-llama");
         CompletionRequest ok = CompletionRequest.of(model.name(), "hi", 4);
         assertParam("n", () -> serving.completions.complete(model, new CompletionRequest(model.name(), "hi", 4, null,
-                null, null, null, 2, null, null, null, null, null, null, null, null, null, null)));
+                null, null, null, 0, null, null, null, null, null, null, null, null, null, null)));
         assertParam("temperature", () -> serving.completions.complete(model, ok.withSampling(2.5, null, null)));
         assertParam("top_p", () -> serving.completions.complete(model, ok.withSampling(null, 0.0, null)));
         assertParam("logprobs", () -> serving.completions.complete(model, ok.withLogprobs(21, false)));
@@ -99,7 +99,7 @@ class OpenAiShapesTest {
         assertParam("prompt", () -> serving.completions.complete(model,
                 CompletionRequest.of(model.name(), List.of(1, 2, 100000), 4)));
         assertParam("prompt", () -> serving.completions.complete(model,
-                CompletionRequest.of(model.name(), List.of("a", "b"), 4)));
+                CompletionRequest.of(model.name(), List.of("a", List.of(1, 2)), 4)));
         assertParam("stop", () -> serving.completions.complete(model, new CompletionRequest(model.name(), "hi", 4, null,
                 null, null, List.of("a", "b", "c", "d", "e"), null, null, null, null, null, null, null, null, null,
                 null, null)));
