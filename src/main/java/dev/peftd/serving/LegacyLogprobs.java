@@ -34,6 +34,7 @@ final class LegacyLogprobs {
 
     /** Tokens of context decoded in front of a token: enough for decoders that look back a few tokens. */
     private static final int WINDOW = 6;
+    private static final String BYTES = "bytes:";
 
     private final Tokenizer tokenizer;
     private final IncrementalDecoder text;
@@ -131,7 +132,7 @@ final class LegacyLogprobs {
 
     /** {@code bytes:} then each byte: printable ASCII as itself, any other as {@code \xNN} (lower-case hex). */
     static String escaped(byte[] bytes) {
-        StringBuilder out = new StringBuilder("bytes:");
+        StringBuilder out = new StringBuilder(BYTES);
         for (byte b : bytes) {
             int v = b & 0xff;
             if (v >= 0x20 && v < 0x7f && v != '\\') {
@@ -141,6 +142,23 @@ final class LegacyLogprobs {
             }
         }
         return out.toString();
+    }
+
+    /** The bytes a shown string stands for: {@link #escaped} read back, or the string's UTF-8. */
+    static byte[] bytes(String shown) {
+        if (!shown.startsWith(BYTES)) {
+            return shown.getBytes(StandardCharsets.UTF_8);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = BYTES.length(); i < shown.length(); ) {
+            if (shown.startsWith("\\x", i) && i + 4 <= shown.length()) {
+                out.write(Integer.parseInt(shown.substring(i + 2, i + 4), 16));
+                i += 4;
+            } else {
+                out.write(shown.charAt(i++));
+            }
+        }
+        return out.toByteArray();
     }
 
     private static boolean isUtf8(byte[] bytes) {
