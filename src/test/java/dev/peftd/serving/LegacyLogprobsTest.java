@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -144,6 +145,21 @@ class LegacyLogprobsTest {
         assertThat(cut.finishReason()).isEqualTo("stop");
         assertThat(full).startsWith(cut.text());
         assertThat(rebuilt(cut.logprobs().tokens())).isEqualTo(cut.text());
+    }
+
+    @Test
+    void storiesTokensReadAsTheirTextWithSpacesAndBytes() {
+        Assumptions.assumeTrue(TestModels.stories260K().isPresent(), "../shared/data/models/stories260K is absent");
+        ServedModel model = ServedModel.base("stories260K", TestModels.stories260K().orElseThrow());
+        String prompt = "Once upon a time, a café ∑";
+        CompletionResponse.Choice choice = serving.completions.complete(model, CompletionRequest.of(model.name(), prompt,
+                8).withSampling(0.0, null, null).withLogprobs(2, true)).choices().get(0);
+        List<String> tokens = choice.logprobs().tokens();
+        assertThat(tokens.subList(0, 4)).containsExactly("<s>", "Once", " upon", " a");
+        assertThat(tokens).containsSubsequence("é", " ", "bytes:\\xe2", "bytes:\\x88", "bytes:\\x91");
+        assertThat(rebuilt(tokens)).isEqualTo(choice.text()).startsWith(prompt);
+        int piece = tokens.indexOf("bytes:\\x88");
+        assertThat(choice.logprobs().textOffset().get(piece)).isEqualTo(prompt.indexOf('∑'));
     }
 
     /** Echoes {@code text}'s ids through the list (made-up logprobs) and checks the strings rebuild its decoded text. */
