@@ -1,5 +1,6 @@
 package dev.peftd.serving;
 
+import dev.peftd.core.generate.FinishReason;
 import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
@@ -7,7 +8,6 @@ import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.tokenizer.ChatMessage;
 import dev.peftd.core.tokenizer.ChatTemplateException;
 import dev.peftd.core.tokenizer.TokenizerException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,6 +62,10 @@ final class ChatCompletions {
             throw new InvalidRequestException("top_logprobs", "needs logprobs: true");
         }
         SamplingFields sampling = request.sampling();
+        if (sampling.choices() != 1) {
+            throw new InvalidRequestException("n", "only n = 1 is supported on chat completions, got " + sampling.n()
+                    + " (send the request several times, with different seeds, for several samples)");
+        }
         path.checkRequested(sampling.maxTokens(), request.maxTokensField());
         if (sampling.maxTokens() != null && sampling.maxTokens() == 0) {
             throw new InvalidRequestException(request.maxTokensField(), "must be at least 1");
@@ -69,45 +73,71 @@ final class ChatCompletions {
         return sampling.toOptions(top);
     }
 
-    /** One chat request's shapes: messages rendered by the chat template, OpenAI's message choices and deltas. */
-    private record Exchange(ChatCompletionRequest request, GenerationOptions sampling)
+    /**
+     * One chat request's shapes: messages rendered by the chat template, OpenAI's message choices and deltas. Logprob
+     * tokens are shown as in completions ({@link LegacyLogprobs}: read in context, pieces of a character as
+     * {@code bytes:\xNN}), with their raw bytes.
+     */
+    private static final class Exchange
             implements GenerationPath.Exchange<ChatCompletionResponse, ChatCompletionResponse.Chunk> {
+        private final ChatCompletionRequest request;
+        private final GenerationOptions sampling;
+        private LegacyLogprobs strings;
+
+        Exchange(ChatCompletionRequest request, GenerationOptions sampling) {
+            this.request = request;
+            this.sampling = sampling;
+        }
 
         /** Max tokens from the request (or all the room the messages leave), checked against the model's context. */
         @Override
-        public GenerationPath.Prompt prompt(ServingEngine.Session session) {
-            return GenerationPath.budgeted(session, promptIds(session, request), sampling,
+        public List<GenerationPath.Prompt> prompts(ServingEngine.Session session) {
+            long[] ids = promptIds(session, request);
+            strings = new LegacyLogprobs(session.tokenizer(), ids, 0);
+            return List.of(GenerationPath.budgeted(session, ids, sampling,
                     request.sampling().maxTokens(), ChatCompletionRequest.DEFAULT_MAX_TOKENS,
-                    new TokenBudget.Fields("messages", request.maxTokensField()));
+                    TokenBudget.Fields.chat(request.maxTokensField()), 1, GenerationOptions.NO_LOGPROBS));
         }
 
         @Override
-        public ChatCompletionResponse answer(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
-                                             GenerationResult result) {
-            ChatCompletionResponse.Logprobs logprobs = !wantsLogprobs() ? null
-                    : new ChatCompletionResponse.Logprobs(result.logprobs().stream().map(ChatCompletions::entry).toList());
+        public ChatCompletionResponse answer(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
+                                             Usage usage) {
+            GenerationResult result = outcomes.get(0).candidates().get(0);
+            ChatCompletionResponse.Logprobs logprobs = null;
+            if (wantsLogprobs()) {
+                result.logprobs().forEach(strings::add);
+                if (result.finishReason() == FinishReason.STOP_STRING) {
+                    strings.keepBefore(LegacyLogprobs.codePoints(result.text()));
+                }
+                logprobs = entries(strings.take(), result.logprobs());
+            }
             ChatCompletionResponse.Choice choice = new ChatCompletionResponse.Choice(0,
                     new ChatCompletionResponse.Message(ASSISTANT, result.text(), null), logprobs,
                     FinishReasons.of(result.finishReason()));
             return new ChatCompletionResponse(reply.id(), ChatCompletionResponse.OBJECT, reply.created(), reply.model(),
-                    List.of(choice), prompt.usage(result));
+                    List.of(choice), usage);
         }
 
         @Override
-        public void opening(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
+        public void opening(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
                             Consumer<ChatCompletionResponse.Chunk> sink) {
             sink.accept(chunk(reply, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
         }
 
         @Override
-        public ChatCompletionResponse.Chunk piece(GenerationPath.Reply reply, GeneratedToken token) {
-            ChatCompletionResponse.Logprobs lp = token.logprob() == null || !wantsLogprobs() ? null
-                    : new ChatCompletionResponse.Logprobs(List.of(entry(token.logprob())));
+        public ChatCompletionResponse.Chunk piece(GenerationPath.Reply reply, int prompt, int candidate,
+                                                  GeneratedToken token) {
+            ChatCompletionResponse.Logprobs lp = null;
+            if (token.logprob() != null && wantsLogprobs()) {
+                strings.add(token.logprob());
+                lp = entries(strings.take(), List.of(token.logprob()));
+            }
             return chunk(reply, new ChatCompletionResponse.Delta(null, token.text()), lp, null);
         }
 
         @Override
-        public ChatCompletionResponse.Chunk finish(GenerationPath.Reply reply, GenerationResult result) {
+        public ChatCompletionResponse.Chunk finish(GenerationPath.Reply reply, int prompt, int candidate,
+                                                   GenerationResult result) {
             return chunk(reply, new ChatCompletionResponse.Delta(null, null), null, FinishReasons.of(result));
         }
 
@@ -165,14 +195,21 @@ final class ChatCompletions {
         throw new InvalidRequestException(field, content == null ? "is required" : "must be a string or an array of text parts");
     }
 
-    private static ChatCompletionResponse.TokenLogprob entry(TokenLogprob lp) {
-        List<ChatCompletionResponse.TopLogprob> top = lp.top().stream()
-                .map(a -> new ChatCompletionResponse.TopLogprob(a.token(), a.logprob(), bytes(a.token()))).toList();
-        return new ChatCompletionResponse.TokenLogprob(lp.token(), lp.logprob(), bytes(lp.token()), top);
+    /** Chat's logprobs entries from the shown strings (one per kept token) and the generator's values. */
+    private static ChatCompletionResponse.Logprobs entries(CompletionResponse.Logprobs shown, List<TokenLogprob> values) {
+        List<ChatCompletionResponse.TokenLogprob> content = new ArrayList<>();
+        for (int i = 0; i < shown.tokens().size(); i++) {
+            String token = shown.tokens().get(i);
+            List<ChatCompletionResponse.TopLogprob> top = shown.topLogprobs().get(i).entrySet().stream()
+                    .map(e -> new ChatCompletionResponse.TopLogprob(e.getKey(), e.getValue(), bytes(e.getKey())))
+                    .toList();
+            content.add(new ChatCompletionResponse.TokenLogprob(token, values.get(i).logprob(), bytes(token), top));
+        }
+        return new ChatCompletionResponse.Logprobs(content);
     }
 
-    private static List<Integer> bytes(String token) {
-        byte[] utf8 = token.getBytes(StandardCharsets.UTF_8);
+    private static List<Integer> bytes(String shown) {
+        byte[] utf8 = LegacyLogprobs.bytes(shown);
         List<Integer> out = new ArrayList<>(utf8.length);
         for (byte b : utf8) {
             out.add(b & 0xff);

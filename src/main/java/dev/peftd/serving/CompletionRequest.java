@@ -4,9 +4,10 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Map;
 
 /**
- * {@code POST /v1/completions} in OpenAI's shape. {@code prompt} is a string or an array of token ids (or a
- * one-element array of either); {@code logprobs} asks for that many top tokens per position; {@code echo} puts
- * the prompt (and its tokens' logprobs) in front of the completion.
+ * {@code POST /v1/completions} in OpenAI's shape. {@code prompt} is a string, an array of strings, an array of token
+ * ids, or an array of token-id arrays ({@link PromptIds}); {@code n} choices per prompt, {@code best_of} candidates
+ * to pick them from; {@code logprobs} asks for that many top tokens per position; {@code echo} puts the prompt (and
+ * its tokens' logprobs) in front of the completion.
  */
 public record CompletionRequest(
         String model,

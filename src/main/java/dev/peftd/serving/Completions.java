@@ -1,5 +1,6 @@
 package dev.peftd.serving;
 
+import dev.peftd.core.generate.FinishReason;
 import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
@@ -7,61 +8,66 @@ import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 /**
  * {@code /v1/completions} on the serving engine: checks the request, runs it on the resolved model, and builds
- * OpenAI's response (or its stream of chunks). With {@code echo} the prompt's own token logprobs come from one
- * scoring pass; {@code max_tokens: 0} then skips generation entirely, which is how evaluation harnesses score text.
+ * OpenAI's response (or its stream of chunks). {@code prompt} may hold several prompts and {@code n} asks for several
+ * choices of each: prompt i's choice j is {@code choices[i * n + j]}, as OpenAI orders them. With {@code echo} the
+ * prompt's own token logprobs come from one scoring pass per prompt; {@code max_tokens: 0} then skips generation
+ * entirely, which is how evaluation harnesses score text. {@code best_of} generates that many candidates per prompt
+ * and returns the n with the highest mean token logprob, as OpenAI does.
  */
 final class Completions {
 
-    private static final TokenBudget.Fields FIELDS = new TokenBudget.Fields("prompt", "max_tokens");
-
     private final GenerationPath path;
+    private final CompletionLimits limits;
 
-    public Completions(ServingEngine engine, Clock clock) {
+    /** @param limits how many prompts and generations one request may ask for */
+    public Completions(ServingEngine engine, Clock clock, CompletionLimits limits) {
         this.path = new GenerationPath(engine, clock, "completions", "cmpl-");
+        this.limits = limits;
     }
 
     public CompletionResponse complete(ServedModel model, CompletionRequest request) {
-        return path.complete(model, new Exchange(request, plan(request)));
+        return path.complete(model, new Exchange(request, plan(request, false)));
     }
 
     /**
-     * Streams the answer as OpenAI chunks: the echoed prompt first (if asked), then each released piece of text, then
-     * an empty chunk with the finish reason, then (with {@code stream_options.include_usage}) the usage.
+     * Streams the answer as OpenAI chunks: each choice's echoed prompt first (if asked), then the released pieces of
+     * text of every choice as they come (each chunk names its choice's index), each choice's empty chunk with its
+     * finish reason, then (with {@code stream_options.include_usage}) the usage.
      */
     public void stream(ServedModel model, CompletionRequest request, Consumer<CompletionResponse> sink) {
-        path.stream(model, new Exchange(request, plan(request)), sink);
+        path.stream(model, new Exchange(request, plan(request, true)), sink);
     }
 
     /** Checks the request and opens its model now (tokens counted against its context); the answer generates when run. */
     public StreamingAnswer<CompletionResponse> openStream(ServedModel model, CompletionRequest request) {
-        return path.openStream(model, new Exchange(request, plan(request)));
+        return path.openStream(model, new Exchange(request, plan(request, true)));
     }
 
     /**
      * What the request asks for, checked before any model is loaded.
      *
-     * @param maxTokens the client's max_tokens (within the server's cap), {@code null} for the default
-     * @param options   the sampling options, with max tokens still to be settled by the prompt's length
+     * @param maxTokens   the client's max_tokens (within the server's cap), {@code null} for the default
+     * @param topLogprobs {@link GenerationOptions#NO_LOGPROBS} or the client's {@code logprobs}
+     * @param options     the sampling options, with max tokens still to be settled by each prompt's length
+     * @param bestOf      candidates generated per prompt (>= n); the best n are returned
      */
-    private record Plan(Integer maxTokens, int topLogprobs, GenerationOptions options) {
+    private record Plan(List<PromptIds.Input> prompts, Integer maxTokens, int topLogprobs, GenerationOptions options,
+                        int n, int bestOf) {
         boolean wantsLogprobs() {
             return topLogprobs != GenerationOptions.NO_LOGPROBS;
         }
     }
 
-    private Plan plan(CompletionRequest request) {
+    private Plan plan(CompletionRequest request, boolean streaming) {
         if (request.model() == null || request.model().isBlank()) {
             throw new InvalidRequestException("model", "is required");
-        }
-        if (request.bestOf() != null && request.bestOf() != 1) {
-            throw new InvalidRequestException("best_of", "only 1 is supported, got " + request.bestOf());
         }
         if (request.suffix() != null) {
             throw new InvalidRequestException("suffix", "is not supported (no insertion mode)");
@@ -78,88 +84,153 @@ final class Completions {
             }
         }
         SamplingFields sampling = request.sampling();
-        path.checkRequested(sampling.maxTokens(), FIELDS.maxTokens());
-        return new Plan(sampling.maxTokens(), top, sampling.toOptions(top));
+        int n = sampling.choices();
+        int bestOf = request.bestOf() == null ? n : request.bestOf();
+        if (bestOf < n) {
+            throw new InvalidRequestException("best_of", "must be greater than or equal to n (" + n + "), got " + bestOf);
+        }
+        if (bestOf > n && streaming) {
+            throw new InvalidRequestException("best_of", "cannot be used with stream (the best are known only at the end)");
+        }
+        List<PromptIds.Input> prompts = PromptIds.parse(request.prompt(), limits.maxPrompts());
+        long generations = (long) prompts.size() * bestOf;
+        if (generations > limits.maxChoices()) {
+            throw new InvalidRequestException(bestOf > n ? "best_of" : "n", "the request asks for " + generations
+                    + " generations (" + prompts.size() + " prompt(s) × " + (bestOf > n ? "best_of " : "n ") + bestOf
+                    + "); this server runs at most " + limits.maxChoices() + " for one request");
+        }
+        path.checkRequested(sampling.maxTokens(), "max_tokens");
+        // ranking candidates needs their logprobs even when the client does not see them
+        int generated = top != GenerationOptions.NO_LOGPROBS || bestOf == n ? top : 0;
+        return new Plan(prompts, sampling.maxTokens(), top, sampling.toOptions(generated), n, bestOf);
     }
 
     /**
-     * One completion request's shapes: the prompt (a string or token ids, echoed and scored when asked) and OpenAI's
-     * text choices, with the character offsets of every logprob token running on from chunk to chunk.
+     * One completion request's shapes: its prompts (strings or token ids, echoed and scored when asked) and OpenAI's
+     * text choices; while streaming, each choice's logprobs run on from chunk to chunk.
      */
     private static final class Exchange implements GenerationPath.Exchange<CompletionResponse, CompletionResponse> {
         private final CompletionRequest request;
         private final Plan plan;
-        private String text;
-        private List<TokenLogprob> promptLogprobs = List.of();
         private Tokenizer tokenizer;
-        private int offset;
+        /** Each prompt's text: as given, or its ids decoded. */
+        private final List<String> texts = new ArrayList<>();
+        /** Each streamed choice's logprobs so far, by choice index. */
+        private LegacyLogprobs[] streamed;
 
         Exchange(CompletionRequest request, Plan plan) {
             this.request = request;
             this.plan = plan;
         }
 
-        /** Tokenizes and checks the prompt against the context before any compute (echo scoring included). */
+        /** Tokenizes and checks every prompt against the context before any compute (echo scoring included). */
         @Override
-        public GenerationPath.Prompt prompt(ServingEngine.Session session) {
+        public List<GenerationPath.Prompt> prompts(ServingEngine.Session session) {
             tokenizer = session.tokenizer();
-            long[] ids = PromptIds.of(request.prompt(), tokenizer, session.base().model().config().vocabSize());
-            GenerationPath.Prompt prompt = GenerationPath.budgeted(session, ids, plan.options, plan.maxTokens,
-                    CompletionRequest.DEFAULT_MAX_TOKENS, FIELDS);
-            text = request.prompt() instanceof String s ? s : tokenizer.decode(ids);
-            if (request.isEcho() && plan.wantsLogprobs()) {
-                promptLogprobs = session.promptLogprobs(ids, plan.topLogprobs);
+            int vocab = session.base().model().config().vocabSize();
+            List<GenerationPath.Prompt> prompts = new ArrayList<>();
+            for (PromptIds.Input input : plan.prompts) {
+                long[] ids = input.tokenize(tokenizer, vocab);
+                prompts.add(GenerationPath.budgeted(session, ids, plan.options, plan.maxTokens,
+                        CompletionRequest.DEFAULT_MAX_TOKENS, TokenBudget.Fields.completions(input.field()),
+                        plan.bestOf, request.isEcho() && plan.wantsLogprobs() ? plan.topLogprobs
+                                : GenerationOptions.NO_LOGPROBS));
+                texts.add(input.text() != null ? input.text() : tokenizer.decode(ids));
             }
-            offset = request.isEcho() ? 0 : text.length();
-            return prompt;
+            streamed = new LegacyLogprobs[prompts.size() * plan.n];
+            return prompts;
         }
 
         @Override
-        public CompletionResponse answer(GenerationPath.Reply reply, GenerationPath.Prompt prompt,
-                                         GenerationResult result) {
-            LogprobList logprobs = plan.wantsLogprobs() ? new LogprobList(offset) : null;
-            if (logprobs != null) {
-                if (request.isEcho()) {
-                    logprobs.addPrompt(prompt.ids()[0], promptLogprobs, tokenizer);
-                }
-                if (result != null) {
-                    result.logprobs().forEach(logprobs::add);
+        public CompletionResponse answer(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes, Usage usage) {
+            List<CompletionResponse.Choice> choices = new ArrayList<>();
+            for (int i = 0; i < outcomes.size(); i++) {
+                GenerationPath.Outcome outcome = outcomes.get(i);
+                List<Integer> best = best(outcome.candidates());
+                for (int j = 0; j < plan.n; j++) {
+                    GenerationResult result = outcome.candidates().get(best.get(j));
+                    String generated = result == null ? "" : result.text();
+                    CompletionResponse.Logprobs logprobs = null;
+                    if (plan.wantsLogprobs()) {
+                        LegacyLogprobs list = opened(i, outcome);
+                        if (result != null) {
+                            result.logprobs().forEach(list::add);
+                            if (result.finishReason() == FinishReason.STOP_STRING) {
+                                list.keepBefore(LegacyLogprobs.codePoints(texts.get(i) + generated));
+                            }
+                        }
+                        logprobs = list.take();
+                    }
+                    choices.add(new CompletionResponse.Choice((request.isEcho() ? texts.get(i) : "") + generated,
+                            i * plan.n + j, logprobs, FinishReasons.of(result)));
                 }
             }
-            String generated = result == null ? "" : result.text();
-            CompletionResponse.Choice choice = new CompletionResponse.Choice((request.isEcho() ? text : "") + generated,
-                    0, logprobs == null ? null : logprobs.build(), FinishReasons.of(result));
             return new CompletionResponse(reply.id(), CompletionResponse.OBJECT, reply.created(), reply.model(),
-                    List.of(choice), prompt.usage(result));
+                    choices, usage);
         }
 
-        @Override
-        public void opening(GenerationPath.Reply reply, GenerationPath.Prompt prompt, Consumer<CompletionResponse> sink) {
+        /**
+         * The candidates to return, in order: all of them, or (best_of) the n with the highest mean token logprob,
+         * ties to the earlier candidate.
+         */
+        private List<Integer> best(List<GenerationResult> candidates) {
+            List<Integer> order = new ArrayList<>(IntStream.range(0, candidates.size()).boxed().toList());
+            if (plan.bestOf > plan.n) {
+                order.sort(Comparator.comparingDouble((Integer c) -> -meanLogprob(candidates.get(c))));
+            }
+            return order.subList(0, plan.n);
+        }
+
+        private static double meanLogprob(GenerationResult result) {
+            if (result == null || result.logprobs().isEmpty()) {
+                return 0;
+            }
+            return result.logprobs().stream().mapToDouble(TokenLogprob::logprob).average().orElse(0);
+        }
+
+        /** A choice's logprobs up to its first generated token: the echoed prompt's, or none after its context. */
+        private LegacyLogprobs opened(int prompt, GenerationPath.Outcome outcome) {
+            long[] ids = outcome.prompt().ids();
             if (!request.isEcho()) {
-                return;
+                return new LegacyLogprobs(tokenizer, ids, LegacyLogprobs.codePoints(texts.get(prompt)));
             }
-            LogprobList echoed = plan.wantsLogprobs() ? new LogprobList(0) : null;
-            if (echoed != null) {
-                echoed.addPrompt(prompt.ids()[0], promptLogprobs, tokenizer);
-                offset = echoed.nextOffset();
-            }
-            sink.accept(chunk(reply, text, echoed, null));
+            LegacyLogprobs list = new LegacyLogprobs(tokenizer, new long[0], 0);
+            list.addUnscored(ids[0]);
+            outcome.promptLogprobs().forEach(list::add);
+            return list;
         }
 
         @Override
-        public CompletionResponse piece(GenerationPath.Reply reply, GeneratedToken token) {
-            LogprobList piece = null;
+        public void opening(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
+                            Consumer<CompletionResponse> sink) {
+            for (int i = 0; i < outcomes.size(); i++) {
+                for (int j = 0; j < plan.n; j++) {
+                    int index = i * plan.n + j;
+                    if (plan.wantsLogprobs()) {
+                        streamed[index] = opened(i, outcomes.get(i));
+                    }
+                    if (request.isEcho()) {
+                        sink.accept(chunk(reply, index, texts.get(i),
+                                streamed[index] == null ? null : streamed[index].take(), null));
+                    }
+                }
+            }
+        }
+
+        @Override
+        public CompletionResponse piece(GenerationPath.Reply reply, int prompt, int candidate, GeneratedToken token) {
+            int index = prompt * plan.n + candidate;
+            CompletionResponse.Logprobs logprobs = null;
             if (plan.wantsLogprobs() && token.logprob() != null) {
-                piece = new LogprobList(offset);
-                piece.add(token.logprob());
-                offset = piece.nextOffset();
+                streamed[index].add(token.logprob());
+                logprobs = streamed[index].take();
             }
-            return chunk(reply, token.text(), piece, null);
+            return chunk(reply, index, token.text(), logprobs, null);
         }
 
         @Override
-        public CompletionResponse finish(GenerationPath.Reply reply, GenerationResult result) {
-            return chunk(reply, "", null, FinishReasons.of(result));
+        public CompletionResponse finish(GenerationPath.Reply reply, int prompt, int candidate, GenerationResult result) {
+            return chunk(reply, prompt * plan.n + candidate, "", null, FinishReasons.of(result));
         }
 
         @Override
@@ -168,50 +239,10 @@ final class Completions {
                     reply.created(), reply.model(), List.of(), usage);
         }
 
-        private static CompletionResponse chunk(GenerationPath.Reply reply, String text, LogprobList lp, String finish) {
+        private static CompletionResponse chunk(GenerationPath.Reply reply, int index, String text,
+                                                CompletionResponse.Logprobs logprobs, String finish) {
             return new CompletionResponse(reply.id(), CompletionResponse.OBJECT, reply.created(), reply.model(),
-                    List.of(new CompletionResponse.Choice(text, 0, lp == null ? null : lp.build(), finish)), null);
-        }
-    }
-
-    /** Builds the parallel lists of OpenAI's logprobs object, tracking each token's character offset. */
-    private static final class LogprobList {
-        private final List<String> tokens = new ArrayList<>();
-        private final List<Double> values = new ArrayList<>();
-        private final List<Map<String, Double>> tops = new ArrayList<>();
-        private final List<Integer> offsets = new ArrayList<>();
-        private int offset;
-
-        LogprobList(int startOffset) {
-            this.offset = startOffset;
-        }
-
-        /** The first prompt token (unscored: null logprob) followed by the scored ones. */
-        void addPrompt(long firstId, List<TokenLogprob> scored, Tokenizer tokenizer) {
-            append(tokenizer.tokenText(firstId), null, null);
-            scored.forEach(this::add);
-        }
-
-        void add(TokenLogprob lp) {
-            Map<String, Double> top = new LinkedHashMap<>();
-            lp.top().forEach(a -> top.putIfAbsent(a.token(), a.logprob()));
-            append(lp.token(), lp.logprob(), top);
-        }
-
-        private void append(String token, Double logprob, Map<String, Double> top) {
-            tokens.add(token);
-            values.add(logprob);
-            tops.add(top);
-            offsets.add(offset);
-            offset += token.length();
-        }
-
-        int nextOffset() {
-            return offset;
-        }
-
-        CompletionResponse.Logprobs build() {
-            return new CompletionResponse.Logprobs(tokens, values, tops, offsets);
+                    List.of(new CompletionResponse.Choice(text, index, logprobs, finish)), null);
         }
     }
 }

@@ -4,18 +4,40 @@ import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.TokenListener;
+import dev.peftd.core.generate.TokenLogprob;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 
 /**
  * The one path every generating endpoint takes: open the resolved model (base and adapter lease), let the endpoint
- * build its prompt and settle its token budget on that model, generate, and answer at once or as a stream. The
+ * build its prompts and settle their token budgets on that model, run every generation the request asks for (each
+ * prompt's candidates: {@code n}, or {@code best_of}), and answer at once or as a stream. All of a request's
+ * generations (and prompt scorings) are started before any is awaited, so they can share the engine's batches. The
  * endpoints ({@link Completions}, {@link ChatCompletions}) keep only their request and response shapes, an
  * {@link Exchange}; the session's lifetime, the budget's context check, the stream's cancellation and the request
  * timeout (both in {@link ServingEngine.Session#generate}) are the same for all of them because they live here.
  */
 final class GenerationPath {
+
+    /**
+     * Runs the blocking generations of a request side by side until the engine takes them itself (see
+     * {@link #start}); daemon threads, so a stuck generation never holds the JVM.
+     */
+    private static final ExecutorService CANDIDATES = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "peftd-serving-candidate");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     /** The ids and creation time every response (and every chunk of a stream) of one request carries. */
     record Reply(String id, long created, String model) {
@@ -24,23 +46,45 @@ final class GenerationPath {
     /**
      * A prompt tokenized on the opened model, with its budget settled.
      *
-     * @param maxTokens   what the budget allows it to generate (0: score only, generate nothing)
-     * @param sampling    the request's sampling options, their max tokens not yet settled
-     * @param promptField the request's name for the prompt ({@code prompt}, {@code messages}), named by errors the
-     *                    generator finds in it
+     * @param maxTokens      what the budget allows it to generate (0: score only, generate nothing)
+     * @param sampling       the request's sampling options, their max tokens not yet settled
+     * @param promptField    the request's name for the prompt ({@code prompt}, {@code prompt[i]}, {@code messages}),
+     *                       named by errors the generator finds in it
+     * @param candidates     how many generations to run from it ({@code n}, or {@code best_of})
+     * @param promptLogprobs {@link GenerationOptions#NO_LOGPROBS}, or how many alternatives to score the prompt's own
+     *                       tokens with ({@code echo} with {@code logprobs})
      */
-    record Prompt(long[] ids, int maxTokens, GenerationOptions sampling, String promptField) {
+    record Prompt(long[] ids, int maxTokens, GenerationOptions sampling, String promptField, int candidates,
+                  int promptLogprobs) {
         boolean generates() {
             return maxTokens > 0;
         }
 
-        GenerationOptions options() {
-            return sampling.withMaxTokens(maxTokens);
+        boolean scoresItself() {
+            return promptLogprobs != GenerationOptions.NO_LOGPROBS;
         }
 
-        Usage usage(GenerationResult result) {
-            return Usage.of(ids.length, result == null ? 0 : result.generatedIds().length);
+        /**
+         * The options of candidate {@code j}: with a seed, candidate j samples with {@code seed + j}, so the
+         * candidates differ, a request replays exactly, and candidate 0 is what the same request with n = 1 gives.
+         */
+        GenerationOptions options(int candidate) {
+            GenerationOptions options = sampling.withMaxTokens(maxTokens);
+            OptionalLong seed = options.seed();
+            return seed.isEmpty() || candidate == 0 ? options
+                    : options.withSampling(options.temperature(), options.topP(),
+                            OptionalLong.of(seed.getAsLong() + candidate));
         }
+    }
+
+    /**
+     * What a prompt came to.
+     *
+     * @param promptLogprobs its own tokens' logprobs from the second on (empty unless it {@link Prompt#scoresItself})
+     * @param candidates     one result per candidate, in candidate order; {@code null} entries when it generates
+     *                       nothing; empty while a stream is only opening
+     */
+    record Outcome(Prompt prompt, List<TokenLogprob> promptLogprobs, List<GenerationResult> candidates) {
     }
 
     /**
@@ -51,20 +95,20 @@ final class GenerationPath {
      */
     interface Exchange<R, C> {
 
-        /** Tokenizes and budgets the prompt on the opened model; every client error is thrown here, before compute. */
-        Prompt prompt(ServingEngine.Session session);
+        /** Tokenizes and budgets every prompt on the opened model; every client error is thrown here, before compute. */
+        List<Prompt> prompts(ServingEngine.Session session);
 
-        /** The whole answer; {@code result} is {@code null} when nothing was generated. */
-        R answer(Reply reply, Prompt prompt, GenerationResult result);
+        /** The whole answer from every prompt's outcome, in prompt order. */
+        R answer(Reply reply, List<Outcome> outcomes, Usage usage);
 
-        /** What the stream starts with, before any token (the echoed prompt, the assistant's role). */
-        void opening(Reply reply, Prompt prompt, Consumer<C> sink);
+        /** What the stream starts with, before any token (the echoed prompts, the assistant's role). */
+        void opening(Reply reply, List<Outcome> outcomes, Consumer<C> sink);
 
-        /** The chunk for one released piece of text (never an empty piece without a logprob). */
-        C piece(Reply reply, GeneratedToken token);
+        /** The chunk for one released piece of text of prompt {@code prompt}'s candidate {@code candidate}. */
+        C piece(Reply reply, int prompt, int candidate, GeneratedToken token);
 
-        /** The chunk with the finish reason; {@code result} is {@code null} when nothing was generated. */
-        C finish(Reply reply, GenerationResult result);
+        /** The chunk with one candidate's finish reason; {@code result} is {@code null} when nothing was generated. */
+        C finish(Reply reply, int prompt, int candidate, GenerationResult result);
 
         /** The usage chunk that ends the stream, or {@code null} when the client did not ask for one. */
         C usage(Reply reply, Usage usage);
@@ -96,17 +140,28 @@ final class GenerationPath {
      * against the model's context; a 400 naming the field when they do not fit.
      */
     static Prompt budgeted(ServingEngine.Session session, long[] ids, GenerationOptions sampling, Integer requested,
-                           int defaultTokens, TokenBudget.Fields fields) {
+                           int defaultTokens, TokenBudget.Fields fields, int candidates, int promptLogprobs) {
         return new Prompt(ids, session.maxTokens(ids.length, requested, defaultTokens, fields), sampling,
-                fields.prompt());
+                fields.prompt(), candidates, promptLogprobs);
     }
 
     <R> R complete(ServedModel model, Exchange<R, ?> exchange) {
         Reply reply = newReply(model);
         try (ServingEngine.Session session = engine.open(model, endpoint)) {
-            Prompt prompt = exchange.prompt(session);
-            GenerationResult result = prompt.generates() ? generate(session, prompt, TokenListener.NONE) : null;
-            return exchange.answer(reply, prompt, result);
+            List<Prompt> prompts = exchange.prompts(session);
+            List<CompletableFuture<List<TokenLogprob>>> scorings = new ArrayList<>();
+            List<List<CompletableFuture<GenerationResult>>> runs = new ArrayList<>();
+            for (Prompt prompt : prompts) {
+                scorings.add(score(session, prompt));
+                List<CompletableFuture<GenerationResult>> candidates = new ArrayList<>();
+                for (int j = 0; j < prompt.candidates(); j++) {
+                    candidates.add(prompt.generates() ? start(session, prompt.ids(), prompt.options(j), TokenListener.NONE)
+                            : CompletableFuture.completedFuture(null));
+                }
+                runs.add(candidates);
+            }
+            List<Outcome> outcomes = awaitAll(session, prompts, scorings, runs);
+            return exchange.answer(reply, outcomes, usage(outcomes));
         }
     }
 
@@ -117,40 +172,138 @@ final class GenerationPath {
         }
     }
 
-    /** Opens the model and builds the prompt now (so client errors are still plain 400s); generates when run. */
+    /** Opens the model and builds the prompts now (so client errors are still plain 400s); generates when run. */
     <C> StreamingAnswer<C> openStream(ServedModel model, Exchange<?, C> exchange) {
         Reply reply = newReply(model);
         ServingEngine.Session session = engine.open(model, endpoint);
         try {
-            Prompt prompt = exchange.prompt(session);
-            return new StreamingAnswer<>(session, sink -> stream(session, reply, prompt, exchange, sink));
+            List<Prompt> prompts = exchange.prompts(session);
+            return new StreamingAnswer<>(session, sink -> stream(session, reply, prompts, exchange, sink));
         } catch (RuntimeException e) {
             session.close();
             throw e;
         }
     }
 
-    private static <C> void stream(ServingEngine.Session session, Reply reply, Prompt prompt, Exchange<?, C> exchange,
-                                   Consumer<C> sink) {
-        exchange.opening(reply, prompt, sink);
-        GenerationResult result = !prompt.generates() ? null : generate(session, prompt, token -> {
-            if (!token.text().isEmpty() || token.logprob() != null) {
-                sink.accept(exchange.piece(reply, token));
+    /**
+     * The echoed prompts first (their scoring awaited), then every candidate's pieces as they come, each candidate's
+     * finish chunk right after its last piece, and the usage once all are done. Candidates generate side by side, so
+     * their chunks interleave; each chunk names its choice, and the sink sees one chunk at a time.
+     */
+    private static <C> void stream(ServingEngine.Session session, Reply reply, List<Prompt> prompts,
+                                   Exchange<?, C> exchange, Consumer<C> sink) {
+        Consumer<C> serial = chunk -> {
+            synchronized (sink) {
+                sink.accept(chunk);
             }
-        });
-        sink.accept(exchange.finish(reply, result));
-        C usage = exchange.usage(reply, prompt.usage(result));
+        };
+        List<CompletableFuture<List<TokenLogprob>>> scorings = prompts.stream().map(p -> score(session, p)).toList();
+        List<Outcome> opened = awaitAll(session, prompts, scorings, prompts.stream()
+                .map(p -> List.<CompletableFuture<GenerationResult>>of()).toList());
+        exchange.opening(reply, opened, serial);
+        List<List<CompletableFuture<GenerationResult>>> runs = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            Prompt prompt = prompts.get(i);
+            int promptIndex = i;
+            List<CompletableFuture<GenerationResult>> candidates = new ArrayList<>();
+            for (int j = 0; j < prompt.candidates(); j++) {
+                int candidate = j;
+                CompletableFuture<GenerationResult> run = !prompt.generates() ? CompletableFuture.completedFuture(null)
+                        : start(session, prompt.ids(), prompt.options(j), token -> {
+                            if (!token.text().isEmpty() || token.logprob() != null) {
+                                serial.accept(exchange.piece(reply, promptIndex, candidate, token));
+                            }
+                        });
+                candidates.add(run.thenApply(result -> {
+                    serial.accept(exchange.finish(reply, promptIndex, candidate, result));
+                    return result;
+                }));
+            }
+            runs.add(candidates);
+        }
+        List<Outcome> outcomes = awaitAll(session, prompts, scorings, runs);
+        C usage = exchange.usage(reply, usage(outcomes));
         if (usage != null) {
-            sink.accept(usage);
+            serial.accept(usage);
         }
     }
 
-    private static GenerationResult generate(ServingEngine.Session session, Prompt prompt, TokenListener listener) {
+    /**
+     * Starts one generation and returns at once. Today each runs the session's blocking generation on its own
+     * thread; when the engine batches (its {@code submit}), this is the one call to switch.
+     */
+    private static CompletableFuture<GenerationResult> start(ServingEngine.Session session, long[] ids,
+                                                             GenerationOptions options, TokenListener listener) {
+        return CompletableFuture.supplyAsync(() -> session.generate(ids, options, listener), CANDIDATES);
+    }
+
+    /** Starts scoring the prompt's own tokens when it asks for that; an empty list otherwise. */
+    private static CompletableFuture<List<TokenLogprob>> score(ServingEngine.Session session, Prompt prompt) {
+        return !prompt.scoresItself() ? CompletableFuture.completedFuture(List.of())
+                : CompletableFuture.supplyAsync(() -> session.promptLogprobs(prompt.ids(), prompt.promptLogprobs()),
+                        CANDIDATES);
+    }
+
+    /**
+     * Waits for everything started; on the first failure the session is cancelled (the others stop at their next
+     * token) and, once all have ended, that failure is thrown: the session is never closed under a running generation.
+     */
+    private static List<Outcome> awaitAll(ServingEngine.Session session, List<Prompt> prompts,
+                                          List<CompletableFuture<List<TokenLogprob>>> scorings,
+                                          List<List<CompletableFuture<GenerationResult>>> runs) {
+        List<CompletableFuture<?>> all = new ArrayList<>(scorings);
+        runs.forEach(all::addAll);
+        CompletableFuture<Void> done = CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+        all.forEach(f -> f.exceptionally(e -> {
+            session.cancel();
+            return null;
+        }));
         try {
-            return session.generate(prompt.ids(), prompt.options(), listener);
-        } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException(prompt.promptField(), e.getMessage()); // the generator's prompt checks
+            done.get();
+        } catch (InterruptedException e) {
+            session.cancel();
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).exceptionally(t -> null).join();
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the generations", e);
+        } catch (ExecutionException e) {
+            throw failure(e.getCause(), prompts);
         }
+        List<Outcome> outcomes = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            List<GenerationResult> results = Arrays.asList(runs.get(i).stream().map(CompletableFuture::join)
+                    .toArray(GenerationResult[]::new));
+            outcomes.add(new Outcome(prompts.get(i), scorings.get(i).join(), results));
+        }
+        return outcomes;
+    }
+
+    /** The failure as the caller would have seen it on its own thread; the generator's prompt checks name the field. */
+    private static RuntimeException failure(Throwable cause, List<Prompt> prompts) {
+        Throwable e = cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+        if (e instanceof IllegalArgumentException) {
+            String field = prompts.size() == 1 ? prompts.get(0).promptField() : "prompt";
+            return new InvalidRequestException(field, e.getMessage());
+        }
+        if (e instanceof RuntimeException runtime) {
+            return runtime;
+        }
+        if (e instanceof Error error) {
+            throw error;
+        }
+        return new IllegalStateException(e);
+    }
+
+    /** OpenAI's usage: every prompt counted once (not once per choice), every generated token of every candidate. */
+    private static Usage usage(List<Outcome> outcomes) {
+        int prompt = 0;
+        int completion = 0;
+        for (Outcome outcome : outcomes) {
+            prompt += outcome.prompt().ids().length;
+            for (GenerationResult result : outcome.candidates()) {
+                completion += result == null ? 0 : result.generatedIds().length;
+            }
+        }
+        return Usage.of(prompt, completion);
     }
 
     private Reply newReply(ServedModel model) {

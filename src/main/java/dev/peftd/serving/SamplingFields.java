@@ -23,7 +23,6 @@ record SamplingFields(Integer maxTokens, Double temperature, Double topP, Long s
      * @return options whose max tokens is 1: the caller sets the real number once the prompt is counted
      */
     GenerationOptions toOptions(int logprobs) {
-        requireN();
         requireZero(presencePenalty, "presence_penalty");
         requireZero(frequencyPenalty, "frequency_penalty");
         double t = temperature == null ? 1.0 : temperature;
@@ -38,11 +37,12 @@ record SamplingFields(Integer maxTokens, Double temperature, Double topP, Long s
                 new long[0], logprobs);
     }
 
-    private void requireN() {
-        if (n != null && n != 1) {
-            throw new InvalidRequestException("n", "only n = 1 is supported, got " + n
-                    + " (send the request several times, with different seeds, for several samples)");
+    /** {@code n}: how many choices to return per prompt, at least 1 (OpenAI's default 1). */
+    int choices() {
+        if (n != null && n < 1) {
+            throw new InvalidRequestException("n", "must be at least 1, got " + n);
         }
+        return n == null ? 1 : n;
     }
 
     private static void requireZero(Double value, String field) {

@@ -14,7 +14,8 @@ import org.springframework.context.annotation.Configuration;
  * default the engine's default device) with its byte budget ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}), the adapter
  * cache with its byte budget ({@code PEFTD_SERVING_ADAPTER_CACHE_MB}), the bound on requests computing at once
  * ({@code PEFTD_SERVING_MAX_CONCURRENT}), and what one request may cost ({@code PEFTD_SERVING_MAX_TOKENS_CAP},
- * {@code PEFTD_SERVING_REQUEST_TIMEOUT}).
+ * {@code PEFTD_SERVING_REQUEST_TIMEOUT}, {@code PEFTD_SERVING_MAX_PROMPTS_PER_REQUEST},
+ * {@code PEFTD_SERVING_MAX_CHOICES_PER_REQUEST}).
  */
 @Configuration(proxyBeanMethods = false)
 class ServingConfiguration {
@@ -34,8 +35,9 @@ class ServingConfiguration {
     }
 
     @Bean
-    Completions completions(ServingEngine engine, Clock clock) {
-        return new Completions(engine, clock);
+    Completions completions(ServingEngine engine, Clock clock, ServingProperties properties) {
+        return new Completions(engine, clock,
+                new CompletionLimits(properties.maxPromptsPerRequest(), properties.maxChoicesPerRequest()));
     }
 
     @Bean

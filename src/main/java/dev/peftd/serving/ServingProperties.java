@@ -10,13 +10,14 @@ import org.springframework.util.unit.DataUnit;
 /**
  * {@code peftd.serving.*}: the serving device (blank: the engine's default), the byte budgets of loaded base models
  * and cached adapters (a bare number is megabytes, as the {@code -mb} names say), the bound on requests computing at
- * once, what one request may cost, and how long a stream may stay open.
+ * once, what one request may cost (tokens, time, prompts and choices), and how long a stream may stay open.
  */
 @ConfigurationProperties("peftd.serving")
 record ServingProperties(String device,
                          @DataSizeUnit(DataUnit.MEGABYTES) DataSize adapterCacheMb,
                          @DataSizeUnit(DataUnit.MEGABYTES) DataSize baseModelCacheMb,
-                         int maxConcurrent, int maxTokensCap, Duration requestTimeout, Duration streamTimeout) {
+                         int maxConcurrent, int maxTokensCap, Duration requestTimeout, Duration streamTimeout,
+                         int maxPromptsPerRequest, int maxChoicesPerRequest) {
 
     ServingProperties {
         device = Settings.text(device);
@@ -26,5 +27,7 @@ record ServingProperties(String device,
         Settings.atLeast(maxTokensCap, 1, "peftd.serving.max-tokens-cap");
         Settings.positive(requestTimeout, "peftd.serving.request-timeout");
         Settings.positive(streamTimeout, "peftd.serving.stream-timeout");
+        Settings.atLeast(maxPromptsPerRequest, 1, "peftd.serving.max-prompts-per-request");
+        Settings.atLeast(maxChoicesPerRequest, 1, "peftd.serving.max-choices-per-request");
     }
 }

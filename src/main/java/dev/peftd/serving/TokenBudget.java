@@ -10,12 +10,22 @@ package dev.peftd.serving;
 final class TokenBudget {
 
     /**
-     * The request's own names for what the budget is made of.
+     * The request's own names for what the budget is made of, and which of OpenAI's two sentences it answers with
+     * (legacy completions and chat word the context error differently; clients and tests match on them).
      *
-     * @param prompt    {@code prompt} or {@code messages}
+     * @param prompt    {@code prompt} (or {@code prompt[i]} in a list) or {@code messages}
      * @param maxTokens {@code max_tokens} or {@code max_completion_tokens}
+     * @param chat      chat's sentence ("in the messages") instead of legacy completions' ("in your prompt")
      */
-    record Fields(String prompt, String maxTokens) {
+    record Fields(String prompt, String maxTokens, boolean chat) {
+
+        static Fields completions(String promptField) {
+            return new Fields(promptField, "max_tokens", false);
+        }
+
+        static Fields chat(String maxTokensField) {
+            return new Fields("messages", maxTokensField, true);
+        }
     }
 
     private final int cap;
@@ -56,7 +66,7 @@ final class TokenBudget {
         long room = limit - promptTokens;
         if (requested == null) {
             if (room < 1) {
-                throw tooLong(limit, promptTokens, 1, fields.prompt(), fields);
+                throw tooLong(limit, promptTokens, null, fields.prompt(), fields);
             }
             return (int) Math.min(Math.min(defaultTokens, cap), room);
         }
@@ -67,12 +77,29 @@ final class TokenBudget {
         throw tooLong(limit, promptTokens, requested, promptAloneTooLong ? fields.prompt() : fields.maxTokens(), fields);
     }
 
-    private static InvalidRequestException tooLong(long context, int promptTokens, int completionTokens, String param,
-                                                   Fields fields) {
-        String prompt = fields.prompt();
-        return new InvalidRequestException(param, "This model's maximum context length is " + context
-                + " tokens. However, you requested " + ((long) promptTokens + completionTokens) + " tokens ("
-                + promptTokens + " in the " + prompt + ", " + completionTokens + " in the completion). Please reduce the"
-                + " length of the " + prompt + " or completion.");
+    /**
+     * OpenAI's sentences, word for word: legacy completions' "(P in your prompt; C for the completion)", chat's
+     * "(P in the messages, C in the completion)", and chat's "your messages resulted in" when no max_tokens was
+     * given. A completion without max_tokens counts the one token it needs at least.
+     *
+     * @param completionTokens the client's max_tokens, {@code null} when absent
+     */
+    static InvalidRequestException tooLong(long context, int promptTokens, Integer completionTokens, String param,
+                                           Fields fields) {
+        String start = "This model's maximum context length is " + context + " tokens";
+        if (fields.chat() && completionTokens == null) {
+            return new InvalidRequestException(param, start + ". However, your messages resulted in " + promptTokens
+                    + " tokens. Please reduce the length of the messages.");
+        }
+        int completion = completionTokens == null ? 1 : completionTokens;
+        long total = (long) promptTokens + completion;
+        if (fields.chat()) {
+            return new InvalidRequestException(param, start + ". However, you requested " + total + " tokens ("
+                    + promptTokens + " in the messages, " + completion + " in the completion). Please reduce the length"
+                    + " of the messages or completion.");
+        }
+        return new InvalidRequestException(param, start + ", however you requested " + total + " tokens ("
+                + promptTokens + " in your prompt; " + completion + " for the completion). Please reduce your prompt;"
+                + " or completion length.");
     }
 }

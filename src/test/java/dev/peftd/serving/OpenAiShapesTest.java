@@ -71,17 +71,26 @@ class OpenAiShapesTest {
         assertEquals(prompt.length, whole.usage().promptTokens());
         assertEquals(whole.usage().completionTokens(), choice.logprobs().content().size());
         assertEquals(3, choice.logprobs().content().get(0).topLogprobs().size());
+        List<String> tokens = choice.logprobs().content().stream().map(ChatCompletionResponse.TokenLogprob::token).toList();
+        String content = choice.message().content();
+        assertEquals(content, LegacyLogprobsTest.rebuilt(tokens).substring(0, content.length()),
+                "the tokens join back to the content (a stop token may follow it)");
+        for (ChatCompletionResponse.TokenLogprob t : choice.logprobs().content()) {
+            if (!t.token().startsWith("bytes:")) {
+                assertEquals(utf8(t.token()), t.bytes());
+            }
+        }
 
         List<ChatCompletionResponse.Chunk> chunks = new ArrayList<>();
         serving.chat.stream(model, request, chunks::add);
         assertEquals("assistant", chunks.get(0).choices().get(0).delta().role());
-        StringBuilder content = new StringBuilder();
+        StringBuilder streamed = new StringBuilder();
         for (ChatCompletionResponse.Chunk c : chunks) {
             assertEquals(ChatCompletionResponse.Chunk.OBJECT, c.object());
             String piece = c.choices().get(0).delta().content();
-            content.append(piece == null ? "" : piece);
+            streamed.append(piece == null ? "" : piece);
         }
-        assertEquals(choice.message().content(), content.toString());
+        assertEquals(choice.message().content(), streamed.toString());
         assertEquals(choice.finishReason(), chunks.get(chunks.size() - 1).choices().get(0).finishReason());
         assertNull(chunks.get(0).choices().get(0).finishReason());
     }
@@ -91,7 +100,7 @@ class OpenAiShapesTest {
         ServedModel model = ServingFixtures.base("tiny-llama");
         CompletionRequest ok = CompletionRequest.of(model.name(), "hi", 4);
         assertParam("n", () -> serving.completions.complete(model, new CompletionRequest(model.name(), "hi", 4, null,
-                null, null, null, 2, null, null, null, null, null, null, null, null, null, null)));
+                null, null, null, 0, null, null, null, null, null, null, null, null, null, null)));
         assertParam("temperature", () -> serving.completions.complete(model, ok.withSampling(2.5, null, null)));
         assertParam("top_p", () -> serving.completions.complete(model, ok.withSampling(null, 0.0, null)));
         assertParam("logprobs", () -> serving.completions.complete(model, ok.withLogprobs(21, false)));
@@ -99,13 +108,21 @@ class OpenAiShapesTest {
         assertParam("prompt", () -> serving.completions.complete(model,
                 CompletionRequest.of(model.name(), List.of(1, 2, 100000), 4)));
         assertParam("prompt", () -> serving.completions.complete(model,
-                CompletionRequest.of(model.name(), List.of("a", "b"), 4)));
+                CompletionRequest.of(model.name(), List.of("a", List.of(1, 2)), 4)));
         assertParam("stop", () -> serving.completions.complete(model, new CompletionRequest(model.name(), "hi", 4, null,
                 null, null, List.of("a", "b", "c", "d", "e"), null, null, null, null, null, null, null, null, null,
                 null, null)));
         assertParam("top_logprobs", () -> serving.chat.complete(model, new ChatCompletionRequest(model.name(),
                 List.of(ChatCompletionRequest.Message.of("user", "hi")), 4, null, null, null, null, null, null, null,
                 null, null, 2, null, null, null, null)));
+    }
+
+    private static List<Integer> utf8(String s) {
+        List<Integer> out = new ArrayList<>();
+        for (byte b : s.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            out.add(b & 0xff);
+        }
+        return out;
     }
 
     private static CompletionRequest withUsage(CompletionRequest r) {

@@ -211,10 +211,46 @@ class ServingApiTest {
         }
         assertThat(String.join("", pieces)).isEqualTo(content);
 
+        assertThat(LegacyLogprobsTest.rebuilt(whole.choices().get(0).logprobs().orElseThrow().tokens().orElseThrow()))
+                .as("the logprobs tokens join back to the text").isEqualTo(text);
+        Completion echoed = client.completions().create(CompletionCreateParams.builder().model("tiny-llama")
+                .prompt("once upon a time, the robot said hello").maxTokens(0).echo(true).logprobs(1).build());
+        List<String> tokens = echoed.choices().get(0).logprobs().orElseThrow().tokens().orElseThrow();
+        assertThat(String.join("", tokens.subList(1, tokens.size()))).as("after <s>: with their leading spaces")
+                .isEqualTo("once upon a time, the robot said hello");
+
+        List<String> prompts = List.of("once upon a time", "the robot said");
+        Completion listed = client.completions().create(CompletionCreateParams.builder().model("tiny-llama")
+                .promptOfArrayOfStrings(prompts).maxTokens(6).temperature(0.0).build());
+        assertThat(listed.choices()).extracting(c -> c.index()).containsExactly(0L, 1L);
+        long promptTokens = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            Completion alone = client.completions().create(CompletionCreateParams.builder().model("tiny-llama")
+                    .prompt(prompts.get(i)).maxTokens(6).temperature(0.0).build());
+            assertThat(listed.choices().get(i).text()).isEqualTo(alone.choices().get(0).text());
+            promptTokens += alone.usage().orElseThrow().promptTokens();
+        }
+        assertThat(listed.usage().orElseThrow().promptTokens()).isEqualTo(promptTokens);
+
+        Completion samples = client.completions().create(CompletionCreateParams.builder().model("tiny-llama")
+                .prompt("once upon a time").maxTokens(8).temperature(1.0).seed(5).n(3).build());
+        assertThat(samples.choices()).extracting(c -> c.index()).containsExactly(0L, 1L, 2L);
+        assertThat(samples.choices().stream().map(c -> c.text()).distinct()).hasSizeGreaterThan(1);
+        assertThat(samples.usage().orElseThrow().promptTokens()).as("the prompt counted once for n = 3")
+                .isEqualTo(whole.usage().orElseThrow().promptTokens());
+
+        BadRequestException tooLong = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+                () -> client.completions().create(CompletionCreateParams.builder().model("tiny-llama")
+                        .promptOfArrayOfTokens(java.util.stream.LongStream.range(3, 123).boxed().toList())
+                        .maxTokens(10).build()));
+        assertThat(tooLong.statusCode()).isEqualTo(400);
+        assertThat(tooLong.getMessage()).contains("This model's maximum context length is 128 tokens, however you"
+                + " requested 130 tokens (120 in your prompt; 10 for the completion). Please reduce your prompt; or"
+                + " completion length.");
         BadRequestException n = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
-                () -> client.completions().create(completion.toBuilder().n(2).build()));
-        assertThat(n.getMessage()).contains("n");
-        TestApi.Response problem = alpha.post("/v1/completions", Map.of("model", "tiny-llama", "prompt", "hi", "n", 2));
+                () -> client.chat().completions().create(chat.toBuilder().n(2).build()));
+        assertThat(n.getMessage()).contains("n = 1");
+        TestApi.Response problem = alpha.post("/v1/completions", Map.of("model", "tiny-llama", "prompt", "hi", "n", 0));
         assertThat(problem.status()).isEqualTo(400);
         assertThat(problem.json().path("errors").get(0).path("field").asString()).isEqualTo("n");
     }

@@ -85,8 +85,8 @@ class ServingDisconnectTest {
         assertThat(tooLong.contentType()).startsWith("application/problem+json");
         JsonNode error = tooLong.json().path("errors").get(0);
         assertThat(error.path("field").asString()).isEqualTo("prompt");
-        assertThat(error.path("message").asString()).startsWith("This model's maximum context length is 128 tokens."
-                + " However, you requested ").endsWith("Please reduce the length of the prompt or completion.");
+        assertThat(error.path("message").asString()).startsWith("This model's maximum context length is 128 tokens,"
+                + " however you requested ").endsWith("Please reduce your prompt; or completion length.");
 
         TestApi.Response huge = alpha.post("/v1/chat/completions", Map.of("model", "tiny-llama", "max_tokens", 1_000_000_000,
                 "messages", java.util.List.of(Map.of("role", "user", "content", "hi")), "stream", true));

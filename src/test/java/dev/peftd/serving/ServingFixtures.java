@@ -22,6 +22,9 @@ import java.time.Clock;
  */
 final class ServingFixtures implements AutoCloseable {
 
+    /** The service's defaults (application.properties): 64 prompts, 128 generations per request. */
+    static final CompletionLimits LIMITS = new CompletionLimits(64, 128);
+
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final ServingMeters meters = new ServingMeters(registry);
     final ServingEngine engine;
@@ -35,7 +38,7 @@ final class ServingFixtures implements AutoCloseable {
     ServingFixtures(long adapterCacheBytes, int maxConcurrent, long baseModelBytes, ServingLimits limits) {
         engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters, baseModelBytes),
                 new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent, limits);
-        completions = new Completions(engine, Clock.systemUTC());
+        completions = new Completions(engine, Clock.systemUTC(), LIMITS);
         chat = new ChatCompletions(engine, Clock.systemUTC());
     }
 

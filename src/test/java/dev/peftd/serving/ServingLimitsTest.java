@@ -35,9 +35,9 @@ class ServingLimitsTest {
         InvalidRequestException e = assertThrows(InvalidRequestException.class,
                 () -> serving.completions.complete(model, CompletionRequest.of(model.name(), ids(100), 29)));
         assertThat(e.param()).isEqualTo("max_tokens");
-        assertThat(e.getMessage()).isEqualTo("max_tokens: This model's maximum context length is 128 tokens. However,"
-                + " you requested 129 tokens (100 in the prompt, 29 in the completion). Please reduce the length of the"
-                + " prompt or completion.");
+        assertThat(e.getMessage()).isEqualTo("max_tokens: This model's maximum context length is 128 tokens, however"
+                + " you requested 129 tokens (100 in your prompt; 29 for the completion). Please reduce your prompt; or"
+                + " completion length.");
         CompletionResponse fits = serving.completions.complete(model,
                 CompletionRequest.of(model.name(), ids(100), 28).withSampling(0.0, null, null));
         assertThat(fits.usage().promptTokens() + fits.usage().completionTokens()).isLessThanOrEqualTo(CONTEXT);
@@ -54,7 +54,7 @@ class ServingLimitsTest {
     void aPromptLongerThanTheContextIsRefusedBeforeAnyCompute() {
         ServedModel model = ServingFixtures.base("tiny-llama");
         assertParam("prompt", () -> serving.completions.complete(model, CompletionRequest.of(model.name(), ids(129), 0)
-                .withLogprobs(1, true)), "(129 in the prompt, 0 in the completion)");
+                .withLogprobs(1, true)), "(129 in your prompt; 0 for the completion)");
         // scoring the whole context with max_tokens 0 is allowed; one token more is not
         CompletionResponse scored = serving.completions.complete(model,
                 CompletionRequest.of(model.name(), ids(CONTEXT), 0).withLogprobs(1, true));
@@ -67,7 +67,7 @@ class ServingLimitsTest {
                 .withLogprobs(0, true)), "maximum context length is 128 tokens");
         ServedModel chatModel = ServingFixtures.base("tiny-qwen2");
         assertParam("messages", () -> serving.chat.complete(chatModel, ChatCompletionRequest.of(chatModel.name(),
-                List.of(ChatCompletionRequest.Message.of("user", longText)), null)), "in the messages");
+                List.of(ChatCompletionRequest.Message.of("user", longText)), null)), "However, your messages resulted in");
         assertParam("messages", () -> serving.chat.openStream(chatModel, ChatCompletionRequest.of(chatModel.name(),
                 List.of(ChatCompletionRequest.Message.of("user", longText)), 5)), "in the messages");
     }

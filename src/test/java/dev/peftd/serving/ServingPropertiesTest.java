@@ -26,13 +26,18 @@ class ServingPropertiesTest {
         assertThat(serving.maxTokensCap()).isEqualTo(4096);
         assertThat(serving.requestTimeout()).isEqualTo(Duration.ofMinutes(5));
         assertThat(serving.streamTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(serving.maxPromptsPerRequest()).isEqualTo(ServingFixtures.LIMITS.maxPrompts()).isEqualTo(64);
+        assertThat(serving.maxChoicesPerRequest()).isEqualTo(ServingFixtures.LIMITS.maxChoices()).isEqualTo(128);
     }
 
     @Test
     void theReadmesVariablesBindAndABareCacheSizeIsMegabytes() {
         ServingProperties serving = bind(Map.of("PEFTD_SERVING_MAX_CONCURRENT", "7",
                 "PEFTD_SERVING_ADAPTER_CACHE_MB", "512", "PEFTD_SERVING_BASE_MODEL_CACHE_MB", "2GB",
-                "PEFTD_SERVING_STREAM_TIMEOUT", "30s", "PEFTD_SERVING_DEVICE", "cpu"));
+                "PEFTD_SERVING_STREAM_TIMEOUT", "30s", "PEFTD_SERVING_DEVICE", "cpu",
+                "PEFTD_SERVING_MAX_PROMPTS_PER_REQUEST", "16", "PEFTD_SERVING_MAX_CHOICES_PER_REQUEST", "32"));
+        assertThat(serving.maxPromptsPerRequest()).isEqualTo(16);
+        assertThat(serving.maxChoicesPerRequest()).isEqualTo(32);
         assertThat(serving.maxConcurrent()).isEqualTo(7);
         assertThat(serving.adapterCacheMb().toBytes()).isEqualTo(512L << 20);
         assertThat(serving.baseModelCacheMb().toBytes()).isEqualTo(2L << 30);
@@ -47,6 +52,8 @@ class ServingPropertiesTest {
                 .hasRootCauseMessage("peftd.serving.max-concurrent must be at least 1, got 0");
         assertThatThrownBy(() -> bind(Map.of("PEFTD_SERVING_REQUEST_TIMEOUT", "0s")))
                 .hasRootCauseMessage("peftd.serving.request-timeout must be a positive duration, got PT0S");
+        assertThatThrownBy(() -> bind(Map.of("PEFTD_SERVING_MAX_PROMPTS_PER_REQUEST", "0")))
+                .hasRootCauseMessage("peftd.serving.max-prompts-per-request must be at least 1, got 0");
     }
 
     @Test

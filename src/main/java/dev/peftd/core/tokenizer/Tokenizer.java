@@ -31,6 +31,8 @@ public final class Tokenizer implements AutoCloseable {
     private final boolean addsBosToken;
     /** Built once: a jinjava engine is costly to set up, and rendering with it is thread-safe. */
     private final Map<String, ChatTemplate> chatTemplates = new java.util.LinkedHashMap<>();
+    /** Read from tokenizer.json on first use: only logprobs need it, and a vocabulary can be megabytes. */
+    private volatile TokenBytes tokenBytes;
 
     private Tokenizer(Path directory, HuggingFaceTokenizer tokenizer, TokenizerConfigFile config) {
         this.directory = directory;
@@ -128,6 +130,38 @@ public final class Tokenizer implements AutoCloseable {
     /** The text of one token on its own (special tokens included); a lone byte of a multi-byte character shows as U+FFFD. */
     public String tokenText(long id) {
         return tokenizer.decode(new long[] {id}, false);
+    }
+
+    /**
+     * The raw bytes of one token (see {@link TokenBytes}): a piece of a multi-byte character has bytes that are not
+     * valid UTF-8 on their own, which {@link #tokenText} cannot show.
+     */
+    public byte[] tokenBytes(long id) {
+        TokenBytes read = tokenBytes;
+        if (read == null) {
+            synchronized (this) {
+                if (tokenBytes == null) {
+                    tokenBytes = readTokenBytes();
+                }
+                read = tokenBytes;
+            }
+        }
+        return read.of(id);
+    }
+
+    /** A special token (BOS, EOS, chat markers): decoding without special tokens drops it. */
+    public boolean isSpecial(long id) {
+        long[] one = {id};
+        return tokenizer.decode(one, true).isEmpty() && !tokenizer.decode(one, false).isEmpty();
+    }
+
+    private TokenBytes readTokenBytes() {
+        Path json = directory.resolve("tokenizer.json");
+        try {
+            return TokenBytes.read(AddedSpecialTokens.addMissing(Files.readString(json), config.specialTokens()));
+        } catch (IOException | RuntimeException e) {
+            throw new TokenizerException(json + ": cannot read its vocabulary: " + e.getMessage(), e);
+        }
     }
 
     /** Streaming decoder for tokens that follow {@code contextIds} (usually the prompt). */
