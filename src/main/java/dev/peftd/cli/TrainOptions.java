@@ -39,7 +39,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
             "max-seq-len", MethodSettings.MAX_SEQ_LENGTH);
 
     static final Set<String> VALUED = Stream.of(
-            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "eval-every", "resume"),
+            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "resume"),
             MethodSettings.NAMES.stream().filter(n -> !MethodSettings.SWITCHES.contains(n)).map(TrainOptions::option),
             ALIASES.keySet().stream()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
     static final Set<String> FLAGS = Stream.concat(Stream.of("packing", "json"),
@@ -77,7 +77,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
         TrainingConfig training;
         try {
             settings = MethodSettings.parse(method, given, o.longValue("seed", 42));
-            training = settings.training().withEvalEvery(o.integer("eval-every", 0));
+            training = settings.training();
         } catch (InvalidSettingException e) {
             int bracket = e.field().indexOf('[');
             String name = bracket < 0 ? e.field() : e.field().substring(0, bracket);

@@ -35,7 +35,8 @@ final class JobViews {
                @JsonProperty("steps_completed") int stepsCompleted, @JsonProperty("total_steps") Integer totalSteps,
                int attempts) {
 
-        static Job of(JobRecord j) {
+        /** @param resultFiles the ids of the job's results CSV files (one once the job has ended after running) */
+        static Job of(JobRecord j, List<String> resultFiles) {
             MethodSettings settings = j.method().settings(j.seed());
             Map<String, Object> method = new LinkedHashMap<>();
             method.put("type", j.method().type());
@@ -46,7 +47,7 @@ final class JobViews {
                     j.errorCode() == null ? null : new Error(j.errorCode(), j.errorMessage(), j.errorParam()),
                     new OpenAiHyperparameters(settings.training().batchSize(), settings.learningRateMultiplier(),
                             (int) settings.training().epochs()),
-                    j.trainingFile(), j.validationFile(), List.of(), j.trainedTokens(), j.seed(), null, List.of(), method,
+                    j.trainingFile(), j.validationFile(), resultFiles, j.trainedTokens(), j.seed(), null, List.of(), method,
                     j.metadataJson(), j.suffix(), j.stepsCompleted(), j.totalSteps(), j.attempts());
         }
     }
@@ -70,6 +71,9 @@ final class JobViews {
             metrics.put("step", c.stepNumber());
             if (c.trainLoss() != null) {
                 metrics.put("train_loss", c.trainLoss());
+            }
+            if (c.validLoss() != null) {
+                metrics.put("valid_loss", c.validLoss());
             }
             return new Checkpoint(c.id(), "fine_tuning.job.checkpoint", c.createdAt().getEpochSecond(),
                     job.fineTunedModelName() + ":ckpt-step-" + c.stepNumber(), job.id(), c.stepNumber(), metrics);
