@@ -155,8 +155,17 @@ class EvaluationApiTest {
         Path text = TestModels.sharedData().resolve("text/tinyshakespeare.txt");
         assumeTrue(stories.isPresent() && Files.isRegularFile(text), "../shared/data not present");
         TestApi api = TestApi.alpha(port);
+        // file:// sources must lie under the context's model roots, of which JUnit's temporary folders are one
+        Path base = Files.createDirectories(tmp.resolve("stories260K"));
+        try (var files = Files.list(stories.get())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, base.resolve(f.getFileName().toString()));
+            }
+        }
         if (api.get("/v1/models/stories").status() == 404) {
-            api.post("/v1/models", Map.of("id", "stories", "source", stories.get().toUri().toString()));
+            TestApi.Response registered = api.post("/v1/models", Map.of("id", "stories", "source",
+                    base.toUri().toString()));
+            assertThat(registered.status()).as(registered.toString()).isEqualTo(200);
         }
         Fixtures.awaitModel(api, "stories", "ready");
         String shakespeare = Files.readString(text);
