@@ -8,6 +8,7 @@ import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.core.train.data.TokenizedExample;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The evaluation loop on the tiny fixture model: the validation numbers a run reports every {@code eval_every} steps
@@ -94,18 +96,56 @@ class EvaluationLoopTest {
         }
     }
 
+    /** Validation data unlike the training data: once the adapter fits the training set, validation loss rises. */
+    private static TrainingData overfitting() {
+        int vocab = model.config().vocabSize();
+        return new TrainingData(TrainingFixtures.randomExamples(vocab, 4, 11),
+                TrainingFixtures.randomExamples(vocab, 3, 12), 0);
+    }
+
+    private static TrainingConfig.Builder stopping() {
+        return TrainingConfig.builder().lr(5e-2).steps(60).batchSize(4).shuffle(false).seed(3)
+                .evalEvery(1).earlyStoppingPatience(2).keepBest(true);
+    }
+
+    @Test
+    void aRunResumedBetweenTheBestAndTheStopStopsAtTheSameStepWithTheSameBestAdapter(@TempDir Path dir) {
+        TrainingResult whole;
+        try (AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(8, 16, 0.0), 7)) {
+            whole = new TrainingRun(model, adapter, overfitting(), stopping().build(), TrainingListener.NONE, null)
+                    .run();
+        }
+        assertThat(whole.earlyStopped()).isTrue();
+        int cancelAt = whole.steps() - 1;   // after the best, one evaluation without improvement already counted
+        TrainingConfig checkpointing = stopping().checkpointEvery(1).build();
+        try (AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(8, 16, 0.0), 7)) {
+            TrainingRun[] run = new TrainingRun[1];
+            run[0] = new TrainingRun(model, adapter, overfitting(), checkpointing, report -> {
+                if (report.step() == cancelAt) {
+                    run[0].cancel();
+                }
+            }, dir);
+            assertThat(run[0].run().cancelled()).isTrue();
+        }
+        try (AbstractAdapter fresh = TrainingFixtures.adapter(model, TrainingFixtures.lora(8, 16, 0.0), 7)) {
+            TrainingResult resumed = new TrainingRun(model, fresh, overfitting(), checkpointing,
+                    TrainingListener.NONE, dir).resumeFrom(dir).run();
+            assertThat(resumed.earlyStopped()).isTrue();
+            assertThat(resumed.steps()).isEqualTo(whole.steps());
+            assertThat(resumed.bestStep()).isEqualTo(whole.bestStep()).isLessThan(cancelAt);
+            // the best adapter came back from the checkpoint: the final model is the same
+            assertThat(resumed.fullValidation().loss()).isCloseTo(whole.fullValidation().loss(), within(1e-6));
+        }
+    }
+
     @Test
     void earlyStoppingStopsAndKeepBestEndsWithTheBestEvaluationsAdapter() {
-        int vocab = model.config().vocabSize();
-        // validation data unlike the training data: once the adapter fits the training set, validation loss rises
-        List<TokenizedExample> train = TrainingFixtures.randomExamples(vocab, 4, 11);
-        List<TokenizedExample> eval = TrainingFixtures.randomExamples(vocab, 3, 12);
-        TrainingConfig config = TrainingConfig.builder().lr(5e-2).steps(60).batchSize(4).shuffle(false).seed(3)
-                .evalEvery(1).earlyStoppingPatience(2).keepBest(true).build();
+        TrainingData data = overfitting();
+        List<TokenizedExample> eval = data.eval();
+        TrainingConfig config = stopping().build();
         try (AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(8, 16, 0.0), 7)) {
             TrainingFixtures.Recorder recorder = new TrainingFixtures.Recorder();
-            TrainingResult result = new TrainingRun(model, adapter, new TrainingData(train, eval, 0), config,
-                    recorder, null).run();
+            TrainingResult result = new TrainingRun(model, adapter, data, config, recorder, null).run();
 
             List<StepReport> evaluated = recorder.steps.stream().filter(r -> r.validation() != null).toList();
             StepReport best = evaluated.stream().min(java.util.Comparator.comparingDouble(r -> r.validation().loss()))
