@@ -124,6 +124,26 @@ class EvaluationApiTest {
     }
 
     @Test
+    void aCancelledJobGetsAResultsFileOfTheStepsItRan() {
+        TestApi api = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(api, "tiny-llama");
+        String train = Fixtures.uploadTrainingFile(api);
+        String id = createJob(api, "tiny-llama", train, null, Map.of("r", 2, "max_steps", 100_000, "batch_size", 1));
+        await().atMost(Duration.ofSeconds(120)).until(() ->
+                api.get("/v1/fine_tuning/jobs/" + id).json().path("steps_completed").asInt() >= 2);
+        assertThat(api.post("/v1/fine_tuning/jobs/" + id + "/cancel", Map.of()).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/fine_tuning/jobs/" + id).json().path("status").asString().equals("cancelled"));
+
+        JsonNode job = api.get("/v1/fine_tuning/jobs/" + id).json();
+        long stepEvents = Fixtures.jobEvents(api, id).stream().filter(e -> e.path("data").has("train_loss")).count();
+        assertThat(stepEvents).isGreaterThanOrEqualTo(2);
+        assertThat(job.path("result_files")).hasSize(1);
+        String csv = api.get("/v1/files/" + job.path("result_files").get(0).asString() + "/content").body();
+        assertThat(csv.lines()).hasSize((int) stepEvents + 1);
+    }
+
+    @Test
     void evaluationSettingsWithoutAValidationFileAreRefusedByName() {
         TestApi api = TestApi.alpha(port);
         Fixtures.readyTinyLlama(api, "tiny-llama");
@@ -192,6 +212,11 @@ class EvaluationApiTest {
                 .anyMatch(m -> m.startsWith("keep_best: the fine-tuned model is the adapter of step " + bestStep));
 
         IndependentScore served = scoreFinalAdapter(id, stories.get(), validText);
+        System.out.printf(java.util.Locale.ROOT, "stories260K early stopping: stopped at step %d of 60, best valid_loss"
+                        + " %.5f at step %d (first eval %.5f, last %.5f), served adapter %.5f%n",
+                job.path("steps_completed").asInt(), best.path("valid_loss").asDouble(), bestStep,
+                evaluated.get(0).path("valid_loss").asDouble(),
+                evaluated.get(evaluated.size() - 1).path("valid_loss").asDouble(), served.loss());
         assertThat(served.loss()).as("the served adapter's validation loss")
                 .isCloseTo(best.path("valid_loss").asDouble(), within(1e-4));
     }
@@ -207,9 +232,12 @@ class EvaluationApiTest {
 
     private static String createJob(TestApi api, String model, String train, String validation,
                                     Map<String, Object> hyperparameters) {
-        TestApi.Response created = api.post("/v1/fine_tuning/jobs", Map.of("model", model, "training_file", train,
-                "validation_file", validation, "seed", 5,
+        Map<String, Object> body = new java.util.HashMap<>(Map.of("model", model, "training_file", train, "seed", 5,
                 "method", Map.of("type", "lora", "lora", Map.of("hyperparameters", hyperparameters))));
+        if (validation != null) {
+            body.put("validation_file", validation);
+        }
+        TestApi.Response created = api.post("/v1/fine_tuning/jobs", body);
         assertThat(created.status()).as(created.toString()).isEqualTo(200);
         return created.json().path("id").asString();
     }
