@@ -166,8 +166,9 @@ class EvaluationApiTest {
     }
 
     /**
-     * stories260K on TinyShakespeare with a learning rate high enough that the validation loss turns up: the job stops
-     * early, and the served adapter is the best evaluation's.
+     * stories260K on TinyShakespeare with a constant learning rate high enough that the validation loss turns up after
+     * falling (measured: 4.109 at step 2, best 3.520 at step 16, stopped at step 22 of 60): the job stops early, and
+     * the served adapter is the best evaluation's.
      */
     @Test
     void earlyStoppingOnARealModelKeepsTheBestEvaluationsAdapter() throws IOException {
@@ -194,7 +195,7 @@ class EvaluationApiTest {
         String train = api.upload("shakespeare-train.jsonl", trainText).json().path("id").asString();
         String valid = api.upload("shakespeare-valid.jsonl", validText).json().path("id").asString();
         String id = createJob(api, "stories", train, valid, Map.of("r", 8, "max_steps", 60, "batch_size", 4,
-                "learning_rate", 0.05, "lr_scheduler", "constant", "eval_every", 2, "early_stopping_patience", 3,
+                "learning_rate", 0.02, "lr_scheduler", "constant", "eval_every", 2, "early_stopping_patience", 3,
                 "keep_best", true));
         JsonNode job = awaitSucceeded(api, id);
 
@@ -204,6 +205,7 @@ class EvaluationApiTest {
         JsonNode best = evaluated.stream().min(Comparator.comparingDouble(d -> d.path("valid_loss").asDouble()))
                 .orElseThrow();
         int bestStep = best.path("step").asInt();
+        assertThat(bestStep).as("the loss fell before it rose").isGreaterThan(evaluated.get(0).path("step").asInt());
         assertThat(job.path("steps_completed").asInt()).as("stopped three evaluations after the best")
                 .isEqualTo(bestStep + 3 * 2).isLessThan(60);
         assertThat(evaluated.get(evaluated.size() - 1).path("valid_loss").asDouble())
