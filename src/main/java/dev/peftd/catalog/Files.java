@@ -27,7 +27,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Uploaded datasets. An upload is validated completely before anything is written; the object is stored first and the
+ * Uploaded datasets, and each ended job's results CSV ({@link #storeResults}). An upload is validated completely before anything is written; the object is stored first and the
  * row inserted after it, and a rolled-back insert deletes the object again, so a failure leaves nothing behind.
  */
 @Service

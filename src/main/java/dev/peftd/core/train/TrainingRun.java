@@ -25,7 +25,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Trains an adapter on a frozen model: forward, next-token loss, backward, clipping, AdamW, the adapter's
- * after-step hook, per step; reports, evaluates, checkpoints and stops early on {@link #cancel()}.
+ * after-step hook, per step; reports, evaluates (every {@code eval_every} steps on a fixed validation sample, and on
+ * the whole validation set before and after), checkpoints, stops on {@link #cancel()} or when the validation loss
+ * has not improved for {@code early_stopping_patience} evaluations, and under {@code keep_best} ends with the best
+ * evaluation's adapter.
  *
  * <p>Thread model: everything runs on the calling thread. Grad mode is switched on only around forward and backward
  * with {@code JniUtils.setGradMode} (thread-local), never through DJL's JVM-wide GradientCollector, so several runs
