@@ -13,7 +13,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.util.Map;
+import org.springframework.core.io.InputStreamResource;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
 import org.springframework.http.MediaType;
 import org.springframework.security.core.annotation.AuthenticationPrincipal;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -25,7 +29,7 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
-/** OpenAI's Files API, restricted to {@code purpose=fine-tune} JSONL datasets. */
+/** OpenAI's Files API: {@code purpose=fine-tune} JSONL uploads, and the {@code fine-tune-results} CSV of each job. */
 @RestController
 class FileController {
 
@@ -84,6 +88,23 @@ class FileController {
     @GetMapping("/v1/files/{id}")
     FileView get(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
         return FileView.of(files.get(tenant, id));
+    }
+
+    /**
+     * OpenAI's {@code files.content}: the stored bytes, streamed from the store (never held whole in memory), as
+     * {@code application/jsonl} for datasets and {@code text/csv} for results files.
+     */
+    @GetMapping("/v1/files/{id}/content")
+    ResponseEntity<InputStreamResource> content(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        Files.Content content = files.content(tenant, id);
+        StoredFile file = content.file();
+        MediaType type = Files.RESULTS_PURPOSE.equals(file.purpose())
+                ? new MediaType("text", "csv", StandardCharsets.UTF_8)
+                : new MediaType("application", "jsonl", StandardCharsets.UTF_8);
+        return ResponseEntity.ok().contentType(type).contentLength(file.bytes())
+                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
+                        .filename(file.filename(), StandardCharsets.UTF_8).build().toString())
+                .body(new InputStreamResource(content.bytes()));
     }
 
     @DeleteMapping("/v1/files/{id}")

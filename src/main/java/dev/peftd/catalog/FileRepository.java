@@ -11,6 +11,8 @@ interface FileRepository extends JpaRepository<StoredFile, String> {
 
     Optional<StoredFile> findByIdAndTenant(String id, String tenant);
 
+    List<StoredFile> findByTenantAndJobIdOrderByCreatedAt(String tenant, String jobId);
+
     List<StoredFile> findByTenantOrderByCreatedAtDescIdDesc(String tenant, Limit limit);
 
     /** The page after a cursor, newest first; ties on the timestamp are broken by id. */

@@ -27,13 +27,17 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Uploaded datasets. An upload is validated completely before anything is written; the object is stored first and the
+ * Uploaded datasets, and each ended job's results CSV ({@link #storeResults}). An upload is validated completely before anything is written; the object is stored first and the
  * row inserted after it, and a rolled-back insert deletes the object again, so a failure leaves nothing behind.
  */
 @Service
 public class Files {
 
     static final String PURPOSE = "fine-tune";
+    /** OpenAI's purpose for a job's results file. */
+    public static final String RESULTS_PURPOSE = "fine-tune-results";
+    /** OpenAI's name for it. */
+    static final String RESULTS_FILENAME = "step_metrics.csv";
     private static final Logger log = LoggerFactory.getLogger(Files.class);
 
     private final FileRepository repository;
@@ -144,6 +148,52 @@ public class Files {
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Stores a job's results CSV as a file of the job's tenant, replacing an earlier one of the same job (a run that
+     * ended twice, e.g. failed after its lease moved). The object is written first and the row after, as uploads.
+     *
+     * @param rows data rows (the file's line count)
+     */
+    public StoredFile storeResults(String tenant, String jobId, Path csv, int rows) throws IOException {
+        String id = Ids.next("file");
+        String key = ObjectKeys.resultFile(tenant, id);
+        store.put(key, csv);
+        List<StoredFile> earlier = repository.findByTenantAndJobIdOrderByCreatedAt(tenant, jobId);
+        StoredFile saved;
+        try {
+            saved = repository.save(new StoredFile(id, tenant, RESULTS_FILENAME, RESULTS_PURPOSE,
+                    java.nio.file.Files.size(csv), rows, key, clock.instant()).ofJob(jobId));
+        } catch (RuntimeException e) {
+            deleteQuietly(key);
+            throw e;
+        }
+        for (StoredFile old : earlier) {
+            repository.delete(old);
+            deleteQuietly(old.storageKey());
+        }
+        return saved;
+    }
+
+    /** The results files of a job, oldest first. */
+    public List<StoredFile> resultFilesOf(String tenant, String jobId) {
+        return repository.findByTenantAndJobIdOrderByCreatedAt(tenant, jobId);
+    }
+
+    /** A file's bytes, for the tenant that owns it (404 otherwise); the caller closes the stream. */
+    record Content(StoredFile file, InputStream bytes) {
+    }
+
+    Content content(Tenant tenant, String id) {
+        StoredFile file = get(tenant, id);
+        try {
+            return new Content(file, store.open(file.storageKey()));
+        } catch (IOException e) {
+            log.warn("could not open {} for tenant {}", file.storageKey(), tenant.name(), e);
+            throw new Refusal(Refusal.Kind.STORAGE_UNAVAILABLE, "could not read the file ("
+                    + e.getClass().getSimpleName() + "); the object store is unavailable");
         }
     }
 

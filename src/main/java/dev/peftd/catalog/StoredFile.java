@@ -23,6 +23,9 @@ public class StoredFile {
     private String storageKey;
     @Column(name = "created_at")
     private Instant createdAt;
+    /** The job a results file reports on; null for uploads. */
+    @Column(name = "job_id")
+    private String jobId;
 
     protected StoredFile() {
     }
@@ -69,5 +72,14 @@ public class StoredFile {
 
     public Instant createdAt() {
         return createdAt;
+    }
+
+    public String jobId() {
+        return jobId;
+    }
+
+    StoredFile ofJob(String job) {
+        this.jobId = job;
+        return this;
     }
 }

@@ -8,6 +8,7 @@ import dev.peftd.comparison.LocalComparison;
 import dev.peftd.comparison.MethodRun;
 import dev.peftd.comparison.ReportFiles;
 import dev.peftd.comparison.ReportTable;
+import dev.peftd.core.train.Evaluation;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingListener;
 import dev.peftd.core.train.data.DatasetException;
@@ -105,14 +106,18 @@ final class CompareCommand implements Command {
         return new TrainingListener() {
             @Override
             public void onStep(StepReport r) {
+                if (r.validation() != null) {
+                    out.println(GSON.toJson(Map.of("event", "eval", "method", method, "seed", seed, "step", r.step(),
+                            "eval_loss", r.validation().loss())));
+                }
                 out.println(GSON.toJson(Map.of("event", "step", "method", method, "seed", seed, "step", r.step(),
                         "total_steps", r.totalSteps(), "loss", r.loss(), "step_ms", r.stepMillis())));
             }
 
             @Override
-            public void onEval(int step, double evalLoss) {
+            public void onEval(int step, Evaluation full) {
                 out.println(GSON.toJson(Map.of("event", "eval", "method", method, "seed", seed, "step", step,
-                        "eval_loss", evalLoss)));
+                        "eval_loss", full.loss())));
             }
         };
     }

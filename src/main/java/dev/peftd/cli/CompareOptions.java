@@ -30,7 +30,7 @@ record CompareOptions(String model, Path data, Path evalFile, Path out, boolean 
                       List<Long> seeds, List<MethodSettings> runs) {
 
     private static final List<String> OWN_VALUED = List.of("model", "data", "eval-file", "methods", "out", "seeds",
-            "seed", "eval-every");
+            "seed");
     static final Set<String> VALUED = Stream.of(OWN_VALUED.stream(), TrainOptions.SETTING_VALUED.stream(),
             perMethod(TrainOptions.SETTING_VALUED)).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
     static final Set<String> FLAGS = Stream.of(Stream.of("json"), TrainOptions.SETTING_FLAGS.stream(),
@@ -108,18 +108,21 @@ record CompareOptions(String model, Path data, Path evalFile, Path out, boolean 
                 Path.of(o.required("out")), o.flag("json"), methods, List.copyOf(seeds), List.copyOf(runs));
     }
 
-    /** One method at one seed; eval every tenth of the steps unless {@code --eval-every} says otherwise. */
+    /**
+     * One method at one seed; evaluates every tenth of the steps unless {@code --eval-every} says otherwise, each
+     * time on the whole eval file unless {@code --eval-samples} says otherwise (the curve compares like with like).
+     */
     private static MethodSettings resolve(Method m, Map<String, String> given, Map<String, String> spelling, long seed,
                                           CliOptions o) throws UsageException {
         if (given.containsKey(MethodSettings.MAX_STEPS) && given.containsKey(MethodSettings.N_EPOCHS)) {
             throw new UsageException("give either --steps or --epochs, not both");
         }
         try {
-            MethodSettings s = MethodSettings.parse(m, given, seed);
-            int steps = s.training().steps();
-            int evalEvery = o.integer("eval-every", steps > 0 ? Math.max(1, steps / 10) : 0);
-            return new MethodSettings(s.method(), s.adapter(), s.training().withEvalEvery(evalEvery),
-                    s.maxSeqLength(), s.dtype(), s.values());
+            int steps = MethodSettings.parse(m, given, seed).training().steps();
+            Map<String, String> withEval = new LinkedHashMap<>(given);
+            withEval.putIfAbsent(MethodSettings.EVAL_EVERY, String.valueOf(steps > 0 ? Math.max(1, steps / 10) : 0));
+            withEval.putIfAbsent(MethodSettings.EVAL_SAMPLES, "1000000");
+            return MethodSettings.parse(m, withEval, seed);
         } catch (InvalidSettingException e) {
             throw TrainOptions.refused(e, spelling, m.id() + ".");
         }

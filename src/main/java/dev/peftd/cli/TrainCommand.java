@@ -54,6 +54,7 @@ final class TrainCommand implements Command {
                          --lr-scheduler cosine|linear|constant (--schedule)  --weight-decay W  --max-grad-norm G
                          --seed S
               evaluation and checkpoints:  --eval-file FILE.jsonl | --eval-fraction F  --eval-every N
+                         --eval-samples N  --early-stopping-patience P  --keep-best
                          --checkpoint-every N  --resume DIR
               base:      --dtype float32 (default)|bfloat16|float16|auto: the frozen base's type (lora, lora_fa,
                          lora_plus; adapter, optimizer and loss stay float32)
@@ -163,6 +164,11 @@ final class TrainCommand implements Command {
         m.put("final_loss", result.finalLoss());
         m.put("eval_loss_before", result.evalBefore());
         m.put("eval_loss_after", result.evalAfter());
+        m.put("early_stopped", result.earlyStopped());
+        if (result.best() != null) {
+            m.put("best_step", result.bestStep());
+            m.put("best_valid_loss", result.best().loss());
+        }
         m.put("training", o.training().asMap());
         m.put("data", o.data().toString());
         return m;

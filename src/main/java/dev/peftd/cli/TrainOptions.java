@@ -47,7 +47,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
             .collect(Collectors.toUnmodifiableSet());
 
     static final Set<String> VALUED = Stream.concat(
-            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "eval-every", "resume"),
+            Stream.of("model", "data", "method", "out", "seed", "eval-file", "eval-fraction", "resume"),
             SETTING_VALUED.stream()).collect(Collectors.toUnmodifiableSet());
     static final Set<String> FLAGS = Stream.concat(Stream.of("packing", "json"), SETTING_FLAGS.stream())
             .collect(Collectors.toUnmodifiableSet());
@@ -84,7 +84,7 @@ record TrainOptions(String model, Path data, Path out, MethodSettings settings, 
         TrainingConfig training;
         try {
             settings = MethodSettings.parse(method, given, o.longValue("seed", 42));
-            training = settings.training().withEvalEvery(o.integer("eval-every", 0));
+            training = settings.training();
         } catch (InvalidSettingException e) {
             throw refused(e, spelling, "");
         }

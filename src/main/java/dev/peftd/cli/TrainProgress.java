@@ -1,6 +1,7 @@
 package dev.peftd.cli;
 
 import com.google.gson.Gson;
+import dev.peftd.core.train.Evaluation;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.TrainingListener;
 import java.io.PrintStream;
@@ -49,6 +50,11 @@ final class TrainProgress implements TrainingListener {
                 line.put("total_steps", r.totalSteps());
                 line.put("epoch", r.epoch());
                 line.put("loss", r.loss());
+                line.put("token_accuracy", r.tokenAccuracy());
+                if (r.validation() != null) {
+                    line.put("valid_loss", r.validation().loss());
+                    line.put("valid_token_accuracy", r.validation().tokenAccuracy());
+                }
                 line.put("lr", r.learningRate());
                 line.put("grad_norm", r.gradNorm());
                 line.put("tokens_per_s", r.tokensPerSecond());
@@ -65,18 +71,21 @@ final class TrainProgress implements TrainingListener {
                 }
                 out.flush();
             }
-            case LINES -> out.printf(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3e  grad_norm %.4f  %.0f tok/s  %.0f ms%n",
+            case LINES -> out.printf(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3e  grad_norm %.4f  %.0f tok/s  %.0f ms%s%n",
                     r.step(), r.totalSteps(), r.loss(), r.learningRate(), r.gradNorm(), r.tokensPerSecond(),
-                    r.stepMillis());
+                    r.stepMillis(), r.validation() == null ? ""
+                            : String.format(Locale.ROOT, "  valid_loss %.4f", r.validation().loss()));
         }
     }
 
     @Override
-    public void onEval(int step, double evalLoss) {
+    public void onEval(int step, Evaluation full) {
         if (style == Style.JSON) {
-            out.println(GSON.toJson(Map.of("event", "eval", "step", step, "eval_loss", evalLoss)));
+            out.println(GSON.toJson(Map.of("event", "eval", "step", step, "eval_loss", full.loss(),
+                    "eval_token_accuracy", full.tokenAccuracy())));
         } else {
-            out.printf(Locale.ROOT, "%seval after step %d: loss %.4f%n", style == Style.BAR ? "\n" : "", step, evalLoss);
+            out.printf(Locale.ROOT, "%seval after step %d: loss %.4f  token accuracy %.4f%n",
+                    style == Style.BAR ? "\n" : "", step, full.loss(), full.tokenAccuracy());
         }
     }
 

@@ -9,6 +9,7 @@ import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import dev.peftd.core.train.MethodSettings;
+import dev.peftd.core.train.Evaluation;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.StepTimes;
 import dev.peftd.core.train.TrainingData;
@@ -143,13 +144,20 @@ public final class LocalComparison {
         @Override
         public void onStep(StepReport report) {
             stepMillis.add(report.stepMillis());
+            if (report.validation() != null) {
+                curve.add(new MethodRun.CurvePoint(report.step(), report.validation().loss()));
+            }
             shown.onStep(report);
         }
 
+        /** Step 0 and the end; the end's whole-file pass replaces a sampled evaluation at the same step. */
         @Override
-        public void onEval(int step, double evalLoss) {
-            curve.add(new MethodRun.CurvePoint(step, evalLoss));
-            shown.onEval(step, evalLoss);
+        public void onEval(int step, Evaluation full) {
+            if (!curve.isEmpty() && curve.get(curve.size() - 1).step() == step) {
+                curve.remove(curve.size() - 1);
+            }
+            curve.add(new MethodRun.CurvePoint(step, full.loss()));
+            shown.onEval(step, full);
         }
     }
 }

@@ -13,7 +13,9 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class JobCheckpoints implements CheckpointLog {
 
-    public record Checkpoint(String id, String jobId, int stepNumber, Double trainLoss, String storageKey, Instant createdAt) {
+    /** @param validLoss the validation-sample loss of an evaluation at the same step, or {@code null} */
+    public record Checkpoint(String id, String jobId, int stepNumber, Double trainLoss, Double validLoss,
+                             String storageKey, Instant createdAt) {
     }
 
     private final JdbcClient jdbc;
@@ -23,14 +25,15 @@ public class JobCheckpoints implements CheckpointLog {
     }
 
     @Override
-    public void record(String jobId, int step, Double trainLoss, String storageKey, Instant at) {
+    public void record(String jobId, int step, Double trainLoss, Double validLoss, String storageKey, Instant at) {
         jdbc.sql("""
-                insert into job_checkpoints (id, job_id, step_number, train_loss, storage_key, created_at)
-                values (?, ?, ?, ?, ?, ?)
+                insert into job_checkpoints (id, job_id, step_number, train_loss, valid_loss, storage_key, created_at)
+                values (?, ?, ?, ?, ?, ?, ?)
                 on conflict (job_id, step_number) do update
-                   set train_loss = excluded.train_loss, storage_key = excluded.storage_key, created_at = excluded.created_at""")
+                   set train_loss = excluded.train_loss, valid_loss = excluded.valid_loss,
+                       storage_key = excluded.storage_key, created_at = excluded.created_at""")
                 .params("ftckpt-" + jobId.substring(jobId.indexOf('-') + 1) + "-" + step, jobId, step, trainLoss,
-                        storageKey, Timestamp.from(at))
+                        validLoss, storageKey, Timestamp.from(at))
                 .update();
     }
 
@@ -47,7 +50,7 @@ public class JobCheckpoints implements CheckpointLog {
     @Override
     public List<Saved> saved(String jobId) {
         return list(jobId, null, Integer.MAX_VALUE).stream()
-                .map(c -> new Saved(c.stepNumber(), c.trainLoss(), c.storageKey())).toList();
+                .map(c -> new Saved(c.stepNumber(), c.trainLoss(), c.validLoss(), c.storageKey())).toList();
     }
 
     public java.util.Optional<Checkpoint> find(String id) {
@@ -63,7 +66,7 @@ public class JobCheckpoints implements CheckpointLog {
 
     private static Checkpoint row(ResultSet rs, int rowNum) throws SQLException {
         return new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getInt("step_number"),
-                (Double) rs.getObject("train_loss"), rs.getString("storage_key"),
+                (Double) rs.getObject("train_loss"), (Double) rs.getObject("valid_loss"), rs.getString("storage_key"),
                 rs.getTimestamp("created_at").toInstant());
     }
 }

@@ -47,29 +47,33 @@ class JobController {
                       JsonNode integrations) {
     }
 
+    private JobViews.Job view(JobRecord job) {
+        return JobViews.Job.of(job, service.resultFiles(job));
+    }
+
     @PostMapping("/v1/fine_tuning/jobs")
     JobViews.Job create(@AuthenticationPrincipal Tenant tenant, @RequestBody CreateBody body,
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
         var request = new JobService.CreateRequest(body.model(), body.trainingFile(), body.validationFile(), body.suffix(),
                 body.seed(), body.hyperparameters(), body.method(), body.metadata(), body.integrations());
-        return JobViews.Job.of(service.create(tenant, request, idempotencyKey));
+        return view(service.create(tenant, request, idempotencyKey));
     }
 
     @GetMapping("/v1/fine_tuning/jobs")
     ListPage<JobViews.Job> list(@AuthenticationPrincipal Tenant tenant, @RequestParam(required = false) String after,
             @RequestParam(required = false) Integer limit) {
         ListPage<JobRecord> page = service.list(tenant, after, ListPage.limit(limit));
-        return ListPage.of(page.data().stream().map(JobViews.Job::of).toList(), page.hasMore());
+        return ListPage.of(page.data().stream().map(this::view).toList(), page.hasMore());
     }
 
     @GetMapping("/v1/fine_tuning/jobs/{id}")
     JobViews.Job get(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
-        return JobViews.Job.of(service.get(tenant, id));
+        return view(service.get(tenant, id));
     }
 
     @PostMapping("/v1/fine_tuning/jobs/{id}/cancel")
     JobViews.Job cancel(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
-        return JobViews.Job.of(service.cancel(tenant, id));
+        return view(service.cancel(tenant, id));
     }
 
     @GetMapping(path = "/v1/fine_tuning/jobs/{id}/events", params = "!stream")

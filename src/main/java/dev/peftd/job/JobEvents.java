@@ -40,6 +40,15 @@ public class JobEvents implements JobJournal {
         insert(jobId, Level.info, "metrics", message, json.writeValueAsString(data));
     }
 
+    @Override
+    public List<Map<String, Object>> recordedMetrics(String jobId) {
+        return jdbc.sql("select data from job_events where job_id = ? and type = 'metrics' order by id")
+                .params(jobId).query((rs, row) -> json.readValue(rs.getString("data"), METRICS)).list();
+    }
+
+    private static final tools.jackson.core.type.TypeReference<Map<String, Object>> METRICS =
+            new tools.jackson.core.type.TypeReference<>() { };
+
     private void insert(String jobId, Level level, String type, String message, String data) {
         jdbc.sql("insert into job_events (job_id, created_at, level, type, message, data) values (?, ?, ?, ?, ?, ?)")
                 .params(jobId, Timestamp.from(clock.instant()), level.name(), type, message, data)

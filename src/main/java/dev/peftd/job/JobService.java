@@ -170,10 +170,30 @@ public class JobService {
         checkMetadata(request.metadata());
         refuseIntegrations(request.integrations());
         TrainingMethod method = methodParser.parse(request.method(), request.hyperparameters());
+        requireValidationFileFor(method, request);
         CoreConfigs.check(method, request.seed() == null ? 0 : request.seed(), moduleNames(base));
         datasetChecks.check(tenant, base, request.trainingFile(), request.validationFile(),
                 method.settings(0).maxSeqLength());
         return method;
+    }
+
+    /**
+     * The evaluation loop's settings evaluate on the validation file: given without one, they are refused by their
+     * JSON path rather than silently doing nothing.
+     */
+    private static void requireValidationFileFor(TrainingMethod method, CreateRequest request) {
+        if (request.validationFile() != null) {
+            return;
+        }
+        for (String name : dev.peftd.core.train.MethodSettings.NEED_VALIDATION_DATA) {
+            Object value = method.hyperparameters().get(name);
+            boolean set = value instanceof Number n ? n.longValue() != 0 : Boolean.TRUE.equals(value);
+            if (set) {
+                String type = request.method().get("type").asString();
+                throw Refusal.invalidField("method." + type + ".hyperparameters." + name, "evaluates on the"
+                        + " validation set, so it needs a validation_file; upload one with POST /v1/files");
+            }
+        }
     }
 
     /** The base model's module names, for checking target_modules against them; null when its files cannot be read. */
@@ -246,6 +266,11 @@ public class JobService {
         if (files.find(tenant, fileId).isEmpty()) {
             throw Refusal.invalidField(field, "no file with id '" + fileId + "'");
         }
+    }
+
+    /** The ids of the job's results files, which the worker stores when a run ends. */
+    java.util.List<String> resultFiles(JobRecord job) {
+        return files.resultFilesOf(job.tenant(), job.id()).stream().map(dev.peftd.catalog.StoredFile::id).toList();
     }
 
     public JobRecord get(Tenant tenant, String id) {

@@ -74,14 +74,15 @@ final class JobViews {
                @JsonProperty("steps_completed") int stepsCompleted, @JsonProperty("total_steps") Integer totalSteps,
                int attempts) {
 
-        static Job of(JobRecord j) {
+        /** @param resultFiles the ids of the job's results CSV files (one once the job has ended after running) */
+        static Job of(JobRecord j, List<String> resultFiles) {
             MethodSettings settings = j.method().settings(j.seed());
             return new Job(j.id(), "fine_tuning.job", j.createdAt().getEpochSecond(),
                     j.finishedAt() == null ? null : j.finishedAt().getEpochSecond(), j.model(), j.fineTunedModel(),
                     j.tenant(), j.status().wire(),
                     j.errorCode() == null ? null : new Error(j.errorCode(), j.errorMessage(), j.errorParam()),
                     OpenAiHyperparameters.of(settings, j.epochs()),
-                    j.trainingFile(), j.validationFile(), List.of(), j.trainedTokens(), j.seed(), null, List.of(),
+                    j.trainingFile(), j.validationFile(), resultFiles, j.trainedTokens(), j.seed(), null, List.of(),
                     methodAsAsked(j.method(), settings, j.epochs()),
                     j.metadataJson(), j.suffix(), j.stepsCompleted(), j.totalSteps(), j.attempts());
         }
@@ -106,6 +107,9 @@ final class JobViews {
             metrics.put("step", c.stepNumber());
             if (c.trainLoss() != null) {
                 metrics.put("train_loss", c.trainLoss());
+            }
+            if (c.validLoss() != null) {
+                metrics.put("valid_loss", c.validLoss());
             }
             return new Checkpoint(c.id(), "fine_tuning.job.checkpoint", c.createdAt().getEpochSecond(),
                     job.fineTunedModelName() + ":ckpt-step-" + c.stepNumber(), job.id(), c.stepNumber(), metrics);

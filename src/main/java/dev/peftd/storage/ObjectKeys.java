@@ -6,6 +6,7 @@ import java.util.regex.Pattern;
  * The only place object keys are built. Layout:
  * <pre>
  * files/{tenant}/{file id}.jsonl                         uploaded datasets
+ * files/{tenant}/{file id}.csv                           a job's results (metrics per step)
  * jobs/{tenant}/{job id}/checkpoints/step-{n}/…          resumable training state
  * jobs/{tenant}/{job id}/adapter/…                       the exported PEFT directory (+ peftd.json)
  * adapters/{tenant}/{adapter id}/…                       an uploaded PEFT directory (serving)
@@ -22,6 +23,10 @@ public final class ObjectKeys {
 
     public static String file(String tenant, String fileId) {
         return "files/" + safe(tenant) + "/" + safe(fileId) + ".jsonl";
+    }
+
+    public static String resultFile(String tenant, String fileId) {
+        return "files/" + safe(tenant) + "/" + safe(fileId) + ".csv";
     }
 
     public static String checkpoint(String tenant, String jobId, int step) {

@@ -9,12 +9,16 @@ import java.util.List;
  */
 public interface CheckpointLog {
 
-    /** A listed checkpoint, as retention weighs it. */
-    record Saved(int stepNumber, Double trainLoss, String storageKey) {
+    /**
+     * A listed checkpoint, as retention weighs it.
+     *
+     * @param validLoss the validation-sample loss of an evaluation at the checkpoint's step, or {@code null}
+     */
+    record Saved(int stepNumber, Double trainLoss, Double validLoss, String storageKey) {
     }
 
     /** Lists a checkpoint; a second save of the same step (a resumed run) replaces the first. */
-    void record(String jobId, int step, Double trainLoss, String storageKey, Instant at);
+    void record(String jobId, int step, Double trainLoss, Double validLoss, String storageKey, Instant at);
 
     /** Every checkpoint of the job, newest first. */
     List<Saved> saved(String jobId);

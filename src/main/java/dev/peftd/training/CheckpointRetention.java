@@ -7,14 +7,16 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
  * Keeps a job's checkpoints from piling up ({@code PEFTD_CHECKPOINT_KEEP_LAST}, 0 keeps all): after each new
- * checkpoint, the newest {@code keepLast} stay, and so does the one with the lowest recorded training loss (the "best";
- * the service records the loss of the checkpoint's step, it does not evaluate at checkpoints). The newest is the one
+ * checkpoint, the newest {@code keepLast} stay, and so does the "best": the one with the lowest validation loss when
+ * the job evaluates at checkpoint steps ({@code eval_every}), else the one with the lowest training loss of its step.
+ * The newest is the one
  * a resumed run starts from, so a resume always finds its checkpoint. A pruned checkpoint is unlisted first and its
  * objects deleted after, so a listed checkpoint always has its files.
  */
@@ -51,16 +53,25 @@ class CheckpointRetention {
         }
     }
 
-    /** The checkpoints to drop: all but the newest {@code keepLast}, {@code current} and the lowest-loss one. */
+    /**
+     * The checkpoints to drop: all but the newest {@code keepLast}, {@code current} and the best (lowest validation
+     * loss when any checkpoint has one, else lowest training loss; the newer on a tie).
+     */
     static List<Saved> expired(List<Saved> all, int keepLast, int current) {
         Set<Integer> kept = new HashSet<>();
         kept.add(current);
         all.stream().sorted(Comparator.comparingInt(Saved::stepNumber).reversed()).limit(keepLast)
                 .forEach(c -> kept.add(c.stepNumber()));
-        all.stream().filter(c -> c.trainLoss() != null && !c.trainLoss().isNaN())
-                .min(Comparator.comparingDouble(Saved::trainLoss)
+        Function<Saved, Double> loss = all.stream().anyMatch(c -> known(c.validLoss()))
+                ? Saved::validLoss : Saved::trainLoss;
+        all.stream().filter(c -> known(loss.apply(c)))
+                .min(Comparator.comparingDouble((Saved c) -> loss.apply(c))
                         .thenComparing(Comparator.comparingInt(Saved::stepNumber).reversed()))
                 .ifPresent(best -> kept.add(best.stepNumber()));
         return all.stream().filter(c -> !kept.contains(c.stepNumber())).toList();
+    }
+
+    private static boolean known(Double loss) {
+        return loss != null && !loss.isNaN();
     }
 }

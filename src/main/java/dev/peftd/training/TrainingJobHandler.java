@@ -94,6 +94,42 @@ class TrainingJobHandler implements JobHandler {
 
     @Override
     public Outcome run(Claim claim, RunControl control) {
+        Outcome outcome = runInWorkFolder(claim, control);
+        if (endsTheJob(outcome)) {
+            storeResults(claim);
+        }
+        return outcome;
+    }
+
+    /** Succeeded, failed or cancelled; a shutdown or a lost lease leaves the job to run on. */
+    private static boolean endsTheJob(Outcome outcome) {
+        return !(outcome instanceof Outcome.Stopped stopped) || stopped.reason() == RunControl.Stop.CANCEL;
+    }
+
+    /**
+     * The job's results CSV from its metrics events, stored as a file of its tenant before the worker writes the
+     * job's end, so a client that sees the job ended finds it in {@code result_files}. A store failure costs the file,
+     * not the job's outcome.
+     */
+    private void storeResults(Claim claim) {
+        ResultsCsv csv = ResultsCsv.of(journal.recordedMetrics(claim.jobId()));
+        Path file = null;
+        try {
+            file = java.nio.file.Files.createTempFile(workRoot, claim.jobId() + "-", ".csv");
+            java.nio.file.Files.writeString(file, csv.text(), java.nio.charset.StandardCharsets.UTF_8);
+            files.storeResults(claim.tenant(), claim.jobId(), file, csv.rows());
+        } catch (IOException | RuntimeException e) {
+            log.warn("job {}: could not store the results file", claim.jobId(), e);
+            journal.message(claim.jobId(), JobJournal.Level.warn, "The results file could not be stored ("
+                    + e.getClass().getSimpleName() + ")");
+        } finally {
+            if (file != null) {
+                FileSystemUtils.deleteRecursively(file.toFile());
+            }
+        }
+    }
+
+    private Outcome runInWorkFolder(Claim claim, RunControl control) {
         Path work = workRoot.resolve(claim.jobId() + "-" + claim.token().toString().substring(0, 8));
         try {
             java.nio.file.Files.createDirectories(work);
@@ -160,6 +196,7 @@ class TrainingJobHandler implements JobHandler {
                     return new Outcome.Stopped(control.stop() == RunControl.Stop.NONE ? RunControl.Stop.CANCEL
                             : control.stop());
                 }
+                reportBest(claim, config, result);
                 Path adapterDir = work.resolve("adapter");
                 AdapterExport.write(adapter, job.model(), modelDir, model.config(), adapterDir,
                         metrics(claim, result, listener), false);
@@ -168,6 +205,24 @@ class TrainingJobHandler implements JobHandler {
                 return new Outcome.Succeeded(job.fineTunedModelName(claim.jobId()), prefix, listener.trainedTokens(),
                         result.steps());
             }
+        }
+    }
+
+    /** Tells the job's owner that early stopping ended the run and which evaluation's adapter is the model. */
+    private void reportBest(Claim claim, TrainingConfig config, TrainingResult result) {
+        if (result.best() == null) {
+            return;
+        }
+        if (result.earlyStopped()) {
+            journal.message(claim.jobId(), JobJournal.Level.info, String.format(java.util.Locale.ROOT,
+                    "Early stopping at step %d of %d: the validation loss has not improved for %d evaluations"
+                            + " (best %.4f at step %d)", result.steps(), result.totalSteps(),
+                    config.earlyStoppingPatience(), result.best().loss(), result.bestStep()));
+        }
+        if (config.keepBest()) {
+            journal.message(claim.jobId(), JobJournal.Level.info, String.format(java.util.Locale.ROOT,
+                    "keep_best: the fine-tuned model is the adapter of step %d (validation loss %.4f)",
+                    result.bestStep(), result.best().loss()));
         }
     }
 
@@ -217,6 +272,11 @@ class TrainingJobHandler implements JobHandler {
         metrics.put("eval_loss_after", result.evalAfter());
         metrics.put("eval_loss_curve", listener.evalCurve());
         metrics.put("step_seconds", listener.stepSeconds());
+        metrics.put("early_stopped", result.earlyStopped());
+        if (result.best() != null) {
+            metrics.put("best_step", result.bestStep());
+            metrics.put("best_valid_loss", result.best().loss());
+        }
         metrics.put("training_file", claim.spec().trainingFile());
         claim.spec().validationFile().ifPresent(f -> metrics.put("validation_file", f));
         claim.spec().comparison().ifPresent(c -> metrics.put("comparison", c));

@@ -1,5 +1,6 @@
 package dev.peftd.training;
 
+import dev.peftd.core.train.Evaluation;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.StepTimes;
 import dev.peftd.core.train.TrainingListener;
@@ -71,6 +72,8 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private double lastLoss = Double.NaN;
     private final List<Double> stepMillis = new ArrayList<>();
     private final List<Map<String, Object>> evalCurve = new ArrayList<>();
+    private int lastEvalStep = -1;
+    private double lastEvalLoss = Double.NaN;
 
     private TrainingProgress(Factory factory, Claim claim, String method, RunControl control, Path localCheckpoints) {
         this.f = factory;
@@ -128,25 +131,57 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         }
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("step", report.step());
+        data.put("train_loss", report.loss());
+        data.put("train_mean_token_accuracy", report.tokenAccuracy());
+        Evaluation valid = report.validation();
+        if (valid != null) {
+            data.put("valid_loss", valid.loss());
+            data.put("valid_mean_token_accuracy", valid.tokenAccuracy());
+            lastEvalStep = report.step();
+            lastEvalLoss = valid.loss();
+        }
         data.put("total_steps", report.totalSteps());
         data.put("epoch", report.epoch() + 1);   // counted from 1, as the job's n_epochs counts them
-        data.put("train_loss", report.loss());
         data.put("learning_rate", report.learningRate());
         data.put("grad_norm", report.gradNorm());
         data.put("tokens_per_second", report.tokensPerSecond());
         data.put("step_millis", report.stepMillis());
-        f.journal.metrics(claim.jobId(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", report.step(),
-                report.totalSteps(), report.loss()), data);
+        f.journal.metrics(claim.jobId(), String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f%s", report.step(),
+                report.totalSteps(), report.loss(), valid == null ? ""
+                        : String.format(Locale.ROOT, ", validation loss=%.4f", valid.loss())), data);
         f.meters.step(labels, report.loss(), report.tokensPerSecond(), stepTokens);
         stepMillis.add(report.stepMillis());
+        if (valid != null) {
+            recordEval(report.step(), valid.loss());
+        }
         stopIfAsked();   // takes effect before the next step: the step boundary
     }
 
+    /** One point of the eval-loss curve a comparison draws; the full evaluation replaces a sampled one at its step. */
+    private void recordEval(int step, double loss) {
+        if (!evalCurve.isEmpty() && evalCurve.get(evalCurve.size() - 1).get("step").equals(step)) {
+            evalCurve.remove(evalCurve.size() - 1);
+        }
+        evalCurve.add(Map.of("step", step, "eval_loss", loss));
+    }
+
     @Override
-    public void onEval(int step, double evalLoss) {
-        evalCurve.add(Map.of("step", step, "eval_loss", evalLoss));
-        f.journal.message(claim.jobId(), JobJournal.Level.info,
-                String.format(Locale.ROOT, "Step %d: validation loss=%.4f", step, evalLoss));
+    public void onEval(int step, Evaluation full) {
+        if (step == 0) {
+            f.journal.message(claim.jobId(), JobJournal.Level.info, String.format(Locale.ROOT,
+                    "Step 0: validation loss=%.4f, token accuracy=%.4f", full.loss(), full.tokenAccuracy()));
+            recordEval(step, full.loss());
+            return;
+        }
+        // OpenAI reports the final model on the whole validation file as full_valid_* at the last step
+        recordEval(step, full.loss());
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("step", step);
+        data.put("full_valid_loss", full.loss());
+        data.put("full_valid_mean_token_accuracy", full.tokenAccuracy());
+        data.put("total_steps", run == null ? step : run.totalSteps());
+        f.journal.metrics(claim.jobId(), String.format(Locale.ROOT, "Step %d: full validation loss=%.4f, token"
+                + " accuracy=%.4f (%d examples)", step, full.loss(), full.tokenAccuracy(), full.examples()), data);
     }
 
     @Override
@@ -166,7 +201,8 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
             }
             return;
         }
-        f.checkpoints.record(claim.jobId(), step, Double.isNaN(lastLoss) ? null : lastLoss, key, f.clock.instant());
+        f.checkpoints.record(claim.jobId(), step, Double.isNaN(lastLoss) ? null : lastLoss,
+                lastEvalStep == step ? lastEvalLoss : null, key, f.clock.instant());
         f.journal.message(claim.jobId(), JobJournal.Level.info, "Checkpoint saved at step " + step);
         f.retention.prune(claim.jobId(), step);   // only after the lease check: a run that lost its job prunes nothing
     }

@@ -1,5 +1,6 @@
 package dev.peftd.worker;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,4 +17,7 @@ public interface JobJournal {
 
     /** A metrics event: {@code data} holds step, loss, learning rate, tokens/s, … */
     void metrics(String jobId, String message, Map<String, Object> data);
+
+    /** The {@code data} of every metrics event of the job, oldest first (what a results file reports). */
+    List<Map<String, Object>> recordedMetrics(String jobId);
 }

@@ -89,6 +89,16 @@ class CheckpointRetentionTest {
     }
 
     @Test
+    void whenEvaluationsRanTheBestIsTheLowestValidationLossNotTrainingLoss() {
+        // steps 2..10: training loss lowest at 10 (overfitting), validation loss lowest at 4
+        List<Saved> all = new ArrayList<>(List.of(
+                new Saved(10, 0.1, 2.0, "k10/"), new Saved(8, 0.2, 1.8, "k8/"), new Saved(6, 0.3, 1.5, "k6/"),
+                new Saved(4, 0.6, 1.2, "k4/"), new Saved(2, 0.9, null, "k2/")));
+
+        assertThat(steps(CheckpointRetention.expired(all, 1, 10))).containsExactly(2, 6, 8);
+    }
+
+    @Test
     void aTieForBestKeepsTheLaterCheckpoint() {
         List<Saved> all = checkpoints(0.5, 0.5, 0.9, 0.8, 0.7);
 
@@ -108,7 +118,7 @@ class CheckpointRetentionTest {
         List<Saved> all = new ArrayList<>();
         for (int i = 0; i < losses.length; i++) {
             int step = 2 * (i + 1);
-            all.add(new Saved(step, losses[i], "jobs/a/ftjob-x/checkpoints/" + step + "/"));
+            all.add(new Saved(step, losses[i], null, "jobs/a/ftjob-x/checkpoints/" + step + "/"));
         }
         all.sort(Comparator.comparingInt(Saved::stepNumber).reversed());
         return all;

@@ -47,18 +47,35 @@ final class Checkpoint {
         int gradAccum;
         int totalSteps;
         int trainExamples;
+        // early stopping and keep_best: the best evaluation so far (null before any), restored on resume
+        Evaluation best;
+        int bestStep;
+        int evalsSinceBest;
     }
+
+    private static final String BEST_ADAPTER = "best_adapter_state.safetensors";
 
     private Checkpoint() {
     }
 
-    static Path write(Path root, Meta meta, Map<String, NDArray> adapterState, Map<String, NDArray> optimizerState) {
+    /** The best evaluation's adapter state a checkpoint kept, or {@code null}. */
+    static Map<String, NDArray> readBestAdapter(Path dir, NDManager manager) {
+        Path file = dir.resolve(BEST_ADAPTER);
+        return Files.isRegularFile(file) ? readTensors(file, manager) : null;
+    }
+
+    /** @param bestAdapterState the best evaluation's adapter state under keep_best, else empty */
+    static Path write(Path root, Meta meta, Map<String, NDArray> adapterState, Map<String, NDArray> optimizerState,
+                      Map<String, NDArray> bestAdapterState) {
         Path dir = root.resolve(String.format("step-%06d", meta.step));
         Path tmp = root.resolve(".tmp-" + dir.getFileName());
         try {
             Files.createDirectories(tmp);
             writeTensors(tmp.resolve("adapter_state.safetensors"), adapterState);
             writeTensors(tmp.resolve("optimizer.safetensors"), optimizerState);
+            if (!bestAdapterState.isEmpty()) {
+                writeTensors(tmp.resolve(BEST_ADAPTER), bestAdapterState);
+            }
             Files.writeString(tmp.resolve("checkpoint.json"), GSON.toJson(meta), StandardCharsets.UTF_8);
             if (Files.exists(dir)) {
                 deleteTree(dir);

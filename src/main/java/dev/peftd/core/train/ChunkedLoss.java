@@ -11,6 +11,7 @@ import dev.peftd.core.model.FusedOps;
 import dev.peftd.core.model.LayerSegments;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.tensor.NoGrad;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,22 +36,33 @@ final class ChunkedLoss {
     }
 
     /**
+     * What a pass over a batch gives: the loss and how many loss-bearing positions the model's most likely next token
+     * got right (argmax of the logits equal to the target, over exactly the positions the loss sums over; a tie in
+     * the logits goes to the lowest token id, as torch's argmax).
+     *
+     * @param loss    {@code Σ NLL / denominator} in training, {@code Σ NLL} in evaluation
+     * @param correct loss-bearing positions whose argmax is the target
+     */
+    record Pass(double loss, long correct) {
+    }
+
+    /**
      * Forward and backward of {@code Σ NLL / denominator}; must run with grad mode on.
      *
      * @param ids         int64 {@code [B, T]}
      * @param targets     int64 {@code [B, T]}, token t+1 for position t
      * @param weights     float32 {@code [B, T]}, 1 where the position counts
      * @param denominator float32 scalar
-     * @return the value of {@code Σ NLL / denominator}
+     * @return the value of {@code Σ NLL / denominator}, and the correctly predicted positions
      */
-    static double forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
-                                  NDArray denominator) {
+    static Pass forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
+                                NDArray denominator) {
         return forwardBackward(model, hook, ids, targets, weights, denominator, CHUNK_ELEMENTS);
     }
 
     /** As above with at most {@code chunkElements} logits per chunk (tests force several chunks on tiny models). */
-    static double forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
-                                  NDArray denominator, long chunkElements) {
+    static Pass forwardBackward(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights,
+                                NDArray denominator, long chunkElements) {
         try (LayerSegments body = model.segmentedHiddenStates(ids, hook)) {
             NDArray hidden = body.hidden();                                             // [B, T, hidden]
             Linear head = frozenHead(model, hook);
@@ -60,17 +72,20 @@ final class ChunkedLoss {
             NDArray leaf = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
             leaf.setRequiresGradient(true);
             double loss = 0;
+            long correct = 0;
             for (long[] rows : chunks(model, leaf.getShape().get(0), chunkElements)) {
                 try (NDScope ignored = new NDScope()) {
-                    NDArray part = chunkNll(model, hook, leaf, targets, weights, rows).div(denominator); // []
+                    ChunkNll nll = chunkNll(model, hook, leaf, targets, weights, rows);
+                    NDArray part = nll.sum().div(denominator);                                 // []
                     JniUtils.backward((PtNDArray) part, (PtNDArray) part.onesLike(), false, false);
                     loss += part.getFloat();
+                    correct += nll.correct();
                 }
             }
             try (NDArray upstream = leaf.getGradient().reshape(hidden.getShape())) {   // [B, T, hidden]
                 body.backward(upstream);
             }
-            return loss;
+            return new Pass(loss, correct);
         }
     }
 
@@ -90,19 +105,19 @@ final class ChunkedLoss {
      * Backward through a frozen head: the loss and the logits' gradient from {@link #frozenHeadLoss}, then one matmul
      * for the hidden states' gradient, then the body.
      */
-    private static double frozenHeadBackward(CausalLm model, Linear head, LayerSegments body, NDArray hidden,
+    private static Pass frozenHeadBackward(CausalLm model, Linear head, LayerSegments body, NDArray hidden,
                                              NDArray targets, NDArray weights, NDArray denominator, long chunkElements) {
         try (NDArray scaledWeights = weights.div(denominator);                                  // [B, T]
              HeadPass pass = frozenHeadLoss(model, head, hidden, targets, scaledWeights, chunkElements);
              NDArray upstream = pass.logitGradient().matMul(head.weight());                     // [B·T, hidden]
              NDArray shaped = upstream.reshape(hidden.getShape())) {                            // [B, T, hidden]
             body.backward(shaped);
-            return pass.loss();
+            return new Pass(pass.loss(), pass.correct());
         }
     }
 
-    /** What {@link #frozenHeadLoss} leaves: the weighted loss and, in the logits' place, its gradient. */
-    private record HeadPass(double loss, NDArray logitGradient) implements AutoCloseable {
+    /** What {@link #frozenHeadLoss} leaves: the weighted loss, the correct positions and, in the logits' place, its gradient. */
+    private record HeadPass(double loss, long correct, NDArray logitGradient) implements AutoCloseable {
         @Override
         public void close() {
             logitGradient.close();
@@ -119,6 +134,7 @@ final class ChunkedLoss {
     private static HeadPass frozenHeadLoss(CausalLm model, Linear head, NDArray hidden, NDArray targets,
                                            NDArray weights, long chunkElements) {
         double loss = 0;
+        long correct = 0;
         NDArray logits;
         try (NDArray rowsOfHidden = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
              NDArray flatTargets = targets.reshape(-1);                                     // [B·T]
@@ -128,40 +144,66 @@ final class ChunkedLoss {
             for (long[] rows : chunks(model, logits.getShape().get(0), chunkElements)) {
                 NDIndex range = new NDIndex("{}:{}", rows[0], rows[1]);
                 try (NDArray chunk = logits.get(range); NDArray t = flatTargets.get(range);
-                     NDArray w = flatWeights.get(range);
-                     NDArray part = FusedOps.crossEntropyGradInPlace(chunk, t, w)) {        // logits rows → gradient
-                    loss += part.getFloat();
+                     NDArray w = flatWeights.get(range)) {
+                    correct += correct(chunk, t, w);                                        // before the overwrite
+                    try (NDArray part = FusedOps.crossEntropyGradInPlace(chunk, t, w)) {    // logits rows → gradient
+                        loss += part.getFloat();
+                    }
                 }
             }
         }
-        return new HeadPass(loss, logits);
+        return new HeadPass(loss, correct, logits);
     }
 
-    /** {@code Σ NLL} without gradients (evaluation). Shapes as in {@link #forwardBackward}. */
-    static double summed(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights) {
+    /** {@code Σ NLL} and the correct positions without gradients (evaluation). Shapes as in {@link #forwardBackward}. */
+    static Pass summed(CausalLm model, LinearHook hook, NDArray ids, NDArray targets, NDArray weights) {
         NDArray hidden = model.hiddenStates(ids, hook);                                 // [B, T, hidden]
         Linear head = frozenHead(model, hook);
         if (head != null) {
             try (HeadPass pass = frozenHeadLoss(model, head, hidden, targets, weights, CHUNK_ELEMENTS)) {
-                return pass.loss();
+                return new Pass(pass.loss(), pass.correct());
             }
         }
         NDArray rowsOfHidden = hidden.reshape(-1, hidden.getShape().get(2));            // [B·T, hidden]
         double sum = 0;
+        long correct = 0;
         for (long[] rows : chunks(model, rowsOfHidden.getShape().get(0), CHUNK_ELEMENTS)) {
             try (NDScope ignored = new NDScope()) {
-                sum += chunkNll(model, hook, rowsOfHidden, targets, weights, rows).getFloat();
+                ChunkNll nll = chunkNll(model, hook, rowsOfHidden, targets, weights, rows);
+                sum += nll.sum().getFloat();
+                correct += nll.correct();
             }
         }
-        return sum;
+        return new Pass(sum, correct);
     }
 
-    /** {@code Σ NLL} of token rows {@code [rows[0], rows[1])}: a float32 scalar. */
-    private static NDArray chunkNll(CausalLm model, LinearHook hook, NDArray hiddenRows, NDArray targets,
-                                    NDArray weights, long[] rows) {
+    /** @param sum float32 scalar {@code Σ NLL} of a chunk's rows (in the autograd graph when grad mode is on) */
+    private record ChunkNll(NDArray sum, long correct) {
+    }
+
+    /** {@code Σ NLL} of token rows {@code [rows[0], rows[1])} and how many of them the argmax predicts. */
+    private static ChunkNll chunkNll(CausalLm model, LinearHook hook, NDArray hiddenRows, NDArray targets,
+                                     NDArray weights, long[] rows) {
         NDIndex range = new NDIndex("{}:{}", rows[0], rows[1]);
         NDArray logits = model.outputHead(hiddenRows.get(range), hook);                // [n, vocab]
-        return CausalLmLoss.summedNll(logits, targets.reshape(-1).get(range), weights.reshape(-1).get(range));
+        NDArray t = targets.reshape(-1).get(range);                                     // [n]
+        NDArray w = weights.reshape(-1).get(range);                                     // [n]
+        return new ChunkNll(CausalLmLoss.summedNll(logits, t, w), correct(logits, t, w));
+    }
+
+    /**
+     * Positions with a positive weight whose most likely token is the target.
+     *
+     * @param logits  {@code [n, vocab]}
+     * @param targets int64 {@code [n]}
+     * @param weights float32 {@code [n]}
+     */
+    private static long correct(NDArray logits, NDArray targets, NDArray weights) {
+        // no grad: the comparison's scalar operand must not enter an autograd graph (djl pitfall 1)
+        try (NoGrad noGrad = NoGrad.enter(); NDScope ignored = new NDScope()) {
+            NDArray hit = logits.stopGradient().argMax(1).eq(targets).logicalAnd(weights.gt(0)); // [n] boolean
+            return hit.toType(ai.djl.ndarray.types.DataType.INT64, false).sum().getLong();
+        }
     }
 
     /**

@@ -63,18 +63,26 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
     public static final String MAX_SEQ_LENGTH = "max_seq_length";
     public static final String CHECKPOINT_EVERY = "checkpoint_every";
     public static final String DTYPE = "dtype";
+    public static final String EVAL_EVERY = "eval_every";
+    public static final String EVAL_SAMPLES = "eval_samples";
+    public static final String EARLY_STOPPING_PATIENCE = "early_stopping_patience";
+    public static final String KEEP_BEST = "keep_best";
+
+    /** The settings that evaluate on the validation file during training, so need one. */
+    public static final List<String> NEED_VALIDATION_DATA = List.of(EVAL_EVERY, EARLY_STOPPING_PATIENCE, KEEP_BEST);
 
     /** Every setting, in the order {@link #values()} lists them. */
     public static final List<String> NAMES = List.of(R, LORA_ALPHA, LORA_DROPOUT, TARGET_MODULES, USE_RSLORA,
             LORA_FA_PROJECT_GRAD, VERA_D_INITIAL, PROJECTION_PRNG_KEY, DELTA_LAMBDA, DELTA_START_STEP,
             LORAPLUS_LR_RATIO, N_EPOCHS, MAX_STEPS, BATCH_SIZE, LEARNING_RATE, LEARNING_RATE_MULTIPLIER, LR_SCHEDULER,
-            WARMUP_STEPS, WEIGHT_DECAY, MAX_GRAD_NORM, GRADIENT_ACCUMULATION_STEPS, MAX_SEQ_LENGTH, CHECKPOINT_EVERY, DTYPE);
+            WARMUP_STEPS, WEIGHT_DECAY, MAX_GRAD_NORM, GRADIENT_ACCUMULATION_STEPS, MAX_SEQ_LENGTH, CHECKPOINT_EVERY, DTYPE,
+            EVAL_EVERY, EVAL_SAMPLES, EARLY_STOPPING_PATIENCE, KEEP_BEST);
 
     /** Methods that read or write the float32 base weight, so cannot train on a half one. */
     private static final Set<Method> FLOAT32_BASE_ONLY = EnumSet.of(Method.VERA, Method.DELTA_LORA);
 
     /** Settings that are on/off switches (flags on a command line). */
-    public static final Set<String> SWITCHES = Set.of(USE_RSLORA, LORA_FA_PROJECT_GRAD);
+    public static final Set<String> SWITCHES = Set.of(USE_RSLORA, LORA_FA_PROJECT_GRAD, KEEP_BEST);
 
     /** Settings that only some methods have; the others apply to every method. */
     private static final Map<String, Set<Method>> ONLY_FOR = Map.of(
@@ -85,7 +93,10 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
             PROJECTION_PRNG_KEY, EnumSet.of(Method.VERA),
             DELTA_LAMBDA, EnumSet.of(Method.DELTA_LORA),
             DELTA_START_STEP, EnumSet.of(Method.DELTA_LORA),
-            LORAPLUS_LR_RATIO, EnumSet.of(Method.LORA_PLUS));
+            LORAPLUS_LR_RATIO, EnumSet.of(Method.LORA_PLUS),
+            // Delta-LoRA writes the base weights as it trains: an earlier step's adapter state alone is not that
+            // step's model
+            KEEP_BEST, EnumSet.complementOf(EnumSet.of(Method.DELTA_LORA)));
 
     /** The adapter configs' own (PEFT) field names that differ from the settings' names. */
     private static final Map<String, String> SETTING_OF_CONFIG_FIELD = Map.of(
@@ -141,6 +152,7 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
         int maxSeqLength = v.integer(MAX_SEQ_LENGTH, 512, 8, 32_768);
         training.checkpointEvery(v.integer(CHECKPOINT_EVERY, 0, 0, 1_000_000));   // 0: no checkpoints
         ModelDtype dtype = dtype(method, v);
+        evaluation(method, v, training);
         return new MethodSettings(method, adapter, training.build(), maxSeqLength, dtype, v.resolved());
     }
 
@@ -211,6 +223,21 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
                 .weightDecay(v.decimal(WEIGHT_DECAY, 0.0, 0.0, 10.0))
                 .maxGradNorm(v.decimal(MAX_GRAD_NORM, 1.0, 0.0, 1e6))
                 .gradAccum(v.integer(GRADIENT_ACCUMULATION_STEPS, 1, 1, 1024));
+    }
+
+    /**
+     * The evaluation loop: every {@code eval_every} steps (0: only before and after training) on a fixed sample of
+     * {@code eval_samples} validation examples (256: a few seconds on a small model, and the whole file when it is
+     * smaller), early stopping after {@code early_stopping_patience} evaluations without improvement (0: never), and
+     * {@code keep_best}.
+     */
+    private static void evaluation(Method method, GivenSettings v, TrainingConfig.Builder training) {
+        training.evalEvery(v.integer(EVAL_EVERY, 0, 0, 1_000_000))
+                .evalSamples(v.integer(EVAL_SAMPLES, 256, 1, 1_000_000))
+                .earlyStoppingPatience(v.integer(EARLY_STOPPING_PATIENCE, 0, 0, 1_000_000));
+        if (appliesTo(KEEP_BEST, method)) {
+            training.keepBest(v.bool(KEEP_BEST, false));
+        }
     }
 
     /** Refuses names that are no setting, and settings of another method, before reading any value. */

@@ -20,11 +20,18 @@ import dev.peftd.core.train.optim.LrSchedule;
  *                               behaviour); false keeps file order, for reproducing a given batch sequence
  * @param evalEvery              evaluate every this many steps (0: only before and after training)
  * @param checkpointEvery        write a checkpoint every this many steps (0: never)
+ * @param evalSamples            validation examples in the fixed sample each {@code evalEvery} evaluation scores (a
+ *                               seeded draw, the same at every evaluation); 0, or a validation set no larger, means
+ *                               the whole set
+ * @param earlyStoppingPatience  stop after this many {@code evalEvery} evaluations in a row without a lower validation
+ *                               loss than the best so far (0: never stop early)
+ * @param keepBest               end with the adapter of the evaluation with the lowest validation loss, not the last
+ *                               step's
  */
 public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, LrSchedule.Kind schedule, int warmupSteps,
                              int steps, double epochs, int batchSize, int gradAccum, double maxGradNorm, long seed,
                              boolean shuffle, int evalEvery,
-                             int checkpointEvery) {
+                             int checkpointEvery, int evalSamples, int earlyStoppingPatience, boolean keepBest) {
 
     public TrainingConfig {
         positive("learning_rate", lr);
@@ -49,6 +56,25 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         if (checkpointEvery < 0) {
             throw new InvalidSettingException("checkpoint_every", "must be >= 0, got " + checkpointEvery);
         }
+        if (evalSamples < 0) {
+            throw new InvalidSettingException("eval_samples", "must be >= 0, got " + evalSamples);
+        }
+        if (earlyStoppingPatience < 0) {
+            throw new InvalidSettingException("early_stopping_patience", "must be >= 0, got " + earlyStoppingPatience);
+        }
+        if (earlyStoppingPatience > 0 && evalEvery == 0) {
+            throw new InvalidSettingException("early_stopping_patience", "counts evaluations without improvement, so"
+                    + " it needs eval_every >= 1 (and a validation file)");
+        }
+        if (keepBest && evalEvery == 0) {
+            throw new InvalidSettingException("keep_best", "keeps the adapter of the best evaluation, so it needs"
+                    + " eval_every >= 1 (and a validation file)");
+        }
+    }
+
+    /** Whether the run evaluates on the validation sample during training (which then needs validation data). */
+    public boolean evaluatesDuringTraining() {
+        return evalEvery > 0;
     }
 
     private static void positive(String field, double v) {
@@ -61,12 +87,6 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         if (!(v >= 0) || Double.isInfinite(v)) {
             throw new InvalidSettingException(field, "must be a finite number >= 0, got " + v);
         }
-    }
-
-    /** This config evaluating every {@code n} steps (0: only before and after training). */
-    public TrainingConfig withEvalEvery(int n) {
-        return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize, gradAccum,
-                maxGradNorm, seed, shuffle, n, checkpointEvery);
     }
 
     /** Optimizer steps for a training set of {@code trainExamples} sequences. */
@@ -101,6 +121,10 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         m.put("max_grad_norm", maxGradNorm);
         m.put("seed", seed);
         m.put("shuffle", shuffle);
+        m.put("eval_steps", evalEvery);
+        m.put("eval_samples", evalSamples);
+        m.put("early_stopping_patience", earlyStoppingPatience);
+        m.put("load_best_model_at_end", keepBest);
         return m;
     }
 
@@ -124,6 +148,9 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         private boolean shuffle = true;
         private int evalEvery = 0;
         private int checkpointEvery = 0;
+        private int evalSamples = 0;
+        private int earlyStoppingPatience = 0;
+        private boolean keepBest = false;
 
         public Builder lr(double v) { lr = v; return this; }
         public Builder weightDecay(double v) { weightDecay = v; return this; }
@@ -139,11 +166,14 @@ public record TrainingConfig(double lr, double weightDecay, AdamW.Betas betas, L
         public Builder shuffle(boolean v) { shuffle = v; return this; }
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder evalSamples(int v) { evalSamples = v; return this; }
+        public Builder earlyStoppingPatience(int v) { earlyStoppingPatience = v; return this; }
+        public Builder keepBest(boolean v) { keepBest = v; return this; }
 
         public TrainingConfig build() {
             return new TrainingConfig(lr, weightDecay, betas, schedule, warmupSteps, steps, epochs, batchSize,
                     gradAccum, maxGradNorm, seed, shuffle, evalEvery,
-                    checkpointEvery);
+                    checkpointEvery, evalSamples, earlyStoppingPatience, keepBest);
         }
     }
 }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.adapter.Adapter;
+import dev.peftd.core.adapter.InvalidSettingException;
 import dev.peftd.core.adapter.TrainableTensor;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.tensor.NoGrad;
@@ -24,7 +25,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Trains an adapter on a frozen model: forward, next-token loss, backward, clipping, AdamW, the adapter's
- * after-step hook, per step; reports, evaluates, checkpoints and stops early on {@link #cancel()}.
+ * after-step hook, per step; reports, evaluates (every {@code eval_every} steps on a fixed validation sample, and on
+ * the whole validation set before and after), checkpoints, stops on {@link #cancel()} or when the validation loss
+ * has not improved for {@code early_stopping_patience} evaluations, and under {@code keep_best} ends with the best
+ * evaluation's adapter.
  *
  * <p>Thread model: everything runs on the calling thread. Grad mode is switched on only around forward and backward
  * with {@code JniUtils.setGradMode} (thread-local), never through DJL's JVM-wide GradientCollector, so several runs
@@ -42,6 +46,7 @@ public final class TrainingRun {
     private final AtomicBoolean checkpointWhenStopping = new AtomicBoolean();
     private final DataOrder order;
     private final int totalSteps;
+    private final List<TokenizedExample> evalSample;
     private Path resumeFrom;
 
     /**
@@ -61,6 +66,13 @@ public final class TrainingRun {
         this.checkpointRoot = checkpointRoot;
         this.order = new DataOrder(data.train().size(), config.batchSize(), config.seed(), config.shuffle());
         this.totalSteps = config.totalStepsFor(data.train().size());
+        this.evalSample = evalSample(data.eval(), config.evalSamples(), config.seed());
+        if (data.eval().isEmpty() && config.earlyStoppingPatience() > 0) {
+            throw new InvalidSettingException("early_stopping_patience", "needs validation data to evaluate on");
+        }
+        if (data.eval().isEmpty() && config.keepBest()) {
+            throw new InvalidSettingException("keep_best", "needs validation data to evaluate on");
+        }
     }
 
     /** Continue from a checkpoint written by a run with the same data and settings (a directory or its parent). */
@@ -117,58 +129,90 @@ public final class TrainingRun {
     }
 
     private TrainingResult train(NDManager manager, AdamW optimizer) {
+        try (BestEvaluation best = new BestEvaluation(manager, config.keepBest())) {
+            return train(manager, optimizer, best);
+        }
+    }
+
+    private TrainingResult train(NDManager manager, AdamW optimizer, BestEvaluation best) {
         LrSchedule schedule = new LrSchedule(config.schedule(), config.warmupSteps(), totalSteps);
         List<Double> losses = new ArrayList<>();
         int startStep = 0;
         if (resumeFrom != null) {
-            startStep = restore(manager, optimizer, losses);
+            startStep = restore(manager, optimizer, losses, best);
         }
-        Double evalBefore = null;
+        Evaluation before = null;
         if (startStep == 0 && !data.eval().isEmpty()) {
-            evalBefore = evaluate(manager);
-            listener.onEval(0, evalBefore);
+            before = evaluate(manager, data.eval());
+            listener.onEval(0, before);
         }
-        Double evalAfter = null;
+        boolean evaluating = config.evaluatesDuringTraining() && !evalSample.isEmpty();
+        boolean earlyStopped = false;
+        Evaluation last = null;
         int step = startStep;
         adapter.setTraining(true);
-        while (step < totalSteps && !cancelled.get()) {
+        while (step < totalSteps && !cancelled.get() && !earlyStopped) {
             StepReport report = step(manager, optimizer, schedule, step);
             step++;
             losses.add(report.loss());
-            listener.onStep(report);
-            if (!data.eval().isEmpty() && config.evalEvery() > 0 && step % config.evalEvery() == 0 && step < totalSteps) {
-                listener.onEval(step, evaluate(manager));
+            last = null;
+            if (evaluating && step % config.evalEvery() == 0) {
+                last = evaluate(manager, evalSample);
                 adapter.setTraining(true);
+                best.offer(step, last, adapter);
+                report = report.withValidation(last);
+                earlyStopped = best.exhausted(config.earlyStoppingPatience()) && step < totalSteps;
             }
+            listener.onStep(report);
             if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0) {
-                listener.onCheckpoint(step, checkpoint(optimizer, step, losses));
+                listener.onCheckpoint(step, checkpoint(optimizer, step, losses, best));
             }
         }
         adapter.setTraining(false);
-        boolean stoppedEarly = cancelled.get() && step < totalSteps;
+        boolean stoppedEarly = cancelled.get() && step < totalSteps && !earlyStopped;
         if (stoppedEarly && checkpointWhenStopping.get() && config.checkpointEvery() > 0 && step > startStep
                 && step % config.checkpointEvery() != 0) {
-            listener.onCheckpoint(step, checkpoint(optimizer, step, losses));
+            listener.onCheckpoint(step, checkpoint(optimizer, step, losses, best));
         }
-        if (!data.eval().isEmpty()) {
-            evalAfter = evaluate(manager);
-            listener.onEval(step, evalAfter);
+        Evaluation full = null;
+        if (!stoppedEarly) {
+            boolean restored = config.keepBest() && best.bestStep() != step && best.restoreInto(adapter);
+            full = finalEvaluation(manager, restored ? null : last);
+            if (full != null) {
+                listener.onEval(step, full);
+            }
         }
         return new TrainingResult(step, totalSteps, stoppedEarly, List.copyOf(losses),
-                evalBefore, evalAfter);
+                before == null ? null : before.loss(), full == null ? null : full.loss(), earlyStopped, best.best(),
+                best.bestStep(), full);
+    }
+
+    /**
+     * The final model over the whole validation set; the last step's evaluation serves when it already covered the
+     * whole set of the same adapter.
+     */
+    private Evaluation finalEvaluation(NDManager manager, Evaluation lastStepEvaluation) {
+        if (data.eval().isEmpty()) {
+            return null;
+        }
+        if (lastStepEvaluation != null && evalSample.size() == data.eval().size()) {
+            return lastStepEvaluation;
+        }
+        return evaluate(manager, data.eval());
     }
 
     private StepReport step(NDManager manager, AdamW optimizer, LrSchedule schedule, int step) {
         long started = System.nanoTime();
         double loss = 0;
+        long correct = 0;
         int tokens = 0;
+        int windowLossTokens = 0;
         double gradNorm;
         long firstMicro = (long) step * config.gradAccum();
         try (NDScope ignored = new NDScope()) {
             // Dropout draws from libtorch's generator: reseeding per step makes a resumed run draw the same masks.
             JniUtils.setSeed(config.seed() + step);
             List<Batch> window = new ArrayList<>();
-            int windowLossTokens = 0;
             for (int i = 0; i < config.gradAccum(); i++) {
                 Batch b = batch(firstMicro + i);
                 window.add(b);
@@ -178,7 +222,9 @@ public final class TrainingRun {
             // the token mean over the whole window (transformers' num_items_in_batch).
             NDArray denominator = manager.create((float) windowLossTokens);
             for (Batch b : window) {
-                loss += forwardBackward(manager, b, denominator);
+                ChunkedLoss.Pass pass = forwardBackward(manager, b, denominator);
+                loss += pass.loss();
+                correct += pass.correct();
                 tokens += b.realTokens();
             }
             gradNorm = GradClipping.clip(optimizer.gradients(), config.maxGradNorm());
@@ -187,12 +233,12 @@ public final class TrainingRun {
         }
         double millis = (System.nanoTime() - started) / 1e6;
         double lr = config.lr() * schedule.multiplier(step);
-        return new StepReport(step + 1, totalSteps, order.epochOf(firstMicro + config.gradAccum() - 1), loss, lr,
-                gradNorm, tokens / (millis / 1000.0), millis);
+        return new StepReport(step + 1, totalSteps, order.epochOf(firstMicro + config.gradAccum() - 1), loss,
+                (double) correct / windowLossTokens, lr, gradNorm, tokens / (millis / 1000.0), millis, null);
     }
 
     /** Returns this micro-batch's share of the window loss; its gradient is accumulated into the adapter. */
-    private double forwardBackward(NDManager manager, Batch batch, NDArray denominator) {
+    private ChunkedLoss.Pass forwardBackward(NDManager manager, Batch batch, NDArray denominator) {
         NDArray ids = batch.inputIds(manager);                            // [B, T]
         NDArray targets = batch.targets(manager);                         // [B, T]
         NDArray weights = batch.weights(manager);                         // [B, T]
@@ -212,23 +258,40 @@ public final class TrainingRun {
         return new Batch(rows, data.padId());
     }
 
-    /** Token-mean loss over the validation set, dropout off, no gradients. */
-    private double evaluate(NDManager manager) {
+    /** Token-mean loss and argmax accuracy over {@code examples}, dropout off, no gradients. */
+    private Evaluation evaluate(NDManager manager, List<TokenizedExample> examples) {
         adapter.setTraining(false);
         double sum = 0;
+        long correct = 0;
         long tokens = 0;
-        for (int start = 0; start < data.eval().size(); start += config.batchSize()) {
-            Batch b = new Batch(data.eval().subList(start, Math.min(data.eval().size(), start + config.batchSize())),
+        for (int start = 0; start < examples.size(); start += config.batchSize()) {
+            Batch b = new Batch(examples.subList(start, Math.min(examples.size(), start + config.batchSize())),
                     data.padId());
             try (NDScope ignored = new NDScope()) {
-                sum += ChunkedLoss.summed(model, adapter, b.inputIds(manager), b.targets(manager), b.weights(manager));
+                ChunkedLoss.Pass pass = ChunkedLoss.summed(model, adapter, b.inputIds(manager), b.targets(manager),
+                        b.weights(manager));
+                sum += pass.loss();
+                correct += pass.correct();
             }
             tokens += b.lossTokens();
         }
-        return sum / tokens;
+        return new Evaluation(sum / tokens, (double) correct / tokens, tokens, examples.size());
     }
 
-    private Path checkpoint(AdamW optimizer, int step, List<Double> losses) {
+    /**
+     * The fixed validation sample every {@code eval_every} evaluation scores: the whole set when it has at most
+     * {@code eval_samples} examples (or that is 0), else that many drawn once with the run's seed, in file order.
+     */
+    static List<TokenizedExample> evalSample(List<TokenizedExample> eval, int samples, long seed) {
+        if (samples == 0 || eval.size() <= samples) {
+            return eval;
+        }
+        List<Integer> indices = new ArrayList<>(java.util.stream.IntStream.range(0, eval.size()).boxed().toList());
+        java.util.Collections.shuffle(indices, new java.util.Random(seed));
+        return indices.subList(0, samples).stream().sorted().map(eval::get).toList();
+    }
+
+    private Path checkpoint(AdamW optimizer, int step, List<Double> losses, BestEvaluation best) {
         Checkpoint.Meta meta = new Checkpoint.Meta();
         meta.step = step;
         meta.nextMicroBatch = (long) step * config.gradAccum();
@@ -240,10 +303,13 @@ public final class TrainingRun {
         meta.gradAccum = config.gradAccum();
         meta.totalSteps = totalSteps;
         meta.trainExamples = data.train().size();
-        return Checkpoint.write(checkpointRoot, meta, adapter.stateTensors(), optimizer.stateTensors());
+        meta.best = best.best();
+        meta.bestStep = best.bestStep();
+        meta.evalsSinceBest = best.sinceBest();
+        return Checkpoint.write(checkpointRoot, meta, adapter.stateTensors(), optimizer.stateTensors(), best.state());
     }
 
-    private int restore(NDManager manager, AdamW optimizer, List<Double> losses) {
+    private int restore(NDManager manager, AdamW optimizer, List<Double> losses, BestEvaluation best) {
         Checkpoint.Meta meta = Checkpoint.readMeta(resumeFrom);
         mustMatch("seed", meta.seed, config.seed());
         mustMatch("batch_size", meta.batchSize, config.batchSize());
@@ -254,6 +320,10 @@ public final class TrainingRun {
             adapter.loadStateTensors(Checkpoint.readTensors(resumeFrom.resolve("adapter_state.safetensors"), loading));
             Map<String, NDArray> state = Checkpoint.readTensors(resumeFrom.resolve("optimizer.safetensors"), loading);
             optimizer.restore(state, meta.step);
+            if (meta.best != null) {
+                best.restore(meta.best, meta.bestStep, meta.evalsSinceBest, Checkpoint.readBestAdapter(resumeFrom,
+                        loading));
+            }
         }
         losses.addAll(meta.losses);
         return meta.step;

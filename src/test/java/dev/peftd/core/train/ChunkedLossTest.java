@@ -61,7 +61,8 @@ class ChunkedLossTest {
             Map<String, float[]> chunked;
             try {
                 // 5 rows per chunk: the 3 sequences' rows span several chunks, the last one partial
-                chunkedLoss = ChunkedLoss.forwardBackward(model, adapter, ids, targets, weights, denominator, 5 * vocab);
+                chunkedLoss = ChunkedLoss.forwardBackward(model, adapter, ids, targets, weights, denominator, 5 * vocab)
+                        .loss();
                 chunked = gradientsThenZero(adapter);
                 try (NDScope ignored = new NDScope()) {
                     NDArray logits = model.forward(ids, null, adapter); // [B, T, V]

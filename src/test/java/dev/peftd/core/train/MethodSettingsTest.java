@@ -61,6 +61,30 @@ class MethodSettingsTest {
     }
 
     @Test
+    void theEvaluationLoopsSettingsResolveAndRefuseWhatCannotWork() {
+        MethodSettings s = MethodSettings.resolve(Method.LORA, Map.of("eval_every", 5, "early_stopping_patience", 3,
+                "keep_best", true), 1);
+        assertThat(s.training().evalEvery()).isEqualTo(5);
+        assertThat(s.training().earlyStoppingPatience()).isEqualTo(3);
+        assertThat(s.training().keepBest()).isTrue();
+        assertThat(s.training().evalSamples()).as("the default sample").isEqualTo(256);
+        assertThat(MethodSettings.defaults(Method.LORA)).containsEntry("eval_every", 0)
+                .containsEntry("early_stopping_patience", 0).containsEntry("keep_best", false);
+
+        assertThatThrownBy(() -> MethodSettings.resolve(Method.LORA, Map.of("early_stopping_patience", 2), 1))
+                .isInstanceOfSatisfying(InvalidSettingException.class, e -> {
+                    assertThat(e.field()).isEqualTo("early_stopping_patience");
+                    assertThat(e.reason()).contains("eval_every");
+                });
+        assertThatThrownBy(() -> MethodSettings.resolve(Method.LORA, Map.of("keep_best", true), 1))
+                .isInstanceOfSatisfying(InvalidSettingException.class,
+                        e -> assertThat(e.field()).isEqualTo("keep_best"));
+        assertThatThrownBy(() -> MethodSettings.resolve(Method.DELTA_LORA, Map.of("eval_every", 2, "keep_best", true),
+                1)).isInstanceOfSatisfying(InvalidSettingException.class,
+                        e -> assertThat(e.field()).isEqualTo("keep_best"));
+    }
+
+    @Test
     void theResolvedValuesListEverySettingOnceInOrderAndResolveToTheSameConfigs() {
         Map<String, Object> given = new LinkedHashMap<>();
         given.put("max_steps", 7);
@@ -73,7 +97,8 @@ class MethodSettingsTest {
         assertThat(first.values().keySet()).containsExactly("r", "lora_alpha", "lora_dropout", "target_modules",
                 "use_rslora", "delta_lambda", "delta_start_step", "n_epochs", "max_steps", "batch_size",
                 "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
-                "gradient_accumulation_steps", "max_seq_length", "checkpoint_every", "dtype");
+                "gradient_accumulation_steps", "max_seq_length", "checkpoint_every", "dtype", "eval_every",
+                "eval_samples", "early_stopping_patience");
         assertThat(first.dtype()).as("the default").isEqualTo(ModelDtype.FLOAT32);
         assertThat(first.training().steps()).as("max_steps wins over n_epochs").isEqualTo(7);
         assertThat(first.training().lr()).isEqualTo(4e-4);

@@ -49,7 +49,7 @@ class ReadmeDefaultsTest {
                 compared++;
             }
         }
-        assertThat(compared).as("method × setting pairs compared").isEqualTo(84);
+        assertThat(compared).as("method × setting pairs compared").isEqualTo(103);
         assertThat(forMethod(table.get(MethodSettings.LEARNING_RATE_MULTIPLIER), Method.LORA)).isEqualTo("1");
     }
 

@@ -68,8 +68,8 @@ final class TrainingFixtures {
         }
 
         @Override
-        public void onEval(int step, double evalLoss) {
-            evals.add(new double[] {step, evalLoss});
+        public void onEval(int step, Evaluation full) {
+            evals.add(new double[] {step, full.loss()});
         }
 
         List<Double> losses() {

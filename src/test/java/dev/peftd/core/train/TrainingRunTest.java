@@ -62,8 +62,8 @@ class TrainingRunTest {
                 }
 
                 @Override
-                public void onEval(int step, double loss) {
-                    recorder.onEval(step, loss);
+                public void onEval(int step, Evaluation full) {
+                    recorder.onEval(step, full);
                 }
             };
             run[0] = new TrainingRun(model, adapter, new TrainingData(train, eval, 0), config, listener, checkpoints);
