@@ -71,6 +71,16 @@ class JobController {
         return JobViews.Job.of(service.cancel(tenant, id));
     }
 
+    @PostMapping("/v1/fine_tuning/jobs/{id}/pause")
+    JobViews.Job pause(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        return JobViews.Job.of(service.pause(tenant, id));
+    }
+
+    @PostMapping("/v1/fine_tuning/jobs/{id}/resume")
+    JobViews.Job resume(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        return JobViews.Job.of(service.resume(tenant, id));
+    }
+
     @GetMapping(path = "/v1/fine_tuning/jobs/{id}/events", params = "!stream")
     ListPage<JobViews.Event> events(@AuthenticationPrincipal Tenant tenant, @PathVariable String id,
             @RequestParam(required = false) String after, @RequestParam(required = false) Integer limit) {

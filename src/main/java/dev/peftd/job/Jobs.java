@@ -28,16 +28,31 @@ public class Jobs implements FineTunedModels, FileUsage {
             values (:id, :tenant, :model, :trainingFile, :validationFile, :suffix, :seed, :method, :metadata,
                 %s, :createdAt, :maxAttempts)""".formatted(JobState.QUEUED.sql());
     private static final String ACTIVE = JobState.sqlList(JobState.ACTIVE);
-    /** A queued job is cancelled at once; a running one is asked to stop ({@code cancelling}). */
+    private static final Set<JobState> WITHOUT_WORKER = Set.of(JobState.QUEUED, JobState.PAUSED);
+    /** A queued or paused job is cancelled at once; a running or pausing one is asked to stop ({@code cancelling}). */
     private static final String CANCEL = """
             update fine_tuning_jobs
-               set status = case when status = %1$s then %2$s else %3$s end,
-                   finished_at = case when status = %1$s then ?::timestamptz else finished_at end
+               set status = case when status in %1$s then %2$s else %3$s end,
+                   finished_at = case when status in %1$s then ?::timestamptz else finished_at end
+             where id = ? and tenant = ? and status in %4$s
+            returning status""".formatted(JobState.sqlList(WITHOUT_WORKER),
+            JobState.sqlMove(WITHOUT_WORKER, JobState.CANCELLED),
+            JobState.sqlMove(Set.of(JobState.RUNNING, JobState.PAUSING), JobState.CANCELLING),
+            JobState.sqlList(Set.of(JobState.QUEUED, JobState.PAUSED, JobState.RUNNING, JobState.PAUSING)));
+    /** A queued job is parked at once; a running one is asked to checkpoint and give its worker back. */
+    private static final String PAUSE = """
+            update fine_tuning_jobs
+               set status = case when status = %1$s then %2$s else %3$s end
              where id = ? and tenant = ? and status in %4$s
             returning status""".formatted(JobState.QUEUED.sql(),
-            JobState.sqlMove(Set.of(JobState.QUEUED), JobState.CANCELLED),
-            JobState.sqlMove(Set.of(JobState.RUNNING), JobState.CANCELLING),
+            JobState.sqlMove(Set.of(JobState.QUEUED), JobState.PAUSED),
+            JobState.sqlMove(Set.of(JobState.RUNNING), JobState.PAUSING),
             JobState.sqlList(Set.of(JobState.QUEUED, JobState.RUNNING)));
+    /** Back in the queue; a worker claims it and continues from its checkpoint. */
+    private static final String RESUME = """
+            update fine_tuning_jobs set status = %s
+             where id = ? and tenant = ? and status = %s""".formatted(
+            JobState.sqlMove(Set.of(JobState.PAUSED), JobState.QUEUED), JobState.PAUSED.sql());
     private static final String SUCCEEDED = JobState.SUCCEEDED.sql();
 
     private final JdbcClient jdbc;
@@ -95,15 +110,30 @@ public class Jobs implements FineTunedModels, FileUsage {
     }
 
     /**
-     * Cancels in one guarded statement: a queued job is cancelled at once, a running one becomes {@code cancelling}
-     * and its worker stops at the next step boundary.
+     * Cancels in one guarded statement: a queued or paused job is cancelled at once, a running or pausing one becomes
+     * {@code cancelling} and its worker stops at the next step boundary.
      *
-     * @return the new status, or empty when the job was not queued or running
+     * @return the new status, or empty when the job was in none of those states
      */
     Optional<JobState> cancel(String tenant, String id, Instant now) {
         return jdbc.sql(CANCEL)
                 .params(Timestamp.from(now), id, tenant)
                 .query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
+    }
+
+    /**
+     * Pauses in one guarded statement: a queued job becomes {@code paused} at once, a running one {@code pausing}
+     * until its worker has checkpointed and let it go.
+     *
+     * @return the new status, or empty when the job was neither queued nor running
+     */
+    Optional<JobState> pause(String tenant, String id) {
+        return jdbc.sql(PAUSE).params(id, tenant).query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
+    }
+
+    /** A paused job goes back to the queue; false when it was not paused. */
+    boolean resume(String tenant, String id) {
+        return jdbc.sql(RESUME).params(id, tenant).update() == 1;
     }
 
     /** True when a job that has not finished reads this file (catalog refuses to delete it then). */

@@ -78,12 +78,15 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         stopIfAsked();
     }
 
-    /** Passes a stop request on to the run: a shutdown checkpoints the steps done first, anything else just stops. */
+    /**
+     * Passes a stop request on to the run: a shutdown or a pause checkpoints the steps done first (the job continues
+     * from them), anything else just stops.
+     */
     private void stopIfAsked() {
         if (run == null || !control.shouldStop()) {
             return;
         }
-        if (control.stop() == RunControl.Stop.SHUTDOWN) {
+        if (control.handsBack()) {
             run.stopWithCheckpoint();
         } else {
             run.cancel();
