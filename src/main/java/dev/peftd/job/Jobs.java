@@ -1,7 +1,6 @@
 package dev.peftd.job;
 
 import dev.peftd.catalog.FileUsage;
-import dev.peftd.catalog.FineTunedModels;
 import dev.peftd.queue.JobState;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -20,7 +19,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the lease columns and writes them with its own fenced statements.
  */
 @Repository
-public class Jobs implements FineTunedModels, FileUsage {
+public class Jobs implements FileUsage {
 
     private static final String INSERT = """
             insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
@@ -146,24 +145,34 @@ public class Jobs implements FineTunedModels, FileUsage {
     }
 
 
-    @Override
-    public List<FineTunedModel> fineTunedModels(String tenant) {
+    /** Succeeded jobs whose model was not deleted, oldest first: each one's adapter is a fine-tuned model. */
+    List<JobRecord> withModels(String tenant) {
         return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ? and status = %s order by seq""".formatted(SUCCEEDED))
-                .params(tenant).query(mapper).stream().map(Jobs::asModel).toList();
+                select * from fine_tuning_jobs where tenant = ? and status = %s and model_deleted_at is null
+                 order by seq""".formatted(SUCCEEDED))
+                .params(tenant).query(mapper).list();
     }
 
-    @Override
-    public Optional<FineTunedModel> fineTunedModel(String tenant, String fineTunedModel) {
+    /** The succeeded job whose model this is, unless the model was deleted. */
+    Optional<JobRecord> withModel(String tenant, String fineTunedModel) {
         return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ? and status = %s and fine_tuned_model = ?"""
-                .formatted(SUCCEEDED))
-                .params(tenant, fineTunedModel).query(mapper).optional().map(Jobs::asModel);
+                select * from fine_tuning_jobs where tenant = ? and status = %s and fine_tuned_model = ?
+                   and model_deleted_at is null""".formatted(SUCCEEDED))
+                .params(tenant, fineTunedModel).query(mapper).optional();
     }
 
-    private static FineTunedModel asModel(JobRecord job) {
-        return new FineTunedModel(job.fineTunedModel(), job.model(), job.id(),
-                job.finishedAt() == null ? job.createdAt().getEpochSecond() : job.finishedAt().getEpochSecond());
+    /** The job, in any state, unless its model was deleted (its checkpoints went with it). */
+    Optional<JobRecord> withCheckpointModels(String tenant, String id) {
+        return jdbc.sql("select * from fine_tuning_jobs where id = ? and tenant = ? and model_deleted_at is null")
+                .params(id, tenant).query(mapper).optional();
+    }
+
+    /** Records that the job's model was deleted; false when it already was. */
+    boolean markModelDeleted(String tenant, String id, Instant now) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set model_deleted_at = ?
+                 where id = ? and tenant = ? and model_deleted_at is null""")
+                .params(Timestamp.from(now), id, tenant).update() == 1;
     }
 
     private JobRecord map(ResultSet rs, int row) throws SQLException {

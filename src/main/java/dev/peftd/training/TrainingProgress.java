@@ -25,8 +25,8 @@ import org.springframework.util.FileSystemUtils;
 /**
  * The service side of a training run, called on the training thread: after each step it records progress on the job
  * (fenced on the lease), writes a metrics event and updates the meters, and asks the run to stop at this step
- * boundary when the worker wants it to; after each checkpoint it uploads it to the store, records it and prunes the
- * older ones ({@link CheckpointRetention}).
+ * boundary when the worker wants it to; after each checkpoint it adds the adapter's PEFT export (so the checkpoint
+ * serves as a model), uploads it to the store, records it and prunes the older ones ({@link CheckpointRetention}).
  */
 final class TrainingProgress implements TrainingListener, AutoCloseable {
 
@@ -52,21 +52,30 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
             this.clock = clock;
         }
 
-        TrainingProgress create(Claim claim, RunControl control, Path localCheckpoints) {
-            return new TrainingProgress(this, claim, control, localCheckpoints);
+        TrainingProgress create(Claim claim, RunControl control, Path localCheckpoints, AdapterExport export) {
+            return new TrainingProgress(this, claim, control, localCheckpoints, export);
         }
+    }
+
+    /** Writes the adapter as it is now as a PEFT directory: a checkpoint is also a model that serves. */
+    @FunctionalInterface
+    interface AdapterExport {
+        void write(Path directory) throws IOException;
     }
 
     private final Factory f;
     private final Claim claim;
     private final RunControl control;
     private final Path localCheckpoints;
+    private final AdapterExport export;
     private TrainingRun run;
     private long trainedTokens;
     private double lastLoss = Double.NaN;
 
-    private TrainingProgress(Factory factory, Claim claim, RunControl control, Path localCheckpoints) {
+    private TrainingProgress(Factory factory, Claim claim, RunControl control, Path localCheckpoints,
+            AdapterExport export) {
         this.f = factory;
+        this.export = export;
         this.claim = claim;
         this.control = control;
         this.localCheckpoints = localCheckpoints;
@@ -130,6 +139,8 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     public void onCheckpoint(int step, Path directory) {
         String key = ObjectKeys.checkpoint(claim.tenant(), claim.jobId(), step);
         try {
+            // the run calls this right after writing the state, before the next step: the adapter is that state's
+            export.write(directory.resolve(ObjectKeys.CHECKPOINT_ADAPTER));
             f.store.putDirectory(key, directory);
             pruneOlderThan(directory);
         } catch (IOException e) {

@@ -295,7 +295,7 @@ class ServingApiTest {
         return upload(api, baseModel, null, "adapter.zip", zip);
     }
 
-    private static TestApi.Response upload(TestApi api, String baseModel, String name, String fileName, byte[] zip)
+    static TestApi.Response upload(TestApi api, String baseModel, String name, String fileName, byte[] zip)
             throws IOException {
         String boundary = "----peftd" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
