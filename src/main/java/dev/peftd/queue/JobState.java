@@ -12,20 +12,11 @@ import java.util.stream.Collectors;
  * API returns and what the {@code status} column holds; SQL takes it from here ({@link #sql()}, {@link #sqlList}).
  *
  * <pre>
- *            claim             finish
- *   queued ─────────▶ running ─────────▶ succeeded | failed | cancelled
- *   │ │ ▲ ◀───────── │ │  │
- *   │ │ │  release,  │ │  │ cancel request
- *   │ │ │  reaper    │ │  ▼                finish, release, reaper
- *   │ │ │            │ │ cancelling ─────▶ succeeded | failed | cancelled
- *   │ │ │            │ │  ▲ cancel
- *   │ │ │            │ ▼  │                finish
- *   │ │ │   pause    │ pausing ──────────▶ succeeded | failed | cancelled
- *   │ │ │  request   │    │ release, reaper (checkpointed)
- *   │ │ │            ▼    ▼
- *   │ │ └─ resume ── paused ─── cancel ──▶ cancelled
- *   │ └── pause (parks) ──▲
- *   └─ cancel ───────────────────────────▶ cancelled
+ *   queued ──claim──▶ running ──finish──▶ succeeded | failed | cancelled
+ *    ▲  ◀─release, reap─┘ │ │
+ *    │                    │ └─cancel──▶ cancelling ──finish, release, reap──▶ succeeded | failed | cancelled
+ *    │                    └──pause──▶ pausing ──release, reap (checkpointed)──▶ paused
+ *    └─────────────────────────────────────resume──────────────────────────────────┘
  * </pre>
  *
  * A running job goes back to {@code queued} when its worker hands it back at shutdown or the reaper finds its lease
