@@ -120,8 +120,7 @@ final class AdapterCache implements AutoCloseable {
      */
     public synchronized void delete(Collection<String> keys, String model) {
         for (Map.Entry<String, Leased<FactoredAdapter>> e : entries.entrySet()) {
-            String key = e.getKey().substring(0, e.getKey().lastIndexOf('|'));
-            if (keys.contains(key) && e.getValue().inUse()) {
+            if (keys.stream().anyMatch(key -> e.getKey().startsWith(key + "|")) && e.getValue().inUse()) {
                 throw new Refusal(Refusal.Kind.CONFLICT, "model '" + model + "' is serving a request right now;"
                         + " delete it when the request is done", List.of(new Refusal.FieldError("model", "in use")));
             }

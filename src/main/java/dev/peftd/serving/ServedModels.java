@@ -42,7 +42,7 @@ class ServedModels {
      * The name a fine-tuned model's merge is stored under: its job id, with the step for a checkpoint (404 when the
      * tenant has no such model).
      */
-    String fineTunedJobId(String tenant, String model) {
+    String fineTunedStoreName(String tenant, String model) {
         FineTunedModels.FineTunedModel ft = fineTuned.fineTunedModel(tenant, model)
                 .orElseThrow(() -> Refusal.notFound("model", model));
         return ft.jobId() + (ft.checkpointStep() == null ? "" : "-step-" + ft.checkpointStep());
