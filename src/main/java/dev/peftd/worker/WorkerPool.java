@@ -263,6 +263,11 @@ public class WorkerPool implements SmartLifecycle {
         }
     }
 
+    /** Whether a worker of this process runs the job right now. */
+    public boolean runs(String jobId) {
+        return running.containsKey(jobId);
+    }
+
     /** Jobs running in this process right now. */
     public int runningCount() {
         return running.size();
