@@ -105,6 +105,27 @@ public final class TestApi {
         return upload(filename, content.getBytes(StandardCharsets.UTF_8), "fine-tune", null);
     }
 
+    /** {@code POST /v1/adapters}: multipart {@code base_model}, optional {@code name}, and the zip as {@code file}. */
+    public Response uploadAdapter(String baseModel, String name, String fileName, byte[] zip) {
+        String boundary = "----peftd" + UUID.randomUUID();
+        var body = new java.io.ByteArrayOutputStream();
+        field(body, boundary, "base_model", baseModel);
+        if (name != null) {
+            field(body, boundary, "name", name);
+        }
+        body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
+                + "\"\r\nContent-Type: application/zip\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(zip);
+        body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return send(request("/v1/adapters").header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    }
+
+    private static void field(java.io.ByteArrayOutputStream body, String boundary, String name, String value) {
+        body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value
+                + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+
     public HttpRequest.Builder request(String path) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + path));
         if (key != null) {

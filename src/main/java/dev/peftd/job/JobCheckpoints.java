@@ -59,6 +59,31 @@ public class JobCheckpoints implements CheckpointLog {
                 .optional();
     }
 
+    /** The checkpoint at {@code step}, if the job lists it. */
+    java.util.Optional<Checkpoint> at(String jobId, int step) {
+        return jdbc.sql("select * from job_checkpoints where job_id = ? and step_number = ?").params(jobId, step)
+                .query(JobCheckpoints::row).optional();
+    }
+
+    /** A listed checkpoint with what names it as a model: its job's base model and suffix. */
+    record OfTenant(Checkpoint checkpoint, String model, String suffix) {
+    }
+
+    /** The tenant's listed checkpoints of jobs whose model was not deleted, by job then step. */
+    List<OfTenant> ofTenant(String tenant) {
+        return jdbc.sql("""
+                select c.*, j.model, j.suffix from job_checkpoints c join fine_tuning_jobs j on j.id = c.job_id
+                 where j.tenant = ? and j.model_deleted_at is null order by j.seq, c.step_number""")
+                .params(tenant)
+                .query((rs, i) -> new OfTenant(row(rs, i), rs.getString("model"), rs.getString("suffix")))
+                .list();
+    }
+
+    /** Unlists every checkpoint of the job (its model was deleted). */
+    void deleteAll(String jobId) {
+        jdbc.sql("delete from job_checkpoints where job_id = ?").params(jobId).update();
+    }
+
     @Override
     public void delete(String jobId, int step) {
         jdbc.sql("delete from job_checkpoints where job_id = ? and step_number = ?").params(jobId, step).update();

@@ -3,7 +3,6 @@ package dev.peftd.job;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.ListPage;
-import dev.peftd.queue.JobState;
 import dev.peftd.security.Tenant;
 import java.util.Map;
 import org.springframework.http.HttpHeaders;
@@ -30,9 +29,11 @@ class JobController {
     private final JobCheckpoints checkpoints;
     private final EventStreams streams;
     private final AdapterArchive adapters;
+    private final FineTunedModelCatalog models;
 
     JobController(JobService service, JobEvents events, JobCheckpoints checkpoints, EventStreams streams,
-            AdapterArchive adapters) {
+            AdapterArchive adapters, FineTunedModelCatalog models) {
+        this.models = models;
         this.service = service;
         this.events = events;
         this.checkpoints = checkpoints;
@@ -76,6 +77,16 @@ class JobController {
         return view(service.cancel(tenant, id));
     }
 
+    @PostMapping("/v1/fine_tuning/jobs/{id}/pause")
+    JobViews.Job pause(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        return view(service.pause(tenant, id));
+    }
+
+    @PostMapping("/v1/fine_tuning/jobs/{id}/resume")
+    JobViews.Job resume(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+        return view(service.resume(tenant, id));
+    }
+
     @GetMapping(path = "/v1/fine_tuning/jobs/{id}/events", params = "!stream")
     ListPage<JobViews.Event> events(@AuthenticationPrincipal Tenant tenant, @PathVariable String id,
             @RequestParam(required = false) String after, @RequestParam(required = false) Integer limit) {
@@ -114,18 +125,20 @@ class JobController {
                 c -> JobViews.Checkpoint.of(job, c));
     }
 
-    /** The exported PEFT directory ({@code adapter_config.json}, {@code adapter_model.safetensors}, {@code peftd.json}). */
+    /**
+     * The exported PEFT directory ({@code adapter_config.json}, {@code adapter_model.safetensors}, and for the final
+     * adapter {@code peftd.json}); {@code ?step=N} downloads the checkpoint at step N instead.
+     */
     @GetMapping(path = "/v1/fine_tuning/jobs/{id}/adapter", produces = "application/zip")
-    ResponseEntity<StreamingResponseBody> adapter(@AuthenticationPrincipal Tenant tenant, @PathVariable String id) {
+    ResponseEntity<StreamingResponseBody> adapter(@AuthenticationPrincipal Tenant tenant, @PathVariable String id,
+            @RequestParam(required = false) Integer step) {
         JobRecord job = service.get(tenant, id);
-        if (job.status() != JobState.SUCCEEDED || job.adapterKey() == null) {
-            throw new ApiProblem(ApiProblem.Type.CONFLICT, "job '" + id + "' is " + job.status().wire()
-                    + "; its adapter can be downloaded once it succeeded");
-        }
+        String prefix = models.downloadable(tenant.name(), job, step);
+        String filename = id + (step == null ? "" : "-step-" + step) + "-adapter.zip";
         return ResponseEntity.ok()
-                .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + id + "-adapter.zip\"")
+                .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + filename + "\"")
                 .contentType(MediaType.parseMediaType("application/zip"))
-                .body(out -> adapters.write(job.adapterKey(), out));
+                .body(out -> adapters.write(prefix, out));
     }
 
     private static Long eventCursor(String after) {

@@ -288,18 +288,67 @@ public class JobService {
         JobRecord job = get(tenant, id);
         var changed = jobs.cancel(tenant.name(), id, clock.instant());
         if (changed.isEmpty()) {
-            if (job.status() == JobState.CANCELLING) {
-                return job;
+            if (currentState(tenant, job) == JobState.CANCELLING) {
+                return get(tenant, id);
             }
-            throw new Refusal(Refusal.Kind.CONFLICT, "job '" + id + "' is " + jobs.find(tenant.name(), id)
-                    .map(JobRecord::status).orElse(job.status()).wire() + " and can no longer be cancelled");
+            throw wrongState(tenant, job, "can no longer be cancelled");
         }
         if (changed.get() == JobState.CANCELLED) {
-            events.message(id, JobJournal.Level.info, "Job cancelled before it started");
+            events.message(id, JobJournal.Level.info, job.status() == JobState.PAUSED ? "Job cancelled while paused"
+                    : "Job cancelled before it started");
         } else {
             events.message(id, JobJournal.Level.info, "Cancellation requested; the job stops at the next step");
             publisher.publishEvent(new JobSignals.CancelRequested(id));
         }
         return get(tenant, id);
+    }
+
+    /**
+     * OpenAI's pause: a queued job is parked at once; a running one checkpoints at its next step boundary and gives its
+     * worker back ({@code pausing}, then {@code paused}). Pausing a job that is already pausing or paused changes
+     * nothing.
+     */
+    JobRecord pause(Tenant tenant, String id) {
+        JobRecord job = get(tenant, id);
+        var changed = jobs.pause(tenant.name(), id);
+        if (changed.isEmpty()) {
+            JobState now = currentState(tenant, job);
+            if (now == JobState.PAUSING || now == JobState.PAUSED) {
+                return get(tenant, id);
+            }
+            throw wrongState(tenant, job, "cannot be paused; only a queued or running job can");
+        }
+        if (changed.get() == JobState.PAUSED) {
+            events.message(id, JobJournal.Level.info, "Job paused while queued; resume it to queue it again");
+        } else {
+            events.message(id, JobJournal.Level.info,
+                    "Pause requested; the job checkpoints at the next step and gives its worker back");
+            publisher.publishEvent(new JobSignals.PauseRequested(id));
+        }
+        return get(tenant, id);
+    }
+
+    /** OpenAI's resume: a paused job is queued again and continues from the checkpoint it was paused at. */
+    JobRecord resume(Tenant tenant, String id) {
+        JobRecord job = get(tenant, id);
+        if (!jobs.resume(tenant.name(), id)) {
+            throw wrongState(tenant, job, "cannot be resumed; only a paused job can");
+        }
+        Integer step = job.checkpointStep();
+        events.message(id, JobJournal.Level.info, "Job resumed; queued to continue from "
+                + (step == null ? "the first step" : "the checkpoint at step " + step));
+        publisher.publishEvent(new JobSignals.Submitted(id));
+        return get(tenant, id);
+    }
+
+    private JobState currentState(Tenant tenant, JobRecord before) {
+        return jobs.find(tenant.name(), before.id()).map(JobRecord::status).orElse(before.status());
+    }
+
+    /** 409 naming the state the job is in now (it may have moved since it was read). */
+    private Refusal wrongState(Tenant tenant, JobRecord job, String what) {
+        JobState now = currentState(tenant, job);
+        return new Refusal(Refusal.Kind.CONFLICT, "job '" + job.id() + "' is " + now.wire() + " and " + what,
+                List.of(new Refusal.FieldError("status", now.wire())));
     }
 }

@@ -112,7 +112,8 @@ final class JobViews {
                 metrics.put("valid_loss", c.validLoss());
             }
             return new Checkpoint(c.id(), "fine_tuning.job.checkpoint", c.createdAt().getEpochSecond(),
-                    job.fineTunedModelName() + ":ckpt-step-" + c.stepNumber(), job.id(), c.stepNumber(), metrics);
+                    FineTunedModelCatalog.checkpointName(job.fineTunedModelName(), c.stepNumber()), job.id(),
+                    c.stepNumber(), metrics);
         }
     }
 }

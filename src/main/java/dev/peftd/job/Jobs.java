@@ -1,7 +1,6 @@
 package dev.peftd.job;
 
 import dev.peftd.catalog.FileUsage;
-import dev.peftd.catalog.FineTunedModels;
 import dev.peftd.queue.JobState;
 import dev.peftd.api.SeqPages;
 import java.sql.ResultSet;
@@ -21,7 +20,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the lease columns and writes them with its own fenced statements.
  */
 @Repository
-public class Jobs implements FineTunedModels, FileUsage {
+public class Jobs implements FileUsage {
 
     private static final String INSERT = """
             insert into fine_tuning_jobs (id, tenant, model, training_file, validation_file, suffix, seed, method,
@@ -29,16 +28,31 @@ public class Jobs implements FineTunedModels, FileUsage {
             values (:id, :tenant, :model, :trainingFile, :validationFile, :suffix, :seed, :method, :metadata,
                 %s, :createdAt, :maxAttempts, :group)""".formatted(JobState.QUEUED.sql());
     private static final String ACTIVE = JobState.sqlList(JobState.ACTIVE);
-    /** A queued job is cancelled at once; a running one is asked to stop ({@code cancelling}). */
+    private static final Set<JobState> WITHOUT_WORKER = Set.of(JobState.QUEUED, JobState.PAUSED);
+    /** A queued or paused job is cancelled at once; a running or pausing one is asked to stop ({@code cancelling}). */
     private static final String CANCEL = """
             update fine_tuning_jobs
-               set status = case when status = %1$s then %2$s else %3$s end,
-                   finished_at = case when status = %1$s then ?::timestamptz else finished_at end
+               set status = case when status in %1$s then %2$s else %3$s end,
+                   finished_at = case when status in %1$s then ?::timestamptz else finished_at end
+             where id = ? and tenant = ? and status in %4$s
+            returning status""".formatted(JobState.sqlList(WITHOUT_WORKER),
+            JobState.sqlMove(WITHOUT_WORKER, JobState.CANCELLED),
+            JobState.sqlMove(Set.of(JobState.RUNNING, JobState.PAUSING), JobState.CANCELLING),
+            JobState.sqlList(Set.of(JobState.QUEUED, JobState.PAUSED, JobState.RUNNING, JobState.PAUSING)));
+    /** A queued job is parked at once; a running one is asked to checkpoint and give its worker back. */
+    private static final String PAUSE = """
+            update fine_tuning_jobs
+               set status = case when status = %1$s then %2$s else %3$s end
              where id = ? and tenant = ? and status in %4$s
             returning status""".formatted(JobState.QUEUED.sql(),
-            JobState.sqlMove(Set.of(JobState.QUEUED), JobState.CANCELLED),
-            JobState.sqlMove(Set.of(JobState.RUNNING), JobState.CANCELLING),
+            JobState.sqlMove(Set.of(JobState.QUEUED), JobState.PAUSED),
+            JobState.sqlMove(Set.of(JobState.RUNNING), JobState.PAUSING),
             JobState.sqlList(Set.of(JobState.QUEUED, JobState.RUNNING)));
+    /** Back in the queue; a worker claims it and continues from its checkpoint. */
+    private static final String RESUME = """
+            update fine_tuning_jobs set status = %s
+             where id = ? and tenant = ? and status = %s""".formatted(
+            JobState.sqlMove(Set.of(JobState.PAUSED), JobState.QUEUED), JobState.PAUSED.sql());
     private static final String SUCCEEDED = JobState.SUCCEEDED.sql();
 
     private final JdbcClient jdbc;
@@ -95,15 +109,30 @@ public class Jobs implements FineTunedModels, FileUsage {
     }
 
     /**
-     * Cancels in one guarded statement: a queued job is cancelled at once, a running one becomes {@code cancelling}
-     * and its worker stops at the next step boundary.
+     * Cancels in one guarded statement: a queued or paused job is cancelled at once, a running or pausing one becomes
+     * {@code cancelling} and its worker stops at the next step boundary.
      *
-     * @return the new status, or empty when the job was not queued or running
+     * @return the new status, or empty when the job was in none of those states
      */
     Optional<JobState> cancel(String tenant, String id, Instant now) {
         return jdbc.sql(CANCEL)
                 .params(Timestamp.from(now), id, tenant)
                 .query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
+    }
+
+    /**
+     * Pauses in one guarded statement: a queued job becomes {@code paused} at once, a running one {@code pausing}
+     * until its worker has checkpointed and let it go.
+     *
+     * @return the new status, or empty when the job was neither queued nor running
+     */
+    Optional<JobState> pause(String tenant, String id) {
+        return jdbc.sql(PAUSE).params(id, tenant).query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
+    }
+
+    /** A paused job goes back to the queue; false when it was not paused. */
+    boolean resume(String tenant, String id) {
+        return jdbc.sql(RESUME).params(id, tenant).update() == 1;
     }
 
     /** True when a job that has not finished reads this file (catalog refuses to delete it then). */
@@ -116,24 +145,34 @@ public class Jobs implements FineTunedModels, FileUsage {
     }
 
 
-    @Override
-    public List<FineTunedModel> fineTunedModels(String tenant) {
+    /** Succeeded jobs whose model was not deleted, oldest first: each one's adapter is a fine-tuned model. */
+    List<JobRecord> withModels(String tenant) {
         return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ? and status = %s order by seq""".formatted(SUCCEEDED))
-                .params(tenant).query(mapper).stream().map(Jobs::asModel).toList();
+                select * from fine_tuning_jobs where tenant = ? and status = %s and model_deleted_at is null
+                 order by seq""".formatted(SUCCEEDED))
+                .params(tenant).query(mapper).list();
     }
 
-    @Override
-    public Optional<FineTunedModel> fineTunedModel(String tenant, String fineTunedModel) {
+    /** The succeeded job whose model this is, unless the model was deleted. */
+    Optional<JobRecord> withModel(String tenant, String fineTunedModel) {
         return jdbc.sql("""
-                select * from fine_tuning_jobs where tenant = ? and status = %s and fine_tuned_model = ?"""
-                .formatted(SUCCEEDED))
-                .params(tenant, fineTunedModel).query(mapper).optional().map(Jobs::asModel);
+                select * from fine_tuning_jobs where tenant = ? and status = %s and fine_tuned_model = ?
+                   and model_deleted_at is null""".formatted(SUCCEEDED))
+                .params(tenant, fineTunedModel).query(mapper).optional();
     }
 
-    private static FineTunedModel asModel(JobRecord job) {
-        return new FineTunedModel(job.fineTunedModel(), job.model(), job.id(),
-                job.finishedAt() == null ? job.createdAt().getEpochSecond() : job.finishedAt().getEpochSecond());
+    /** The job, in any state, unless its model was deleted (its checkpoints went with it). */
+    Optional<JobRecord> withCheckpointModels(String tenant, String id) {
+        return jdbc.sql("select * from fine_tuning_jobs where id = ? and tenant = ? and model_deleted_at is null")
+                .params(id, tenant).query(mapper).optional();
+    }
+
+    /** Records that the job's model was deleted; false when it already was. */
+    boolean markModelDeleted(String tenant, String id, Instant now) {
+        return jdbc.sql("""
+                update fine_tuning_jobs set model_deleted_at = ?
+                 where id = ? and tenant = ? and model_deleted_at is null""")
+                .params(Timestamp.from(now), id, tenant).update() == 1;
     }
 
     private JobRecord map(ResultSet rs, int row) throws SQLException {

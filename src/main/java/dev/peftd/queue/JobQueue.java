@@ -4,6 +4,8 @@ import static dev.peftd.queue.JobState.CANCELLED;
 import static dev.peftd.queue.JobState.CANCELLING;
 import static dev.peftd.queue.JobState.FAILED;
 import static dev.peftd.queue.JobState.LEASED;
+import static dev.peftd.queue.JobState.PAUSED;
+import static dev.peftd.queue.JobState.PAUSING;
 import static dev.peftd.queue.JobState.QUEUED;
 import static dev.peftd.queue.JobState.RUNNING;
 import static dev.peftd.queue.JobState.SUCCEEDED;
@@ -34,8 +36,8 @@ import org.springframework.stereotype.Component;
 @Component
 public class JobQueue {
 
-    /** What a heartbeat learned: the lease is still ours, and whether a cancel was requested. */
-    public enum LeaseState { HELD, CANCEL_REQUESTED, LOST }
+    /** What a heartbeat learned: the lease is still ours, and whether a cancel or a pause was requested. */
+    public enum LeaseState { HELD, CANCEL_REQUESTED, PAUSE_REQUESTED, LOST }
 
     /** A job the reaper moved, and where to. */
     public record Reaped(String jobId, JobState newState, int attempts, int maxAttempts) {
@@ -73,36 +75,40 @@ public class JobQueue {
                    lease_owner = null, lease_token = null, lease_expires_at = null
              where id = :id and lease_token = :token and status in %s""".formatted(HELD_BY_A_WORKER);
 
+    /** A cancel asked meanwhile wins; a pause parks the job; otherwise it waits in the queue again. */
     private static final String RELEASE = """
             update fine_tuning_jobs
-               set status = case when status = %1$s then %2$s else %3$s end,
+               set status = case when status = %1$s then %2$s when status = %3$s then %4$s else %5$s end,
                    finished_at = case when status = %1$s then ?::timestamptz else null end,
                    attempts = greatest(attempts - 1, 0),
                    lease_owner = null, lease_token = null, lease_expires_at = null
-             where id = ? and lease_token = ? and status in %4$s"""
-            .formatted(CANCELLING.sql(), sqlMove(Set.of(CANCELLING), CANCELLED), sqlMove(Set.of(RUNNING), QUEUED),
-                    HELD_BY_A_WORKER);
+             where id = ? and lease_token = ? and status in %6$s
+            returning status"""
+            .formatted(CANCELLING.sql(), sqlMove(Set.of(CANCELLING), CANCELLED), PAUSING.sql(),
+                    sqlMove(Set.of(PAUSING), PAUSED), sqlMove(Set.of(RUNNING), QUEUED), HELD_BY_A_WORKER);
 
+    /** A pausing job whose worker died is paused at its last checkpoint, without spending the user's attempts. */
     private static final String REAP = """
             with expired as (
                 select id from fine_tuning_jobs
                  where status in %1$s and lease_expires_at < ?
                  for update skip locked)
             update fine_tuning_jobs j
-               set status = case when j.status = %2$s then %4$s
+               set status = case when j.status = %2$s then %4$s when j.status = %7$s then %8$s
                                  when j.attempts >= j.max_attempts then %5$s else %6$s end,
                    error_code = case when j.status = %3$s and j.attempts >= j.max_attempts
                                      then 'worker_lost' else j.error_code end,
                    error_message = case when j.status = %3$s and j.attempts >= j.max_attempts
                                      then 'the worker stopped responding ' || j.attempts || ' times; giving up'
                                      else j.error_message end,
-                   finished_at = case when j.status = %2$s or j.attempts >= j.max_attempts
+                   finished_at = case when j.status = %2$s or (j.status = %3$s and j.attempts >= j.max_attempts)
                                       then ?::timestamptz else null end,
                    lease_owner = null, lease_token = null, lease_expires_at = null
               from expired where j.id = expired.id
             returning j.id, j.status, j.attempts, j.max_attempts"""
             .formatted(HELD_BY_A_WORKER, CANCELLING.sql(), RUNNING.sql(), sqlMove(Set.of(CANCELLING), CANCELLED),
-                    sqlMove(LEASED, FAILED), sqlMove(Set.of(RUNNING), QUEUED));
+                    sqlMove(Set.of(RUNNING), FAILED), sqlMove(Set.of(RUNNING), QUEUED), PAUSING.sql(),
+                    sqlMove(Set.of(PAUSING), PAUSED));
 
     private final JdbcClient jdbc;
     private final Clock clock;
@@ -132,8 +138,11 @@ public class JobQueue {
     public LeaseState heartbeat(Claim claim, Duration lease) {
         return jdbc.sql(HEARTBEAT)
                 .params(ts(clock.instant().plus(lease)), claim.jobId(), claim.token())
-                .query((rs, i) -> JobState.fromWire(rs.getString(1)) == CANCELLING ? LeaseState.CANCEL_REQUESTED
-                        : LeaseState.HELD)
+                .query((rs, i) -> switch (JobState.fromWire(rs.getString(1))) {
+                    case CANCELLING -> LeaseState.CANCEL_REQUESTED;
+                    case PAUSING -> LeaseState.PAUSE_REQUESTED;
+                    default -> LeaseState.HELD;
+                })
                 .optional().orElse(LeaseState.LOST);
     }
 
@@ -185,18 +194,21 @@ public class JobQueue {
     }
 
     /**
-     * Gives the job back without counting the attempt (graceful shutdown after a checkpoint): queued again, or
-     * cancelled when a cancel was pending.
+     * Gives the job back without counting the attempt, after a checkpoint (graceful shutdown, or a pause): queued
+     * again, paused when a pause was asked, cancelled when a cancel was pending.
+     *
+     * @return the job's new state, empty when the lease was gone
      */
-    public boolean release(Claim claim) {
+    public Optional<JobState> release(Claim claim) {
         return jdbc.sql(RELEASE)
-                .params(ts(clock.instant()), claim.jobId(), claim.token()).update() == 1;
+                .params(ts(clock.instant()), claim.jobId(), claim.token())
+                .query((rs, i) -> JobState.fromWire(rs.getString(1))).optional();
     }
 
     /**
      * Re-queues jobs whose lease expired (their worker died or hangs): back to {@code queued} to resume from the last
      * checkpoint, {@code failed} with {@code worker_lost} once the attempts are used up, {@code cancelled} when a
-     * cancel was pending.
+     * cancel was pending, {@code paused} (at the last checkpoint) when a pause was.
      */
     public List<Reaped> reapExpired() {
         Instant now = clock.instant();

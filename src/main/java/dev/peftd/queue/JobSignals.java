@@ -13,4 +13,8 @@ public final class JobSignals {
     /** A running job was asked to stop at its next step boundary. */
     public record CancelRequested(String jobId) {
     }
+
+    /** A running job was asked to checkpoint at its next step boundary and give its worker back. */
+    public record PauseRequested(String jobId) {
+    }
 }

@@ -12,37 +12,42 @@ import java.util.stream.Collectors;
  * API returns and what the {@code status} column holds; SQL takes it from here ({@link #sql()}, {@link #sqlList}).
  *
  * <pre>
- *            claim             finish
- *   queued ─────────▶ running ─────────▶ succeeded | failed | cancelled
- *     │   ◀───────── │   │
- *     │  release,    │   │ cancel request
- *     │  reaper      │   ▼                finish, release, reaper
- *     │              │ cancelling ───────▶ succeeded | failed | cancelled
- *     └─ cancel ─────┴──────────────────▶ cancelled
+ *   queued ──claim──▶ running ──finish──▶ succeeded | failed | cancelled
+ *    ▲  ◀─release, reap─┘ │ │
+ *    │                    │ └─cancel──▶ cancelling ──finish, release, reap──▶ succeeded | failed | cancelled
+ *    │                    └──pause──▶ pausing ──release, reap (checkpointed)──▶ paused
+ *    └─────────────────────────────────────resume──────────────────────────────────┘
  * </pre>
  *
  * A running job goes back to {@code queued} when its worker hands it back at shutdown or the reaper finds its lease
  * expired; a job that is cancelling can still end {@code succeeded} or {@code failed} when the run finished before it
- * saw the request.
+ * saw the request. Pausing is the same hand-back asked for by the user: the worker checkpoints at the next step
+ * boundary and the job waits, {@code paused}, without a worker or a lease until it is resumed ({@code queued} again,
+ * continuing from that checkpoint). A queued job is paused at once.
  */
 public enum JobState {
-    QUEUED, RUNNING, CANCELLING, SUCCEEDED, FAILED, CANCELLED;
+    QUEUED, RUNNING, CANCELLING, PAUSING, PAUSED, SUCCEEDED, FAILED, CANCELLED;
 
     private static final Map<JobState, Set<JobState>> NEXT = new EnumMap<>(JobState.class);
 
     static {
-        NEXT.put(QUEUED, EnumSet.of(RUNNING, CANCELLED));
-        NEXT.put(RUNNING, EnumSet.of(QUEUED, CANCELLING, SUCCEEDED, FAILED, CANCELLED));
+        NEXT.put(QUEUED, EnumSet.of(RUNNING, PAUSED, CANCELLED));
+        NEXT.put(RUNNING, EnumSet.of(QUEUED, CANCELLING, PAUSING, SUCCEEDED, FAILED, CANCELLED));
         NEXT.put(CANCELLING, EnumSet.of(SUCCEEDED, FAILED, CANCELLED));
+        NEXT.put(PAUSING, EnumSet.of(PAUSED, CANCELLING, SUCCEEDED, FAILED, CANCELLED));
+        NEXT.put(PAUSED, EnumSet.of(QUEUED, CANCELLED));
         NEXT.put(SUCCEEDED, EnumSet.noneOf(JobState.class));
         NEXT.put(FAILED, EnumSet.noneOf(JobState.class));
         NEXT.put(CANCELLED, EnumSet.noneOf(JobState.class));
     }
 
     /** States a worker holds a lease in; every write of the worker is fenced on them and on its token. */
-    public static final Set<JobState> LEASED = EnumSet.of(RUNNING, CANCELLING);
-    /** States that hold or wait for a worker (count towards a tenant's limit, keep their files in use). */
-    public static final Set<JobState> ACTIVE = EnumSet.of(QUEUED, RUNNING, CANCELLING);
+    public static final Set<JobState> LEASED = EnumSet.of(RUNNING, CANCELLING, PAUSING);
+    /**
+     * States that hold, wait for or may again wait for a worker (count towards a tenant's limit, keep their files in
+     * use): a paused job holds no worker, but resuming it must not push the tenant past its limit.
+     */
+    public static final Set<JobState> ACTIVE = EnumSet.of(QUEUED, RUNNING, CANCELLING, PAUSING, PAUSED);
 
     /** A job that changed state behind our back, or code that asked for a move the lifecycle does not have. */
     public static final class IllegalTransition extends IllegalStateException {

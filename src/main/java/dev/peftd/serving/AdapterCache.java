@@ -1,13 +1,17 @@
 package dev.peftd.serving;
 
+import dev.peftd.kernel.Refusal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Adapters on their base models' devices, least recently used evicted first once their bytes pass the budget
@@ -27,6 +31,8 @@ final class AdapterCache implements AutoCloseable {
     private final ServingMeters meters;
     private final Map<String, Leased<FactoredAdapter>> entries = new LinkedHashMap<>(16, 0.75f, true); // access order = LRU first
     private final Map<String, Object> loading = new LinkedHashMap<>();
+    /** Keys of adapters that were deleted: never loaded again (a request that resolved one just before is a 404). */
+    private final Set<String> deleted = new HashSet<>();
     private long usedBytes;
 
     public AdapterCache(long budgetBytes, ServingMeters meters) {
@@ -48,6 +54,7 @@ final class AdapterCache implements AutoCloseable {
         String cacheKey = key + "|" + base.key();
         Object lock;
         synchronized (this) {
+            requireNotDeleted(key);
             Leased<FactoredAdapter> hit = entries.get(cacheKey);
             if (hit != null) {
                 meters.adapterCacheHit();
@@ -77,6 +84,10 @@ final class AdapterCache implements AutoCloseable {
             }
             meters.adapterLoaded(System.nanoTime() - start);
             synchronized (this) {
+                if (deleted.contains(key)) {   // deleted while it loaded
+                    adapter.close();
+                    requireNotDeleted(key);
+                }
                 Leased<FactoredAdapter> entry = new Leased<>(adapter, this, FactoredAdapter::close, () -> { });
                 Leased.Lease<FactoredAdapter> lease = entry.lease(); // leased before eviction runs: it cannot evict itself
                 entries.put(cacheKey, entry);
@@ -97,6 +108,30 @@ final class AdapterCache implements AutoCloseable {
                 usedBytes -= e.getValue().value().bytes();
                 e.getValue().retire();
             }
+        }
+    }
+
+    /**
+     * Deletes adapters for good, all or none: refused while a request holds a lease on any of them (its generation
+     * would lose its weights' files, and the client was told the model exists); otherwise they leave the cache and
+     * are never loaded again.
+     *
+     * @throws Refusal a conflict naming {@code model} when one of them is in use
+     */
+    public synchronized void delete(Collection<String> keys, String model) {
+        for (Map.Entry<String, Leased<FactoredAdapter>> e : entries.entrySet()) {
+            if (keys.stream().anyMatch(key -> e.getKey().startsWith(key + "|")) && e.getValue().inUse()) {
+                throw new Refusal(Refusal.Kind.CONFLICT, "model '" + model + "' is serving a request right now;"
+                        + " delete it when the request is done", List.of(new Refusal.FieldError("model", "in use")));
+            }
+        }
+        deleted.addAll(keys);
+        keys.forEach(this::invalidate);
+    }
+
+    private void requireNotDeleted(String key) {
+        if (deleted.contains(key)) {
+            throw new Refusal(Refusal.Kind.NOT_FOUND, "the model was deleted");
         }
     }
 

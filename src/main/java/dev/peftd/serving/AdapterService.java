@@ -112,16 +112,16 @@ class AdapterService {
     }
 
     /**
-     * Merges a fine-tuned model's adapter ({@code ft:…}) the same way; the checkpoint is stored under
-     * {@code merged/{tenant}/{job id}/}.
+     * Merges a fine-tuned model's adapter ({@code ft:…}, a checkpoint's too) the same way; the checkpoint is stored
+     * under {@code merged/{tenant}/{job id}/} ({@code {job id}-step-N} for a checkpoint).
      *
-     * @return the registered base model id and the name its files are stored under (the job id)
+     * @return the registered base model id and the name its files are stored under
      */
     Merged mergeFineTuned(String tenant, String fineTunedModel, String modelId) throws IOException {
-        String jobId = models.fineTunedJobId(tenant, fineTunedModel);
-        String target = mergeTarget(tenant, modelId, jobId);
-        writeMerged(tenant, models.resolve(tenant, fineTunedModel), jobId, target);
-        return new Merged(target, jobId);
+        String storeName = models.fineTunedStoreName(tenant, fineTunedModel);
+        String target = mergeTarget(tenant, modelId, storeName);
+        writeMerged(tenant, models.resolve(tenant, fineTunedModel), storeName, target);
+        return new Merged(target, storeName);
     }
 
     record Merged(String model, String storeName) {

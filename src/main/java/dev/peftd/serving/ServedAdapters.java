@@ -1,5 +1,6 @@
 package dev.peftd.serving;
 
+import dev.peftd.catalog.UploadedAdapters;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -10,7 +11,7 @@ import org.springframework.stereotype.Repository;
 
 /** The {@code served_adapters} table: every query is scoped to a tenant. */
 @Repository
-class ServedAdapters {
+class ServedAdapters implements UploadedAdapters {
 
     private final JdbcClient jdbc;
 
@@ -41,6 +42,12 @@ class ServedAdapters {
     List<ServedAdapter> list(String tenant) {
         return jdbc.sql("select * from served_adapters where tenant = ? order by created_at, id").params(tenant)
                 .query(this::map).list();
+    }
+
+    @Override
+    public List<UploadedAdapter> uploadedAdapters(String tenant) {
+        return list(tenant).stream().map(a -> new UploadedAdapter(a.id(), a.name(), a.baseModel(),
+                a.createdAt().getEpochSecond())).toList();
     }
 
     void setMergedModel(String tenant, String id, String modelId) {

@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import org.springframework.stereotype.Component;
 
 /**
- * Resolves a request's {@code model} for a tenant: a fine-tuned model ({@code ft:…}, its job's adapter), an
+ * Resolves a request's {@code model} for a tenant: a fine-tuned model ({@code ft:…}, its job's adapter, or a
+ * checkpoint's {@code ft:…:ckpt-step-N}), an
  * uploaded adapter (id or name), or a registered base model (a merged adapter counts as merged serving). Only the
  * tenant's own models resolve; anything else is a 404 naming the model.
  */
@@ -37,9 +38,14 @@ class ServedModels {
         return mergedRoot;
     }
 
-    /** The job id behind a fine-tuned model name (404 when the tenant has no such model). */
-    String fineTunedJobId(String tenant, String model) {
-        return fineTuned.fineTunedModel(tenant, model).orElseThrow(() -> Refusal.notFound("model", model)).jobId();
+    /**
+     * The name a fine-tuned model's merge is stored under: its job id, with the step for a checkpoint (404 when the
+     * tenant has no such model).
+     */
+    String fineTunedStoreName(String tenant, String model) {
+        FineTunedModels.FineTunedModel ft = fineTuned.fineTunedModel(tenant, model)
+                .orElseThrow(() -> Refusal.notFound("model", model));
+        return ft.jobId() + (ft.checkpointStep() == null ? "" : "-step-" + ft.checkpointStep());
     }
 
     ServedModel resolve(String tenant, String model) {
@@ -49,9 +55,8 @@ class ServedModels {
         if (model.startsWith("ft:")) {
             FineTunedModels.FineTunedModel ft = fineTuned.fineTunedModel(tenant, model)
                     .orElseThrow(() -> Refusal.notFound("model", model));
-            String prefix = ObjectKeys.adapter(tenant, ft.jobId());
-            return ServedModel.adapter(model, baseDir(tenant, ft.base()), dtype(tenant, ft.base()), prefix,
-                    downloads.files(prefix, tenant + "/job-" + ft.jobId()));
+            return ServedModel.adapter(model, baseDir(tenant, ft.base()), dtype(tenant, ft.base()), ft.adapterKey(),
+                    downloads.files(ft.adapterKey(), FineTunedModelServing.localName(tenant, ft)));
         }
         var adapter = adapters.find(tenant, model);
         if (adapter.isPresent()) {

@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
  * files/{tenant}/{file id}.jsonl                         uploaded datasets
  * files/{tenant}/{file id}.csv                           a job's results (metrics per step)
  * jobs/{tenant}/{job id}/checkpoints/step-{n}/…          resumable training state
+ * jobs/{tenant}/{job id}/checkpoints/step-{n}/adapter/…  that step's PEFT directory (the checkpoint as a model)
  * jobs/{tenant}/{job id}/adapter/…                       the exported PEFT directory (+ peftd.json)
  * adapters/{tenant}/{adapter id}/…                       an uploaded PEFT directory (serving)
  * merged/{tenant}/{adapter id}/…                         an adapter merged into its base (HF checkpoint)
@@ -15,6 +16,9 @@ import java.util.regex.Pattern;
  * Every segment is checked against a safe pattern, so no key can climb out of its prefix.
  */
 public final class ObjectKeys {
+
+    /** The folder of a checkpoint that holds its PEFT export, next to the training state. */
+    public static final String CHECKPOINT_ADAPTER = "adapter";
 
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
 
@@ -31,6 +35,11 @@ public final class ObjectKeys {
 
     public static String checkpoint(String tenant, String jobId, int step) {
         return job(tenant, jobId) + "checkpoints/" + String.format("step-%08d/", step);
+    }
+
+    /** The PEFT directory exported with checkpoint {@code step}: what serves and downloads as that checkpoint. */
+    public static String checkpointAdapter(String tenant, String jobId, int step) {
+        return checkpoint(tenant, jobId, step) + CHECKPOINT_ADAPTER + "/";
     }
 
     public static String checkpoints(String tenant, String jobId) {

@@ -10,6 +10,8 @@ import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;
 import dev.peftd.core.adapter.InvalidSettingException;
 import dev.peftd.core.adapter.peft.AdapterExport;
+import dev.peftd.core.adapter.peft.ExportOptions;
+import dev.peftd.core.adapter.peft.PeftExporter;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
@@ -178,7 +180,9 @@ class TrainingJobHandler implements JobHandler {
             int totalSteps = config.totalStepsFor(data.train().size());
             adapterConfig = adapterConfig.forRunOf(totalSteps);
             try (AbstractAdapter adapter = Adapters.create(adapterConfig, model.linears(), job.seed());
-                 TrainingProgress listener = progress.create(claim, settings.method(), control, checkpoints)) {
+                 TrainingProgress listener = progress.create(claim, settings.method(), control, checkpoints,
+                         peftDir -> PeftExporter.export(adapter, peftDir, ExportOptions.forModel(job.model(),
+                                 model.config())))) {
                 TrainingRun run = new TrainingRun(model, adapter, data, config, listener, checkpoints);
                 listener.attach(run);
                 if (resumeFrom != null) {

@@ -29,8 +29,8 @@ import org.springframework.util.FileSystemUtils;
 /**
  * The service side of a training run, called on the training thread: after each step it records progress on the job
  * (fenced on the lease), writes a metrics event and updates the meters, and asks the run to stop at this step
- * boundary when the worker wants it to; after each checkpoint it uploads it to the store, records it and prunes the
- * older ones ({@link CheckpointRetention}).
+ * boundary when the worker wants it to; after each checkpoint it adds the adapter's PEFT export (so the checkpoint
+ * serves as a model), uploads it to the store, records it and prunes the older ones ({@link CheckpointRetention}).
  */
 final class TrainingProgress implements TrainingListener, AutoCloseable {
 
@@ -57,9 +57,16 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         }
 
         /** @param method the method's id, a label of the job's meters */
-        TrainingProgress create(Claim claim, String method, RunControl control, Path localCheckpoints) {
-            return new TrainingProgress(this, claim, method, control, localCheckpoints);
+        TrainingProgress create(Claim claim, String method, RunControl control, Path localCheckpoints,
+                                AdapterExport export) {
+            return new TrainingProgress(this, claim, method, control, localCheckpoints, export);
         }
+    }
+
+    /** Writes the adapter as it is now as a PEFT directory: a checkpoint is also a model that serves. */
+    @FunctionalInterface
+    interface AdapterExport {
+        void write(Path directory) throws IOException;
     }
 
     private final Factory f;
@@ -67,6 +74,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private final ServiceMeters.JobLabels labels;
     private final RunControl control;
     private final Path localCheckpoints;
+    private final AdapterExport export;
     private TrainingRun run;
     private long trainedTokens;
     private double lastLoss = Double.NaN;
@@ -75,8 +83,10 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private int lastEvalStep = -1;
     private double lastEvalLoss = Double.NaN;
 
-    private TrainingProgress(Factory factory, Claim claim, String method, RunControl control, Path localCheckpoints) {
+    private TrainingProgress(Factory factory, Claim claim, String method, RunControl control, Path localCheckpoints,
+            AdapterExport export) {
         this.f = factory;
+        this.export = export;
         this.claim = claim;
         this.labels = new ServiceMeters.JobLabels(claim.jobId(), method, claim.spec().comparison());
         this.control = control;
@@ -92,12 +102,15 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         stopIfAsked();
     }
 
-    /** Passes a stop request on to the run: a shutdown checkpoints the steps done first, anything else just stops. */
+    /**
+     * Passes a stop request on to the run: a shutdown or a pause checkpoints the steps done first (the job continues
+     * from them), anything else just stops.
+     */
     private void stopIfAsked() {
         if (run == null || !control.shouldStop()) {
             return;
         }
-        if (control.stop() == RunControl.Stop.SHUTDOWN) {
+        if (control.handsBack()) {
             run.stopWithCheckpoint();
         } else {
             run.cancel();
@@ -188,6 +201,8 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     public void onCheckpoint(int step, Path directory) {
         String key = ObjectKeys.checkpoint(claim.tenant(), claim.jobId(), step);
         try {
+            // the run calls this right after writing the state, before the next step: the adapter is that state's
+            export.write(directory.resolve(ObjectKeys.CHECKPOINT_ADAPTER));
             f.store.putDirectory(key, directory);
             pruneOlderThan(directory);
         } catch (IOException e) {

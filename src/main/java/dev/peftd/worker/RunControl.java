@@ -3,8 +3,9 @@ package dev.peftd.worker;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Why a running job should stop at its next step boundary, if at all. Set by the heartbeat (cancel seen in the
- * database, lease lost), by a local cancel request, or by graceful shutdown; read by the training loop between steps.
+ * Why a running job should stop at its next step boundary, if at all. Set by the heartbeat (cancel or pause seen in
+ * the database, lease lost), by a local cancel or pause request, or by graceful shutdown; read by the training loop
+ * between steps.
  */
 public final class RunControl {
 
@@ -15,6 +16,8 @@ public final class RunControl {
         CANCEL,
         /** the process is shutting down: checkpoint, then hand the job back */
         SHUTDOWN,
+        /** the user paused the job: checkpoint, then hand the job back to wait, paused, without a worker */
+        PAUSE,
         /** another worker owns the job now: stop and write nothing */
         LEASE_LOST
     }
@@ -33,6 +36,12 @@ public final class RunControl {
 
     public Stop stop() {
         return stop.get();
+    }
+
+    /** Whether the run should save the steps it did before stopping, because the job will continue from them. */
+    public boolean handsBack() {
+        Stop now = stop.get();
+        return now == Stop.SHUTDOWN || now == Stop.PAUSE;
     }
 
     public boolean shouldStop() {

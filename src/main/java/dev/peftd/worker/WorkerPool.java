@@ -25,8 +25,8 @@ import org.springframework.context.event.EventListener;
 
 /**
  * The workers of this process: one thread per slot claims jobs from the queue and runs them with the
- * {@link JobHandler}. A scheduler renews each running job's lease and relays cancel requests seen in the database;
- * the reaper re-queues expired leases of any node, at start-up and every half lease.
+ * {@link JobHandler}. A scheduler renews each running job's lease and relays cancel and pause requests seen in the
+ * database; the reaper re-queues expired leases of any node, at start-up and every half lease.
  *
  * <p>Stopping (graceful shutdown) asks every running job to checkpoint at its next step boundary and hand its job
  * back, then waits for the workers to finish.
@@ -146,6 +146,7 @@ public class WorkerPool implements SmartLifecycle {
         try {
             switch (queue.heartbeat(claim, settings.lease())) {
                 case CANCEL_REQUESTED -> control.request(RunControl.Stop.CANCEL);
+                case PAUSE_REQUESTED -> control.request(RunControl.Stop.PAUSE);
                 case LOST -> control.request(RunControl.Stop.LEASE_LOST);
                 case HELD -> { }
             }
@@ -181,13 +182,11 @@ public class WorkerPool implements SmartLifecycle {
                         events.message(id, JobJournal.Level.info, "The job was cancelled");
                     }
                 }
-                case SHUTDOWN -> {
-                    written = queue.release(claim);
-                    result = "released";
-                    if (written) {
-                        events.message(id, JobJournal.Level.info,
-                                "Worker shutting down; the job goes back to the queue");
-                    }
+                case SHUTDOWN, PAUSE -> {
+                    Optional<JobState> after = queue.release(claim);
+                    written = after.isPresent();
+                    result = reason == RunControl.Stop.PAUSE ? JobState.PAUSED.wire() : "released";
+                    after.ifPresent(state -> events.message(id, JobJournal.Level.info, handedBack(state)));
                 }
                 default -> {
                     written = false;
@@ -203,6 +202,14 @@ public class WorkerPool implements SmartLifecycle {
         meters.outcome(result, nanos);
     }
 
+    private static String handedBack(JobState state) {
+        return switch (state) {
+            case PAUSED -> "The job is paused at its last checkpoint and holds no worker; resume it to continue";
+            case CANCELLED -> "The job was cancelled";
+            default -> "Worker shutting down; the job goes back to the queue";
+        };
+    }
+
     private void reap() {
         try {
             for (JobQueue.Reaped reaped : queue.reapExpired()) {
@@ -210,8 +217,10 @@ public class WorkerPool implements SmartLifecycle {
                     case QUEUED -> "The worker stopped responding; re-queued to resume from the last checkpoint"
                             + " (attempt " + reaped.attempts() + " of " + reaped.maxAttempts() + " used)";
                     case CANCELLED -> "The worker stopped responding while cancelling; the job is cancelled";
+                    case PAUSED -> "The worker stopped responding while pausing; the job is paused at its last"
+                            + " checkpoint";
                     case FAILED -> "The worker stopped responding " + reaped.attempts() + " times; the job failed";
-                    case RUNNING, CANCELLING, SUCCEEDED -> throw new IllegalStateException(
+                    case RUNNING, CANCELLING, PAUSING, SUCCEEDED -> throw new IllegalStateException(
                             "the reaper has no arrow into " + reaped.newState());
                 };
                 events.message(reaped.jobId(), reaped.newState() == JobState.FAILED ? JobJournal.Level.error
@@ -244,6 +253,19 @@ public class WorkerPool implements SmartLifecycle {
         if (control != null) {
             control.request(RunControl.Stop.CANCEL);
         }
+    }
+
+    @EventListener
+    void onPause(JobSignals.PauseRequested pause) {
+        RunControl control = running.get(pause.jobId());
+        if (control != null) {
+            control.request(RunControl.Stop.PAUSE);
+        }
+    }
+
+    /** Whether a worker of this process runs the job right now. */
+    public boolean runs(String jobId) {
+        return running.containsKey(jobId);
     }
 
     /** Jobs running in this process right now. */

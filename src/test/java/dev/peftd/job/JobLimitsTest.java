@@ -22,8 +22,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Per-tenant limits on fine-tuning jobs: at most {@code peftd.limits.active-jobs-per-tenant} (10) queued or running
- * jobs, even for concurrent submissions (429 naming the limit), and OpenAI's {@code metadata} limits (a 5 MB value
+ * Per-tenant limits on fine-tuning jobs: at most {@code peftd.limits.active-jobs-per-tenant} (10) queued, running or
+ * paused jobs, even for concurrent submissions (429 naming the limit), and OpenAI's {@code metadata} limits (a 5 MB value
  * was stored and returned in every list).
  */
 @ServiceTest
@@ -71,6 +71,13 @@ class JobLimitsTest {
             assertThat(activeJobs("beta")).isEqualTo(LIMIT);
             assertThat(TestApi.alpha(port).get("/v1/fine_tuning/jobs").status()).as("other tenants are not limited")
                     .isEqualTo(200);
+            // paused jobs hold no worker, yet keep their places: resuming one must never pass the limit
+            created.forEach(id -> assertThat(beta.post("/v1/fine_tuning/jobs/" + id + "/pause", Map.of()).status())
+                    .isEqualTo(200));
+            await().atMost(Duration.ofSeconds(60)).until(() -> jdbc.sql("""
+                    select count(*) from fine_tuning_jobs where tenant = 'beta' and status = 'paused'""")
+                    .query(Integer.class).single() == created.size());
+            assertThat(beta.post("/v1/fine_tuning/jobs", longJob).status()).as("paused jobs count").isEqualTo(429);
         } finally {
             created.forEach(id -> beta.post("/v1/fine_tuning/jobs/" + id + "/cancel", Map.of()));
         }
@@ -118,7 +125,8 @@ class JobLimitsTest {
     }
 
     private int activeJobs(String tenant) {
-        return jdbc.sql("select count(*) from fine_tuning_jobs where tenant = ? and status in ('queued', 'running', 'cancelling')")
+        return jdbc.sql("select count(*) from fine_tuning_jobs where tenant = ? and status in "
+                        + dev.peftd.queue.JobState.sqlList(dev.peftd.queue.JobState.ACTIVE))
                 .param(tenant).query(Integer.class).single();
     }
 }

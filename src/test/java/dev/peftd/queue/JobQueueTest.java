@@ -119,9 +119,51 @@ class JobQueueTest {
     void releaseHandsTheJobBackWithoutSpendingAnAttempt() {
         insertJob(jdbc, "ftjob-4", 3, clock.instant());
         Claim claim = queue.claim("w1", LEASE).orElseThrow();
-        assertThat(queue.release(claim)).isTrue();
+        assertThat(queue.release(claim)).contains(JobState.QUEUED);
         assertThat(row("ftjob-4")).containsEntry("status", "queued").containsEntry("attempts", 0);
         Optional<Claim> again = queue.claim("w2", LEASE);
         assertThat(again).map(Claim::attempt).contains(1);
+    }
+
+    @Test
+    void aPauseIsSeenByTheHeartbeatAndTheReleasedJobWaitsPausedWithoutLeaseUntilResumed() {
+        insertJob(jdbc, "ftjob-5", 3, clock.instant());
+        Claim claim = queue.claim("w1", LEASE).orElseThrow();
+        jdbc.sql("update fine_tuning_jobs set status = 'pausing' where id = 'ftjob-5'").update();
+        assertThat(queue.heartbeat(claim, LEASE)).isEqualTo(JobQueue.LeaseState.PAUSE_REQUESTED);
+        assertThat(queue.checkpointed(claim, 7, 700)).as("a pausing job's worker still writes its checkpoint").isTrue();
+        assertThat(queue.release(claim)).contains(JobState.PAUSED);
+        assertThat(row("ftjob-5")).containsEntry("status", "paused").containsEntry("attempts", 0)
+                .containsEntry("lease_owner", null);
+        assertThat(queue.claim("w2", LEASE)).as("a paused job is not claimed").isEmpty();
+        assertThat(queue.heartbeat(claim, LEASE)).isEqualTo(JobQueue.LeaseState.LOST);
+        jdbc.sql("update fine_tuning_jobs set status = 'queued' where id = 'ftjob-5'").update();   // resume
+        Claim resumed = queue.claim("w2", LEASE).orElseThrow();
+        assertThat(resumed.checkpointStep()).isEqualTo(7);
+        assertThat(resumed.checkpointTokens()).isEqualTo(700);
+        assertThat(resumed.attempt()).isEqualTo(1);
+    }
+
+    @Test
+    void aPausingJobWhoseWorkerIsLostIsPausedAtItsLastCheckpoint() {
+        insertJob(jdbc, "ftjob-6", 1, clock.instant());
+        queue.claim("w1", LEASE).orElseThrow();
+        jdbc.sql("update fine_tuning_jobs set status = 'pausing' where id = 'ftjob-6'").update();
+        clock.advance(LEASE.plusSeconds(1));
+        // its one attempt is used up, yet it is paused, not failed: the user asked it to wait
+        assertThat(queue.reapExpired()).extracting(JobQueue.Reaped::newState).containsExactly(JobState.PAUSED);
+        assertThat(row("ftjob-6")).containsEntry("status", "paused").containsEntry("error_code", null)
+                .containsEntry("lease_owner", null);
+        assertThat(jdbc.sql("select finished_at is null from fine_tuning_jobs where id = 'ftjob-6'")
+                .query(Boolean.class).single()).isTrue();
+    }
+
+    @Test
+    void aCancelAfterAPauseWinsWhenTheWorkerLetsGo() {
+        insertJob(jdbc, "ftjob-7", 3, clock.instant());
+        Claim claim = queue.claim("w1", LEASE).orElseThrow();
+        jdbc.sql("update fine_tuning_jobs set status = 'cancelling' where id = 'ftjob-7'").update();
+        assertThat(queue.release(claim)).contains(JobState.CANCELLED);
+        assertThat(row("ftjob-7")).containsEntry("status", "cancelled");
     }
 }

@@ -2,18 +2,23 @@ package dev.peftd.serving;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.model.TestModels;
+import dev.peftd.kernel.Refusal;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The adapter cache's LRU order, byte budget, eviction meters, and leases that outlive eviction. */
+/**
+ * The adapter cache's LRU order, byte budget, eviction meters, leases that outlive eviction, and deletion that waits
+ * for them.
+ */
 class AdapterCacheTest {
 
     private static final long[] PROMPT = {1, 17, 42, 99, 7};
@@ -67,6 +72,28 @@ class AdapterCacheTest {
             cache.invalidate("vera");
             assertEquals(0, cache.size());
             assertEquals(0, cache.usedBytes());
+        }
+    }
+
+    @Test
+    void aDeletionIsRefusedWhileAnyOfItsAdaptersIsLeasedAndThenNoneLoadsAgain() throws Exception {
+        try (ServingFixtures serving = new ServingFixtures()) {
+            AdapterCache cache = serving.engine.adapters();
+            LoadedBase base = serving.engine.bases().get(TestModels.tinyLlama());
+            cache.acquire("final", base, files("llama-lora")).close();
+            Leased.Lease<FactoredAdapter> request = cache.acquire("ckpt", base, files("llama-lora"));
+            Refusal inUse = assertThrows(Refusal.class, () -> cache.delete(List.of("final", "ckpt"), "ft:m"));
+            assertEquals(Refusal.Kind.CONFLICT, inUse.kind());
+            assertTrue(inUse.getMessage().contains("'ft:m' is serving a request"));
+            assertEquals(2, cache.size(), "all or none: the idle one stays too");
+            cache.acquire("final", base, files("llama-lora")).close();
+
+            request.close();
+            cache.delete(List.of("final", "ckpt"), "ft:m");
+            assertEquals(0, cache.size());
+            Refusal gone = assertThrows(Refusal.class, () -> cache.acquire("ckpt", base, files("llama-lora")));
+            assertEquals(Refusal.Kind.NOT_FOUND, gone.kind());
+            cache.acquire("other", base, files("llama-lora")).close();
         }
     }
 

@@ -19,7 +19,6 @@ import dev.peftd.TestApi;
 import dev.peftd.core.model.TestModels;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -378,25 +377,8 @@ class ServingApiTest {
         return upload(api, baseModel, null, "adapter.zip", zip);
     }
 
-    private static TestApi.Response upload(TestApi api, String baseModel, String name, String fileName, byte[] zip)
-            throws IOException {
-        String boundary = "----peftd" + UUID.randomUUID();
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        field(body, boundary, "base_model", baseModel);
-        if (name != null) {
-            field(body, boundary, "name", name);
-        }
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
-                + "\"\r\nContent-Type: application/zip\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-        body.write(zip);
-        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return api.send(api.request("/v1/adapters").header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
-    }
-
-    private static void field(ByteArrayOutputStream body, String boundary, String name, String value) throws IOException {
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value
-                + "\r\n").getBytes(StandardCharsets.UTF_8));
+    static TestApi.Response upload(TestApi api, String baseModel, String name, String fileName, byte[] zip) {
+        return api.uploadAdapter(baseModel, name, fileName, zip);
     }
 
     /** The PEFT files of a fixture directory (not PEFT's logits beside them), in a folder inside the zip. */

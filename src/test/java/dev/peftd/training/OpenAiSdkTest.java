@@ -1,11 +1,15 @@
 package dev.peftd.training;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
+import com.openai.errors.NotFoundException;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.files.FileCreateParams;
 import com.openai.models.files.FileObject;
 import com.openai.models.files.FilePurpose;
@@ -13,6 +17,8 @@ import com.openai.models.finetuning.jobs.FineTuningJob;
 import com.openai.models.finetuning.jobs.FineTuningJobEvent;
 import com.openai.models.finetuning.jobs.JobCreateParams;
 import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
+import com.openai.models.models.Model;
+import com.openai.models.models.ModelDeleted;
 import dev.peftd.Fixtures;
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
@@ -30,12 +36,16 @@ class OpenAiSdkTest {
     @LocalServerPort
     int port;
 
+    private OpenAIClient client() {
+        return OpenAIOkHttpClient.builder().apiKey(TestApi.ALPHA_KEY)
+                .baseUrl("http://localhost:" + port + "/v1").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+    }
+
     @Test
     void theOfficialClientUploadsTrainsListsFollowsAndCancels() {
         TestApi http = TestApi.alpha(port);
         Fixtures.readyTinyLlama(http, "tiny-llama");
-        OpenAIClient openai = OpenAIOkHttpClient.builder().apiKey(TestApi.ALPHA_KEY)
-                .baseUrl("http://localhost:" + port + "/v1").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+        OpenAIClient openai = client();
 
         FileObject file = openai.files().create(FileCreateParams.builder()
                 .file(Fixtures.trainingJsonl(4).getBytes(StandardCharsets.UTF_8))
@@ -96,5 +106,56 @@ class OpenAiSdkTest {
         assertThat(cancelled.status().asString()).isIn("cancelled", "cancelling");
         await().atMost(Duration.ofSeconds(60)).until(() ->
                 openai.fineTuning().jobs().retrieve(vera.id()).status().equals(FineTuningJob.Status.CANCELLED));
+    }
+
+    /**
+     * Pause and resume, a checkpoint served by name, models.list with checkpoints and uploaded adapters, and
+     * models.delete, all through the SDK.
+     */
+    @Test
+    void theOfficialClientPausesResumesServesACheckpointListsAndDeletesModels() {
+        TestApi http = TestApi.alpha(port);
+        Fixtures.readyTinyLlama(http, "tiny-llama");
+        OpenAIClient openai = client();
+        String file = Fixtures.uploadTrainingFile(http);
+        FineTuningJob created = openai.fineTuning().jobs().create(JobCreateParams.builder()
+                .model("tiny-llama").trainingFile(file).suffix("life").seed(7L)
+                .putAdditionalBodyProperty("method", JsonValue.from(Map.of("type", "lora", "lora",
+                        Map.of("hyperparameters", Map.of("r", 2, "max_steps", 150, "batch_size", 1,
+                                "checkpoint_every", 2)))))
+                .build());
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(10)).until(() ->
+                openai.fineTuning().jobs().retrieve(created.id()).status().equals(FineTuningJob.Status.RUNNING));
+
+        // OpenAI's SDK knows no "paused" constant: the wire value reads back as the string
+        FineTuningJob pausing = openai.fineTuning().jobs().pause(created.id());
+        assertThat(pausing.status().asString()).isIn("pausing", "paused");
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                openai.fineTuning().jobs().retrieve(created.id()).status().asString().equals("paused"));
+        assertThat(openai.fineTuning().jobs().resume(created.id()).status().asString())
+                .isIn("queued", "running", "succeeded");
+        await().atMost(Duration.ofSeconds(120)).until(() ->
+                openai.fineTuning().jobs().retrieve(created.id()).status().equals(FineTuningJob.Status.SUCCEEDED));
+        String model = openai.fineTuning().jobs().retrieve(created.id()).fineTunedModel().orElseThrow();
+
+        // a checkpoint's name is a model: completions, and listed with the uploaded adapters
+        String checkpoint = openai.fineTuning().jobs().checkpoints().list(created.id()).autoPager().stream()
+                .map(FineTuningJobCheckpoint::fineTunedModelCheckpoint).findFirst().orElseThrow();
+        Completion completion = openai.completions().create(CompletionCreateParams.builder().model(checkpoint)
+                .prompt("Once upon a time").maxTokens(3L).temperature(0.0).build());
+        assertThat(completion.model()).isEqualTo(checkpoint);
+        assertThat(completion.choices()).hasSize(1);
+        String adapterId = http.uploadAdapter("tiny-llama", null, "checkpoint.zip",
+                http.get("/v1/fine_tuning/jobs/" + created.id() + "/adapter?step="
+                        + checkpoint.substring(checkpoint.lastIndexOf('-') + 1)).bytes()).json().path("id").asString();
+        assertThat(openai.models().list().autoPager().stream().map(Model::id))
+                .contains("tiny-llama", model, checkpoint, adapterId);
+
+        ModelDeleted deleted = openai.models().delete(model);
+        assertThat(deleted.id()).isEqualTo(model);
+        assertThat(deleted.deleted()).isTrue();
+        assertThatThrownBy(() -> openai.models().retrieve(checkpoint)).isInstanceOf(NotFoundException.class);
+        assertThatThrownBy(() -> openai.completions().create(CompletionCreateParams.builder().model(model)
+                .prompt("Once").maxTokens(1L).build())).isInstanceOf(NotFoundException.class);
     }
 }

@@ -101,8 +101,9 @@ public final class TrainingRun {
 
     /**
      * Asks the run to stop before its next step and to checkpoint the steps done since the last checkpoint, so that
-     * a resumed run repeats none (a process shutting down); safe from any thread. Without checkpointing configured
-     * this is {@link #cancel()}.
+     * a resumed run repeats none (a process shutting down, a paused job); safe from any thread. The checkpoint is
+     * written even when {@code checkpoint_every} is 0, since the run will continue from it; without a checkpoint
+     * directory this is {@link #cancel()}.
      */
     public void stopWithCheckpoint() {
         checkpointWhenStopping.set(true);
@@ -170,8 +171,9 @@ public final class TrainingRun {
         }
         adapter.setTraining(false);
         boolean stoppedEarly = cancelled.get() && step < totalSteps && !earlyStopped;
-        if (stoppedEarly && checkpointWhenStopping.get() && config.checkpointEvery() > 0 && step > startStep
-                && step % config.checkpointEvery() != 0) {
+        boolean checkpointedThisStep = config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0;
+        if (stoppedEarly && checkpointWhenStopping.get() && checkpointRoot != null && step > startStep
+                && !checkpointedThisStep) {
             listener.onCheckpoint(step, checkpoint(optimizer, step, losses, best));
         }
         Evaluation full = null;

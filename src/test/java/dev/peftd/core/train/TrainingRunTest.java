@@ -49,6 +49,12 @@ class TrainingRunTest {
 
     private static TrainingFixtures.Recorder train(TrainingConfig config, Path checkpoints, Path resume,
                                                    int cancelAfter) {
+        return train(config, checkpoints, resume, cancelAfter, false);
+    }
+
+    /** @param keepSteps stop with {@link TrainingRun#stopWithCheckpoint()} instead of {@link TrainingRun#cancel()} */
+    private static TrainingFixtures.Recorder train(TrainingConfig config, Path checkpoints, Path resume,
+                                                   int cancelAfter, boolean keepSteps) {
         TrainingFixtures.Recorder recorder = new TrainingFixtures.Recorder();
         try (AbstractAdapter adapter = TrainingFixtures.adapter(model, TrainingFixtures.lora(4, 8, 0.1), 5)) {
             TrainingRun[] run = new TrainingRun[1];
@@ -56,7 +62,9 @@ class TrainingRunTest {
                 @Override
                 public void onStep(StepReport report) {
                     recorder.onStep(report);
-                    if (report.step() == cancelAfter) {
+                    if (report.step() == cancelAfter && keepSteps) {
+                        run[0].stopWithCheckpoint();
+                    } else if (report.step() == cancelAfter) {
                         run[0].cancel();
                     }
                 }
@@ -105,6 +113,21 @@ class TrainingRunTest {
         TrainingFixtures.Recorder resumed = train(config().checkpointEvery(3).build(), dir, dir.resolve("step-000003"), -1);
         assertThat(resumed.steps).extracting(StepReport::step).containsExactly(4, 5, 6, 7, 8);
         assertThat(resumed.losses()).isEqualTo(uninterrupted.subList(3, 8));
+    }
+
+    /** A paused job's run: no periodic checkpoints asked for, yet the steps done are saved and resume exactly. */
+    @Test
+    void aRunStoppedToContinueCheckpointsItsStepsEvenWithoutPeriodicCheckpoints(@TempDir Path dir) {
+        List<Double> uninterrupted = train(config().build(), null, null, -1).losses();
+
+        TrainingFixtures.Recorder first = train(config().checkpointEvery(0).build(), dir, null, 5, true);
+        assertThat(first.steps).hasSize(5);
+        assertThat(Files.isRegularFile(dir.resolve("step-000005/checkpoint.json"))).isTrue();
+
+        TrainingFixtures.Recorder resumed = train(config().checkpointEvery(0).build(), dir, dir.resolve("step-000005"),
+                -1);
+        assertThat(resumed.steps).extracting(StepReport::step).containsExactly(6, 7, 8);
+        assertThat(resumed.losses()).isEqualTo(uninterrupted.subList(5, 8));
     }
 
     @Test
