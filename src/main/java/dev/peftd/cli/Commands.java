@@ -22,5 +22,6 @@ final class Commands {
         Cli.register("train", TrainCommand.HELP, new TrainCommand());
         BenchCommand bench = Benchmarks.command();
         Cli.register("bench", bench.usage(), bench);
+        Cli.register("doctor", DoctorCommand.HELP, new DoctorCommand());
     }
 }
