@@ -10,7 +10,7 @@ method rounds exactly where transformers' model code computes in the half dtype 
 is carried by a half tensor argument, never by a DJL DataType. `code` tensors are int64 scalars: 0 = bfloat16,
 1 = float16.
 
-  empty(n, code)          an uninitialised 1-d half tensor of n elements (n: int64 0-d)
+  empty(n, code)          an uninitialised 1-d half tensor of n elements on n's device (n: int64 0-d)
   fill_(w, start, chunk)  w[start : start+len(chunk)] = chunk, rounding a float32 chunk into the half tensor in place
                           (start: int64 0-d); returns start. How a checkpoint tensor becomes a half tensor without a
                           float32 copy of it: no bit reinterpretation is possible here, because DJL 0.36 aborts on
@@ -59,7 +59,8 @@ class HalfOps(torch.nn.Module):
 
     @torch.jit.export
     def empty(self, n: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        return torch.empty([int(n.item())], dtype=half_type(code))
+        # on n's device: a model loaded onto a GPU gets its half weights there, not on the CPU
+        return torch.empty([int(n.item())], dtype=half_type(code), device=n.device)
 
     @torch.jit.export
     def fill_(self, w: torch.Tensor, start: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,11 @@ training: PEFT LoRA on the tiny-llama model fixture (runtime's src/test/resource
 training-bf16: the `lora` run again on tiny-llama loaded with dtype=torch.bfloat16 (sdpa attention, the default),
           the adapter float32 as PEFT keeps it (autocast_adapter_dtype), AdamW float32, the loss on logits.float()
           -> src/test/resources/fixtures/training/parity/runs-bf16.json (same examples and init as runs.json)
+vera-half: VeRA (r=4, all 7 projections, d_initial 0.1, projection_prng_key 0) on tiny-llama loaded in bfloat16, from
+          PEFT's own init (b = 0, d = d_initial, projections regenerated from the key, which on a half base PEFT rounds
+          to the base's dtype and holds in float32), 12 steps of AdamW (lr 2e-2, wd 0.01) on the first batches of
+          runs.json; plus the regenerated vera_A / vera_B on a bfloat16 and on a float16 base
+          -> src/test/resources/fixtures/training/parity/vera-half.json
 """
 import json
 import math
@@ -139,7 +144,7 @@ def batch_tensors(examples):
 
 
 def run_peft(model_dir, init_dir, examples, lr, wd, ratio=None, warmup=0, schedule="constant", clip=None,
-             micro=BATCH, accum=1, dtype=torch.float32):
+             micro=BATCH, accum=1, dtype=torch.float32, steps=STEPS):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
     attn = "eager" if dtype == torch.float32 else "sdpa"
@@ -156,11 +161,11 @@ def run_peft(model_dir, init_dir, examples, lr, wd, ratio=None, warmup=0, schedu
         groups = [{"params": slow, "lr": lr, "weight_decay": wd}, {"params": fast, "lr": lr * ratio, "weight_decay": wd}]
     opt = torch.optim.AdamW(groups, betas=(0.9, 0.999), eps=1e-8)
     if schedule == "cosine":
-        sched = get_cosine_schedule_with_warmup(opt, warmup, STEPS)
+        sched = get_cosine_schedule_with_warmup(opt, warmup, steps)
     else:
         sched = get_constant_schedule_with_warmup(opt, warmup)
     losses, norms, lrs = [], [], []
-    for step in range(STEPS):
+    for step in range(steps):
         window = [examples[(step * accum + i) * micro:(step * accum + i + 1) * micro] for i in range(accum)]
         batches = [batch_tensors(w) for w in window]
         n_items = sum(int((lab[:, 1:] != -100).sum()) for _, lab in batches)
@@ -232,6 +237,34 @@ def make_training_bf16():
     print("wrote", out / "runs-bf16.json")
 
 
+def make_vera_half():
+    import tempfile
+    from peft import VeraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+    model_dir = ROOT / "src/test/resources/fixtures/models/tiny-llama"
+    out = OUT / "parity"
+    fixture = json.loads((out / "runs.json").read_text())
+    cfg = dict(r=4, vera_dropout=0.0, d_initial=0.1, projection_prng_key=0, save_projection=False,
+               target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    projections = {}
+    for name, dtype in (("bfloat16", torch.bfloat16), ("float16", torch.float16)):
+        base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+        model = get_peft_model(base, VeraConfig(task_type="CAUSAL_LM", **cfg))
+        a, b = model.base_model.vera_A["default"], model.base_model.vera_B["default"]
+        assert a.dtype == torch.float32 and torch.equal(a, a.to(dtype).float()), "projection not rounded to the base"
+        projections[name] = {"vera_A": flat(a), "vera_B": flat(b), "shape_A": list(a.shape), "shape_B": list(b.shape)}
+        if name == "bfloat16":
+            init = Path(tempfile.mkdtemp()) / "vera-init"
+            model.save_pretrained(init)
+    kw = dict(lr=2e-2, wd=0.01)
+    torch.manual_seed(0)
+    result = {"settings": kw, **run_peft(model_dir, init, fixture["examples"], dtype=torch.bfloat16, steps=12, **kw)}
+    print("vera bf16", ["%.5f" % x for x in result["losses"]])
+    (out / "vera-half.json").write_text(json.dumps({
+        "model": "tiny-llama", "config": cfg, "projections": projections, "runs": {"vera_bf16": result}}))
+    print("wrote", out / "vera-half.json")
+
+
 if __name__ == "__main__":
     which = sys.argv[1:] or ["optim", "training"]
     if "optim" in which:
@@ -240,3 +273,5 @@ if __name__ == "__main__":
         make_training()
     if "training-bf16" in which:
         make_training_bf16()
+    if "vera-half" in which:
+        make_vera_half()

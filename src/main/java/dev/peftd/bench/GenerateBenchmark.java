@@ -96,6 +96,8 @@ public final class GenerateBenchmark {
             object.put("rss_mb_loaded", rssLoaded);
             object.put("rss_mb_warm", rssWarm);
             object.put("rss_mb_after_runs", memory.rssMb());
+            // generate_bench.sh reads it next to transformers' VmHWM: the load included
+            object.put("rss_mb_peak", Math.round(ProcessStats.peakRssMb()));
             object.put("live_ndarrays_after_runs", memory.liveArrays());
             out.println(new Gson().toJson(object));
             return;
@@ -106,8 +108,9 @@ public final class GenerateBenchmark {
         out.printf(Locale.ROOT, "decode  %10.1f tokens/s%n", decode);
         out.printf(Locale.ROOT, "decode  %10.1f tokens/s through Generator (batch 1: logits to Java, argmax, detokenize off)%n",
                 generator);
-        out.printf(Locale.ROOT, "rss MB: loaded %d, after warm-up %d, after each run %s; live NDArrays after each run %s%n",
-                rssLoaded, rssWarm, memory.rssMb(), memory.liveArrays());
+        out.printf(Locale.ROOT, "rss MB: loaded %d, after warm-up %d, after each run %s, peak %d; live NDArrays after "
+                + "each run %s%n", rssLoaded, rssWarm, memory.rssMb(), Math.round(ProcessStats.peakRssMb()),
+                memory.liveArrays());
     }
 
     /** Resident memory and live native arrays after each timed run: both must stay flat. */

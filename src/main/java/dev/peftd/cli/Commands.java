@@ -23,5 +23,6 @@ final class Commands {
         Cli.register("compare", CompareCommand.HELP, new CompareCommand());
         BenchCommand bench = Benchmarks.command();
         Cli.register("bench", bench.usage(), bench);
+        Cli.register("doctor", DoctorCommand.HELP, new DoctorCommand());
     }
 }

@@ -6,13 +6,10 @@ import dev.peftd.bench.ProcessStats;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.AdapterConfig;
 import dev.peftd.core.adapter.Adapters;
-import dev.peftd.core.adapter.InvalidSettingException;
-import dev.peftd.core.adapter.Method;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.tokenizer.Tokenizer;
-import dev.peftd.core.train.MethodSettings;
 import dev.peftd.core.train.TrainingData;
 import dev.peftd.core.train.TrainingResult;
 import dev.peftd.core.train.TrainingRun;
@@ -56,19 +53,9 @@ final class TrainCommand implements Command {
               evaluation and checkpoints:  --eval-file FILE.jsonl | --eval-fraction F  --eval-every N
                          --eval-samples N  --early-stopping-patience P  --keep-best
                          --checkpoint-every N  --resume DIR
-              base:      --dtype float32 (default)|bfloat16|float16|auto: the frozen base's type (lora, lora_fa,
-                         lora_plus; adapter, optimizer and loss stay float32)
+              base:      --dtype float32 (default)|bfloat16|float16|auto: the frozen base's type (every method;
+                         adapter, optimizer and loss stay float32)
               output:    --json (one JSON object per step, evaluation and checkpoint, then a summary)""";
-
-    /** The core's rule ({@link MethodSettings#requireBaseFits}) on the loaded base, whose type {@code auto} fixes. */
-    private static void requireFloat32BaseFor(Method method, CausalLm model) throws UsageException {
-        boolean half = model.linears().values().stream().anyMatch(dev.peftd.core.model.Linear::halfPrecision);
-        try {
-            MethodSettings.requireBaseFits(method, half);
-        } catch (InvalidSettingException e) {
-            throw new UsageException("--dtype: " + e.reason());
-        }
-    }
 
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
@@ -81,7 +68,6 @@ final class TrainCommand implements Command {
             requireFile("--eval-file", o.evalFile());
         }
         try (Tokenizer tokenizer = ModelArgument.tokenizer(modelDir, true); CausalLm model = ModelArgument.load(modelDir, o.dtype())) {
-            requireFloat32BaseFor(o.method(), model);
             int maxSeqLen = Math.min(o.maxSeqLen(), model.config().maxPositionEmbeddings());
             TrainingData data = data(o, tokenizer, maxSeqLen, out);
             AdapterConfig config = o.adapter();

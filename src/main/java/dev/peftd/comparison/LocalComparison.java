@@ -5,7 +5,6 @@ import dev.peftd.core.adapter.Adapters;
 import dev.peftd.core.adapter.analysis.AdapterAnalysis;
 import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.model.CausalLm;
-import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import dev.peftd.core.train.MethodSettings;
@@ -100,7 +99,6 @@ public final class LocalComparison {
         Path dir = outDir.resolve(relative);
         memory.resetPeak();
         try (CausalLm model = ModelLoader.load(modelDir, s.dtype())) {
-            MethodSettings.requireBaseFits(s.method(), model.linears().values().stream().anyMatch(Linear::halfPrecision));
             int maxSeqLen = Math.min(s.maxSeqLength(), model.config().maxPositionEmbeddings());
             TrainingData data = new TrainingData(JsonlDataset.read(trainFile, tokenizer, maxSeqLen).examples(),
                     JsonlDataset.read(evalFile, tokenizer, maxSeqLen).examples(),

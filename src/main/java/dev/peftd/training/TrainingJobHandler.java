@@ -172,9 +172,6 @@ class TrainingJobHandler implements JobHandler {
         AdapterConfig adapterConfig = settings.adapter();
         try (Tokenizer tokenizer = Tokenizer.load(modelDir);
              CausalLm model = ModelLoader.load(modelDir, device(control.device()), settings.dtype())) {
-            // auto is known only now: a bf16 checkpoint under auto is a half base that VeRA and Delta-LoRA refuse
-            dev.peftd.core.train.MethodSettings.requireBaseFits(adapterConfig.method(),
-                    model.linears().values().stream().anyMatch(dev.peftd.core.model.Linear::halfPrecision));
             int maxLen = Math.min(settings.maxSeqLength(), model.config().maxPositionEmbeddings());
             TrainingData data = data(tokenizer, job, trainFile, validationFile, maxLen);
             int totalSteps = config.totalStepsFor(data.train().size());

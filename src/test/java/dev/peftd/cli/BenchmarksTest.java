@@ -37,6 +37,20 @@ class BenchmarksTest {
         assertThat(report.get("runs").getAsInt()).isEqualTo(1);
     }
 
+    /** What tools/bench/generate_bench.sh reads from peftd's side, next to transformers' in the same dtype. */
+    @Test
+    void benchGenerateReportsTheSideBySideFieldsInItsDtype() {
+        CliRun run = CliRun.of("bench", "generate", "--model", TestModels.tinyLlama().toString(), "--dtype",
+                "bfloat16", "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--threads", "1", "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonObject report = JsonParser.parseString(run.out().strip()).getAsJsonObject();
+        assertThat(report.get("dtype").getAsString()).isEqualTo("bfloat16");
+        for (String field : new String[] {"prefill_tokens_per_s", "decode_tokens_per_s",
+                "generator_decode_tokens_per_s", "rss_mb_peak"}) {
+            assertThat(report.get(field).getAsDouble()).as(field).isPositive();
+        }
+    }
+
     @Test
     void benchTrainsPythonIsTheFirstPython3OnThePath(@TempDir Path tmp) throws Exception {
         Path empty = Files.createDirectories(tmp.resolve("empty"));

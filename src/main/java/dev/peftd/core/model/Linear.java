@@ -3,6 +3,7 @@ package dev.peftd.core.model;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfType;
 
 /**
  * A base-model linear layer in PEFT orientation: {@code y = x·Wᵀ + b}. GPT-2's Conv1D weights ({@code [in, out]} on
@@ -36,7 +37,12 @@ public interface Linear {
 
     /** True when the weight is held in bfloat16 or float16 ({@link #weight()} then throws). */
     default boolean halfPrecision() {
-        return false;
+        return halfType() != null;
+    }
+
+    /** The half type the weight is held in, or {@code null} for float32. */
+    default HalfType halfType() {
+        return null;
     }
 
     /** Elements of the weight and bias. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.peftd.core.tensor.HalfOps;
 import dev.peftd.core.tensor.HalfTensor;
+import dev.peftd.core.tensor.HalfType;
 
 /**
  * A frozen base-model linear layer, {@code y = x·Wᵀ + b}, that hands its output to the forward call's
@@ -79,8 +80,8 @@ public final class LinearLayer implements Linear {
     }
 
     @Override
-    public boolean halfPrecision() {
-        return halfWeight != null;
+    public HalfType halfType() {
+        return halfWeight != null ? halfWeight.type() : null;
     }
 
     @Override

@@ -153,6 +153,16 @@ public final class HalfOps {
     }
 
     /**
+     * {@link #round} for an array that outlives the call and may later be saved for backward (a frozen adapter
+     * tensor on a half base): made with autograd on, as the weights are ({@link #make}), and out of any NDScope.
+     */
+    public static NDArray roundToKeep(NDArray x, HalfType type) {
+        NDArray rounded = make("round", x, like(type));
+        NDScope.unregister(rounded);
+        return rounded;
+    }
+
+    /**
      * {@code x·Wᵀ (+ b)} as transformers' half {@code nn.Linear}: x rounded to the half type, one rounding of the
      * result. Several rows without gradient: the GEMM runs in float32 on the weight upcast for this call only, 4096
      * rows at a time (exact products, float32 accumulation: the same values up to summation order), because on CPUs

@@ -78,9 +78,6 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
             WARMUP_STEPS, WEIGHT_DECAY, MAX_GRAD_NORM, GRADIENT_ACCUMULATION_STEPS, MAX_SEQ_LENGTH, CHECKPOINT_EVERY, DTYPE,
             EVAL_EVERY, EVAL_SAMPLES, EARLY_STOPPING_PATIENCE, KEEP_BEST);
 
-    /** Methods that read or write the float32 base weight, so cannot train on a half one. */
-    private static final Set<Method> FLOAT32_BASE_ONLY = EnumSet.of(Method.VERA, Method.DELTA_LORA);
-
     /** Settings that are on/off switches (flags on a command line). */
     public static final Set<String> SWITCHES = Set.of(USE_RSLORA, LORA_FA_PROJECT_GRAD, KEEP_BEST);
 
@@ -151,35 +148,20 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
         TrainingConfig.Builder training = training(method, v, seed);
         int maxSeqLength = v.integer(MAX_SEQ_LENGTH, 512, 8, 32_768);
         training.checkpointEvery(v.integer(CHECKPOINT_EVERY, 0, 0, 1_000_000));   // 0: no checkpoints
-        ModelDtype dtype = dtype(method, v);
+        ModelDtype dtype = dtype(v);
         evaluation(method, v, training);
         return new MethodSettings(method, adapter, training.build(), maxSeqLength, dtype, v.resolved());
     }
 
     /**
      * float32 unless given: bf16 compute on a CPU without avx512_bf16 is slower than float32, and the command line's
-     * {@code --dtype} defaults to float32 too. A half type is refused at once for a method that needs a float32
-     * base; {@code auto} is checked once the checkpoint's type is known ({@link #requireBaseFits}).
+     * {@code --dtype} defaults to float32 too. Every method trains on a half base: the adapter, its optimizer state
+     * and the loss stay float32 (VeRA's regenerated projections are rounded to the base's type as PEFT's are;
+     * Delta-LoRA's W movement is kept in float32 on the side, never written into the half W).
      */
-    private static ModelDtype dtype(Method method, GivenSettings v) {
+    private static ModelDtype dtype(GivenSettings v) {
         List<String> names = java.util.Arrays.stream(ModelDtype.values()).map(ModelDtype::externalName).toList();
-        ModelDtype dtype = ModelDtype.parse(v.choice(DTYPE, ModelDtype.FLOAT32.externalName(), names));
-        requireBaseFits(method, dtype.isHalf());
-        return dtype;
-    }
-
-    /**
-     * The one rule for what trains on a half base: lora, lora_fa and lora_plus do; VeRA (its merged training pass
-     * reads W) and Delta-LoRA (it writes W) need a float32 base.
-     *
-     * @param halfBase whether the base is (or will be) held in bfloat16 or float16
-     * @throws InvalidSettingException naming {@code dtype}
-     */
-    public static void requireBaseFits(Method method, boolean halfBase) {
-        if (halfBase && FLOAT32_BASE_ONLY.contains(method)) {
-            throw new InvalidSettingException(DTYPE, "method '" + method.id() + "' needs a float32 base (it reads or"
-                    + " writes the base weight): use dtype float32; a half base supports lora, lora_fa and lora_plus");
-        }
+        return ModelDtype.parse(v.choice(DTYPE, ModelDtype.FLOAT32.externalName(), names));
     }
 
     private static AdapterConfig adapter(Method method, GivenSettings v, int r, double alpha, double dropout,

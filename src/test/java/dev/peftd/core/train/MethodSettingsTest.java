@@ -108,25 +108,14 @@ class MethodSettingsTest {
         assertThat(again.values()).isEqualTo(first.values());
     }
 
-    /** The one half-base rule: LoRA-family methods take a half dtype, VeRA and Delta-LoRA only float32 (or auto). */
+    /** Every method takes every dtype (VeRA and Delta-LoRA too, since they train on a half base). */
     @ParameterizedTest
     @EnumSource(Method.class)
-    void aHalfDtypeIsForTheMethodsThatLeaveTheBaseWeightAlone(Method method) {
-        boolean needsFloat32 = method == Method.VERA || method == Method.DELTA_LORA;
-        for (String half : List.of("bfloat16", "float16")) {
-            if (needsFloat32) {
-                assertThatThrownBy(() -> MethodSettings.resolve(method, Map.of("dtype", half), 0))
-                        .isInstanceOfSatisfying(InvalidSettingException.class, e -> {
-                            assertThat(e.field()).isEqualTo("dtype");
-                            assertThat(e.reason()).contains("needs a float32 base");
-                        });
-            } else {
-                assertThat(MethodSettings.parse(method, Map.of("dtype", half), 0).dtype())
-                        .isEqualTo(ModelDtype.parse(half));
-            }
+    void everyMethodTakesAHalfDtype(Method method) {
+        for (String dtype : List.of("bfloat16", "float16", "auto", "float32")) {
+            assertThat(MethodSettings.resolve(method, Map.of("dtype", dtype), 0).dtype())
+                    .isEqualTo(ModelDtype.parse(dtype));
         }
-        assertThat(MethodSettings.resolve(method, Map.of("dtype", "auto"), 0).dtype()).as("checked at load")
-                .isEqualTo(ModelDtype.AUTO);
         assertThatThrownBy(() -> MethodSettings.resolve(method, Map.of("dtype", "fp8"), 0))
                 .isInstanceOfSatisfying(InvalidSettingException.class, e -> assertThat(e.field()).isEqualTo("dtype"));
     }

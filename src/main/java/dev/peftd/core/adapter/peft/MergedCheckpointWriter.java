@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.peftd.core.adapter.AbstractAdapter;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfType;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
 import dev.peftd.core.tensor.SafetensorsWriter;
 import dev.peftd.core.tensor.TensorEntry;
@@ -23,6 +25,11 @@ import java.util.stream.Stream;
  *
  * <p>Tensors are written as one {@code model.safetensors}; floating tensors as float32 (DJL cannot hold bf16), in
  * which case config.json's dtype is set to {@code float32} too.
+ *
+ * <p>On a half base (the adapter's base linears held in bf16/fp16) the merge is PEFT's {@code merge_and_unload} there:
+ * W0 is the base as loaded (the checkpoint rounded to the half type, exact for a half checkpoint), ΔW float32, and
+ * the float32 sum W0 + ΔW is what is written, so loading the merged model in the half type rounds once, as PEFT's
+ * in-place {@code weight.data += delta} does.
  */
 public final class MergedCheckpointWriter {
 
@@ -66,6 +73,12 @@ public final class MergedCheckpointWriter {
     }
 
     private static NDArray merged(String key, String module, NDArray w0, AbstractAdapter adapter, boolean conv1d) {
+        HalfType half = adapter.baseLinear(module).halfType();
+        if (half != null) {
+            NDArray asLoaded = HalfOps.round(w0, half);              // the half base's W0, in float32
+            w0.close();
+            w0 = asLoaded;
+        }
         NDArray delta = adapter.deltaWeight(module);                 // [out, in]
         NDArray oriented = conv1d ? delta.transpose() : delta;       // Conv1D stores [in, out]
         NDArray local = oriented.toDevice(w0.getDevice(), false);

@@ -14,6 +14,8 @@ import dev.peftd.core.adapter.TrainableTensor.Role;
 import dev.peftd.core.adapter.VeraConfig;
 import dev.peftd.core.adapter.lora.LoraAdapter;
 import dev.peftd.core.model.Linear;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -74,8 +76,9 @@ public final class VeraAdapter extends AbstractAdapter implements LayerSegmentLi
             this.projB = storedProjection(tensors, PeftKeys.VERA_B, maxOut, r, false);
         } else {
             VeraProjections p = VeraProjections.generate(r, maxIn, maxOut, config.projectionPrngKey());
-            this.projA = manager.create(p.a(), new Shape(r, maxIn));
-            this.projB = manager.create(p.b(), new Shape(maxOut, r));
+            HalfType half = targets.values().iterator().next().halfType();
+            this.projA = roundedTo(half, manager.create(p.a(), new Shape(r, maxIn)));
+            this.projB = roundedTo(half, manager.create(p.b(), new Shape(maxOut, r)));
         }
         for (Linear linear : targets.values()) {
             String module = linear.name();
@@ -88,6 +91,25 @@ public final class VeraAdapter extends AbstractAdapter implements LayerSegmentLi
             veraLayers.put(module, layer);
             addLayer(layer);
         }
+    }
+
+    /**
+     * A regenerated projection on a half base holds the half-rounded draw (in float32), as PEFT's does: it draws in
+     * float32, moves the buffers to the base layer's dtype and upcasts them again for the float32 adapter
+     * ({@code autocast_adapter_dtype}). Stored projections are loaded as stored (PEFT copies them into the float32
+     * buffers after that round trip).
+     *
+     * @param half the base's half type, or {@code null} for a float32 base
+     * @param draw float32, owned by the adapter's manager
+     */
+    private NDArray roundedTo(HalfType half, NDArray draw) {
+        if (half == null) {
+            return draw;
+        }
+        NDArray rounded = HalfOps.roundToKeep(draw, half);
+        rounded.attach(manager);
+        draw.close();
+        return rounded;
     }
 
     private NDArray contiguousSliceA(long width) {
@@ -118,15 +140,16 @@ public final class VeraAdapter extends AbstractAdapter implements LayerSegmentLi
 
     /**
      * In a segmented training pass, adapted layers without dropout compute their output through the merged weight
-     * ({@link MergedTrainingPass}); everywhere else (inference, evaluation, dropout, unsegmented backward) through
-     * the factored branch.
+     * ({@link MergedTrainingPass}); everywhere else (inference, evaluation, dropout, unsegmented backward, and a half
+     * base, whose weight stays half and whose output PEFT computes as the half base output plus the float32 factored
+     * branch) through the factored branch.
      */
     @Override
     public NDArray output(LinearLayer base, NDArray input) {
         MergedTrainingPass pass = mergedPass.get();
         VeraLayer layer = veraLayers.get(base.name());
         if (pass == null || layer == null || layer.hasDropout() || !isTraining() || !isEnabled() || isMerged()
-                || !JniUtils.isGradMode()) {
+                || !JniUtils.isGradMode() || base.halfPrecision()) {
             return apply(base.name(), input, base.baseOutput(input));
         }
         return pass.output(base, layer, input);
