@@ -74,6 +74,7 @@ public final class BatchDecoder implements AutoCloseable {
     private final List<Row> running = new ArrayList<>();
     private Thread loop;
     private PagedKvCache cache;
+    private GroupedHook decodeHook; // the loop thread's
     private volatile boolean closed;
 
     /** @param tokenizer decodes text (needed for stop strings and logprob token texts); may be {@code null} */
@@ -167,6 +168,9 @@ public final class BatchDecoder implements AutoCloseable {
             throw e;
         } finally {
             failAll(new IllegalStateException("this model was unloaded"));
+            if (decodeHook != null) {
+                decodeHook.close();
+            }
             if (cache != null) {
                 cache.close();
             }
@@ -269,7 +273,8 @@ public final class BatchDecoder implements AutoCloseable {
                               int[][] tables, int[] starts, int[] lengths, int length, long[] last, boolean prefill) {
         long begin = System.nanoTime();
         int batch = rows.size();
-        LinearHook hook = GroupedHook.of(groups);
+        GroupedHook grouped = groups.size() == 1 ? null : groupedHook(groups, prefill);
+        LinearHook hook = grouped == null ? groups.get(0).hook() : grouped;
         try (NDScope step = new NDScope()) {
             NDArray input = manager.create(ids, new Shape(batch, length)); // [B, T] int64
             PagedKvCache.Step kv = cache.step(tables, starts, lengths, length, input.getDevice());
@@ -289,7 +294,28 @@ public final class BatchDecoder implements AutoCloseable {
         } catch (RuntimeException e) {
             rows.forEach(row -> fail(row, e));
             return null;
+        } finally {
+            if (prefill && grouped != null) {
+                grouped.close();
+            }
         }
+    }
+
+    /**
+     * The hook for a step over several groups. Decode steps reuse the last one while the groups stay the same (its
+     * fused adapter factors are built once); a prefill's is its own, closed after it.
+     */
+    private GroupedHook groupedHook(List<GroupedHook.Group> groups, boolean prefill) {
+        if (prefill) {
+            return new GroupedHook(groups);
+        }
+        if (decodeHook == null || !decodeHook.sameGroups(groups)) {
+            if (decodeHook != null) {
+                decodeHook.close();
+            }
+            decodeHook = new GroupedHook(groups);
+        }
+        return decodeHook;
     }
 
     /** Each row takes its token; rows that ended (or whose listener threw) leave the batch. */

@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.PagedKvCache;
 import dev.peftd.core.model.TestModels;
@@ -26,7 +27,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Continuous batching gives every sequence what it gets alone: 16 sequences over three different adapters and the
@@ -38,9 +39,12 @@ class BatchDecoderTest {
 
     private static final BatchDecoder.Limits ROOMY = new BatchDecoder.Limits(64, 64L << 20, 4);
 
-    /** A seeded low-rank delta on every linear layer: {@code x·Aᵀ·Bᵀ}, added in place or into a new array. */
-    private record LowRankHook(Map<String, NDArray[]> factors, boolean inPlace) implements LinearHook {
-        static LowRankHook random(CausalLm model, NDManager manager, long seed, boolean inPlace) {
+    /**
+     * A seeded low-rank delta on every linear layer: {@code x·Aᵀ·Bᵀ}, added in place or into a new array; with
+     * {@code fusable} it also tells its factors ({@link LowRankHook}), so a batch of them takes the fused path.
+     */
+    private record RandomDelta(Map<String, NDArray[]> factors, boolean inPlace) implements LinearHook {
+        static LinearHook random(CausalLm model, NDManager manager, long seed, boolean inPlace, boolean fusable) {
             Map<String, NDArray[]> factors = new HashMap<>();
             manager.getEngine().setRandomSeed((int) seed);
             for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
@@ -49,7 +53,8 @@ class BatchDecoderTest {
                         manager.randomNormal(0, 0.2f, new Shape(2, w.get(1)), ai.djl.ndarray.types.DataType.FLOAT32),
                         manager.randomNormal(0, 0.2f, new Shape(w.get(0), 2), ai.djl.ndarray.types.DataType.FLOAT32)});
             }
-            return new LowRankHook(factors, inPlace);
+            RandomDelta delta = new RandomDelta(factors, inPlace);
+            return fusable ? new Fusable(delta) : delta;
         }
 
         @Override
@@ -57,6 +62,20 @@ class BatchDecoderTest {
             NDArray[] f = factors.get(module);
             NDArray delta = input.matMul(f[0].transpose()).matMul(f[1].transpose()); // [..., out]
             return inPlace ? baseOutput.addi(delta) : baseOutput.add(delta);
+        }
+    }
+
+    /** {@link RandomDelta} with its factors told: {@code left = B [out, 2]}, {@code right = A [2, in]}. */
+    private record Fusable(RandomDelta delta) implements LowRankHook {
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            return delta.apply(module, input, baseOutput);
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            NDArray[] f = delta.factors().get(module);
+            return new NDArray[] {f[1], f[0]};
         }
     }
 
@@ -78,15 +97,15 @@ class BatchDecoderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-llama", "tiny-gpt2", "tiny-qwen2"})
-    void sixteenSequencesOverFourAdaptersEqualEachAlone(String name) throws Exception {
+    @CsvSource({"tiny-llama, false", "tiny-gpt2, false", "tiny-qwen2, false", "tiny-llama, true", "tiny-gpt2, true"})
+    void sixteenSequencesOverFourAdaptersEqualEachAlone(String name, boolean fused) throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tiny(name), Device.cpu());
              Tokenizer tokenizer = Tokenizer.load(TestModels.tiny(name));
              NDManager manager = NDManager.newBaseManager()) {
             List<LinearHook> hooks = new ArrayList<>();
             hooks.add(null);
             for (int a = 0; a < 3; a++) {
-                hooks.add(LowRankHook.random(model, manager, 11 + a, a % 2 == 0));
+                hooks.add(RandomDelta.random(model, manager, 11 + a, a % 2 == 0, fused));
             }
             List<Request> requests = requests(tokenizer, hooks);
             long[] stops = StopTokens.of(model.config(), tokenizer);
