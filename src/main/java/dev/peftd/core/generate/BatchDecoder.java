@@ -232,13 +232,14 @@ public final class BatchDecoder implements AutoCloseable {
             last[r] = (long) r * length + row.prompt.length - 1;
         }
         float[][] logits = forward(manager, rows, groups, ids, tables, new int[rows.size()], lengths, length, last, true);
+        if (logits == null) {
+            return; // the pass failed: every row of it has ended with the error
+        }
         for (int r = 0; r < rows.size(); r++) {
             rows.get(r).length = rows.get(r).prompt.length;
         }
         running.addAll(rows);
-        if (logits != null) {
-            accept(rows, logits);
-        }
+        accept(rows, logits);
     }
 
     private void decode(NDManager manager) {

@@ -250,6 +250,25 @@ class BatchDecoderTest {
     }
 
     @Test
+    void aFailedForwardPassEndsItsRowsAndTheLoopGoesOn() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
+            long[] prompt = tokenizer.encode("Hello");
+            GenerationOptions options = GenerationOptions.greedy(10).withStopTokenIds(-1);
+            LinearHook broken = (module, input, base) -> {
+                throw new IllegalStateException("broken adapter");
+            };
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
+                assertThatThrownBy(() -> decoder.submit(prompt, options, broken, TokenListener.NONE, () -> false)
+                        .get(30, TimeUnit.SECONDS)).hasRootCauseMessage("broken adapter");
+                assertThat(decoder.submit(prompt, options, null, TokenListener.NONE, () -> false)
+                        .get(30, TimeUnit.SECONDS).generatedIds()).hasSize(10);
+                assertThat(decoder.cache().freeBlocks()).isEqualTo(decoder.cache().capacityBlocks());
+            }
+        }
+    }
+
+    @Test
     void aListenerThatThrowsEndsOnlyItsOwnSequence() throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
              Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
