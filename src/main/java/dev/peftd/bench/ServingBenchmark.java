@@ -103,8 +103,8 @@ public final class ServingBenchmark {
 
     /**
      * Decode tokens/s at batch 1 through a session, stop tokens off so every run generates all tokens: by wall time
-     * and by this thread's CPU time (with one libtorch thread all the compute runs on it, so the CPU-time rate stays
-     * meaningful on a machine shared with other work).
+     * and by the process's CPU time (the compute runs on the model's batching thread, not on this one; the CPU-time
+     * rate stays meaningful on a machine shared with other work).
      *
      * @return {wall rate, cpu rate}
      */
@@ -117,7 +117,7 @@ public final class ServingBenchmark {
             serving.generate(target, prompt, options, token -> {
                 int at = token.index() == 0 ? 0 : 1;
                 marks[at] = System.nanoTime();
-                marks[2 + at] = THREADS.getCurrentThreadCpuTime();
+                marks[2 + at] = (long) (ProcessStats.cpuSeconds() * 1e9);
             });
             if (r > 0) {
                 wall[r - 1] = (newTokens - 1) / ((marks[1] - marks[0]) / 1e9);

@@ -2,6 +2,7 @@ package dev.peftd.cli;
 
 import dev.peftd.bench.BenchmarkException;
 import dev.peftd.bench.GenerateBenchmark;
+import dev.peftd.bench.ServingBatchBenchmark;
 import dev.peftd.bench.ServingBenchmark;
 import dev.peftd.bench.Threads;
 import dev.peftd.bench.TrainBenchmark;
@@ -14,7 +15,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The options of {@code bench generate|serving|train|train-one}: parsed and checked here, measured by
+ * The options of {@code bench generate|serving|serving-batch|train|train-one}: parsed and checked here, measured by
  * {@link dev.peftd.bench}, which depends on nothing of the command line.
  */
 final class Benchmarks {
@@ -31,6 +32,14 @@ final class Benchmarks {
             usage: bench serving --model DIR --adapter DIR [--threads N] [--prompt-tokens P] [--new-tokens N] [--runs R] [--json]
               The serving engine's decode tokens/s for the base model, the adapter unmerged and merged, and the
               adapter's load and swap times (defaults: all cores, 128 prompt tokens, 64 new tokens, 5 runs).""";
+
+    static final String SERVING_BATCH_HELP = """
+            usage: bench serving-batch --model DIR --adapters DIR [--streams 1,4,16,64] [--threads N] [--prompt-tokens P]
+                                       [--new-tokens N] [--runs R] [--json]
+              Aggregate tokens/s of concurrent greedy streams through the serving engine's continuous batching: each
+              stream on its own adapter (the PEFT directories in --adapters, cycled), on the bare base, and on the
+              one-sequence-per-forward path (defaults: streams 1,4,16,64, all cores, 32 prompt tokens, 32 new tokens,
+              3 runs; medians after a warm-up). tools/bench/peft_mixed_batch.py makes the adapters and measures PEFT.""";
 
     static final String TRAIN_HELP = """
             usage: bench train [--methods lora,lora_fa,lora_plus,vera,delta_lora] [--shape smollm2-135m | --model-dir DIR]
@@ -56,7 +65,8 @@ final class Benchmarks {
                 .add("generate", GENERATE_HELP, Benchmarks::generate)
                 .add("train", TRAIN_HELP, Benchmarks::train)
                 .add("train-one", TRAIN_ONE_HELP, Benchmarks::trainOne)
-                .add("serving", SERVING_HELP, Benchmarks::serving);
+                .add("serving", SERVING_HELP, Benchmarks::serving)
+                .add("serving-batch", SERVING_BATCH_HELP, Benchmarks::servingBatch);
     }
 
     static int generate(String[] args, PrintStream out, PrintStream err) throws UsageException {
@@ -88,6 +98,35 @@ final class Benchmarks {
             return 0;
         } catch (IOException e) {
             err.println("bench serving: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static int servingBatch(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        CliOptions o = CliOptions.parse(args, Set.of("model", "adapters", "streams", "threads", "prompt-tokens",
+                "new-tokens", "runs"), Set.of("json"));
+        List<Integer> streams = new java.util.ArrayList<>();
+        for (String n : o.string("streams", "1,4,16,64").split(",")) {
+            try {
+                streams.add(Integer.parseInt(n.trim()));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--streams: '" + n + "' is not a number (give e.g. 1,4,16,64)");
+            }
+            if (streams.get(streams.size() - 1) < 1) {
+                throw new UsageException("--streams: every count must be at least 1, got " + n);
+            }
+        }
+        ServingBatchBenchmark.Settings settings = new ServingBatchBenchmark.Settings(
+                positive(o, "threads", Runtime.getRuntime().availableProcessors()), List.copyOf(streams),
+                positive(o, "prompt-tokens", 32), positive(o, "new-tokens", 32), positive(o, "runs", 3));
+        Path model = ModelArgument.directory(o.required("model"));
+        Path adapters = ModelArgument.directory(o.required("adapters"));
+        Threads.limitTo(settings.threads());
+        try {
+            ServingBatchBenchmark.run(model, adapters, settings, o.flag("json"), out);
+            return 0;
+        } catch (IOException e) {
+            err.println("bench serving-batch: " + e.getMessage());
             return 1;
         }
     }

@@ -1,6 +1,7 @@
 package dev.peftd.serving;
 
 import ai.djl.Device;
+import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
@@ -28,6 +29,7 @@ final class BaseModelPool implements AutoCloseable {
     private final Device device;
     private final ServingMeters meters;
     private final long budgetBytes;
+    private final BatchDecoder.Limits batch;
     private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
     private final Map<String, Object> loading = new HashMap<>();
     private long usedBytes;
@@ -38,6 +40,12 @@ final class BaseModelPool implements AutoCloseable {
     }
 
     public BaseModelPool(Device device, ServingMeters meters, long budgetBytes) {
+        this(device, meters, budgetBytes, ServingEngine.DEFAULT_BATCH);
+    }
+
+    /** @param batch each loaded model's batching limits (rows per forward, KV-cache bytes) */
+    public BaseModelPool(Device device, ServingMeters meters, long budgetBytes, BatchDecoder.Limits batch) {
+        this.batch = batch;
         if (budgetBytes < 0) {
             throw new IllegalArgumentException("base model budget must be >= 0 bytes, got " + budgetBytes);
         }
@@ -142,7 +150,7 @@ final class BaseModelPool implements AutoCloseable {
             throw new UncheckedIOException("cannot load base model " + dir + ": " + e.getMessage(), e);
         }
         try {
-            LoadedBase base = LoadedBase.of(key, dir, model, Tokenizer.load(dir));
+            LoadedBase base = LoadedBase.of(key, dir, model, Tokenizer.load(dir), batch, meters);
             meters.baseModelLoaded(System.nanoTime() - start);
             return base;
         } catch (RuntimeException e) {

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.LowRank;
 import dev.peftd.core.adapter.peft.PeftImporter;
-import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.tensor.NoGrad;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,7 +20,7 @@ import java.util.Map;
  * dropout, no training state, the scaling folded into {@code left}) keeps the per-token cost at two thin matmuls
  * and an add per module, and makes the hook read-only, so any number of requests may use it at once.
  */
-final class FactoredAdapter implements LinearHook, AutoCloseable {
+final class FactoredAdapter implements LowRankHook, AutoCloseable {
 
     private final NDManager manager;
     private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}
@@ -91,6 +91,12 @@ final class FactoredAdapter implements LinearHook, AutoCloseable {
         NDArray down = ai.djl.nn.core.Linear.linear(input, f[1]).singletonOrThrow(); // [..., k]
         NDArray up = ai.djl.nn.core.Linear.linear(down, f[0]).singletonOrThrow();    // [..., out]
         return halfBase ? baseOutput.add(up) : baseOutput.addi(up);
+    }
+
+    /** {@code {left [out, k], right [k, in]}}, the scaling folded into left; {@code null} when not adapted. */
+    @Override
+    public NDArray[] lowRank(String module) {
+        return factors.get(module);
     }
 
     /** The adapted module names, in the model's order. */

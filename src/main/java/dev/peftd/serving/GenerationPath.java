@@ -30,8 +30,8 @@ import java.util.function.Consumer;
 final class GenerationPath {
 
     /**
-     * Runs the blocking generations of a request side by side until the engine takes them itself (see
-     * {@link #start}); daemon threads, so a stuck generation never holds the JVM.
+     * Drives a stream's generations (see {@link #start}) and the prompt scorings, which still run one sequence per
+     * pass; daemon threads, so a stuck generation never holds the JVM.
      */
     private static final ExecutorService CANDIDATES = Executors.newCachedThreadPool(runnable -> {
         Thread thread = new Thread(runnable, "peftd-serving-candidate");
@@ -229,11 +229,20 @@ final class GenerationPath {
     }
 
     /**
-     * Starts one generation and returns at once. Today each runs the session's blocking generation on its own
-     * thread; when the engine batches (its {@code submit}), this is the one call to switch.
+     * Starts one generation and returns at once; it runs as a row of the model's batch. A listener that only collects
+     * ({@link TokenListener#NONE}) is submitted as is: it runs on the model's loop thread, which must never block. A
+     * stream's listener writes to the client's socket, which may block, so that generation is driven from a thread of
+     * its own through the session's blocking {@code generate} (which hands it the tokens the loop queues for it).
      */
     private static CompletableFuture<GenerationResult> start(ServingEngine.Session session, long[] ids,
                                                              GenerationOptions options, TokenListener listener) {
+        if (listener == TokenListener.NONE) {
+            try {
+                return session.submit(ids, options, listener);
+            } catch (RuntimeException e) {   // a refused prompt: awaited with the others, so none is left running
+                return CompletableFuture.failedFuture(e);
+            }
+        }
         return CompletableFuture.supplyAsync(() -> session.generate(ids, options, listener), CANDIDATES);
     }
 

@@ -1,17 +1,19 @@
 package dev.peftd.serving;
 
 import ai.djl.Device;
+import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.TokenListener;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The serving engine outside the service, for in-process callers such as the benchmarks: the same base-model pool,
- * adapter cache, sessions and adapter hooks that HTTP requests go through, on one device, without byte budgets, one
- * request computing at a time, its meters in a registry of its own. This is serving's public face; the engine's parts
+ * adapter cache, sessions, adapter hooks and batching loop that HTTP requests go through, on one device, without
+ * byte budgets for models and adapters, its meters in a registry of its own. This is serving's public face; the engine's parts
  * stay package-private so that nothing outside serving depends on how they fit together.
  */
 public final class LocalServing implements AutoCloseable {
@@ -43,9 +45,23 @@ public final class LocalServing implements AutoCloseable {
     private final ServingEngine engine;
 
     public LocalServing(Device device) {
+        this(device, ServingEngine.DEFAULT_BATCH.maxRows());
+    }
+
+    /** @param maxBatchRows most sequences in one forward pass */
+    public LocalServing(Device device, int maxBatchRows) {
+        this(device, maxBatchRows, 1);
+    }
+
+    /**
+     * @param maxBatchRows  most sequences in one forward pass
+     * @param maxConcurrent most {@link #generateUnbatched} calls computing at once (the rest wait)
+     */
+    public LocalServing(Device device, int maxBatchRows, int maxConcurrent) {
         ServingMeters meters = new ServingMeters(new SimpleMeterRegistry());
-        this.engine = new ServingEngine(new BaseModelPool(device, meters), new AdapterCache(Long.MAX_VALUE, meters),
-                meters, 1);
+        this.engine = new ServingEngine(new BaseModelPool(device, meters, Long.MAX_VALUE, new BatchDecoder.Limits(
+                maxBatchRows, ServingEngine.DEFAULT_BATCH.cacheBytes(), ServingEngine.DEFAULT_BATCH.blockSize())),
+                new AdapterCache(Long.MAX_VALUE, meters), meters, maxConcurrent);
     }
 
     /** Loads the base model once (later calls find it loaded) and returns its vocabulary size. */
@@ -76,11 +92,29 @@ public final class LocalServing implements AutoCloseable {
         }
     }
 
-    /** Generates as a request does (same session, hook, budget-free options and stop conditions). */
+    /** Generates as a request does (same session, hook, budget-free options and stop conditions), in the batch. */
     public GenerationResult generate(Target target, long[] promptIds, GenerationOptions options,
                                      TokenListener listener) {
         try (ServingEngine.Session session = engine.open(target.model, ENDPOINT)) {
             return session.generate(promptIds, options, listener);
+        }
+    }
+
+    /** Queues a generation into its base model's running batch; the model stays leased until it completes. */
+    public CompletableFuture<GenerationResult> submit(Target target, long[] promptIds, GenerationOptions options) {
+        ServingEngine.Session session = engine.open(target.model, ENDPOINT);
+        try {
+            return session.submit(promptIds, options, TokenListener.NONE).whenComplete((r, e) -> session.close());
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    /** Generates one sequence per forward pass, as serving did before batching (for the benchmark's comparison). */
+    public GenerationResult generateUnbatched(Target target, long[] promptIds, GenerationOptions options) {
+        try (ServingEngine.Session session = engine.open(target.model, ENDPOINT)) {
+            return session.generateUnbatched(promptIds, options, TokenListener.NONE);
         }
     }
 

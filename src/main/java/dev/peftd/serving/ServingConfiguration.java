@@ -29,7 +29,8 @@ class ServingConfiguration {
     ServingEngine servingEngine(ServingMeters meters, ServingProperties properties) {
         String device = properties.device();
         Device target = device.isBlank() ? Engine.getInstance().defaultDevice() : Device.fromName(device);
-        return new ServingEngine(new BaseModelPool(target, meters, properties.baseModelCacheMb().toBytes()),
+        return new ServingEngine(new BaseModelPool(target, meters, properties.baseModelCacheMb().toBytes(),
+                properties.batch().limits()),
                 new AdapterCache(properties.adapterCacheMb().toBytes(), meters), meters, properties.maxConcurrent(),
                 new ServingLimits(properties.maxTokensCap(), properties.requestTimeout()));
     }

@@ -1,5 +1,6 @@
 package dev.peftd.serving;
 
+import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
@@ -9,6 +10,10 @@ import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -16,10 +21,12 @@ import java.util.function.Supplier;
 
 /**
  * Runs requests on shared base models with per-request adapters: each request opens a {@link Session} that holds
- * its base model and (for an adapter) a cache lease, and passes the adapter to generation as the forward pass's
- * hook, so the shared weights are never changed and concurrent requests for different adapters cannot see each
- * other's. A semaphore bounds how many requests compute at once (the rest wait), so a burst of requests does not
- * oversubscribe the device or the CPU threads. Every generation is bounded: by {@link TokenBudget} (the max_tokens
+ * its base model and (for an adapter) a cache lease, and passes the adapter to generation as its rows' hook, so the
+ * shared weights are never changed and concurrent requests for different adapters cannot see each other's. Every
+ * generation runs in its base model's {@link BatchDecoder} (one loop thread per loaded model): requests for any
+ * adapters on that base share each forward pass, joining and leaving at token boundaries, bounded by the batch's
+ * rows and KV-cache budget (the rest wait for admission). A semaphore bounds how many prompt-scoring passes
+ * ({@code echo} with logprobs) compute at once. Every generation is bounded: by {@link TokenBudget} (the max_tokens
  * cap and the model's context) and by the request timeout, and it ends early when its session is cancelled.
  */
 final class ServingEngine implements AutoCloseable {
@@ -31,6 +38,12 @@ final class ServingEngine implements AutoCloseable {
     private final TokenBudget budget;
     private final long requestTimeoutNanos;
     private final AtomicInteger generating;
+
+    /** What {@link Session#generate}'s queue gets after the last token. */
+    private static final Object DONE = new Object();
+
+    /** Batching limits for callers without settings (tests, the benchmarks): 64 rows, a 256 MB KV cache. */
+    static final BatchDecoder.Limits DEFAULT_BATCH = new BatchDecoder.Limits(64, 256L << 20, ServingProperties.BLOCK_SIZE);
 
     public ServingEngine(BaseModelPool bases, AdapterCache adapters, ServingMeters meters, int maxConcurrentRequests) {
         this(bases, adapters, meters, maxConcurrentRequests, ServingLimits.DEFAULTS);
@@ -137,39 +150,81 @@ final class ServingEngine implements AutoCloseable {
         }
 
         /**
-         * Generates, timing the first token and counting tokens; {@code listener} sees each token as it comes. Stops
-         * early when {@link #cancel cancelled} or when it has computed for the request timeout. A listener that
-         * throws {@link ClientGoneException} ends it too, and the exception propagates.
+         * Generates on the calling thread's behalf: the sequence joins its model's running batch
+         * ({@link #submit}) and this call waits for it, handing {@code listener} each token on the calling thread
+         * (so a slow client never holds up the batch). Stops early when {@link #cancel cancelled} or when it has
+         * computed for the request timeout. A listener that throws {@link ClientGoneException} ends this sequence
+         * only, and the exception propagates.
+         *
+         * @throws IllegalArgumentException a bad prompt, or one (with its max tokens) larger than the whole KV cache
          */
         public GenerationResult generate(long[] promptIds, GenerationOptions options, TokenListener listener) {
+            BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+            CompletableFuture<GenerationResult> future = submit(promptIds, options, events::add);
+            future.whenComplete((result, error) -> events.add(DONE));
+            try {
+                for (Object event = events.take(); event != DONE; event = events.take()) {
+                    listener.onToken((GeneratedToken) event);
+                }
+                return future.join();
+            } catch (ClientGoneException e) {
+                cancel();
+                throw e;
+            } catch (InterruptedException e) {
+                cancel();
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while generating", e);
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            }
+        }
+
+        /**
+         * Queues a sequence into its model's batching loop and returns at once; keep the session open until the
+         * future completes. Several submissions of one session (a prompt list, {@code n} choices) run as rows of the
+         * same batch. {@code listener} runs on the loop's thread: it must not block (the whole batch waits for it);
+         * if it throws (e.g. {@link ClientGoneException}) only this sequence ends, with that exception.
+         * {@link #cancel} and the request timeout (counted from admission) end every sequence of the session.
+         *
+         * @throws IllegalArgumentException a bad prompt, or one (with its max tokens) larger than the whole KV cache
+         */
+        public CompletableFuture<GenerationResult> submit(long[] promptIds, GenerationOptions options,
+                                                          TokenListener listener) {
             long start = System.nanoTime();
             boolean[] first = {true};
-            TokenListener timed = (GeneratedToken token) -> {
+            TokenListener timed = token -> {
                 if (first[0]) {
                     first[0] = false;
                     meters.timeToFirstToken(model.mode(), System.nanoTime() - start);
                 }
                 listener.onToken(token);
             };
-            return withSlot(() -> {
-                long deadline = System.nanoTime() + requestTimeoutNanos;
-                boolean[] timedOut = {false};
-                BooleanSupplier stop = () -> cancelled || (timedOut[0] = System.nanoTime() - deadline > 0);
-                generating.incrementAndGet();
-                try {
-                    GenerationResult result = base().generator().generate(promptIds, options, hook(), timed, stop);
+            long[] deadline = {0};
+            boolean[] timedOut = {false};
+            BooleanSupplier stop = () -> {
+                if (deadline[0] == 0) {
+                    deadline[0] = System.nanoTime() + requestTimeoutNanos; // first asked at admission
+                }
+                return cancelled || (timedOut[0] = System.nanoTime() - deadline[0] > 0);
+            };
+            CompletableFuture<GenerationResult> future = base().decoder().submit(promptIds, options, hook(), timed, stop);
+            generating.incrementAndGet();
+            return future.whenComplete((result, error) -> {
+                generating.decrementAndGet();
+                if (result != null) {
                     meters.tokensGenerated(model.mode(), result.generatedIds().length);
-                    if (cancelled || timedOut[0]) {
-                        meters.generationStopped(cancelled ? "client_gone" : "timeout");
-                    }
-                    return result;
-                } catch (ClientGoneException e) {
+                }
+                if (error instanceof ClientGoneException || cancelled) {
                     meters.generationStopped("client_gone");
-                    throw e;
-                } finally {
-                    generating.decrementAndGet();
+                } else if (timedOut[0]) {
+                    meters.generationStopped("timeout");
                 }
             });
+        }
+
+        /** One sequence per forward pass, as before batching: only for the benchmark's comparison. */
+        GenerationResult generateUnbatched(long[] promptIds, GenerationOptions options, TokenListener listener) {
+            return withSlot(() -> base().generator().generate(promptIds, options, hook(), listener, () -> cancelled));
         }
 
         /** Log-probabilities of the prompt's tokens from the second on, with {@code alternatives} top tokens each. */

@@ -52,6 +52,37 @@ class BenchmarksTest {
     }
 
     @Test
+    void benchServingBatchMeasuresStreamsOverAdaptersBaseAndTheOneSequencePath(@TempDir Path tmp) throws Exception {
+        Path adapters = Files.createDirectories(tmp.resolve("adapters"));
+        for (String name : new String[] {"llama-lora", "llama-vera"}) {
+            Path from = Path.of(getClass().getClassLoader()
+                    .getResource("fixtures/adapters/" + name + "/adapter_config.json").toURI()).getParent();
+            Path to = Files.createDirectories(adapters.resolve(name));
+            try (var files = Files.list(from)) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, to.resolve(f.getFileName()));
+                }
+            }
+        }
+        CliRun run = CliRun.of("bench", "serving-batch", "--model", TestModels.tinyLlama().toString(), "--adapters",
+                adapters.toString(), "--streams", "1,3", "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1",
+                "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonObject report = JsonParser.parseString(run.out().strip()).getAsJsonObject();
+        assertThat(report.get("adapters").getAsInt()).isEqualTo(2);
+        var rows = report.getAsJsonArray("results");
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(1).getAsJsonObject().get("streams").getAsDouble()).isEqualTo(3);
+        for (var row : rows) {
+            for (String rate : new String[] {"adapters_tokens_per_s", "base_tokens_per_s", "unbatched_tokens_per_s"}) {
+                assertThat(row.getAsJsonObject().get(rate).getAsDouble()).as(rate).isPositive();
+            }
+        }
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "serving-batch", "--model", "x", "--adapters", "y",
+                "--streams", "1,x"), "--streams: 'x' is not a number");
+    }
+
+    @Test
     void benchTrainsPythonIsTheFirstPython3OnThePath(@TempDir Path tmp) throws Exception {
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         Path bin = Files.createDirectories(tmp.resolve("bin"));

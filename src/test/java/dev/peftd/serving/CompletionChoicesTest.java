@@ -22,6 +22,11 @@ import org.junit.jupiter.api.Test;
  */
 class CompletionChoicesTest {
 
+    /** Two logprobs of the same token from different batches (nulls: the echoed first token). */
+    private static final java.util.Comparator<Double> WITHIN_BATCH_TOLERANCE = (a, b) ->
+            a == null || b == null ? (a == b ? 0 : 1) : Math.abs(a - b) <= 1e-4 ? 0 : Double.compare(a, b);
+
+
     private static final double TOLERANCE = 1e-4;
     private static ServingFixtures serving;
     private static final ServedModel MODEL = ServingFixtures.adapter("llama-lora", "tiny-llama");
@@ -121,7 +126,8 @@ class CompletionChoicesTest {
         assertThat(best.choices()).hasSize(2);
         for (int r = 0; r < 2; r++) {
             assertThat(best.choices().get(r).index()).isEqualTo(r);
-            assertThat(mean(best.choices().get(r))).isCloseTo(mean(candidates.get(r).choices().get(0)), within(1e-9));
+            // rows of one batch round differently from a sequence alone: equal within the batching tolerance
+            assertThat(mean(best.choices().get(r))).isCloseTo(mean(candidates.get(r).choices().get(0)), within(1e-4));
             assertThat(best.choices().get(r).text()).isEqualTo(candidates.get(r).choices().get(0).text());
         }
         assertThat(best.usage().completionTokens()).as("every candidate's tokens count").isEqualTo(completionTokens);
@@ -156,7 +162,8 @@ class CompletionChoicesTest {
         assertThat(texts.keySet()).containsExactlyInAnyOrder(0, 1, 2, 3);
         for (CompletionResponse.Choice c : whole.choices()) {
             assertThat(texts.get(c.index()).toString()).isEqualTo(c.text());
-            assertThat(logprobs.get(c.index())).isEqualTo(c.logprobs().tokenLogprobs());
+            assertThat(logprobs.get(c.index())).usingElementComparator(WITHIN_BATCH_TOLERANCE)
+                    .isEqualTo(c.logprobs().tokenLogprobs());
             assertThat(finished.get(c.index())).isEqualTo(c.finishReason());
         }
         CompletionResponse usage = chunks.get(chunks.size() - 1);

@@ -36,7 +36,12 @@ final class ServingFixtures implements AutoCloseable {
     }
 
     ServingFixtures(long adapterCacheBytes, int maxConcurrent, long baseModelBytes, ServingLimits limits) {
-        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters, baseModelBytes),
+        this(adapterCacheBytes, maxConcurrent, baseModelBytes, limits, ServingEngine.DEFAULT_BATCH);
+    }
+
+    ServingFixtures(long adapterCacheBytes, int maxConcurrent, long baseModelBytes, ServingLimits limits,
+                    dev.peftd.core.generate.BatchDecoder.Limits batch) {
+        engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters, baseModelBytes, batch),
                 new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent, limits);
         completions = new Completions(engine, Clock.systemUTC(), LIMITS);
         chat = new ChatCompletions(engine, Clock.systemUTC());

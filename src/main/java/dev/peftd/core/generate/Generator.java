@@ -11,9 +11,6 @@ import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.ModelConfig;
 import dev.peftd.core.tensor.NoGrad;
 import dev.peftd.core.tokenizer.Tokenizer;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -23,9 +20,6 @@ import java.util.function.BooleanSupplier;
  * needs itself). Safe to use from several threads at once on one shared model: all state is per call.
  */
 public final class Generator {
-
-    /** Tokens the result buffer holds before it first grows. */
-    private static final int INITIAL_CAPACITY = 256;
 
     private final CausalLm model;
     private final Tokenizer tokenizer;
@@ -73,61 +67,21 @@ public final class Generator {
                                      BooleanSupplier stopRequested) {
         ModelConfig config = model.config();
         validatePrompt(promptIds, config);
-        if (!options.stopStrings().isEmpty() && tokenizer == null) {
-            throw new IllegalArgumentException("stop strings need a tokenizer to decode the text");
-        }
-        long[] stopIds = options.stopTokenIds().length > 0 ? options.stopTokenIds() : defaultStopIds;
-        TokenSampler sampler = new TokenSampler(options);
-        TextStream text = new TextStream(tokenizer == null ? null : tokenizer.newIncrementalDecoder(promptIds),
-                new StopStrings(options.stopStrings()));
-        // grown as tokens come: maxTokens is only an upper bound (a client may ask for 1e9) and must not size memory
-        long[] generated = new long[Math.min(options.maxTokens(), INITIAL_CAPACITY)];
-        List<TokenLogprob> logprobs = new ArrayList<>();
-        int count = 0;
-        FinishReason reason = FinishReason.LENGTH;
+        Decoding decoding = new Decoding(promptIds, options, defaultStopIds, tokenizer, listener);
         // inference: no autograd graph, even if an adapter's tensors require grad
         try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
              KvCache cache = model.newCache()) {
             long[] input = promptIds;
-            while (count < options.maxTokens() && cache.length() + input.length <= contextWindow(config)
+            while (decoding.wantsMore() && cache.length() + input.length <= contextWindow(config)
                     && !stopRequested.getAsBoolean()) {
-                float[] logits = nextTokenLogits(manager, input, cache, hook);
-                int token = sampler.next(logits);
-                TokenLogprob logprob = options.logprobs() == GenerationOptions.NO_LOGPROBS ? null
-                        : Logprobs.of(logits, token, options.logprobs(), this::tokenText);
-                if (count == generated.length) {
-                    generated = Arrays.copyOf(generated, (int) Math.min((long) generated.length * 2, options.maxTokens()));
-                }
-                generated[count++] = token;
-                if (logprob != null) {
-                    logprobs.add(logprob);
-                }
-                boolean isStopToken = contains(stopIds, token);
-                String released = isStopToken ? text.finish() : text.add(token);
-                if (text.stoppedByString()) {
-                    reason = FinishReason.STOP_STRING;
-                } else if (isStopToken) {
-                    reason = FinishReason.STOP_TOKEN;
-                }
-                boolean done = reason != FinishReason.LENGTH;
-                if (!done && count == options.maxTokens()) {
-                    released += text.finish();
-                }
-                listener.onToken(new GeneratedToken(count - 1, token, released, logprob));
-                if (done) {
+                if (decoding.accept(nextTokenLogits(manager, input, cache, hook))) {
                     break;
                 }
-                input = new long[] {token};
+                input = new long[] {decoding.lastToken()};
             }
-            if (reason == FinishReason.LENGTH && count < options.maxTokens()) {
-                String rest = text.finish(); // stopped by the context window or on request: release what was held back
-                if (!rest.isEmpty() && count > 0) {
-                    listener.onToken(new GeneratedToken(count - 1, generated[count - 1], rest, null));
-                }
-            }
+            decoding.endEarly(); // stopped by the context window or on request: release what was held back
         }
-        return new GenerationResult(promptIds.clone(), Arrays.copyOf(generated, count), text.released(), reason,
-                List.copyOf(logprobs));
+        return decoding.result();
     }
 
     /** Runs {@code input} ({@code [1, T]}) through the model and copies the last position's logits to the heap. */
@@ -143,12 +97,12 @@ public final class Generator {
      * Learned position embeddings (GPT-2) end at max_position_embeddings; rotary models can run past what they
      * were trained on (quality degrades, nothing breaks), as transformers lets them.
      */
-    private static int contextWindow(ModelConfig config) {
+    static int contextWindow(ModelConfig config) {
         boolean learnedPositions = config.rope() == null;
         return learnedPositions && config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings() : Integer.MAX_VALUE;
     }
 
-    private static void validatePrompt(long[] promptIds, ModelConfig config) {
+    static void validatePrompt(long[] promptIds, ModelConfig config) {
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: give at least one token (e.g. the BOS token)");
         }
@@ -162,18 +116,5 @@ public final class Generator {
             throw new IllegalArgumentException("the prompt has " + promptIds.length + " tokens; the model's context window is "
                     + config.maxPositionEmbeddings() + " (leave room for at least one generated token)");
         }
-    }
-
-    private String tokenText(long id) {
-        return tokenizer == null ? "" : tokenizer.tokenText(id);
-    }
-
-    private static boolean contains(long[] ids, long id) {
-        for (long candidate : ids) {
-            if (candidate == id) {
-                return true;
-            }
-        }
-        return false;
     }
 }

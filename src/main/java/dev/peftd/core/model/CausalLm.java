@@ -55,6 +55,24 @@ public interface CausalLm extends AutoCloseable {
     KvCache newCache();
 
     /**
+     * One step of many sequences at once: row {@code r} continues its own sequence at its own position, with its
+     * keys and values in the step's paged cache (see {@link PagedKvCache}).
+     *
+     * @param inputIds int64 {@code [B, T]}, rows right-padded to T (the step says how many tokens of each are real)
+     * @param hook     applied to every row ({@code GroupedHook} gives each row's group its own adapter)
+     * @return the final norm's output, float32 {@code [B, T, hidden]} (padding positions hold garbage)
+     */
+    NDArray stepHidden(NDArray inputIds, PagedKvCache.Step step, LinearHook hook);
+
+    /**
+     * Storage for many sequences' keys and values, allocated once ({@link PagedKvCache}).
+     *
+     * @param blocks    blocks sequences may hold
+     * @param blockSize positions per block
+     */
+    PagedKvCache newPagedCache(int blocks, int blockSize);
+
+    /**
      * Every linear layer an adapter may target, keyed by its Hugging Face module name
      * (e.g. {@code model.layers.0.self_attn.q_proj}), in checkpoint order. The output head is included under its
      * HF name ({@code lm_head}); callers decide whether to exclude it.

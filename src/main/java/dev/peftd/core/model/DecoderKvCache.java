@@ -12,7 +12,7 @@ import ai.djl.ndarray.NDScope;
  *
  * <p>Used by one sequence batch on one thread at a time. Appending concatenates, as transformers' DynamicCache does.
  */
-public final class DecoderKvCache implements KvCache {
+public final class DecoderKvCache implements KvCache, ForwardKv {
 
     private final CausalLm owner;
     private final NDManager manager;
@@ -45,8 +45,14 @@ public final class DecoderKvCache implements KvCache {
         return length;
     }
 
-    /** Checks, before any layer runs, that a forward call continues the same batch of sequences. */
-    public void requireBatch(long batchSize) {
+    /** Every row continues at {@link #length()}; checks that a forward call continues the same batch of sequences. */
+    @Override
+    public RowPositions positions(long batchSize, int count) {
+        requireBatch(batchSize);
+        return RowPositions.uniform(length, batchSize, count);
+    }
+
+    private void requireBatch(long batchSize) {
         if (batch >= 0 && batch != batchSize) {
             throw new IllegalArgumentException("this KV cache holds a batch of " + batch
                     + " sequences; the input ids have " + batchSize);
@@ -61,13 +67,14 @@ public final class DecoderKvCache implements KvCache {
      * @param v {@code [B, kvHeads, T, headDim]}
      * @return all keys and values so far, {@code [B, kvHeads, length + T, headDim]} each (owned by the cache)
      */
+    @Override
     public NDList append(int layer, NDArray k, NDArray v) {
         keys[layer] = keep(keys[layer], k);
         values[layer] = keep(values[layer], v);
         return new NDList(keys[layer], values[layer]);
     }
 
-    /** Records that the forward call which appended to every layer covered {@code count} more positions. */
+    @Override
     public void advance(int count) {
         length += count;
     }

@@ -42,11 +42,11 @@ public abstract class DecoderOnlyModel implements CausalLm {
      * The final norm's output for positions {@code cache.length() …} (from 0 without a cache).
      *
      * @param inputIds token ids, int64 {@code [B, T]}
-     * @param cache    appended to when given
+     * @param cache    appended to when given (a sequence batch's {@link DecoderKvCache} or a {@link PagedKvCache.Step})
      * @param boundary applied to the hidden states before each decoder layer
      * @return float32 {@code [B, T, hidden]}
      */
-    protected abstract NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook, LayerBoundary boundary);
+    protected abstract NDArray hidden(NDArray inputIds, ForwardKv cache, LinearHook hook, LayerBoundary boundary);
 
     @Override
     public final ModelConfig config() {
@@ -58,6 +58,19 @@ public abstract class DecoderOnlyModel implements CausalLm {
         try (NDArray hidden = hidden(inputIds, DecoderKvCache.checked(kvCache, this), hook, LayerBoundary.NONE)) {
             return outputHead(hidden, hook);
         }
+    }
+
+    @Override
+    public final NDArray stepHidden(NDArray inputIds, PagedKvCache.Step step, LinearHook hook) {
+        if (step.owner() != this) {
+            throw new IllegalArgumentException("this paged KV cache was not made by this model's newPagedCache()");
+        }
+        return hidden(inputIds, step, hook, LayerBoundary.NONE);
+    }
+
+    @Override
+    public final PagedKvCache newPagedCache(int blocks, int blockSize) {
+        return new PagedKvCache(this, manager, lmHead.device(), blocks, blockSize);
     }
 
     @Override

@@ -28,24 +28,44 @@ public final class RotaryEmbedding {
 
     /** @param like any array on the device (and with the manager) the tables are for */
     public Tables tables(int start, int length, NDArray like) {
-        int half = headDim / 2;
         float[] cos = new float[length * headDim];
         float[] sin = new float[length * headDim];
+        fill(cos, sin, 0, start, length);
+        Shape shape = new Shape(length, headDim);
+        return new Tables(onDeviceOf(like, cos, shape), onDeviceOf(like, sin, shape));
+    }
+
+    /**
+     * Tables for rows at different positions: row {@code r}'s token {@code t} at {@code starts[r] + t}.
+     *
+     * @return cos and sin, each float32 {@code [B, 1, T, headDim]} (broadcast over the heads of {@code [B, heads, T, headDim]})
+     */
+    public Tables tables(int[] starts, int length, NDArray like) {
+        float[] cos = new float[starts.length * length * headDim];
+        float[] sin = new float[starts.length * length * headDim];
+        for (int r = 0; r < starts.length; r++) {
+            fill(cos, sin, r * length, starts[r], length);
+        }
+        Shape shape = new Shape(starts.length, 1, length, headDim);
+        return new Tables(onDeviceOf(like, cos, shape), onDeviceOf(like, sin, shape));
+    }
+
+    /** Writes the rows {@code firstRow …} of the tables for positions {@code start … start+length-1}. */
+    private void fill(float[] cos, float[] sin, int firstRow, int start, int length) {
+        int half = headDim / 2;
         for (int t = 0; t < length; t++) {
             float position = start + t;
+            int row = (firstRow + t) * headDim;
             for (int i = 0; i < half; i++) {
                 double angle = position * inverseFrequencies[i]; // a float32 product, as in transformers
                 float c = (float) Math.cos(angle);
                 float s = (float) Math.sin(angle);
-                int row = t * headDim;
                 cos[row + i] = c;
                 cos[row + half + i] = c;
                 sin[row + i] = s;
                 sin[row + half + i] = s;
             }
         }
-        Shape shape = new Shape(length, headDim);
-        return new Tables(onDeviceOf(like, cos, shape), onDeviceOf(like, sin, shape));
     }
 
     /**

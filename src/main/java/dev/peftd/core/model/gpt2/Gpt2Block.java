@@ -3,7 +3,7 @@ package dev.peftd.core.model.gpt2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import dev.peftd.core.model.CausalAttention;
-import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.LayerNorm;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
@@ -37,13 +37,13 @@ final class Gpt2Block {
     }
 
     /** @param h {@code [B, T, hidden]} → {@code [B, T, hidden]} */
-    NDArray forward(NDArray h, NDArray mask, DecoderKvCache cache, LinearHook hook) {
+    NDArray forward(NDArray h, NDArray mask, ForwardKv cache, LinearHook hook) {
         h = h.add(attention(ln1.forward(h), mask, cache, hook));
         NDArray inner = activation.apply(cFc.forward(ln2.forward(h), hook)); // [B, T, 4·hidden]
         return h.add(mlpProj.forward(inner, hook));
     }
 
-    private NDArray attention(NDArray x, NDArray mask, DecoderKvCache cache, LinearHook hook) {
+    private NDArray attention(NDArray x, NDArray mask, ForwardKv cache, LinearHook hook) {
         NDList qkv = cAttn.forward(x, hook).split(3, 2); // 3 × [B, T, hidden]
         NDArray q = heads(qkv.get(0)); // [B, heads, T, headDim]
         NDArray k = heads(qkv.get(1));

@@ -4,12 +4,10 @@ import static dev.peftd.core.model.CheckpointTensors.dimension;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import dev.peftd.core.model.CausalAttention;
 import dev.peftd.core.model.CheckpointTensors;
-import dev.peftd.core.model.DecoderKvCache;
 import dev.peftd.core.model.DecoderOnlyModel;
+import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.ForwardScope;
 import dev.peftd.core.model.LayerBoundary;
 import dev.peftd.core.model.LayerNorm;
@@ -18,7 +16,7 @@ import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.ModelConfig;
 import dev.peftd.core.model.ModelInputs;
-import dev.peftd.core.tensor.OwnedArrays;
+import dev.peftd.core.model.RowPositions;
 import dev.peftd.core.tensor.ScalarConstants;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -99,29 +97,23 @@ public final class Gpt2Model extends DecoderOnlyModel {
     }
 
     @Override
-    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook,
+    protected NDArray hidden(NDArray inputIds, ForwardKv cache, LinearHook hook,
             LayerBoundary boundary) {
-        int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
             NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(), tokenEmbedding.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
-            if (cache != null) {
-                cache.requireBatch(ids.getShape().get(0));
-            }
-            if (past + length > config().maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds GPT-2's "
+            RowPositions positions = cache == null ? RowPositions.uniform(0, ids.getShape().get(0), length)
+                    : cache.positions(ids.getShape().get(0), length);
+            if (positions.end() > config().maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("sequence of " + positions.end() + " positions exceeds GPT-2's "
                         + config().maxPositionEmbeddings() + " learned positions");
             }
-            long[] positions = new long[length];
-            for (int t = 0; t < length; t++) {
-                positions[t] = past + t;
-            }
-            NDArray positionIds = OwnedArrays.of(ids.getManager(), positions, new Shape(length), ids.getDevice()); // [T]
+            NDArray positionIds = positions.positionIds(ids); // [T] or [B, T]
             NDArray tokens = ids.getNDArrayInternal().embedding(ids, tokenEmbedding, SparseFormat.DENSE).singletonOrThrow();
             NDArray placed = positionIds.getNDArrayInternal()
-                    .embedding(positionIds, positionEmbedding, SparseFormat.DENSE).singletonOrThrow(); // [T, hidden]
+                    .embedding(positionIds, positionEmbedding, SparseFormat.DENSE).singletonOrThrow(); // [T or B, T, hidden]
             NDArray h = tokens.add(placed); // [B, T, hidden]
-            NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
+            NDArray mask = positions.mask(h); // [T, S], [B, 1, 1, T, S] or null
             for (Gpt2Block block : blocks) {
                 NDArray input = boundary.enter(h);
                 h = ForwardScope.run(() -> block.forward(input, mask, cache, hook)); // frees the block's temporaries

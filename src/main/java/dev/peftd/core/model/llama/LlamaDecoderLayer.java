@@ -3,7 +3,7 @@ package dev.peftd.core.model.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import dev.peftd.core.model.CausalAttention;
-import dev.peftd.core.model.DecoderKvCache;
+import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.GatedMlp;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
@@ -52,13 +52,13 @@ final class LlamaDecoderLayer {
      * @param cache this batch's cache, or {@code null}
      * @return {@code [B, T, hidden]}
      */
-    NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, DecoderKvCache cache, LinearHook hook) {
+    NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, ForwardKv cache, LinearHook hook) {
         NDArray attended = selfAttention(inputNorm.forward(h), rope, mask, cache, hook);
         h = precision.add(h, attended);
         return precision.add(h, mlp.forward(postAttentionNorm.forward(h), hook));
     }
 
-    private NDArray selfAttention(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, DecoderKvCache cache,
+    private NDArray selfAttention(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, ForwardKv cache,
             LinearHook hook) {
         NDArray q = precision.rope(heads(qProj.forward(x, hook), heads), rope); // [B, heads, T, headDim]
         NDArray k = precision.rope(heads(kProj.forward(x, hook), kvHeads), rope); // [B, kvHeads, T, headDim]

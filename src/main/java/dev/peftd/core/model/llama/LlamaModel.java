@@ -5,10 +5,9 @@ import static dev.peftd.core.model.CheckpointTensors.dimension;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
-import dev.peftd.core.model.CausalAttention;
 import dev.peftd.core.model.CheckpointTensors;
-import dev.peftd.core.model.DecoderKvCache;
 import dev.peftd.core.model.DecoderOnlyModel;
+import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.ForwardScope;
 import dev.peftd.core.model.GatedMlp;
 import dev.peftd.core.model.LayerBoundary;
@@ -20,6 +19,7 @@ import dev.peftd.core.model.ModelInputs;
 import dev.peftd.core.model.Precision;
 import dev.peftd.core.model.RmsNorm;
 import dev.peftd.core.model.RotaryEmbedding;
+import dev.peftd.core.model.RowPositions;
 import dev.peftd.core.tensor.HalfOps;
 import dev.peftd.core.tensor.HalfTensor;
 import dev.peftd.core.tensor.ScalarConstants;
@@ -118,24 +118,22 @@ public final class LlamaModel extends DecoderOnlyModel {
     }
 
     @Override
-    protected NDArray hidden(NDArray inputIds, DecoderKvCache cache, LinearHook hook,
+    protected NDArray hidden(NDArray inputIds, ForwardKv cache, LinearHook hook,
             LayerBoundary boundary) {
-        int past = cache == null ? 0 : cache.length();
         return ForwardScope.run(() -> {
             NDArray ids = ModelInputs.checkedIds(inputIds, config().vocabSize(),
                     halfEmbedTokens != null ? halfEmbedTokens.device() : embedTokens.getDevice()); // [B, T]
             int length = (int) ids.getShape().get(1);
-            if (cache != null) {
-                cache.requireBatch(ids.getShape().get(0));
-            }
-            if (config().slidingWindow() > 0 && past + length > config().slidingWindow()) {
-                throw new IllegalArgumentException("sequence of " + (past + length) + " positions exceeds the sliding"
+            RowPositions positions = cache == null ? RowPositions.uniform(0, ids.getShape().get(0), length)
+                    : cache.positions(ids.getShape().get(0), length);
+            if (config().slidingWindow() > 0 && positions.end() > config().slidingWindow()) {
+                throw new IllegalArgumentException("sequence of " + positions.end() + " positions exceeds the sliding"
                         + " window of " + config().slidingWindow() + ", which peftd does not implement");
             }
             NDArray h = halfEmbedTokens != null ? HalfOps.embedding(ids, halfEmbedTokens)
                     : ids.getNDArrayInternal().embedding(ids, embedTokens, SparseFormat.DENSE).singletonOrThrow(); // [B, T, hidden]
-            RotaryEmbedding.Tables rope = rotary.tables(past, length, h); // [T, headDim] each
-            NDArray mask = CausalAttention.causalMask(past, length, h); // [T, past + T] or null
+            RotaryEmbedding.Tables rope = positions.rope(rotary, h); // [T, headDim] or [B, 1, T, headDim] each
+            NDArray mask = positions.mask(h); // [T, S], [B, 1, 1, T, S] or null
             for (LlamaDecoderLayer layer : layers) {
                 NDArray input = boundary.enter(h);
                 h = ForwardScope.run(() -> layer.forward(input, rope, mask, cache, hook)); // frees the layer's temporaries

@@ -1,0 +1,164 @@
+package dev.peftd.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.NDManager;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Many adapters in one forward pass: the batch's rows come in groups of consecutive rows, each group with its own
+ * hook (an adapter) or none (the bare base). Every linear layer computes its base output once for the whole batch;
+ * each group's hook then sees only its own rows (views of the input and of the base output, axis 0) and adds its
+ * delta there. A hook that adds in place to the view it was given (a factored adapter on a float32 base) has thereby
+ * written into the shared output and nothing is copied; a hook that returns a new array (on a half base) has its
+ * rows put together with the others' by one concatenation.
+ *
+ * <p>When every hook is a {@link LowRankHook} (a served adapter), the groups are fused instead: per module, the
+ * adapters' factors are concatenated ({@code right [ΣK, in]}, {@code left [out, ΣK]}) and each row's down-projection
+ * is masked to its own adapter's columns, so the deltas of all groups cost two GEMMs, a mask multiply and an add
+ * however many adapters share the batch (the other adapters' columns are exact zeros in a row). The concatenated
+ * factors and masks are built at a module's first call and kept until {@link #close()}, so a decode loop that
+ * reuses the hook while its groups stay the same builds them once.
+ *
+ * <p>Only {@link LinearHook#apply} is called: {@link LinearHook#output} overrides (a merged weight in a training
+ * pass) would recompute the base for their rows, and inference hooks do not have them. A merged adapter is a model
+ * of its own and never shares a batch with its base.
+ */
+public final class GroupedHook implements LinearHook, AutoCloseable {
+
+    /** {@code rows} consecutive rows of the batch and their hook ({@code null}: the bare base). */
+    public record Group(int rows, LinearHook hook) {
+    }
+
+    private static final NDArray[] NOT_ADAPTED = new NDArray[0];
+
+    private final List<Group> groups;
+    private final boolean fused;
+    private final Map<String, NDArray[]> fusedFactors = new ConcurrentHashMap<>(); // module -> {left, right, mask}
+    private NDManager kept;
+
+    public GroupedHook(List<Group> groups) {
+        this.groups = List.copyOf(groups);
+        this.fused = groups.size() > 1 && groups.stream().allMatch(g -> g.hook() == null || g.hook() instanceof LowRankHook);
+    }
+
+    /** Whether {@code other} has the same hooks (the same objects) over the same row counts, in the same order. */
+    public boolean sameGroups(List<Group> other) {
+        if (other.size() != groups.size()) {
+            return false;
+        }
+        for (int g = 0; g < groups.size(); g++) {
+            if (other.get(g).hook() != groups.get(g).hook() || other.get(g).rows() != groups.get(g).rows()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @param input      {@code [B, ..., in]}
+     * @param baseOutput {@code [B, ..., out]}
+     * @return {@code [B, ..., out]}, each group's rows with its own delta
+     */
+    @Override
+    public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+        return fused ? applyFused(module, input, baseOutput) : applyPerGroup(module, input, baseOutput);
+    }
+
+    /**
+     * @param input      {@code [B, ..., in]}
+     * @param baseOutput {@code [B, ..., out]}
+     */
+    private NDArray applyFused(String module, NDArray input, NDArray baseOutput) {
+        NDArray[] f = fusedFactors.computeIfAbsent(module, m -> fuse(m, input));
+        if (f == NOT_ADAPTED) {
+            return baseOutput;
+        }
+        NDArray down = ai.djl.nn.core.Linear.linear(input, f[1]).singletonOrThrow().mul(f[2]); // [B, ..., ΣK], own columns only
+        NDArray up = ai.djl.nn.core.Linear.linear(down, f[0]).singletonOrThrow();              // [B, ..., out]
+        return baseOutput.add(up); // a new array: a half base's output may not be written in place
+    }
+
+    /** {left [out, ΣK], right [ΣK, in], mask [B, 1…, ΣK]} for {@code module}, kept in this hook's own manager. */
+    private synchronized NDArray[] fuse(String module, NDArray like) {
+        NDList lefts = new NDList();
+        NDList rights = new NDList();
+        int[] widths = new int[groups.size()];
+        for (int g = 0; g < groups.size(); g++) {
+            NDArray[] f = groups.get(g).hook() == null ? null : ((LowRankHook) groups.get(g).hook()).lowRank(module);
+            if (f != null) {
+                lefts.add(f[0]);
+                rights.add(f[1]);
+                widths[g] = (int) f[1].getShape().get(0);
+            }
+        }
+        if (lefts.isEmpty()) {
+            return NOT_ADAPTED;
+        }
+        int total = java.util.Arrays.stream(widths).sum();
+        long rows = groups.stream().mapToLong(Group::rows).sum();
+        float[] mask = new float[(int) rows * total];
+        int row = 0;
+        int column = 0;
+        for (int g = 0; g < groups.size(); g++) {
+            for (int r = 0; r < groups.get(g).rows(); r++, row++) {
+                java.util.Arrays.fill(mask, row * total + column, row * total + column + widths[g], 1f);
+            }
+            column += widths[g];
+        }
+        long[] maskShape = new long[like.getShape().dimension()];
+        java.util.Arrays.fill(maskShape, 1);
+        maskShape[0] = rows;
+        maskShape[maskShape.length - 1] = total;
+        if (kept == null) {
+            kept = lefts.get(0).getManager().newSubManager();
+        }
+        NDArray[] fusedArrays = {
+            lefts.size() == 1 ? lefts.get(0).duplicate() : NDArrays.concat(lefts, 1),   // [out, ΣK]
+            rights.size() == 1 ? rights.get(0).duplicate() : NDArrays.concat(rights, 0), // [ΣK, in]
+            dev.peftd.core.tensor.OwnedArrays.of(kept, mask, new ai.djl.ndarray.types.Shape(maskShape),
+                    lefts.get(0).getDevice())};                                                // [B, 1…, ΣK]
+        for (NDArray a : fusedArrays) {
+            ai.djl.ndarray.NDScope.unregister(a); // outlive this forward call: reused while the groups stay the same
+            a.attach(kept);
+        }
+        return fusedArrays;
+    }
+
+    private NDArray applyPerGroup(String module, NDArray input, NDArray baseOutput) {
+        NDList parts = new NDList(groups.size());
+        boolean inPlace = true;
+        long from = 0;
+        for (Group group : groups) {
+            long to = from + group.rows();
+            NDArray rows = baseOutput.get(NDIndex.sliceAxis(0, from, to)); // [b, ..., out], a view
+            NDArray out = group.hook() == null ? rows
+                    : group.hook().apply(module, input.get(NDIndex.sliceAxis(0, from, to)), rows);
+            inPlace &= out == rows;
+            parts.add(out);
+            from = to;
+        }
+        if (from != baseOutput.getShape().get(0)) {
+            throw new IllegalArgumentException("the groups cover " + from + " rows; the batch has "
+                    + baseOutput.getShape().get(0));
+        }
+        return inPlace ? baseOutput : NDArrays.concat(parts, 0);
+    }
+
+    /** Frees the fused factors and masks. */
+    @Override
+    public synchronized void close() {
+        if (kept != null) {
+            kept.close();
+        }
+    }
+
+    @Override
+    public boolean adapts(String module) {
+        return groups.stream().anyMatch(g -> g.hook() != null && g.hook().adapts(module));
+    }
+}

@@ -1,0 +1,231 @@
+package dev.peftd.core.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.OwnedArrays;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * Keys and values of many sequences in storage allocated once: per layer one float32 array
+ * {@code [blocks·blockSize, kvHeads·headDim]} for keys and one for values, cut into fixed-size blocks (pages) of
+ * {@code blockSize} positions. A sequence owns a list of blocks (its block table), any blocks, in any order; its
+ * position {@code p} lives in row {@code table[p / blockSize]·blockSize + p % blockSize}. Nothing ever grows or is
+ * concatenated: a forward step writes its new keys and values into their rows in place (one indexed write per layer)
+ * and reads the rows its sequences attend to (one indexed gather per layer), so the cache's memory is fixed at
+ * creation, whatever the number or length of the sequences.
+ *
+ * <p>The memory budget is the number of blocks. Admission control is the caller's, through {@link #allocate}: a
+ * sequence asks for every block it can ever need (prompt plus maximum new tokens) before it starts and gets them, or
+ * {@code null} when too few are free (it waits); {@link #release} gives them back when it ends. Block 0 is never
+ * handed out: it takes the writes of padding positions (a right-padded prefill row's tokens past its prompt), so
+ * padding never lands in another sequence's blocks, and is read only where the attention mask hides it.
+ *
+ * <p>Used by one thread (a batching loop); half models keep their half-exact keys and values in float32, as
+ * {@link DecoderKvCache} does.
+ */
+public final class PagedKvCache implements AutoCloseable {
+
+    private static final int PADDING_BLOCK = 0;
+
+    private final CausalLm owner;
+    private final NDManager manager;
+    private final NDArray[] keys;   // per layer [blocks·blockSize, kvHeads·headDim]
+    private final NDArray[] values; // per layer [blocks·blockSize, kvHeads·headDim]
+    private final int kvHeads;
+    private final int headDim;
+    private final int blockSize;
+    private final int blocks;
+    private final Deque<Integer> free = new ArrayDeque<>();
+
+    /**
+     * @param blocks    blocks sequences may hold (one more is kept for padding)
+     * @param blockSize positions per block
+     */
+    PagedKvCache(CausalLm owner, NDManager parent, Device device, int blocks, int blockSize) {
+        if (blocks < 1 || blockSize < 1) {
+            throw new IllegalArgumentException("a paged KV cache needs at least one block of at least one position, got "
+                    + blocks + " blocks of " + blockSize);
+        }
+        ModelConfig c = owner.config();
+        this.owner = owner;
+        this.manager = parent.newSubManager(device);
+        this.kvHeads = c.numKvHeads();
+        this.headDim = c.headDim();
+        this.blockSize = blockSize;
+        this.blocks = blocks;
+        this.keys = new NDArray[c.numLayers()];
+        this.values = new NDArray[c.numLayers()];
+        Shape shape = new Shape((long) (blocks + 1) * blockSize, (long) kvHeads * headDim);
+        for (int layer = 0; layer < keys.length; layer++) {
+            keys[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
+            values[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
+        }
+        for (int b = 1; b <= blocks; b++) {
+            free.add(b);
+        }
+    }
+
+    private static NDArray kept(NDArray array) {
+        NDScope.unregister(array); // lives with the cache, not with whatever scope created it
+        return array;
+    }
+
+    /** Bytes one cached position takes over all layers (keys and values, float32). */
+    public static long bytesPerPosition(ModelConfig config) {
+        return 2L * config.numLayers() * config.numKvHeads() * config.headDim() * Float.BYTES;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Blocks sequences may hold in all. */
+    public int capacityBlocks() {
+        return blocks;
+    }
+
+    /** The most positions one sequence can ever hold: the whole budget. */
+    public int capacityPositions() {
+        return blocks * blockSize;
+    }
+
+    public int freeBlocks() {
+        return free.size();
+    }
+
+    public int blocksFor(int positions) {
+        return (positions + blockSize - 1) / blockSize;
+    }
+
+    /** @return a block table for {@code positions} positions, or {@code null} when fewer blocks are free (wait) */
+    public int[] allocate(int positions) {
+        int needed = blocksFor(positions);
+        if (needed > free.size()) {
+            return null;
+        }
+        int[] table = new int[needed];
+        for (int i = 0; i < needed; i++) {
+            table[i] = free.poll();
+        }
+        return table;
+    }
+
+    /** Gives a finished sequence's blocks back. */
+    public void release(int[] table) {
+        for (int block : table) {
+            free.add(block);
+        }
+    }
+
+    /** Device bytes the storage holds (fixed at creation). */
+    public long bytes() {
+        long total = 0;
+        for (int layer = 0; layer < keys.length; layer++) {
+            total += (keys[layer].size() + values[layer].size()) * Float.BYTES;
+        }
+        return total;
+    }
+
+    /** Layer {@code layer}'s key storage itself, {@code [(blocks+1)·blockSize, kvHeads·headDim]}: the same array for the cache's life. */
+    public NDArray keyStorage(int layer) {
+        return keys[layer];
+    }
+
+    /**
+     * One forward call over rows of different sequences: row {@code r}'s tokens sit at positions
+     * {@code starts[r] …}, its first {@code lengths[r]} of the call's {@code length} tokens are real (the rest are
+     * padding, written to the padding block). Make it inside the step's {@link NDScope}: its index arrays live there.
+     *
+     * @param tables each row's block table (from {@link #allocate})
+     */
+    public Step step(int[][] tables, int[] starts, int[] lengths, int length, Device device) {
+        return new Step(tables, starts, lengths, length, device);
+    }
+
+    /** The cache as one forward call of {@link CausalLm#stepHidden} sees it. */
+    public final class Step implements ForwardKv {
+        private final int rows;
+        private final int length;
+        private final RowPositions positions;
+        private final NDArray writeRows; // int64 [B·T]: where each new position's keys go
+        private final NDArray readRows;  // int64 [B·S]: where each attended position's keys are
+        private final int keyCount;
+
+        private Step(int[][] tables, int[] starts, int[] lengths, int length, Device device) {
+            this.rows = tables.length;
+            this.length = length;
+            this.positions = RowPositions.of(starts, length);
+            this.keyCount = positions.end();
+            long[] write = new long[rows * length];
+            long[] read = new long[rows * keyCount];
+            for (int r = 0; r < rows; r++) {
+                int real = starts[r] + lengths[r];
+                if (real > tables[r].length * blockSize) {
+                    throw new IllegalArgumentException("row " + r + " reaches position " + real + " but holds only "
+                            + tables[r].length * blockSize + " cached positions");
+                }
+                for (int t = 0; t < length; t++) {
+                    write[r * length + t] = row(tables[r], starts[r] + t, real);
+                }
+                for (int j = 0; j < keyCount; j++) {
+                    read[r * keyCount + j] = row(tables[r], j, real);
+                }
+            }
+            // both join the caller's step scope, as every array made while it is open
+            this.writeRows = OwnedArrays.of(manager, write, new Shape(write.length), device);
+            this.readRows = OwnedArrays.of(manager, read, new Shape(read.length), device);
+        }
+
+        /** The storage row of {@code position}, or a padding row for positions at or past {@code real}. */
+        private long row(int[] table, int position, int real) {
+            int block = position < real ? table[position / blockSize] : PADDING_BLOCK;
+            return (long) block * blockSize + position % blockSize;
+        }
+
+        CausalLm owner() {
+            return owner;
+        }
+
+        @Override
+        public RowPositions positions(long batch, int count) {
+            if (batch != rows || count != length) {
+                throw new IllegalArgumentException("this cache step is for " + rows + " rows of " + length
+                        + " tokens; the input ids are [" + batch + ", " + count + "]");
+            }
+            return positions;
+        }
+
+        @Override
+        public NDList append(int layer, NDArray k, NDArray v) {
+            return new NDList(exchange(keys[layer], k), exchange(values[layer], v));
+        }
+
+        /**
+         * @param added {@code [B, kvHeads, T, headDim]}
+         * @return {@code [B, kvHeads, S, headDim]}
+         */
+        private NDArray exchange(NDArray storage, NDArray added) {
+            NDArray flat = added.transpose(0, 2, 1, 3).reshape((long) rows * length, (long) kvHeads * headDim); // [B·T, kvHeads·headDim]
+            storage.set(new NDIndex("{}", writeRows), flat); // in place: index_put_
+            return storage.get(new NDIndex("{}", readRows)) // [B·S, kvHeads·headDim]
+                    .reshape(rows, keyCount, kvHeads, headDim).transpose(0, 2, 1, 3); // [B, kvHeads, S, headDim]
+        }
+
+        @Override
+        public void advance(int count) {
+            // the batching loop keeps each sequence's length; nothing to record here
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,295 @@
+package dev.peftd.core.generate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.Linear;
+import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.LowRankHook;
+import dev.peftd.core.model.ModelLoader;
+import dev.peftd.core.model.PagedKvCache;
+import dev.peftd.core.model.TestModels;
+import dev.peftd.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Continuous batching gives every sequence what it gets alone: 16 sequences over three different adapters and the
+ * bare base, with different prompt lengths, sampling and max tokens, joining a running batch and leaving it at
+ * different steps, equal (token ids, text, logprobs within 1e-4) the same sequences run alone, and the one-sequence
+ * {@link Generator}. The cache is allocated once and never replaced; admission waits for room.
+ */
+class BatchDecoderTest {
+
+    private static final BatchDecoder.Limits ROOMY = new BatchDecoder.Limits(64, 64L << 20, 4);
+
+    /**
+     * A seeded low-rank delta on every linear layer: {@code x·Aᵀ·Bᵀ}, added in place or into a new array; with
+     * {@code fusable} it also tells its factors ({@link LowRankHook}), so a batch of them takes the fused path.
+     */
+    private record RandomDelta(Map<String, NDArray[]> factors, boolean inPlace) implements LinearHook {
+        static LinearHook random(CausalLm model, NDManager manager, long seed, boolean inPlace, boolean fusable) {
+            Map<String, NDArray[]> factors = new HashMap<>();
+            manager.getEngine().setRandomSeed((int) seed);
+            for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
+                Shape w = e.getValue().weightShape(); // [out, in]
+                factors.put(e.getKey(), new NDArray[] {
+                        manager.randomNormal(0, 0.2f, new Shape(2, w.get(1)), ai.djl.ndarray.types.DataType.FLOAT32),
+                        manager.randomNormal(0, 0.2f, new Shape(w.get(0), 2), ai.djl.ndarray.types.DataType.FLOAT32)});
+            }
+            RandomDelta delta = new RandomDelta(factors, inPlace);
+            return fusable ? new Fusable(delta) : delta;
+        }
+
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            NDArray[] f = factors.get(module);
+            NDArray delta = input.matMul(f[0].transpose()).matMul(f[1].transpose()); // [..., out]
+            return inPlace ? baseOutput.addi(delta) : baseOutput.add(delta);
+        }
+    }
+
+    /** {@link RandomDelta} with its factors told: {@code left = B [out, 2]}, {@code right = A [2, in]}. */
+    private record Fusable(RandomDelta delta) implements LowRankHook {
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            return delta.apply(module, input, baseOutput);
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            NDArray[] f = delta.factors().get(module);
+            return new NDArray[] {f[1], f[0]};
+        }
+    }
+
+    private record Request(long[] prompt, GenerationOptions options, LinearHook hook) {
+    }
+
+    private static List<Request> requests(Tokenizer tokenizer, List<LinearHook> hooks) {
+        String[] prompts = {"Once upon a time", "First Citizen:", "the quick brown fox jumps over", "Hello",
+            "In a small village by the sea there lived", "A"};
+        List<Request> requests = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            GenerationOptions options = GenerationOptions.greedy(6 + 3 * (i % 5)).withLogprobs(3).withStopTokenIds(-1);
+            if (i % 4 == 3) {
+                options = options.withSampling(0.9, 0.95, OptionalLong.of(100 + i));
+            }
+            requests.add(new Request(tokenizer.encode(prompts[i % prompts.length]), options, hooks.get(i % hooks.size())));
+        }
+        return requests;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"tiny-llama, false", "tiny-gpt2, false", "tiny-qwen2, false", "tiny-llama, true", "tiny-gpt2, true"})
+    void sixteenSequencesOverFourAdaptersEqualEachAlone(String name, boolean fused) throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tiny(name), Device.cpu());
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tiny(name));
+             NDManager manager = NDManager.newBaseManager()) {
+            List<LinearHook> hooks = new ArrayList<>();
+            hooks.add(null);
+            for (int a = 0; a < 3; a++) {
+                hooks.add(RandomDelta.random(model, manager, 11 + a, a % 2 == 0, fused));
+            }
+            List<Request> requests = requests(tokenizer, hooks);
+            long[] stops = StopTokens.of(model.config(), tokenizer);
+
+            List<GenerationResult> alone = new ArrayList<>();
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, stops, ROOMY, BatchObserver.NONE)) {
+                for (Request r : requests) {
+                    alone.add(decoder.submit(r.prompt, r.options, r.hook, TokenListener.NONE, () -> false)
+                            .get(60, TimeUnit.SECONDS));
+                }
+            }
+            Generator generator = new Generator(model, tokenizer);
+            for (int i = 0; i < requests.size(); i++) {
+                Request r = requests.get(i);
+                GenerationResults.assertSame(generator.generate(r.prompt, r.options, r.hook, TokenListener.NONE), alone.get(i), "generator " + i);
+            }
+
+            List<Integer> batchSizes = new ArrayList<>();
+            BatchObserver observer = new BatchObserver() {
+                @Override
+                public void step(int rows, boolean prefill) {
+                    batchSizes.add(rows);
+                }
+            };
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, stops, ROOMY, observer)) {
+                // the first half starts; the second half joins once the first has produced a few tokens
+                CountDownLatch running = new CountDownLatch(3);
+                List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+                for (int i = 0; i < requests.size(); i++) {
+                    if (i == requests.size() / 2) {
+                        assertThat(running.await(60, TimeUnit.SECONDS)).isTrue();
+                    }
+                    Request r = requests.get(i);
+                    TokenListener listener = i == 0 ? token -> running.countDown() : TokenListener.NONE;
+                    futures.add(decoder.submit(r.prompt, r.options, r.hook, listener, () -> false));
+                }
+                for (int i = 0; i < requests.size(); i++) {
+                    GenerationResults.assertSame(futures.get(i).get(60, TimeUnit.SECONDS), alone.get(i), "batched " + i);
+                }
+                PagedKvCache cache = decoder.cache();
+                assertThat(cache.freeBlocks()).isEqualTo(cache.capacityBlocks());
+            }
+            assertThat(batchSizes).as("steps batched several sequences").anyMatch(rows -> rows >= 8);
+        }
+    }
+
+    /**
+     * A bf16 base batches too (activations half-exact in float32, the KV cache float32, the masked attention in
+     * float32 from half q/k/v, rounded once). A one-row decode step runs the half GEMM while a batch runs the float32
+     * GEMM on the upcast weight, so batch and alone agree to bf16 rounding, not to 1e-4.
+     */
+    @Test
+    void aHalfBaseBatchesWithTheSameGreedyTokens() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), dev.peftd.core.model.ModelDtype.BFLOAT16);
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
+            List<Request> requests = requests(tokenizer, java.util.Collections.singletonList(null)).subList(0, 8);
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
+                List<GenerationResult> alone = new ArrayList<>();
+                for (Request r : requests) {
+                    alone.add(decoder.submit(r.prompt, r.options.withSampling(0, 1, OptionalLong.empty()), null,
+                            TokenListener.NONE, () -> false).get(60, TimeUnit.SECONDS));
+                }
+                List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+                for (Request r : requests) {
+                    futures.add(decoder.submit(r.prompt, r.options.withSampling(0, 1, OptionalLong.empty()), null,
+                            TokenListener.NONE, () -> false));
+                }
+                for (int i = 0; i < requests.size(); i++) {
+                    GenerationResult batched = futures.get(i).get(60, TimeUnit.SECONDS);
+                    assertThat(batched.generatedIds()).as("request " + i).containsExactly(alone.get(i).generatedIds());
+                    for (int t = 0; t < batched.logprobs().size(); t++) {
+                        assertThat(batched.logprobs().get(t).logprob()).isCloseTo(alone.get(i).logprobs().get(t).logprob(),
+                                within(0.05));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theCacheIsAllocatedOnceAndAdmissionWaitsForRoom() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
+            long[] prompt = tokenizer.encode("First Citizen:");
+            GenerationOptions options = GenerationOptions.greedy(12).withStopTokenIds(-1);
+            int positions = prompt.length + 12;
+            // room for one such sequence only (blocks of 4 positions)
+            long bytes = PagedKvCache.bytesPerPosition(model.config()) * ((positions + 3) / 4 * 4);
+            List<Long> waits = new ArrayList<>();
+            BatchObserver observer = new BatchObserver() {
+                @Override
+                public void admitted(long nanos) {
+                    waits.add(nanos);
+                }
+            };
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0],
+                    new BatchDecoder.Limits(8, bytes, 4), observer)) {
+                assertThat(decoder.capacityPositions()).isLessThan(2 * positions);
+                GenerationResult alone = decoder.submit(prompt, options, null, TokenListener.NONE, () -> false).get();
+                PagedKvCache cache = decoder.cache();
+                NDArray storage = cache.keyStorage(0);
+                Shape shape = storage.getShape();
+
+                CountDownLatch firstTokenSeen = new CountDownLatch(1);
+                CountDownLatch release = new CountDownLatch(1);
+                TokenListener holdFirst = token -> {
+                    if (token.index() == 0) {
+                        firstTokenSeen.countDown();
+                        await(release);
+                    }
+                };
+                List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+                futures.add(decoder.submit(prompt, options, null, holdFirst, () -> false));
+                assertThat(firstTokenSeen.await(30, TimeUnit.SECONDS)).isTrue();
+                futures.add(decoder.submit(prompt, options, null, TokenListener.NONE, () -> false));
+                futures.add(decoder.submit(prompt, options, null, TokenListener.NONE, () -> false));
+                assertThat(decoder.waiting()).as("no room: both wait, nothing fails").isEqualTo(2);
+                release.countDown();
+                for (CompletableFuture<GenerationResult> f : futures) {
+                    assertThat(f.get(60, TimeUnit.SECONDS).generatedIds()).containsExactly(alone.generatedIds());
+                }
+                assertThat(cache.keyStorage(0)).as("the same storage, never concatenated or replaced").isSameAs(storage);
+                assertThat(storage.getShape()).isEqualTo(shape);
+                assertThat(decoder.cache()).isSameAs(cache);
+                assertThat(waits).hasSize(4);
+
+                long[] tooLong = new long[decoder.capacityPositions()];
+                assertThatThrownBy(() -> decoder.submit(tooLong, GenerationOptions.greedy(1), null,
+                        TokenListener.NONE, () -> false))
+                        .isInstanceOf(CacheBudgetException.class)
+                        .hasMessageContaining("need " + (tooLong.length + 1) + " KV-cache positions");
+            }
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void aFailedForwardPassEndsItsRowsAndTheLoopGoesOn() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
+            long[] prompt = tokenizer.encode("Hello");
+            GenerationOptions options = GenerationOptions.greedy(10).withStopTokenIds(-1);
+            LinearHook broken = (module, input, base) -> {
+                throw new IllegalStateException("broken adapter");
+            };
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
+                assertThatThrownBy(() -> decoder.submit(prompt, options, broken, TokenListener.NONE, () -> false)
+                        .get(30, TimeUnit.SECONDS)).hasRootCauseMessage("broken adapter");
+                assertThat(decoder.submit(prompt, options, null, TokenListener.NONE, () -> false)
+                        .get(30, TimeUnit.SECONDS).generatedIds()).hasSize(10);
+                assertThat(decoder.cache().freeBlocks()).isEqualTo(decoder.cache().capacityBlocks());
+            }
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsEndsOnlyItsOwnSequence() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
+            long[] prompt = tokenizer.encode("Hello");
+            GenerationOptions options = GenerationOptions.greedy(10).withStopTokenIds(-1);
+            try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
+                CompletableFuture<GenerationResult> failing = decoder.submit(prompt, options, null, token -> {
+                    if (token.index() == 2) {
+                        throw new IllegalStateException("client gone");
+                    }
+                }, () -> false);
+                CompletableFuture<GenerationResult> other = decoder.submit(prompt, options, null, TokenListener.NONE,
+                        () -> false);
+                assertThatThrownBy(() -> failing.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalStateException.class);
+                assertThat(other.get(30, TimeUnit.SECONDS).generatedIds()).hasSize(10);
+                int[] calls = {0};
+                GenerationResult stopped = decoder.submit(prompt, options, null, TokenListener.NONE,
+                        () -> ++calls[0] > 4).get(30, TimeUnit.SECONDS);
+                assertThat(stopped.generatedIds()).hasSize(4);
+                assertThat(stopped.finishReason()).isEqualTo(FinishReason.LENGTH);
+            }
+        }
+    }
+}
