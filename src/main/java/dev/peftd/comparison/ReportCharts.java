@@ -37,6 +37,7 @@ final class ReportCharts {
     }
 
     static List<Picture> draw(ComparisonReport report) {
+        // drawn off-screen: servers and CI have no display, and AWT reads this before its first use
         System.setProperty("java.awt.headless", "true");
         List<MethodSummary> rows = report.summaries();
         List<Picture> pictures = new ArrayList<>();
