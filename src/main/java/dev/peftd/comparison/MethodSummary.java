@@ -67,4 +67,12 @@ public record MethodSummary(String method, List<MethodRun> runs) {
         }
         return Math.sqrt(ss / (v.length - 1));
     }
+
+    /**
+     * A peak memory for a table cell: the service records none per job (a worker runs several jobs in one process),
+     * so its comparisons say so rather than print NaN.
+     */
+    static String memory(double peakRssMb) {
+        return Double.isNaN(peakRssMb) ? "not measured" : String.format(java.util.Locale.ROOT, "%.0f MB", peakRssMb);
+    }
 }

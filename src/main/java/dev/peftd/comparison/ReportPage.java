@@ -56,7 +56,7 @@ final class ReportPage {
                     .append(cell("%.4f ± %.4f", s.evalLossMean(), s.evalLossStd()))
                     .append(cell("%d", s.runs().size()))
                     .append(cell("%.3f s", s.stepSecondsMean()))
-                    .append(cell("%.0f MB", s.peakRssMb())).append("</tr>\n");
+                    .append(cell("%s", MethodSummary.memory(s.peakRssMb()))).append("</tr>\n");
         }
         h.append("</tbody></table>\n");
     }

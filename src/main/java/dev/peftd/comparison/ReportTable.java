@@ -15,10 +15,10 @@ public final class ReportTable {
         b.append("| method | trainable params | share | adapter | eval loss before | eval loss after (± sd, seeds) "
                 + "| s / step | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (MethodSummary s : rows) {
-            b.append(String.format(Locale.ROOT, "| %s | %,d | %.2f%% | %.1f KiB | %.4f | %.4f ± %.4f (%d) | %.3f | %.0f MB |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %,d | %.2f%% | %.1f KiB | %.4f | %.4f ± %.4f (%d) | %.3f | %s |%n",
                     s.method(), s.trainableParams(), 100 * s.trainableShare(), s.adapterBytes() / 1024.0,
                     s.evalLossBeforeMean(), s.evalLossMean(), s.evalLossStd(), s.runs().size(), s.stepSecondsMean(),
-                    s.peakRssMb()));
+                    MethodSummary.memory(s.peakRssMb())));
         }
         b.append('\n').append(report.recommendation().sentence(rows)).append('\n').append(Recommendation.RULE)
                 .append('\n');

@@ -114,7 +114,9 @@ class ComparisonsApiTest {
         Matcher rows = Pattern.compile("<tr><td>([a-z_]+)</td>").matcher(report.body());
         List<String> methods = rows.results().map(m -> m.group(1)).toList();
         assertThat(methods).containsExactly("lora", "vera");
-        assertThat(report.body()).contains("data:image/png;base64,").contains("tiny-llama");
+        assertThat(report.body()).contains("data:image/png;base64,").contains("tiny-llama")
+                .as("the service measures no memory per job and says so").contains("<td>not measured</td>")
+                .doesNotContain("NaN");
 
         JsonNode listed = alpha.get(PATH + "?limit=100").json();
         assertThat(listed.path("data").valueStream().map(c -> c.path("id").asString())).contains(id);
