@@ -63,7 +63,8 @@ public final class ServingBenchmark {
             report.putAll(new ServingBenchmark(serving, s.promptTokens(), s.newTokens(), s.runs())
                     .run(baseDir, storeAdapterDir, Files.createTempDirectory("peftd-serving-bench")));
             if (json) {
-                out.println(new Gson().toJson(report));
+                report.replaceAll((k, v) -> v instanceof Double d && !Double.isFinite(d) ? null : v); // not measurable
+                out.println(new com.google.gson.GsonBuilder().serializeNulls().create().toJson(report));
             } else {
                 report.forEach((k, v) -> out.printf(Locale.ROOT, "%-34s %s%n", k,
                         v instanceof Double d ? String.format(Locale.ROOT, "%.2f", d) : v));
@@ -121,7 +122,8 @@ public final class ServingBenchmark {
             });
             if (r > 0) {
                 wall[r - 1] = (newTokens - 1) / ((marks[1] - marks[0]) / 1e9);
-                cpu[r - 1] = (newTokens - 1) / ((marks[3] - marks[2]) / 1e9);
+                // the process's CPU time moves in 10 ms ticks: a run shorter than one tick has no CPU-time rate
+                cpu[r - 1] = marks[3] > marks[2] ? (newTokens - 1) / ((marks[3] - marks[2]) / 1e9) : Double.NaN;
             }
         }
         return new double[] {Medians.of(wall), Medians.of(cpu)};

@@ -172,8 +172,9 @@ final class ChatCompletions {
             return session.tokenizer().encodeChat(messages, true);
         } catch (ChatTemplateException e) {
             throw new InvalidRequestException("messages", "the chat template refused them: " + e.getMessage());
-        } catch (TokenizerException e) {
-            throw new InvalidRequestException("model", "'" + session.model().name() + "' cannot chat: " + e.getMessage());
+        } catch (TokenizerException e) {   // its message names the server's folder: not for clients
+            throw new InvalidRequestException("model", "'" + session.model().name() + "' cannot chat: its"
+                    + " tokenizer_config.json has no 'chat_template' (this is not a chat model)");
         }
     }
 
