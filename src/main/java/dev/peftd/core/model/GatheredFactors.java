@@ -1,6 +1,7 @@
 package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -34,13 +35,11 @@ final class GatheredFactors {
         long in = like.getShape().get(1);
         long out = lefts.get(0).getShape().get(0);
         try (NDManager scratch = kept.newSubManager()) {
-            NDArray rightStack = scratch.zeros(new Shape(lefts.size() + 1, in, rank), like.getDataType(), like.getDevice()); // [G+1, in, K]
-            NDArray leftStack = scratch.zeros(new Shape(lefts.size() + 1, rank, out), like.getDataType(), like.getDevice()); // [G+1, K, out]
-            for (int g = 0; g < lefts.size(); g++) {
-                long k = rights.get(g).getShape().get(0);
-                rightStack.set(new NDIndex("{}, :, :{}", g, k), rights.get(g).transpose()); // [in, k] into [in, K]
-                leftStack.set(new NDIndex("{}, :{}, :", g, k), lefts.get(g).transpose());   // [k, out] into [K, out]
-            }
+            NDArray[] stacks = rights.stream().allMatch(r -> r.getShape().get(0) == rank)
+                    ? concatenated(scratch, lefts, rights, rank, in, out)
+                    : padded(scratch, lefts, rights, rank, in, out);
+            NDArray rightStack = stacks[0]; // [G+1, in, K]
+            NDArray leftStack = stacks[1];  // [G+1, K, out]
             NDIndex byRow = new NDIndex("{}", OwnedArrays.of(scratch, slots, new Shape(slots.length), like.getDevice())); // int64 [B]
             this.rightRows = rightStack.get(byRow); // [B, in, K]: advanced indexing on axis 0, a copy
             this.leftRows = leftStack.get(byRow);   // [B, K, out]
@@ -49,6 +48,45 @@ final class GatheredFactors {
                 a.attach(kept);
             }
         }
+    }
+
+    /**
+     * One rank: two concatenations (one native call each, whatever G) viewed as stacks; the hook is built for every
+     * prefill and every change of the decode batch, so its cost counts.
+     *
+     * @return {rightStack [G+1, in, K], leftStack [G+1, K, out]}, views of arrays owned by {@code scratch}
+     */
+    private static NDArray[] concatenated(NDManager scratch, NDList lefts, NDList rights, long rank, long in, long out) {
+        NDArray like = rights.get(0); // [K, in]
+        NDList r = new NDList(rights);
+        r.add(scratch.zeros(new Shape(rank, in), like.getDataType(), like.getDevice())); // [K, in]: the base's slot
+        NDList l = new NDList(lefts);
+        l.add(scratch.zeros(new Shape(out, rank), like.getDataType(), like.getDevice())); // [out, K]
+        NDArray rightCat = NDArrays.concat(r, 0); // [(G+1)·K, in]
+        NDArray leftCat = NDArrays.concat(l, 1);  // [out, (G+1)·K]
+        rightCat.attach(scratch);
+        leftCat.attach(scratch);
+        long slots = rights.size() + 1L;
+        return new NDArray[] {
+            rightCat.reshape(slots, rank, in).transpose(0, 2, 1), // [G+1, in, K]
+            leftCat.reshape(out, slots, rank).transpose(1, 2, 0)}; // [G+1, K, out]
+    }
+
+    /**
+     * Mixed ranks: each factor copied into a zero stack, its missing columns left zero (2G native calls).
+     *
+     * @return {rightStack [G+1, in, K], leftStack [G+1, K, out]}, owned by {@code scratch}
+     */
+    private static NDArray[] padded(NDManager scratch, NDList lefts, NDList rights, long rank, long in, long out) {
+        NDArray like = rights.get(0); // [k, in]
+        NDArray rightStack = scratch.zeros(new Shape(lefts.size() + 1, in, rank), like.getDataType(), like.getDevice()); // [G+1, in, K]
+        NDArray leftStack = scratch.zeros(new Shape(lefts.size() + 1, rank, out), like.getDataType(), like.getDevice()); // [G+1, K, out]
+        for (int g = 0; g < lefts.size(); g++) {
+            long k = rights.get(g).getShape().get(0);
+            rightStack.set(new NDIndex("{}, :, :{}", g, k), rights.get(g).transpose()); // [in, k] into [in, K]
+            leftStack.set(new NDIndex("{}, :{}, :", g, k), lefts.get(g).transpose());   // [k, out] into [K, out]
+        }
+        return new NDArray[] {rightStack, leftStack};
     }
 
     /**
