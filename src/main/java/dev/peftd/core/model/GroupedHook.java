@@ -20,9 +20,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>When every hook is a {@link LowRankHook} (a served adapter), the groups are fused instead: per module, the
  * adapters' factors are concatenated ({@code right [ΣK, in]}, {@code left [out, ΣK]}) and each row's down-projection
  * is masked to its own adapter's columns, so the deltas of all groups cost two GEMMs, a mask multiply and an add
- * however many adapters share the batch (the other adapters' columns are exact zeros in a row). The concatenated
- * factors and masks are built at a module's first call and kept until {@link #close()}, so a decode loop that
- * reuses the hook while its groups stay the same builds them once.
+ * however many adapters share the batch (the other adapters' columns are exact zeros in a row). That path's GEMMs
+ * grow with the sum of the ranks ΣK, so each row does the work of every adapter. When ΣK is more than twice the
+ * largest rank K (more than two adapters of one rank, the common case), each row instead gathers its own adapter's
+ * factors from stacks kept per module and the deltas are two batched matrix products of rank K
+ * ({@link GatheredFactors}); below that the masked GEMMs do at most twice the necessary work in one large product,
+ * which beats B small ones. Inputs that are not {@code [B, T, in]} keep the masked path. Whatever a module's path,
+ * its arrays are built at its first call and kept until {@link #close()}, so a decode loop that reuses the hook while
+ * its groups stay the same builds them once.
  *
  * <p>Only {@link LinearHook#apply} is called: {@link LinearHook#output} overrides (a merged weight in a training
  * pass) would recompute the base for their rows, and inference hooks do not have them. A merged adapter is a model
@@ -38,7 +43,8 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
 
     private final List<Group> groups;
     private final boolean fused;
-    private final Map<String, NDArray[]> fusedFactors = new ConcurrentHashMap<>(); // module -> {left, right, mask}
+    // module -> {left, right, mask} (masked), a GatheredFactors, or NOT_ADAPTED
+    private final Map<String, Object> fusedFactors = new ConcurrentHashMap<>();
     private NDManager kept;
 
     public GroupedHook(List<Group> groups) {
@@ -74,17 +80,24 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
      * @param baseOutput {@code [B, ..., out]}
      */
     private NDArray applyFused(String module, NDArray input, NDArray baseOutput) {
-        NDArray[] f = fusedFactors.computeIfAbsent(module, m -> fuse(m, input));
-        if (f == NOT_ADAPTED) {
+        Object built = fusedFactors.computeIfAbsent(module, m -> fuse(m, input));
+        if (built == NOT_ADAPTED) {
             return baseOutput;
         }
+        if (built instanceof GatheredFactors gathered) {
+            return gathered.apply(input, baseOutput);
+        }
+        NDArray[] f = (NDArray[]) built;
         NDArray down = ai.djl.nn.core.Linear.linear(input, f[1]).singletonOrThrow().mul(f[2]); // [B, ..., ΣK], own columns only
         NDArray up = ai.djl.nn.core.Linear.linear(down, f[0]).singletonOrThrow();              // [B, ..., out]
         return baseOutput.add(up); // a new array: a half base's output may not be written in place
     }
 
-    /** {left [out, ΣK], right [ΣK, in], mask [B, 1…, ΣK]} for {@code module}, kept in this hook's own manager. */
-    private synchronized NDArray[] fuse(String module, NDArray like) {
+    /**
+     * {@link GatheredFactors} for {@code module} when the input is {@code [B, T, in]} and ΣK > 2·K, else
+     * {left [out, ΣK], right [ΣK, in], mask [B, 1…, ΣK]}; kept in this hook's own manager.
+     */
+    private synchronized Object fuse(String module, NDArray like) {
         NDList lefts = new NDList();
         NDList rights = new NDList();
         int[] widths = new int[groups.size()];
@@ -99,7 +112,14 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         if (lefts.isEmpty()) {
             return NOT_ADAPTED;
         }
+        if (kept == null) {
+            kept = lefts.get(0).getManager().newSubManager();
+        }
         int total = java.util.Arrays.stream(widths).sum();
+        int rank = java.util.Arrays.stream(widths).max().orElseThrow();
+        if (like.getShape().dimension() == 3 && total > 2 * rank) {
+            return new GatheredFactors(kept, lefts, rights, rank, slots(widths));
+        }
         long rows = groups.stream().mapToLong(Group::rows).sum();
         float[] mask = new float[(int) rows * total];
         int row = 0;
@@ -114,9 +134,6 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         java.util.Arrays.fill(maskShape, 1);
         maskShape[0] = rows;
         maskShape[maskShape.length - 1] = total;
-        if (kept == null) {
-            kept = lefts.get(0).getManager().newSubManager();
-        }
         NDArray[] fusedArrays = {
             lefts.size() == 1 ? lefts.get(0).duplicate() : NDArrays.concat(lefts, 1),   // [out, ΣK]
             rights.size() == 1 ? rights.get(0).duplicate() : NDArrays.concat(rights, 0), // [ΣK, in]
@@ -127,6 +144,33 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
             a.attach(kept);
         }
         return fusedArrays;
+    }
+
+    /** Each row's slot: the index of its group among the adapted ones, or their count for a bare-base row. */
+    private long[] slots(int[] widths) {
+        long adapted = java.util.Arrays.stream(widths).filter(w -> w > 0).count();
+        long[] slots = new long[groups.stream().mapToInt(Group::rows).sum()];
+        int row = 0;
+        long slot = 0;
+        for (int g = 0; g < groups.size(); g++) {
+            long own = widths[g] > 0 ? slot++ : adapted;
+            for (int r = 0; r < groups.get(g).rows(); r++) {
+                slots[row++] = own;
+            }
+        }
+        return slots;
+    }
+
+    /** How a module's deltas are computed. */
+    public enum Path { PER_GROUP, NOT_CALLED_YET, NOT_ADAPTED, MASKED, GATHERED }
+
+    /** Which path {@code module} took (known after its first call). */
+    public Path path(String module) {
+        Object built = fusedFactors.get(module);
+        if (built == null) {
+            return fused ? Path.NOT_CALLED_YET : Path.PER_GROUP;
+        }
+        return built == NOT_ADAPTED ? Path.NOT_ADAPTED : built instanceof GatheredFactors ? Path.GATHERED : Path.MASKED;
     }
 
     private NDArray applyPerGroup(String module, NDArray input, NDArray baseOutput) {

@@ -1,0 +1,106 @@
+package dev.peftd.core.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every row of a grouped batch gets its own adapter's delta, whichever path the hook takes: the gathered one (ΣK
+ * above twice the largest rank, {@code [B, T, in]} input; smaller ranks zero-padded) and the masked one (two
+ * adapters, 2-D input) each equal every group's adapter applied to its rows alone within 1e-5, with bare-base rows
+ * between adapters.
+ */
+class GroupedHookTest {
+
+    private static final long IN = 6;
+    private static final long OUT = 7;
+
+    /** {@code output = base + x·rightᵀ·leftᵀ} on module "m" only. */
+    private record Factors(NDArray left, NDArray right) implements LowRankHook {
+        static Factors random(NDManager manager, long rank) {
+            return new Factors(manager.randomNormal(0, 0.3f, new Shape(OUT, rank), DataType.FLOAT32),  // [out, K]
+                    manager.randomNormal(0, 0.3f, new Shape(rank, IN), DataType.FLOAT32));              // [K, in]
+        }
+
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            return baseOutput.add(input.matMul(right.transpose()).matMul(left.transpose())); // [..., out]
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            return "m".equals(module) ? new NDArray[] {left, right} : null;
+        }
+    }
+
+    @Test
+    void sixteenRowsOverFiveAdaptersAndTheBaseGatherEachRowsOwnFactors() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(7);
+            List<GroupedHook.Group> groups = new ArrayList<>();
+            int[] rows = {3, 2, 2, 4, 3, 2};
+            for (int g = 0; g < rows.length; g++) {
+                groups.add(new GroupedHook.Group(rows[g], g == 2 ? null : Factors.random(manager, 4)));
+            }
+            assertRowsEqualAlone(manager, groups, new Shape(16, 3, IN), GroupedHook.Path.GATHERED);
+        }
+    }
+
+    @Test
+    void mixedRanksArePaddedToTheLargest() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(9);
+            List<GroupedHook.Group> mixed = List.of(new GroupedHook.Group(5, Factors.random(manager, 4)),
+                    new GroupedHook.Group(2, null), new GroupedHook.Group(3, Factors.random(manager, 2)),
+                    new GroupedHook.Group(6, Factors.random(manager, 4)));
+            assertRowsEqualAlone(manager, mixed, new Shape(16, 1, IN), GroupedHook.Path.GATHERED);
+        }
+    }
+
+    @Test
+    void twoAdaptersOrTwoDimensionalInputsKeepTheMaskedPath() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(8);
+            List<GroupedHook.Group> two = List.of(new GroupedHook.Group(5, Factors.random(manager, 4)),
+                    new GroupedHook.Group(3, null), new GroupedHook.Group(8, Factors.random(manager, 4)));
+            assertRowsEqualAlone(manager, two, new Shape(16, 3, IN), GroupedHook.Path.MASKED);
+            List<GroupedHook.Group> three = List.of(new GroupedHook.Group(5, Factors.random(manager, 4)),
+                    new GroupedHook.Group(3, Factors.random(manager, 4)), new GroupedHook.Group(8, Factors.random(manager, 4)));
+            assertRowsEqualAlone(manager, three, new Shape(16, IN), GroupedHook.Path.MASKED);
+        }
+    }
+
+    /** Two calls (the second reuses what the first built) each equal every group's hook on its rows alone. */
+    private static void assertRowsEqualAlone(NDManager manager, List<GroupedHook.Group> groups, Shape inputShape,
+            GroupedHook.Path expected) {
+        try (GroupedHook hook = new GroupedHook(groups)) {
+            for (int call = 0; call < 2; call++) {
+                NDArray input = manager.randomNormal(0, 1, inputShape, DataType.FLOAT32);            // [B, (T,) in]
+                NDArray base = manager.randomNormal(0, 1, inputShape.slice(0, inputShape.dimension() - 1).add(OUT),
+                        DataType.FLOAT32);                                                           // [B, (T,) out]
+                NDArray batched = hook.apply("m", input, base.duplicate());                          // [B, (T,) out]
+                assertThat(hook.path("m")).isEqualTo(expected);
+                long from = 0;
+                for (GroupedHook.Group group : groups) {
+                    NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
+                    NDArray alone = group.hook() == null ? base.get(own)
+                            : group.hook().apply("m", input.get(own), base.get(own).duplicate());   // [b, (T,) out]
+                    float[] want = alone.toFloatArray();
+                    float[] got = batched.get(own).toFloatArray();
+                    for (int i = 0; i < want.length; i++) {
+                        assertThat(Math.abs(got[i] - want[i])).as("rows from %d, element %d", from, i).isLessThan(1e-5f);
+                    }
+                    from += group.rows();
+                }
+                assertThat(hook.apply("other", input, base)).as("a module no adapter has").isSameAs(base);
+            }
+        }
+    }
+}
