@@ -8,6 +8,7 @@ import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import dev.peftd.core.train.MethodSettings;
+import dev.peftd.core.train.EvalCurve;
 import dev.peftd.core.train.Evaluation;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.StepTimes;
@@ -111,7 +112,9 @@ public final class LocalComparison {
                 AdapterAnalysis analysis = AdapterExport.write(adapter, modelName, modelDir, model.config(), dir,
                         sidecarMetrics(s, result), false);
                 return new MethodRun(s.method().id(), seed, relative, result.evalBefore(), result.evalAfter(),
-                        recorder.curve, StepTimes.medianAfterFirst(recorder.stepMillis) / 1000.0, memory.peakMb(),
+                        recorder.curve.points().stream().map(p -> new MethodRun.CurvePoint(p.step(), p.loss()))
+                                .toList(),
+                        StepTimes.medianAfterFirst(recorder.stepMillis) / 1000.0, memory.peakMb(),
                         Files.size(dir.resolve("adapter_model.safetensors")), s.values(), analysis);
             }
         }
@@ -132,7 +135,7 @@ public final class LocalComparison {
     /** Keeps the eval curve and step times, and passes every event on to the progress display. */
     private static final class Recorder implements TrainingListener {
         private final TrainingListener shown;
-        private final List<MethodRun.CurvePoint> curve = new ArrayList<>();
+        private final EvalCurve curve = new EvalCurve();
         private final List<Double> stepMillis = new ArrayList<>();
 
         Recorder(TrainingListener shown) {
@@ -142,19 +145,13 @@ public final class LocalComparison {
         @Override
         public void onStep(StepReport report) {
             stepMillis.add(report.stepMillis());
-            if (report.validation() != null) {
-                curve.add(new MethodRun.CurvePoint(report.step(), report.validation().loss()));
-            }
+            curve.onStep(report);
             shown.onStep(report);
         }
 
-        /** Step 0 and the end; the end's whole-file pass replaces a sampled evaluation at the same step. */
         @Override
         public void onEval(int step, Evaluation full) {
-            if (!curve.isEmpty() && curve.get(curve.size() - 1).step() == step) {
-                curve.remove(curve.size() - 1);
-            }
-            curve.add(new MethodRun.CurvePoint(step, full.loss()));
+            curve.onEval(step, full);
             shown.onEval(step, full);
         }
     }

@@ -1,5 +1,6 @@
 package dev.peftd.training;
 
+import dev.peftd.core.train.EvalCurve;
 import dev.peftd.core.train.Evaluation;
 import dev.peftd.core.train.StepReport;
 import dev.peftd.core.train.StepTimes;
@@ -79,7 +80,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private long trainedTokens;
     private double lastLoss = Double.NaN;
     private final List<Double> stepMillis = new ArrayList<>();
-    private final List<Map<String, Object>> evalCurve = new ArrayList<>();
+    private final EvalCurve evalCurve = new EvalCurve();
     private int lastEvalStep = -1;
     private double lastEvalLoss = Double.NaN;
 
@@ -131,7 +132,8 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
 
     /** Eval loss by step as this attempt evaluated it ({@code step}, {@code eval_loss}): before, during and after. */
     List<Map<String, Object>> evalCurve() {
-        return List.copyOf(evalCurve);
+        return evalCurve.points().stream().<Map<String, Object>>map(p -> Map.of("step", p.step(), "eval_loss", p.loss()))
+                .toList();
     }
 
     @Override
@@ -164,30 +166,19 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
                         : String.format(Locale.ROOT, ", validation loss=%.4f", valid.loss())), data);
         f.meters.step(labels, report.loss(), report.tokensPerSecond(), stepTokens);
         stepMillis.add(report.stepMillis());
-        if (valid != null) {
-            recordEval(report.step(), valid.loss());
-        }
+        evalCurve.onStep(report);
         stopIfAsked();   // takes effect before the next step: the step boundary
-    }
-
-    /** One point of the eval-loss curve a comparison draws; the full evaluation replaces a sampled one at its step. */
-    private void recordEval(int step, double loss) {
-        if (!evalCurve.isEmpty() && evalCurve.get(evalCurve.size() - 1).get("step").equals(step)) {
-            evalCurve.remove(evalCurve.size() - 1);
-        }
-        evalCurve.add(Map.of("step", step, "eval_loss", loss));
     }
 
     @Override
     public void onEval(int step, Evaluation full) {
+        evalCurve.onEval(step, full);
         if (step == 0) {
             f.journal.message(claim.jobId(), JobJournal.Level.info, String.format(Locale.ROOT,
                     "Step 0: validation loss=%.4f, token accuracy=%.4f", full.loss(), full.tokenAccuracy()));
-            recordEval(step, full.loss());
             return;
         }
         // OpenAI reports the final model on the whole validation file as full_valid_* at the last step
-        recordEval(step, full.loss());
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("step", step);
         data.put("full_valid_loss", full.loss());
