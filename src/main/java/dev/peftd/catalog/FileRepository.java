@@ -13,6 +13,8 @@ interface FileRepository extends JpaRepository<StoredFile, String> {
 
     List<StoredFile> findByTenantAndJobIdOrderByCreatedAt(String tenant, String jobId);
 
+    List<StoredFile> findByTenantAndJobIdInOrderByCreatedAt(String tenant, java.util.Collection<String> jobIds);
+
     List<StoredFile> findByTenantOrderByCreatedAtDescIdDesc(String tenant, Limit limit);
 
     /** The page after a cursor, newest first; ties on the timestamp are broken by id. */

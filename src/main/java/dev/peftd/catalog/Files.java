@@ -177,9 +177,17 @@ public class Files {
         return saved;
     }
 
-    /** The results files of a job, oldest first. */
-    public List<StoredFile> resultFilesOf(String tenant, String jobId) {
-        return repository.findByTenantAndJobIdOrderByCreatedAt(tenant, jobId);
+    /**
+     * The ids of the results files of each of {@code jobIds} that has any, oldest first: one query for a whole page of
+     * jobs.
+     */
+    public java.util.Map<String, List<String>> resultFilesOf(String tenant, java.util.Collection<String> jobIds) {
+        if (jobIds.isEmpty()) {
+            return java.util.Map.of();
+        }
+        return repository.findByTenantAndJobIdInOrderByCreatedAt(tenant, jobIds).stream()
+                .collect(java.util.stream.Collectors.groupingBy(StoredFile::jobId, java.util.LinkedHashMap::new,
+                        java.util.stream.Collectors.mapping(StoredFile::id, java.util.stream.Collectors.toList())));
     }
 
     /** A file's bytes, for the tenant that owns it (404 otherwise); the caller closes the stream. */

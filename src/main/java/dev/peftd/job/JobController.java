@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.peftd.api.ApiProblem;
 import dev.peftd.api.ListPage;
 import dev.peftd.security.Tenant;
+import java.util.List;
 import java.util.Map;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
@@ -49,7 +50,13 @@ class JobController {
     }
 
     private JobViews.Job view(JobRecord job) {
-        return JobViews.Job.of(job, service.resultFiles(job));
+        return views(job.tenant(), List.of(job)).get(0);
+    }
+
+    /** Jobs as the API shows them, their results files read in one query. */
+    private List<JobViews.Job> views(String tenant, List<JobRecord> jobs) {
+        Map<String, List<String>> results = service.resultFiles(tenant, jobs);
+        return jobs.stream().map(j -> JobViews.Job.of(j, results.getOrDefault(j.id(), List.of()))).toList();
     }
 
     @PostMapping("/v1/fine_tuning/jobs")
@@ -64,7 +71,7 @@ class JobController {
     ListPage<JobViews.Job> list(@AuthenticationPrincipal Tenant tenant, @RequestParam(required = false) String after,
             @RequestParam(required = false) Integer limit) {
         ListPage<JobRecord> page = service.list(tenant, after, ListPage.limit(limit));
-        return ListPage.of(page.data().stream().map(this::view).toList(), page.hasMore());
+        return ListPage.of(views(tenant.name(), page.data()), page.hasMore());
     }
 
     @GetMapping("/v1/fine_tuning/jobs/{id}")

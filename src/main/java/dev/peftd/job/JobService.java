@@ -268,9 +268,9 @@ public class JobService {
         }
     }
 
-    /** The ids of the job's results files, which the worker stores when a run ends. */
-    java.util.List<String> resultFiles(JobRecord job) {
-        return files.resultFilesOf(job.tenant(), job.id()).stream().map(dev.peftd.catalog.StoredFile::id).toList();
+    /** The ids of the results files of each job that has any (the worker stores them when a run ends). */
+    Map<String, List<String>> resultFiles(String tenant, List<JobRecord> jobs) {
+        return files.resultFilesOf(tenant, jobs.stream().map(JobRecord::id).toList());
     }
 
     public JobRecord get(Tenant tenant, String id) {
