@@ -155,8 +155,11 @@ class ComparisonService {
         if (after != null && comparisons.find(tenant.name(), after).isEmpty()) {
             throw Refusal.invalidField("after", "no comparison with id '" + after + "'");
         }
-        return ListPage.fromOverfetch(comparisons.page(tenant.name(), after, limit + 1), limit,
-                c -> new Read(c, jobs.group(tenant, c.id())));
+        ListPage<ComparisonRecord> page = ListPage.fromOverfetch(comparisons.page(tenant.name(), after, limit + 1),
+                limit, c -> c);
+        Map<String, List<JobRecord>> children =   // one query for the whole page, not one per comparison
+                jobs.groups(tenant, page.data().stream().map(ComparisonRecord::id).toList());
+        return ListPage.of(page.data().stream().map(c -> new Read(c, children.get(c.id()))).toList(), page.hasMore());
     }
 
     /** Cancels every child that has not ended; a comparison whose children have all ended is a conflict. */

@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -132,6 +134,14 @@ public class JobService {
     /** A group's jobs, in the order they were created. */
     public List<JobRecord> group(Tenant tenant, String group) {
         return jobs.inGroup(tenant.name(), group);
+    }
+
+    /** Several groups' jobs in one read: each list in creation order, an empty list for a group without jobs. */
+    public Map<String, List<JobRecord>> groups(Tenant tenant, Collection<String> groups) {
+        Map<String, List<JobRecord>> found = jobs.inGroups(tenant.name(), groups);
+        Map<String, List<JobRecord>> all = new LinkedHashMap<>();
+        groups.forEach(g -> all.put(g, found.getOrDefault(g, List.of())));
+        return all;
     }
 
     /**

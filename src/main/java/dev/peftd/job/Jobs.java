@@ -7,9 +7,13 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -101,6 +105,18 @@ public class Jobs implements FileUsage {
     List<JobRecord> inGroup(String tenant, String group) {
         return jdbc.sql("select * from fine_tuning_jobs where tenant = ? and comparison_id = ? order by seq")
                 .params(tenant, group).query(mapper).list();
+    }
+
+    /** The children of several comparisons in one query, each list oldest first; a group without jobs is absent. */
+    Map<String, List<JobRecord>> inGroups(String tenant, Collection<String> groups) {
+        if (groups.isEmpty()) {
+            return Map.of();
+        }
+        return jdbc.sql("select * from fine_tuning_jobs where tenant = ? and comparison_id = any(?) order by seq")
+                .params(tenant, groups.toArray(String[]::new))
+                .query((rs, row) -> Map.entry(rs.getString("comparison_id"), mapper.mapRow(rs, row))).list().stream()
+                .collect(Collectors.groupingBy(Map.Entry::getKey, LinkedHashMap::new,
+                        Collectors.mapping(Map.Entry::getValue, Collectors.toList())));
     }
 
     /** Newest first; {@code after} is the id of the last job of the previous page. */
