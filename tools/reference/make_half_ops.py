@@ -27,6 +27,13 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
                           weight is upcast 4096 output rows at a time (a 49152-row head never exists in float32).
                           When x requires grad (training) the half GEMM runs instead: autograd would otherwise save
                           every layer's float32 upcast for backward, i.e. a float32 copy of the whole model.
+  linear_input_grad(g, w) the gradient autograd gives linear(x, w)'s input from its float32 output's gradient g:
+                          g rounded to w's dtype (the backward of .float()), times w, rounded once (the half GEMM's
+                          output). No autograd. Rows > 1: float32 products on w upcast 4096 rows at a time, summed in
+                          float32 (the same result up to summation order; the half GEMM of this shape, [n, vocab] times
+                          the [vocab, hidden] head, ran ~10x slower than the upcast one here); g is rounded a block
+                          at a time, never copied whole. For a frozen half output head, whose [n, vocab] logits
+                          gradient then never enters autograd.
   embedding(ids, w)       F.embedding, float32 out (exact)
   rms_norm(x, w, eps)     LlamaRMSNorm: float32 variance and scaling, cast to the half dtype, times the half weight
   layer_norm(x, w, b, eps) nn.LayerNorm in the half dtype (torch computes it in float32 inside and rounds once)
@@ -102,19 +109,35 @@ class HalfOps(torch.nn.Module):
 
     def _upcast_linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         # the weight is upcast 4096 output rows at a time, so that a large head ([vocab, hidden]) never
-        # exists whole in float32 (113 MB for SmolLM2's); b is empty when there is no bias
+        # exists whole in float32 (113 MB for SmolLM2's), and each block's product is rounded into its columns of
+        # the output as it is made (rounding is per element, so this equals rounding the whole product once): no
+        # concatenation or whole-output rounding copy beside the [n, vocab] result; b is empty when there is no bias
         rows = w.shape[0]
         step = 4096  # UPCAST_ROWS (TorchScript cannot read a module-level constant)
-        parts: List[torch.Tensor] = []
+        out = torch.empty(x.shape[:-1] + [rows], dtype=torch.float32, device=x.device)
         for start in range(0, rows, step):
             end = min(rows, start + step)
             wf = w[start:end].float()
             if b.numel() == 0:
-                parts.append(F.linear(x, wf))
+                part = F.linear(x, wf)
             else:
-                parts.append(F.linear(x, wf, b[start:end].float()))
-        y = parts[0] if len(parts) == 1 else torch.cat(parts, -1)
-        return y.to(w.dtype).float()
+                part = F.linear(x, wf, b[start:end].float())
+            out.narrow(-1, start, end - start).copy_(part.to(w.dtype))
+        return out
+
+    @torch.jit.export
+    def linear_input_grad(self, g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            if g.numel() == g.shape[-1]:
+                return torch.matmul(g.to(w.dtype), w).float()
+            rows = w.shape[0]
+            step = 4096  # UPCAST_ROWS
+            total = torch.zeros(g.shape[:-1] + [w.shape[1]], dtype=torch.float32, device=g.device)
+            for start in range(0, rows, step):
+                end = min(rows, start + step)
+                # each block of g rounded to the half type (exact in float32 again) times the upcast block of w
+                total.add_(torch.matmul(g[..., start:end].to(w.dtype).float(), w[start:end].float()))
+            return total.to(w.dtype).float()
 
     @torch.jit.export
     def embedding(self, ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

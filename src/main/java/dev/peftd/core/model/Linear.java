@@ -68,6 +68,22 @@ public interface Linear {
         }
     }
 
+    /** @param x float32 {@code [..., in]} → {@code x·Wᵀ + b}, float32 {@code [..., out]}, without any adapter */
+    default NDArray baseOutput(NDArray x) {
+        return x.getNDArrayInternal().linear(x, weight(), bias()).singletonOrThrow();
+    }
+
+    /**
+     * The gradient of the input of {@link #baseOutput} from the gradient of its output, computed directly (no
+     * autograd), as autograd would: {@code g·W}.
+     *
+     * @param outputGradient float32 {@code [n, out]}
+     * @return float32 {@code [n, in]}
+     */
+    default NDArray inputGradient(NDArray outputGradient) {
+        return outputGradient.matMul(weight());
+    }
+
     default long inFeatures() {
         return weightShape().get(1);
     }

@@ -108,11 +108,20 @@ public final class LinearLayer implements Linear {
         return hook == null ? baseOutput(x) : hook.output(this, x);
     }
 
-    /** @param x float32 {@code [..., in]} → {@code x·Wᵀ + b}, float32 {@code [..., out]}, without any adapter */
+    @Override
     public NDArray baseOutput(NDArray x) {
         if (halfWeight != null) {
             return HalfOps.linear(x, halfWeight, halfBias);
         }
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /** On a half weight: the half linear's backward ({@link HalfOps#linearInputGradient}), rounded as autograd's. */
+    @Override
+    public NDArray inputGradient(NDArray outputGradient) {
+        if (halfWeight != null) {
+            return HalfOps.linearInputGradient(outputGradient, halfWeight);
+        }
+        return outputGradient.matMul(weight);
     }
 }

@@ -177,6 +177,20 @@ public final class HalfOps {
         return bias == null ? call("linear", x, weight.array()) : call("linear_bias", x, weight.array(), bias.array());
     }
 
+    /**
+     * The gradient of {@link #linear}'s input from its output's gradient, without autograd, rounded where autograd
+     * through the half linear rounds: {@code g} to the half type (the backward of the output's float32 cast), the
+     * product {@code g·W} once (the half GEMM's output). Several rows: float32 products on the weight upcast 4,096
+     * rows at a time and {@code g} rounded a block at a time (the same values up to summation order; the half GEMM
+     * of a {@code [n, vocab]·[vocab, hidden]} head backward ran about 10× slower here).
+     *
+     * @param g float32 {@code [..., out]}
+     * @return float32 {@code [..., in]}
+     */
+    public static NDArray linearInputGradient(NDArray g, HalfTensor weight) {
+        return call("linear_input_grad", g, weight.array());
+    }
+
     /** @param ids int64 {@code [B, T]} → float32 {@code [B, T, hidden]}, rows of the half table, exact */
     public static NDArray embedding(NDArray ids, HalfTensor table) {
         return call("embedding", ids, table.array());

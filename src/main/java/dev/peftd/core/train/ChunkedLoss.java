@@ -1,6 +1,8 @@
 package dev.peftd.core.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -21,16 +23,30 @@ import java.util.List;
  * 1,024 tokens that is four 192 MiB arrays at the start of backward).
  *
  * <p>Training splits the graph at the final hidden states and runs the head on a detached copy of them. A frozen
- * head (the usual case) needs no autograd: one matmul gives all logits, each chunk's loss and logit gradient are
- * computed in place, and one matmul gives the hidden states' gradient (one logits array held; the head's weight read
- * once each way). An adapted head backpropagates each chunk at once through autograd instead. Either way the body
- * is then backpropagated from the hidden states' gradient, layer by layer ({@link LayerSegments}); the gradients
- * equal one backward through the whole graph, only summation orders differ.
+ * head (the usual case, float32 or half) needs no autograd: a product gives the logits, each chunk's loss and logit
+ * gradient are computed in place, and a product gives the hidden states' gradient, rounded on a half head as autograd
+ * through it would round ({@link #frozenHeadLoss}: a float32 head in one pass, a half head in passes of a few
+ * rows). An adapted head backpropagates each chunk at once through autograd instead. Either way the body is then
+ * backpropagated from the hidden states' gradient, layer by layer ({@link LayerSegments}); the gradients equal one
+ * backward through the whole graph, only summation orders differ.
  */
 final class ChunkedLoss {
 
     /** Logit elements per chunk of the loss: 2²⁴ float32 values, 64 MiB. */
     private static final long CHUNK_ELEMENTS = 1L << 24;
+
+    /**
+     * Logits per in-place loss chunk of a frozen head: 2²¹ float32 values, 8 MiB. The pass's logits already exist
+     * there, so smaller chunks cost nothing, and each chunk's log-sum-exp makes a temporary the chunk's size
+     * (libtorch's logsumexp exponentiates {@code x − max} into a new array): at 2²⁴ that was +45 MB at the peak.
+     */
+    private static final long IN_PLACE_CHUNK_ELEMENTS = 1L << 21;
+
+    /**
+     * Logits per pass of a frozen half head: 2²², 16 MiB of float32 (64 rows at SmolLM2's 49,152-token vocabulary),
+     * so that they never exist whole (see {@link #frozenHeadLoss}).
+     */
+    private static final long HALF_PASS_ELEMENTS = 1L << 22;
 
     private ChunkedLoss() {
     }
@@ -90,69 +106,98 @@ final class ChunkedLoss {
     }
 
     /**
-     * The output head when it has no bias and the hook leaves it alone (the usual case), else {@code null}. A head
-     * held in a half type also takes the autograd path: its logits are the half head's (rounded, as transformers'),
-     * and the float32 weight the single-matmul path multiplies by does not exist.
+     * The output head when it has no bias and the hook leaves it alone (the usual case), else {@code null}. A half
+     * head qualifies too: {@link Linear#baseOutput} gives its logits rounded as transformers' half head does and
+     * {@link Linear#inputGradient} the hidden states' gradient rounded as autograd through it would, so that no
+     * {@code [B·T, vocab]} array enters autograd (through autograd a bf16 head held the logits in bf16 and float32,
+     * their log-softmax and two gradients, +195 MB at SmolLM2's shape and batch 2 × 128, and its bf16 backward
+     * GEMM took half the step).
      */
-    private static Linear frozenHead(CausalLm model, LinearHook hook) {
+    static Linear frozenHead(CausalLm model, LinearHook hook) {
         Linear head = model.linears().get(Adapters.OUTPUT_HEAD);
-        boolean frozen = head != null && !head.halfPrecision() && !head.hasBias()
-                && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD));
+        boolean frozen = head != null && !head.hasBias() && (hook == null || !hook.adapts(Adapters.OUTPUT_HEAD));
         return frozen ? head : null;
     }
 
     /**
-     * Backward through a frozen head: the loss and the logits' gradient from {@link #frozenHeadLoss}, then one matmul
-     * for the hidden states' gradient, then the body.
+     * Backward through a frozen head: the loss and the hidden states' gradient from {@link #frozenHeadLoss}, then the
+     * body (every logits array already freed).
      */
     private static Pass frozenHeadBackward(CausalLm model, Linear head, LayerSegments body, NDArray hidden,
                                              NDArray targets, NDArray weights, NDArray denominator, long chunkElements) {
-        try (NDArray scaledWeights = weights.div(denominator);                                  // [B, T]
-             HeadPass pass = frozenHeadLoss(model, head, hidden, targets, scaledWeights, chunkElements);
-             NDArray upstream = pass.logitGradient().matMul(head.weight());                     // [B·T, hidden]
+        HeadPass pass;
+        try (NDArray scaledWeights = weights.div(denominator)) {                                // [B, T]
+            pass = frozenHeadLoss(model, head, hidden, targets, scaledWeights, chunkElements, true);
+        }
+        try (NDArray upstream = pass.hiddenGradient();                                          // [B·T, hidden]
              NDArray shaped = upstream.reshape(hidden.getShape())) {                            // [B, T, hidden]
             body.backward(shaped);
-            return new Pass(pass.loss(), pass.correct());
         }
-    }
-
-    /** What {@link #frozenHeadLoss} leaves: the weighted loss, the correct positions and, in the logits' place, its gradient. */
-    private record HeadPass(double loss, long correct, NDArray logitGradient) implements AutoCloseable {
-        @Override
-        public void close() {
-            logitGradient.close();
-        }
+        return new Pass(pass.loss(), pass.correct());
     }
 
     /**
-     * A frozen head without autograd: one matmul for all logits (the head's weight read once, not once per chunk),
-     * then each chunk's weighted loss and its gradient computed in place ({@link FusedOps#crossEntropyGradInPlace}),
-     * so the step holds one {@code [B·T, vocab]} array plus one chunk's temporaries.
+     * What {@link #frozenHeadLoss} gives: the weighted loss, the correct positions and, when asked for, the gradient
+     * of the hidden rows, float32 {@code [B·T, hidden]} (the caller closes it), else {@code null}.
+     */
+    private record HeadPass(double loss, long correct, NDArray hiddenGradient) {
+    }
+
+    /**
+     * A frozen head without autograd, over passes of token rows: each pass's logits from one product, then each
+     * chunk's weighted loss and its gradient computed in place ({@link FusedOps#crossEntropyGradInPlace}), then (in
+     * training) one product for the pass's hidden-row gradient. A float32 head takes every row in one pass, its
+     * weight read once each way (four passes cost +470 ms a step at SmolLM2's shape), holding one
+     * {@code [B·T, vocab]} array; a half head takes passes of at most {@link #HALF_PASS_ELEMENTS} logits, since its
+     * products upcast the weight a block at a time in every pass anyway (a pass more costs one more upcast, not a
+     * slower product), so its logits never exist whole.
      *
-     * @param weights float32 {@code [B, T]}, each position's weight in the sum
+     * @param weights  float32 {@code [B, T]}, each position's weight in the sum
+     * @param gradient whether to compute the hidden rows' gradient
      */
     private static HeadPass frozenHeadLoss(CausalLm model, Linear head, NDArray hidden, NDArray targets,
-                                           NDArray weights, long chunkElements) {
+                                           NDArray weights, long chunkElements, boolean gradient) {
         double loss = 0;
         long correct = 0;
-        NDArray logits;
+        List<NDArray> gradients = new ArrayList<>();
         try (NDArray rowsOfHidden = hidden.stopGradient().reshape(-1, hidden.getShape().get(2)); // [B·T, hidden]
              NDArray flatTargets = targets.reshape(-1);                                     // [B·T]
              NDArray flatWeights = weights.reshape(-1)) {                                   // [B·T]
-            logits = rowsOfHidden.getNDArrayInternal().linear(rowsOfHidden, head.weight(), null)
-                    .singletonOrThrow();                                                    // [B·T, vocab]
-            for (long[] rows : chunks(model, logits.getShape().get(0), chunkElements)) {
-                NDIndex range = new NDIndex("{}:{}", rows[0], rows[1]);
-                try (NDArray chunk = logits.get(range); NDArray t = flatTargets.get(range);
-                     NDArray w = flatWeights.get(range)) {
-                    correct += correct(chunk, t, w);                                        // before the overwrite
-                    try (NDArray part = FusedOps.crossEntropyGradInPlace(chunk, t, w)) {    // logits rows → gradient
-                        loss += part.getFloat();
+            long allRows = rowsOfHidden.getShape().get(0);
+            long passElements = head.halfPrecision() ? Math.min(chunkElements, HALF_PASS_ELEMENTS)
+                    : allRows * model.config().vocabSize();
+            long chunkLimit = Math.min(chunkElements, IN_PLACE_CHUNK_ELEMENTS);
+            for (long[] pass : chunks(model, allRows, passElements)) {
+                try (NDArray passRows = rowsOfHidden.get(new NDIndex("{}:{}", pass[0], pass[1])); // [n, hidden]
+                     NDArray logits = head.baseOutput(passRows)) {                          // [n, vocab]
+                    for (long[] rows : chunks(model, pass[1] - pass[0], chunkLimit)) {
+                        NDIndex local = new NDIndex("{}:{}", rows[0], rows[1]);
+                        NDIndex global = new NDIndex("{}:{}", pass[0] + rows[0], pass[0] + rows[1]);
+                        try (NDArray chunk = logits.get(local); NDArray t = flatTargets.get(global);
+                             NDArray w = flatWeights.get(global)) {
+                            correct += correct(chunk, t, w);                                // before the overwrite
+                            try (NDArray part = FusedOps.crossEntropyGradInPlace(chunk, t, w)) { // rows → gradient
+                                loss += part.getFloat();
+                            }
+                        }
+                    }
+                    if (gradient) {
+                        gradients.add(head.inputGradient(logits));                          // [n, hidden]
                     }
                 }
             }
         }
-        return new HeadPass(loss, correct, logits);
+        return new HeadPass(loss, correct, gradient ? rowsInOrder(gradients) : null);
+    }
+
+    /** The passes' {@code [n, hidden]} gradients as one {@code [B·T, hidden]} array (the parts closed). */
+    private static NDArray rowsInOrder(List<NDArray> parts) {
+        if (parts.size() == 1) {
+            return parts.get(0);
+        }
+        try (NDList list = new NDList(parts)) {
+            return NDArrays.concat(list, 0);
+        }
     }
 
     /** {@code Σ NLL} and the correct positions without gradients (evaluation). Shapes as in {@link #forwardBackward}. */
@@ -160,9 +205,8 @@ final class ChunkedLoss {
         NDArray hidden = model.hiddenStates(ids, hook);                                 // [B, T, hidden]
         Linear head = frozenHead(model, hook);
         if (head != null) {
-            try (HeadPass pass = frozenHeadLoss(model, head, hidden, targets, weights, CHUNK_ELEMENTS)) {
-                return new Pass(pass.loss(), pass.correct());
-            }
+            HeadPass pass = frozenHeadLoss(model, head, hidden, targets, weights, CHUNK_ELEMENTS, false);
+            return new Pass(pass.loss(), pass.correct());
         }
         NDArray rowsOfHidden = hidden.reshape(-1, hidden.getShape().get(2));            // [B·T, hidden]
         double sum = 0;

@@ -1,5 +1,6 @@
 package dev.peftd.core.tensor;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +10,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,6 +101,57 @@ class HalfOpsTest {
                 }
             }
         }
+    }
+
+    @Test
+    void manyRowsAndTheInputGradientMatchAutogradThroughTheHalfGemm() {
+        // a 9,000-row weight: the upcast paths work in blocks of 4,096 rows, the last one partial
+        for (HalfType type : HalfType.values()) {
+            try (NDManager scope = manager.newSubManager();
+                    HalfTensor weight = HalfOps.cast(scope.randomNormal(0, 0.1f, new Shape(9000, 24), DataType.FLOAT32), type)) {
+                NDArray x = scope.create(HalfOps.round(scope.randomNormal(new Shape(5, 24)), type).toFloatArray(),
+                        new Shape(5, 24)); // [5, 24], half values in a plain (not inference-mode) array
+                NDArray g = scope.randomNormal(0, 1e-3f, new Shape(5, 9000), DataType.FLOAT32); // [5, 9000]
+                NDArray upcast = HalfOps.linear(x, weight, null); // no gradient: float32 GEMM on upcast blocks
+                x.setRequiresGradient(true);
+                float[] halfGemm;
+                float[] autogradInputGradient;
+                JniUtils.setGradMode(true);
+                try {
+                    NDArray y = HalfOps.linear(x, weight, null); // [5, 9000], through autograd: the half GEMM
+                    halfGemm = y.toFloatArray();
+                    JniUtils.backward((PtNDArray) y,
+                            (PtNDArray) g, false, false);
+                    autogradInputGradient = x.getGradient().toFloatArray();
+                } finally {
+                    JniUtils.setGradMode(false);
+                }
+                float[] direct = HalfOps.linearInputGradient(g, weight).toFloatArray(); // [5, 24]
+                assertWithinOneUlp(type, halfGemm, upcast.toFloatArray(), type + " logits");
+                assertWithinOneUlp(type, autogradInputGradient, direct, type + " input gradient");
+                try (NDArray row = g.get("0:1")) {
+                    float[] oneRow = HalfOps.linearInputGradient(row, weight).toFloatArray(); // the half GEMM
+                    assertWithinOneUlp(type, Arrays.copyOf(autogradInputGradient, 24), oneRow,
+                            type + " one row");
+                }
+            }
+        }
+    }
+
+    /** Same values up to summation order: each element equal or one unit in the last place of the half type apart. */
+    private static void assertWithinOneUlp(HalfType type, float[] expected, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what);
+        int mantissaBits = type == HalfType.BFLOAT16 ? 7 : 10;
+        int equal = 0;
+        for (int i = 0; i < expected.length; i++) {
+            // float16's subnormals (below 2^-14) are spaced 2^-24 apart whatever their size
+            float ulp = Math.max(Math.ulp(expected[i]) * (1 << (23 - mantissaBits)),
+                    type == HalfType.FLOAT16 ? 0x1p-24f : 0f);
+            assertEquals(expected[i], actual[i], ulp, what + " [" + i + "]");
+            equal += expected[i] == actual[i] ? 1 : 0;
+        }
+        assertThat(equal).as(what + ": exactly equal elements")
+                .isGreaterThan(expected.length * 9 / 10);
     }
 
     @Test
