@@ -231,7 +231,7 @@ public final class BatchDecoder implements AutoCloseable {
             lengths[r] = row.prompt.length;
             last[r] = (long) r * length + row.prompt.length - 1;
         }
-        float[][] logits = forward(manager, rows, groups, ids, tables, new int[rows.size()], lengths, length, last, true);
+        Choices logits = forward(manager, rows, groups, ids, tables, new int[rows.size()], lengths, length, last, true);
         if (logits == null) {
             return; // the pass failed: every row of it has ended with the error
         }
@@ -256,7 +256,7 @@ public final class BatchDecoder implements AutoCloseable {
             starts[r] = row.length;
             ones[r] = 1;
         }
-        float[][] logits = forward(manager, rows, groups, ids, tables, starts, ones, 1, null, false);
+        Choices logits = forward(manager, rows, groups, ids, tables, starts, ones, 1, null, false);
         rows.forEach(row -> row.length++);
         if (logits != null) {
             accept(rows, logits);
@@ -268,9 +268,9 @@ public final class BatchDecoder implements AutoCloseable {
      *
      * @param last where each row's next-token position is in the flattened {@code [B·T]} positions, or {@code null}
      *             for a decode step (T = 1)
-     * @return each row's next-token logits {@code [vocab]}, or {@code null} when the pass failed
+     * @return each row's next-token logits or greedy choice, or {@code null} when the pass failed
      */
-    private float[][] forward(NDManager manager, List<Row> rows, List<GroupedHook.Group> groups, long[] ids,
+    private Choices forward(NDManager manager, List<Row> rows, List<GroupedHook.Group> groups, long[] ids,
                               int[][] tables, int[] starts, int[] lengths, int length, long[] last, boolean prefill) {
         long begin = System.nanoTime();
         int batch = rows.size();
@@ -283,15 +283,10 @@ public final class BatchDecoder implements AutoCloseable {
             NDArray next = last == null ? hidden.reshape(batch, -1) // [B, hidden]
                     : hidden.reshape((long) batch * length, -1).get(new NDIndex("{}",
                             manager.create(last, new Shape(batch)).toDevice(hidden.getDevice(), false))); // [B, hidden]
-            float[] flat = model.outputHead(next, hook).toFloatArray(); // [B, vocab]
-            int vocab = flat.length / batch;
-            float[][] logits = new float[batch][];
-            for (int r = 0; r < batch; r++) {
-                logits[r] = java.util.Arrays.copyOfRange(flat, r * vocab, (r + 1) * vocab);
-            }
+            Choices choices = choices(manager, model.outputHead(next, hook), rows); // from [B, vocab]
             observer.step(batch, prefill);
             observer.generated(batch, System.nanoTime() - begin);
-            return logits;
+            return choices;
         } catch (RuntimeException e) {
             rows.forEach(row -> fail(row, e));
             return null;
@@ -319,12 +314,45 @@ public final class BatchDecoder implements AutoCloseable {
         return decodeHook;
     }
 
+    /**
+     * Each row's next-token input: row {@code r}'s logits {@code [vocab]} when it samples or reports logprobs
+     * ({@code logits[r]}), else only the first index of its largest logit ({@code argmax[r]}).
+     */
+    private record Choices(float[][] logits, long[] argmax) {
+    }
+
+    /**
+     * Copies to the heap only the logits of rows that need them; greedy rows without logprobs get torch.argmax
+     * (the first index of the maximum, as {@link TokenSampler#argmax}), so a batch of 16 greedy rows moves 16 longs
+     * instead of 16 × vocab floats and scans nothing in Java.
+     *
+     * @param head {@code [B, vocab]}
+     */
+    private static Choices choices(NDManager manager, NDArray head, List<Row> rows) {
+        int batch = rows.size();
+        long[] needing = java.util.stream.IntStream.range(0, batch).filter(r -> rows.get(r).decoding.needsLogits())
+                .asLongStream().toArray();
+        long[] argmax = needing.length < batch ? head.argMax(1).toLongArray() : null; // [B]
+        float[][] logits = new float[batch][];
+        if (needing.length > 0) {
+            NDArray wanted = needing.length == batch ? head
+                    : head.get(new NDIndex("{}", manager.create(needing).toDevice(head.getDevice(), false))); // [n, vocab]
+            float[] flat = wanted.toFloatArray();
+            int vocab = flat.length / needing.length;
+            for (int i = 0; i < needing.length; i++) {
+                logits[(int) needing[i]] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+            }
+        }
+        return new Choices(logits, argmax);
+    }
+
     /** Each row takes its token; rows that ended (or whose listener threw) leave the batch. */
-    private void accept(List<Row> rows, float[][] logits) {
+    private void accept(List<Row> rows, Choices choices) {
         for (int r = 0; r < rows.size(); r++) {
             Row row = rows.get(r);
             try {
-                if (row.decoding.accept(logits[r])) {
+                float[] logits = choices.logits()[r];
+                if (logits != null ? row.decoding.accept(logits) : row.decoding.acceptArgmax((int) choices.argmax()[r])) {
                     finish(row);
                 }
             } catch (RuntimeException e) {

@@ -77,6 +77,33 @@ final class Decoding {
         int token = sampler.next(logits);
         TokenLogprob logprob = options.logprobs() == GenerationOptions.NO_LOGPROBS ? null
                 : Logprobs.of(logits, token, options.logprobs(), this::tokenText);
+        return take(token, logprob);
+    }
+
+    /**
+     * Whether choosing the next token needs the position's logits: sampling and logprobs do; a greedy sequence
+     * without logprobs needs only the index of the largest logit, which a batch computes for all its rows at once
+     * instead of copying {@code vocab} floats per row to the heap.
+     */
+    boolean needsLogits() {
+        return !options.isGreedy() || options.logprobs() != GenerationOptions.NO_LOGPROBS;
+    }
+
+    /**
+     * Takes a greedy choice made elsewhere: the first index of the largest logit (as {@link TokenSampler#argmax} and
+     * torch.argmax choose it).
+     *
+     * @throws IllegalStateException when this sequence {@link #needsLogits()}
+     * @return as {@link #accept(float[])}
+     */
+    boolean acceptArgmax(int token) {
+        if (needsLogits()) {
+            throw new IllegalStateException("this sequence samples or reports logprobs: it needs the logits");
+        }
+        return take(token, null);
+    }
+
+    private boolean take(int token, TokenLogprob logprob) {
         if (count == generated.length) {
             generated = Arrays.copyOf(generated, (int) Math.min((long) generated.length * 2, options.maxTokens()));
         }

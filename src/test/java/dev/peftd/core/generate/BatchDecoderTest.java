@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Continuous batching gives every sequence what it gets alone: 16 sequences over three different adapters and the
  * bare base, with different prompt lengths, sampling and max tokens, joining a running batch and leaving it at
  * different steps, equal (token ids, text, logprobs within 1e-4) the same sequences run alone, and the one-sequence
- * {@link Generator}. The cache is allocated once and never replaced; admission waits for room.
+ * {@link Generator} (whose greedy choice is Java's argmax over the logits, where a batch's greedy rows without
+ * logprobs take torch.argmax). The cache is allocated once and never replaced; admission waits for room.
  */
 class BatchDecoderTest {
 
@@ -90,6 +91,9 @@ class BatchDecoderTest {
             GenerationOptions options = GenerationOptions.greedy(6 + 3 * (i % 5)).withLogprobs(3).withStopTokenIds(-1);
             if (i % 4 == 3) {
                 options = options.withSampling(0.9, 0.95, OptionalLong.of(100 + i));
+            } else if (i % 4 == 1) {
+                // greedy without logprobs: the batch hands it torch.argmax, not its logits, next to rows that need them
+                options = GenerationOptions.greedy(6 + 3 * (i % 5)).withStopTokenIds(-1);
             }
             requests.add(new Request(tokenizer.encode(prompts[i % prompts.length]), options, hooks.get(i % hooks.size())));
         }
