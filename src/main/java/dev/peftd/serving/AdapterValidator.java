@@ -66,7 +66,7 @@ public final class AdapterValidator {
                         null);
             });
             return new Summary(adapter.method(), adapter.maxRank(), java.util.List.copyOf(adapter.modules()),
-                    adapter.bytes());
+                    adapter.factorBytes());
         } catch (RegexBudgetException e) {
             throw new InvalidRequestException("file", PeftConfigJson.FILE + " " + e.getMessage());
         } catch (AdapterConfigException e) {

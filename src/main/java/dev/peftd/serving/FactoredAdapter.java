@@ -2,9 +2,11 @@ package dev.peftd.serving;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.LowRank;
 import dev.peftd.core.adapter.peft.PeftImporter;
+import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.tensor.NoGrad;
 import java.io.IOException;
@@ -12,6 +14,8 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An adapter in the one form every method deploys to, {@code ΔW = left·right} per module (LoRA: {@code s·B} and
@@ -19,11 +23,28 @@ import java.util.Map;
  * {@code (x·rightᵀ)·leftᵀ} to the shared base output of each adapted module. Holding only the factors (no
  * dropout, no training state, the scaling folded into {@code left}) keeps the per-token cost at two thin matmuls
  * and an add per module, and makes the hook read-only, so any number of requests may use it at once.
+ *
+ * <p>When a forward pass is this adapter's alone (one request, or a batch whose rows all use it), a small module goes
+ * through a merged weight {@code W + left·right} instead: one GEMM of the base's shape in place of the base GEMM, two
+ * thin matmuls and an add. On a model of hidden size 64 a decode step is bound by the count of native calls, not by
+ * FLOPs, and those three calls per module are a quarter of the step. The merged weight is a copy of the module's base
+ * weight, so it is kept only where it is at most {@link #MERGED_BYTES_PER_FACTOR_BYTE} times the module's factors
+ * (a narrow model's modules; a 768-wide module with rank 8 is 48 times, and there the extra calls are a few percent of
+ * its GEMM); it is built at the module's first such pass and counted in {@link #bytes()} from the start. The merged
+ * output equals the factored one within float rounding (the sum is associated differently). A half base keeps the
+ * factored path. Batches of several adapters call {@link #apply} through {@link dev.peftd.core.model.GroupedHook} and
+ * never the merged weight.
  */
 final class FactoredAdapter implements LowRankHook, AutoCloseable {
 
+    /** The most a module's merged weight may take, in multiples of its factors' bytes. */
+    static final int MERGED_BYTES_PER_FACTOR_BYTE = 8;
+
     private final NDManager manager;
     private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}
+    private final Set<String> mergeable;
+    private final Map<String, NDArray> merged = new ConcurrentHashMap<>(); // module -> W + left·right [out, in]
+    private final long factorBytes;
     private final String method;
     private final int maxRank;
     private final long bytes;
@@ -36,12 +57,23 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         this.method = method;
         int rank = 0;
         long total = 0;
-        for (NDArray[] f : factors.values()) {
+        long mergedTotal = 0;
+        Set<String> small = new java.util.HashSet<>();
+        for (Map.Entry<String, NDArray[]> e : factors.entrySet()) {
+            NDArray[] f = e.getValue();
             rank = Math.max(rank, (int) f[1].getShape().get(0));
-            total += (f[0].size() + f[1].size()) * f[0].getDataType().getNumOfBytes();
+            long own = f[0].size() + f[1].size();
+            long weight = f[0].getShape().get(0) * f[1].getShape().get(1); // out · in
+            total += own * f[0].getDataType().getNumOfBytes();
+            if (!halfBase && weight <= MERGED_BYTES_PER_FACTOR_BYTE * own) {
+                small.add(e.getKey());
+                mergedTotal += weight * f[0].getDataType().getNumOfBytes();
+            }
         }
         this.maxRank = rank;
-        this.bytes = total;
+        this.factorBytes = total;
+        this.bytes = total + mergedTotal;
+        this.mergeable = Set.copyOf(small);
     }
 
     /**
@@ -93,6 +125,39 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         return halfBase ? baseOutput.add(up) : baseOutput.addi(up);
     }
 
+    /**
+     * This adapter's whole output of {@code layer}: through the merged weight where the module is small enough (see
+     * the class comment), else the base output plus the factored delta.
+     *
+     * @param input {@code [..., in]}
+     * @return {@code [..., out]}
+     */
+    @Override
+    public NDArray output(LinearLayer layer, NDArray input) {
+        if (!mergeable.contains(layer.name())) {
+            return apply(layer.name(), input, layer.baseOutput(input));
+        }
+        NDArray weight = merged.computeIfAbsent(layer.name(), module -> merge(layer, factors.get(module))); // [out, in]
+        return input.getNDArrayInternal().linear(input, weight, layer.bias()).singletonOrThrow();
+    }
+
+    /** @return {@code W + left·right}, float32 {@code [out, in]}, owned by this adapter */
+    private NDArray merge(LinearLayer layer, NDArray[] f) {
+        try (NoGrad ignored = NoGrad.enter()) {
+            NDArray delta = f[0].matMul(f[1]); // [out, in]
+            NDArray weight = layer.weight().add(delta);
+            delta.close();
+            NDScope.unregister(weight); // outlives the forward call that built it
+            weight.attach(manager);
+            return weight;
+        }
+    }
+
+    /** Whether {@code module}'s merged weight has been built (by a forward pass this adapter had to itself). */
+    boolean holdsMergedWeight(String module) {
+        return merged.containsKey(module);
+    }
+
     /** {@code {left [out, k], right [k, in]}}, the scaling folded into left; {@code null} when not adapted. */
     @Override
     public NDArray[] lowRank(String module) {
@@ -128,9 +193,17 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         return maxRank;
     }
 
-    /** Device memory the factors take, what the adapter cache's budget counts. */
+    /**
+     * Device memory this adapter may take: its factors plus the merged weights of its small modules (built when first
+     * used), what the adapter cache's budget counts.
+     */
     public long bytes() {
         return bytes;
+    }
+
+    /** Device memory the factors take: the adapter's own size. */
+    public long factorBytes() {
+        return factorBytes;
     }
 
     @Override

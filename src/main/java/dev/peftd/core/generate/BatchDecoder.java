@@ -74,7 +74,9 @@ public final class BatchDecoder implements AutoCloseable {
     private final List<Row> running = new ArrayList<>();
     private Thread loop;
     private PagedKvCache cache;
-    private GroupedHook decodeHook; // the loop thread's
+    private GroupedHook decodeHook;  // the loop thread's: the last decode step's
+    private GroupedHook prefillHook; // the last prefill's, until a decode hook has taken its rows' stacks
+    private final List<GroupedHook> retired = new ArrayList<>(); // closed after the next forward pass
     private volatile boolean closed;
 
     /** @param tokenizer decodes text (needed for stop strings and logprob token texts); may be {@code null} */
@@ -168,9 +170,9 @@ public final class BatchDecoder implements AutoCloseable {
             throw e;
         } finally {
             failAll(new IllegalStateException("this model was unloaded"));
-            if (decodeHook != null) {
-                decodeHook.close();
-            }
+            retire(decodeHook);
+            retire(prefillHook);
+            closeRetired();
             if (cache != null) {
                 cache.close();
             }
@@ -291,27 +293,50 @@ public final class BatchDecoder implements AutoCloseable {
             rows.forEach(row -> fail(row, e));
             return null;
         } finally {
-            if (prefill && grouped != null) {
-                grouped.close();
-            }
+            closeRetired();
         }
     }
 
     /**
      * The hook for a step over several groups. Decode steps reuse the last one while the groups stay the same (its
-     * fused adapter factors are built once); a prefill's is its own, closed after it.
+     * fused adapter factors are built once); a prefill's is its own. A new hook takes the stacked factors of rows it
+     * shares with the last decode hook and the last prefill's ({@link GroupedHook#GroupedHook(List, List)}): rows
+     * that keep running, or that were just prefilled, are not stacked again. Hooks it replaces are closed after its
+     * first pass.
      */
     private GroupedHook groupedHook(List<GroupedHook.Group> groups, boolean prefill) {
+        if (!prefill && decodeHook != null && decodeHook.sameGroups(groups)) {
+            return decodeHook;
+        }
+        List<GroupedHook> earlier = new ArrayList<>(2);
+        if (decodeHook != null) {
+            earlier.add(decodeHook);
+        }
+        if (prefillHook != null) {
+            earlier.add(prefillHook);
+        }
+        GroupedHook hook = new GroupedHook(groups, earlier);
         if (prefill) {
-            return new GroupedHook(groups);
+            retire(prefillHook);
+            prefillHook = hook;
+        } else {
+            retire(decodeHook);
+            retire(prefillHook);
+            prefillHook = null;
+            decodeHook = hook;
         }
-        if (decodeHook == null || !decodeHook.sameGroups(groups)) {
-            if (decodeHook != null) {
-                decodeHook.close();
-            }
-            decodeHook = new GroupedHook(groups);
+        return hook;
+    }
+
+    private void retire(GroupedHook hook) {
+        if (hook != null) {
+            retired.add(hook);
         }
-        return decodeHook;
+    }
+
+    private void closeRetired() {
+        retired.forEach(GroupedHook::close);
+        retired.clear();
     }
 
     /**

@@ -7,86 +7,119 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import dev.peftd.core.tensor.OwnedArrays;
+import java.util.List;
 
 /**
- * One module's low-rank factors for every adapted group of a {@link GroupedHook}, gathered once per row so that each
- * row multiplies by its own adapter's factors: the deltas of G adapters cost two batched products of rank K (the
- * largest rank) instead of two GEMMs of rank ΣK. A factor of a smaller rank is padded with zero columns, which add
- * exact zeros. The factors are stacked per adapter ({@code [G+1, in, K]}, slot G zeros for the rows of the bare base)
- * and gathered by each row's slot at construction, not per call: the hook lives as long as its groups, and a gather
- * per call cost more than the two products (measured on CPU: 125 µs to gather {@code [64, 64, 8]} rows against
- * 78 µs for the product on them). The price is memory: {@code B·K·(in+out)} floats per module, what the masked
- * path's concatenation holds when every row has its own adapter.
+ * One module's low-rank factors for every row of a {@link GroupedHook}, stacked once per batch composition so that
+ * each row multiplies by its own adapter's factors: the deltas of G adapters cost two batched products of rank K (the
+ * largest rank) instead of two GEMMs of rank ΣK. A factor of a smaller rank is padded with zero rows/columns, and a
+ * row of the bare base gets zero factors; both add exact zeros.
+ *
+ * <p>The stacks are made at every prefill and at every change of the decode batch, and on a small model making them
+ * costs as much as a decode step (stacking 64 rows' factors: about ten times one batched product, and 35 modules
+ * have two each), so they are made from what earlier hooks already stacked: a run of rows whose adapters match, in
+ * order, a run of an earlier hook's rows (the rows still running from the last decode step, the rows just
+ * prefilled) is a slice of that hook's stack, a view; only rows found in no earlier hook are stacked from their
+ * adapters' factors, and the pieces are put together by one concatenation per factor. The rows' factors are stacked
+ * as they are held ({@code right [k, in]}, {@code left [out, k]}) and the products read them through transposed
+ * views, which the batched GEMM takes without a copy. The stacks are not gathered per call: a gather per call cost
+ * more than the two products (measured on CPU: 125 µs to gather {@code [64, 64, 8]} rows against 78 µs for the
+ * product on them). The price is memory: {@code B·K·(in+out)} floats per module, what the masked path's
+ * concatenation holds when every row has its own adapter.
  */
 final class GatheredFactors {
 
-    private final NDArray rightRows; // [B, in, K]: each row's adapter's right factor, transposed and padded
-    private final NDArray leftRows;  // [B, K, out]: each row's adapter's left factor, transposed and padded
+    /** Rows {@code [from, to)} of an earlier hook's stacks for the same module and rank. */
+    record Slice(GatheredFactors source, int from, int to) {
+    }
+
+    /** Consecutive rows stacked from their own factors: each {@code {left [out, k], right [k, in]}} or {@code null}. */
+    record Rows(List<NDArray[]> factors) {
+    }
+
+    private final long rank;
+    private final int stackedRows; // rows stacked from their own factors rather than sliced from an earlier hook's
+    private final NDArray rightStack; // [B, K, in]: each row's adapter's right factor, padded
+    private final NDArray leftStack;  // [B, out, K]: each row's adapter's left factor, padded
+    private final NDArray rightRows;  // [B, in, K]: a transposed view of rightStack
+    private final NDArray leftRows;   // [B, K, out]: a transposed view of leftStack
 
     /**
-     * @param lefts  each adapted group's {@code left [out, k]}, in slot order (float32: adapters are, even on a half base)
-     * @param rights each adapted group's {@code right [k, in]}, in slot order
-     * @param rank   K, the largest k
-     * @param slots  each row's slot in {@code [0, G]}; G: the bare base
+     * @param pieces {@link Slice}s and {@link Rows} in batch order (factors float32: adapters are, even on a half base)
+     * @param rank   K, the largest k of the batch's adapters for this module
+     * @param in     the module's input width
+     * @param out    the module's output width
      */
-    GatheredFactors(NDManager kept, NDList lefts, NDList rights, long rank, long[] slots) {
-        NDArray like = rights.get(0); // [k, in]
-        long in = like.getShape().get(1);
-        long out = lefts.get(0).getShape().get(0);
+    GatheredFactors(NDManager kept, List<Object> pieces, long rank, long in, long out) {
+        this.rank = rank;
+        this.stackedRows = pieces.stream().mapToInt(p -> p instanceof Rows r ? r.factors().size() : 0).sum();
         try (NDManager scratch = kept.newSubManager()) {
-            NDArray[] stacks = rights.stream().allMatch(r -> r.getShape().get(0) == rank)
-                    ? concatenated(scratch, lefts, rights, rank, in, out)
-                    : padded(scratch, lefts, rights, rank, in, out);
-            NDArray rightStack = stacks[0]; // [G+1, in, K]
-            NDArray leftStack = stacks[1];  // [G+1, K, out]
-            NDIndex byRow = new NDIndex("{}", OwnedArrays.of(scratch, slots, new Shape(slots.length), like.getDevice())); // int64 [B]
-            this.rightRows = rightStack.get(byRow); // [B, in, K]: advanced indexing on axis 0, a copy
-            this.leftRows = leftStack.get(byRow);   // [B, K, out]
-            for (NDArray a : new NDArray[] {rightRows, leftRows}) {
-                NDScope.unregister(a); // outlive this forward call: reused while the groups stay the same
-                a.attach(kept);
+            NDList rights = new NDList(pieces.size());
+            NDList lefts = new NDList(pieces.size());
+            for (Object piece : pieces) {
+                if (piece instanceof Slice s) {
+                    NDIndex rows = NDIndex.sliceAxis(0, s.from(), s.to());
+                    rights.add(owned(scratch, s.source().rightStack.get(rows))); // [n, K, in], a view
+                    lefts.add(owned(scratch, s.source().leftStack.get(rows)));   // [n, out, K]
+                } else {
+                    NDArray[] stacked = stacked(scratch, ((Rows) piece).factors(), rank, in, out);
+                    rights.add(stacked[0]);
+                    lefts.add(stacked[1]);
+                }
+            }
+            this.rightStack = kept(kept, rights.size() == 1 ? rights.get(0) : NDArrays.concat(rights, 0)); // [B, K, in]
+            this.leftStack = kept(kept, lefts.size() == 1 ? lefts.get(0) : NDArrays.concat(lefts, 0));     // [B, out, K]
+            this.rightRows = kept(kept, rightStack.transpose(0, 2, 1)); // [B, in, K]
+            this.leftRows = kept(kept, leftStack.transpose(0, 2, 1));   // [B, K, out]
+        }
+    }
+
+    /** K, the rank the stacks are padded to. */
+    long rank() {
+        return rank;
+    }
+
+    /** Rows stacked from their adapters' factors (the others were slices of earlier stacks). */
+    int stackedRows() {
+        return stackedRows;
+    }
+
+    /** @return {rightStack [n, K, in], leftStack [n, out, K]}, owned by {@code scratch} */
+    private static NDArray[] stacked(NDManager scratch, List<NDArray[]> factors, long rank, long in, long out) {
+        NDArray zeroRight = null; // [K, in]
+        NDArray zeroLeft = null;  // [out, K]
+        NDList rights = new NDList(factors.size());
+        NDList lefts = new NDList(factors.size());
+        for (NDArray[] f : factors) {
+            if (f == null) {
+                if (zeroRight == null) {
+                    zeroRight = scratch.zeros(new Shape(rank, in));
+                    zeroLeft = scratch.zeros(new Shape(out, rank));
+                }
+                rights.add(zeroRight);
+                lefts.add(zeroLeft);
+            } else if (f[1].getShape().get(0) < rank) {
+                long missing = rank - f[1].getShape().get(0);
+                rights.add(owned(scratch, f[1].concat(scratch.zeros(new Shape(missing, in)), 0))); // [K, in]
+                lefts.add(owned(scratch, f[0].concat(scratch.zeros(new Shape(out, missing)), 1))); // [out, K]
+            } else {
+                rights.add(f[1]);
+                lefts.add(f[0]);
             }
         }
+        return new NDArray[] {owned(scratch, NDArrays.stack(rights)), owned(scratch, NDArrays.stack(lefts))};
     }
 
-    /**
-     * One rank: two concatenations (one native call each, whatever G) viewed as stacks; the hook is built for every
-     * prefill and every change of the decode batch, so its cost counts.
-     *
-     * @return {rightStack [G+1, in, K], leftStack [G+1, K, out]}, views of arrays owned by {@code scratch}
-     */
-    private static NDArray[] concatenated(NDManager scratch, NDList lefts, NDList rights, long rank, long in, long out) {
-        NDArray like = rights.get(0); // [K, in]
-        NDList r = new NDList(rights);
-        r.add(scratch.zeros(new Shape(rank, in), like.getDataType(), like.getDevice())); // [K, in]: the base's slot
-        NDList l = new NDList(lefts);
-        l.add(scratch.zeros(new Shape(out, rank), like.getDataType(), like.getDevice())); // [out, K]
-        NDArray rightCat = NDArrays.concat(r, 0); // [(G+1)·K, in]
-        NDArray leftCat = NDArrays.concat(l, 1);  // [out, (G+1)·K]
-        rightCat.attach(scratch);
-        leftCat.attach(scratch);
-        long slots = rights.size() + 1L;
-        return new NDArray[] {
-            rightCat.reshape(slots, rank, in).transpose(0, 2, 1), // [G+1, in, K]
-            leftCat.reshape(out, slots, rank).transpose(1, 2, 0)}; // [G+1, K, out]
+    private static NDArray owned(NDManager manager, NDArray a) {
+        a.attach(manager);
+        return a;
     }
 
-    /**
-     * Mixed ranks: each factor copied into a zero stack, its missing columns left zero (2G native calls).
-     *
-     * @return {rightStack [G+1, in, K], leftStack [G+1, K, out]}, owned by {@code scratch}
-     */
-    private static NDArray[] padded(NDManager scratch, NDList lefts, NDList rights, long rank, long in, long out) {
-        NDArray like = rights.get(0); // [k, in]
-        NDArray rightStack = scratch.zeros(new Shape(lefts.size() + 1, in, rank), like.getDataType(), like.getDevice()); // [G+1, in, K]
-        NDArray leftStack = scratch.zeros(new Shape(lefts.size() + 1, rank, out), like.getDataType(), like.getDevice()); // [G+1, K, out]
-        for (int g = 0; g < lefts.size(); g++) {
-            long k = rights.get(g).getShape().get(0);
-            rightStack.set(new NDIndex("{}, :, :{}", g, k), rights.get(g).transpose()); // [in, k] into [in, K]
-            leftStack.set(new NDIndex("{}, :{}, :", g, k), lefts.get(g).transpose());   // [k, out] into [K, out]
-        }
-        return new NDArray[] {rightStack, leftStack};
+    /** Out of the forward call's scope and into {@code kept}: reused while the groups stay the same. */
+    private static NDArray kept(NDManager kept, NDArray a) {
+        NDScope.unregister(a);
+        a.attach(kept);
+        return a;
     }
 
     /**

@@ -27,7 +27,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link GatheredFactors}); below that the masked GEMMs do at most twice the necessary work in one large product,
  * which beats B small ones. Inputs that are not {@code [B, T, in]} keep the masked path. Whatever a module's path,
  * its arrays are built at its first call and kept until {@link #close()}, so a decode loop that reuses the hook while
- * its groups stay the same builds them once.
+ * its groups stay the same builds them once; and a hook made for a changed batch takes the gathered rows it shares, in
+ * order, with earlier hooks (rows still running, rows just prefilled) as slices of their stacks, so a change of the
+ * batch costs in proportion to its new rows ({@link RowRuns}).
  *
  * <p>Only {@link LinearHook#apply} is called: {@link LinearHook#output} overrides (a merged weight in a training
  * pass) would recompute the base for their rows, and inference hooks do not have them. A merged adapter is a model
@@ -45,11 +47,27 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     private final boolean fused;
     // module -> {left, right, mask} (masked), a GatheredFactors, or NOT_ADAPTED
     private final Map<String, Object> fusedFactors = new ConcurrentHashMap<>();
+    private final LinearHook[] rowHooks; // each row's hook, null for the bare base
+    private volatile List<GroupedHook> earlier;
+    private List<RowRuns.Run> runs; // this batch's rows as runs of earlier hooks' rows, found at the first gathered module
+    private volatile boolean closed;
     private NDManager kept;
 
     public GroupedHook(List<Group> groups) {
+        this(groups, List.of());
+    }
+
+    /**
+     * @param earlier hooks of earlier batches (the last decode step's, the last prefill's) whose gathered stacks this
+     *                hook takes rows from instead of stacking them again, while they are open: close them only
+     *                after this hook's first forward pass
+     */
+    public GroupedHook(List<Group> groups, List<GroupedHook> earlier) {
         this.groups = List.copyOf(groups);
         this.fused = groups.size() > 1 && groups.stream().allMatch(g -> g.hook() == null || g.hook() instanceof LowRankHook);
+        this.rowHooks = groups.stream().flatMap(g -> java.util.Collections.nCopies(g.rows(), g.hook()).stream())
+                .toArray(LinearHook[]::new);
+        this.earlier = List.copyOf(earlier);
     }
 
     /** Whether {@code other} has the same hooks (the same objects) over the same row counts, in the same order. */
@@ -117,15 +135,17 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         }
         int total = java.util.Arrays.stream(widths).sum();
         int rank = java.util.Arrays.stream(widths).max().orElseThrow();
+        int[] groupRows = groups.stream().mapToInt(Group::rows).toArray();
         if (like.getShape().dimension() == 3 && total > 2 * rank) {
-            return new GatheredFactors(kept, lefts, rights, rank, slots(widths));
+            return new GatheredFactors(kept, pieces(module, rank), rank, rights.get(0).getShape().get(1),
+                    lefts.get(0).getShape().get(0));
         }
-        long rows = groups.stream().mapToLong(Group::rows).sum();
+        long rows = java.util.Arrays.stream(groupRows).sum();
         float[] mask = new float[(int) rows * total];
         int row = 0;
         int column = 0;
         for (int g = 0; g < groups.size(); g++) {
-            for (int r = 0; r < groups.get(g).rows(); r++, row++) {
+            for (int r = 0; r < groupRows[g]; r++, row++) {
                 java.util.Arrays.fill(mask, row * total + column, row * total + column + widths[g], 1f);
             }
             column += widths[g];
@@ -146,19 +166,47 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         return fusedArrays;
     }
 
-    /** Each row's slot: the index of its group among the adapted ones, or their count for a bare-base row. */
-    private long[] slots(int[] widths) {
-        long adapted = java.util.Arrays.stream(widths).filter(w -> w > 0).count();
-        long[] slots = new long[groups.stream().mapToInt(Group::rows).sum()];
-        int row = 0;
-        long slot = 0;
-        for (int g = 0; g < groups.size(); g++) {
-            long own = widths[g] > 0 ? slot++ : adapted;
-            for (int r = 0; r < groups.get(g).rows(); r++) {
-                slots[row++] = own;
-            }
+    /**
+     * This batch's rows for {@link GatheredFactors}: slices of earlier hooks' stacks of {@code module} at the same rank
+     * where rows match, in order, rows of theirs; the other rows from their own factors.
+     */
+    private List<Object> pieces(String module, long rank) {
+        List<GroupedHook> sources = earlier;
+        if (runs == null) {
+            runs = RowRuns.cover(rowHooks, sources.stream().map(h -> h.rowHooks).toList());
         }
-        return slots;
+        List<Object> pieces = new java.util.ArrayList<>();
+        List<NDArray[]> fresh = new java.util.ArrayList<>();
+        for (RowRuns.Run run : runs) {
+            GatheredFactors source = run.source() < 0 || run.source() >= sources.size() ? null
+                    : sources.get(run.source()).gathered(module, rank);
+            if (source == null) {
+                for (int r = run.from(); r < run.to(); r++) {
+                    fresh.add(rowHooks[r] == null ? null : ((LowRankHook) rowHooks[r]).lowRank(module));
+                }
+                continue;
+            }
+            if (!fresh.isEmpty()) {
+                pieces.add(new GatheredFactors.Rows(fresh));
+                fresh = new java.util.ArrayList<>();
+            }
+            pieces.add(new GatheredFactors.Slice(source, run.sourceFrom(), run.sourceFrom() + run.to() - run.from()));
+        }
+        if (!fresh.isEmpty()) {
+            pieces.add(new GatheredFactors.Rows(fresh));
+        }
+        return pieces;
+    }
+
+    /** {@code module}'s gathered stacks at {@code rank}, while this hook is open; else {@code null}. */
+    private GatheredFactors gathered(String module, long rank) {
+        Object built = closed ? null : fusedFactors.get(module);
+        return built instanceof GatheredFactors g && g.rank() == rank ? g : null;
+    }
+
+    /** How many of {@code module}'s gathered rows were stacked from their own factors, or −1 when not gathered. */
+    int stackedRows(String module) {
+        return fusedFactors.get(module) instanceof GatheredFactors g ? g.stackedRows() : -1;
     }
 
     /** How a module's deltas are computed. */
@@ -193,9 +241,11 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         return inPlace ? baseOutput : NDArrays.concat(parts, 0);
     }
 
-    /** Frees the fused factors and masks. */
+    /** Frees the fused factors and masks (hooks made from this one keep the slices they took). */
     @Override
     public synchronized void close() {
+        closed = true;
+        earlier = List.of(); // no chain of closed hooks kept alive
         if (kept != null) {
             kept.close();
         }

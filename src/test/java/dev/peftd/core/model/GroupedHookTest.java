@@ -77,30 +77,74 @@ class GroupedHookTest {
         }
     }
 
+    @Test
+    void aLaterBatchSlicesTheRowsItSharesWithEarlierBatchesAndStacksOnlyItsNewOnes() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(11);
+            List<Factors> adapters = new ArrayList<>();
+            for (int i = 0; i < 7; i++) {
+                adapters.add(Factors.random(manager, 4));
+            }
+            // the last decode step: rows a, b, b, c, base; the last prefill: rows d, e, f
+            List<GroupedHook.Group> decoding = List.of(new GroupedHook.Group(1, adapters.get(0)),
+                    new GroupedHook.Group(2, adapters.get(1)), new GroupedHook.Group(1, adapters.get(2)),
+                    new GroupedHook.Group(1, null));
+            List<GroupedHook.Group> prefilled = List.of(new GroupedHook.Group(1, adapters.get(3)),
+                    new GroupedHook.Group(1, adapters.get(4)), new GroupedHook.Group(1, adapters.get(5)));
+            // a left, d and e joined, f ended at once, g is new: rows b, b, c, d, e, g, base
+            List<GroupedHook.Group> next = List.of(new GroupedHook.Group(2, adapters.get(1)),
+                    new GroupedHook.Group(1, adapters.get(2)), new GroupedHook.Group(1, adapters.get(3)),
+                    new GroupedHook.Group(1, adapters.get(4)), new GroupedHook.Group(1, adapters.get(6)),
+                    new GroupedHook.Group(1, null));
+            GroupedHook decode = new GroupedHook(decoding);
+            GroupedHook prefill = new GroupedHook(prefilled);
+            assertEachGroupAlone(manager, decode, decoding, new Shape(5, 1, IN));
+            assertEachGroupAlone(manager, prefill, prefilled, new Shape(3, 4, IN));
+            try (GroupedHook hook = new GroupedHook(next, List.of(decode, prefill))) {
+                assertEachGroupAlone(manager, hook, next, new Shape(7, 1, IN));
+                decode.close(); // the earlier hooks' arrays go; the slices taken from them stay
+                prefill.close();
+                assertEachGroupAlone(manager, hook, next, new Shape(7, 1, IN));
+                assertThat(hook.path("m")).isEqualTo(GroupedHook.Path.GATHERED);
+                assertThat(hook.stackedRows("m")).as("only g's row is stacked from its factors").isEqualTo(1);
+            }
+            try (GroupedHook alone = new GroupedHook(next)) {
+                assertEachGroupAlone(manager, alone, next, new Shape(7, 1, IN));
+                assertThat(alone.stackedRows("m")).as("without earlier hooks every row is stacked").isEqualTo(7);
+            }
+        }
+    }
+
     /** Two calls (the second reuses what the first built) each equal every group's hook on its rows alone. */
     private static void assertRowsEqualAlone(NDManager manager, List<GroupedHook.Group> groups, Shape inputShape,
             GroupedHook.Path expected) {
         try (GroupedHook hook = new GroupedHook(groups)) {
             for (int call = 0; call < 2; call++) {
-                NDArray input = manager.randomNormal(0, 1, inputShape, DataType.FLOAT32);            // [B, (T,) in]
-                NDArray base = manager.randomNormal(0, 1, inputShape.slice(0, inputShape.dimension() - 1).add(OUT),
-                        DataType.FLOAT32);                                                           // [B, (T,) out]
-                NDArray batched = hook.apply("m", input, base.duplicate());                          // [B, (T,) out]
+                assertEachGroupAlone(manager, hook, groups, inputShape);
                 assertThat(hook.path("m")).isEqualTo(expected);
-                long from = 0;
-                for (GroupedHook.Group group : groups) {
-                    NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
-                    NDArray alone = group.hook() == null ? base.get(own)
-                            : group.hook().apply("m", input.get(own), base.get(own).duplicate());   // [b, (T,) out]
-                    float[] want = alone.toFloatArray();
-                    float[] got = batched.get(own).toFloatArray();
-                    for (int i = 0; i < want.length; i++) {
-                        assertThat(Math.abs(got[i] - want[i])).as("rows from %d, element %d", from, i).isLessThan(1e-5f);
-                    }
-                    from += group.rows();
-                }
-                assertThat(hook.apply("other", input, base)).as("a module no adapter has").isSameAs(base);
             }
         }
+    }
+
+    /** One call on random inputs equals every group's hook on its rows alone within 1e-5. */
+    private static void assertEachGroupAlone(NDManager manager, GroupedHook hook, List<GroupedHook.Group> groups,
+            Shape inputShape) {
+        NDArray input = manager.randomNormal(0, 1, inputShape, DataType.FLOAT32);            // [B, (T,) in]
+        NDArray base = manager.randomNormal(0, 1, inputShape.slice(0, inputShape.dimension() - 1).add(OUT),
+                DataType.FLOAT32);                                                           // [B, (T,) out]
+        NDArray batched = hook.apply("m", input, base.duplicate());                          // [B, (T,) out]
+        long from = 0;
+        for (GroupedHook.Group group : groups) {
+            NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
+            NDArray alone = group.hook() == null ? base.get(own)
+                    : group.hook().apply("m", input.get(own), base.get(own).duplicate());   // [b, (T,) out]
+            float[] want = alone.toFloatArray();
+            float[] got = batched.get(own).toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertThat(Math.abs(got[i] - want[i])).as("rows from %d, element %d", from, i).isLessThan(1e-5f);
+            }
+            from += group.rows();
+        }
+        assertThat(hook.apply("other", input, base)).as("a module no adapter has").isSameAs(base);
     }
 }
