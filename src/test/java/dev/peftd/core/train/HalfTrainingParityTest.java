@@ -23,8 +23,10 @@ import org.junit.jupiter.api.Test;
  * {@code make_training_fixtures.py training-bf16}).
  *
  * <p>Tolerance: |Δloss| ≤ 3e-2 at every step. Measured: 2.3e-3 at step 1 (the forward alone), within 1e-2 through
- * step 10, at most 2.5e-2 (step 16) as bf16 rounding noise compounds through the updates. That is no tighter than
- * PEFT's own bf16 and float32 runs differ (at most 7.8e-3), so the test also checks the base really is bf16.
+ * step 10, at most 2.2e-2 – 2.7e-2 (step 16) as bf16 rounding noise compounds through the updates (the frozen half
+ * head's float32 products on the upcast weight moved it from 2.5e-2: they change where bf16 roundings fall, as any
+ * summation order does). That is no tighter than PEFT's own bf16 and float32 runs differ (at most 7.8e-3), so the
+ * test also checks the base really is bf16.
  */
 class HalfTrainingParityTest {
 
