@@ -216,6 +216,24 @@ public final class HalfOps {
         return call("silu_mul", gate, up, like(type));
     }
 
+    /**
+     * GPT-2's {@code gelu_new} ({@code NewGELUActivation}) in the half type, composed op by op as transformers writes
+     * it, {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}, each op rounded as the half tensors are.
+     */
+    public static NDArray geluNew(NDArray x, HalfType type) {
+        return call("gelu_new", x, like(type));
+    }
+
+    /** {@code gelu_pytorch_tanh} ({@code GELUTanh}): libtorch's tanh-approximate GELU on the half type, one rounding. */
+    public static NDArray geluTanh(NDArray x, HalfType type) {
+        return call("gelu_tanh", x, like(type));
+    }
+
+    /** {@code gelu}: libtorch's erf GELU on the half type, one rounding. */
+    public static NDArray gelu(NDArray x, HalfType type) {
+        return call("gelu", x, like(type));
+    }
+
     /** A residual add in the half type. */
     public static NDArray add(NDArray a, NDArray b, HalfType type) {
         return call("add", a, b, like(type));
