@@ -16,7 +16,7 @@ import statistics
 import time
 
 import torch
-from transformers import AutoModelForCausalLM, DynamicCache
+from transformers import AutoModelForCausalLM, DynamicCache, LogitsProcessor, LogitsProcessorList
 
 
 def rss_mb():
@@ -55,17 +55,26 @@ def run_loop(model, ids, new_tokens):
     return prefilled - start, time.perf_counter() - prefilled
 
 
+class _StepClock(LogitsProcessor):
+    """Stamps the time of each step's logits: the first right after the prefill, then one per decode forward."""
+
+    def __init__(self):
+        self.stamps = []
+
+    def __call__(self, input_ids, scores):
+        self.stamps.append(time.perf_counter())
+        return scores
+
+
 @torch.inference_mode()
 def generate_rate(model, ids, new_tokens):
-    """Decode tokens/s of model.generate at batch 1: (total - one prefill) / (new_tokens - 1)."""
-    one = ids[:1]
-    start = time.perf_counter()
-    model(input_ids=one, use_cache=True)
-    prefill = time.perf_counter() - start
-    start = time.perf_counter()
-    model.generate(one, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                   pad_token_id=0)
-    return (new_tokens - 1) / max(1e-9, time.perf_counter() - start - prefill)
+    """Decode tokens/s of model.generate at batch 1: the new_tokens - 1 forwards between the first logits and the
+    last. (Subtracting a separately timed prefill from the total went to zero or below on a loaded machine, where
+    the prefill's own time varies more than the decode takes.)"""
+    clock = _StepClock()
+    model.generate(ids[:1], max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                   pad_token_id=0, logits_processor=LogitsProcessorList([clock]))
+    return (len(clock.stamps) - 1) / (clock.stamps[-1] - clock.stamps[0])
 
 
 def main():

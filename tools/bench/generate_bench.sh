@@ -9,6 +9,9 @@
 # Needs target/peftd.jar (./mvnw -B package -DskipTests) and a Python with torch + transformers ($PYTHON, default
 # python3). Run on a quiet machine: every number here is wall-clock.
 set -euo pipefail
+# Both engines under the OpenMP wait policy peftd sets for itself when none is given (core.tensor.OpenMpWaitPolicy):
+# libgomp's default spinning makes every parallel region cost a time slice on shared cores, 10-40x on a loaded machine.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"

@@ -9,6 +9,9 @@
 # Medians after one warm-up. "per CPU-s" rates divide by the generating thread's CPU time (one libtorch/torch thread),
 # which stays meaningful on a machine shared with other work; wall-clock rates need a quiet machine.
 set -euo pipefail
+# Both engines under the OpenMP wait policy peftd sets for itself when none is given (core.tensor.OpenMpWaitPolicy):
+# libgomp's default spinning makes every parallel region cost a time slice on shared cores, 10-40x on a loaded machine.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"

@@ -3,14 +3,14 @@ fixtures, the reference for peftd's half-precision forward (ModelDtype BFLOAT16 
 
     /work/refvenv/bin/python tools/reference/make_half_fixtures.py
 
-For each of tiny-llama, tiny-qwen2 (stored as bf16), tiny-mistral and tiny-llama-bias and each dtype, it loads the
+For each of tiny-llama, tiny-qwen2 (stored as bf16), tiny-mistral, tiny-llama-bias and tiny-gpt2 and each dtype, it loads the
 fixture with `from_pretrained(dir, dtype=...)` (float32 files are rounded to the dtype on load, as peftd does) and
 default attention (sdpa, what a user gets), runs the fixture's own `input_ids` [2, 12] from reference.safetensors,
 and writes `<name>-<dtype>.safetensors` holding `input_ids` and `logits` (the half logits widened to float32, exact).
 
 It also writes `tiny-llama-float16/`, tiny-llama saved as a float16 checkpoint (a model directory whose tensors are
 F16 on disk), with its own float16 reference logits, so that the raw F16 read path is checked against transformers.
-GPT-2 is left out: peftd keeps GPT-2 in float32 only.
+GPT-2 in a half dtype: LayerNorm on half tensors, Conv1D's addmm (one rounding), gelu_new composed op by op, sdpa.
 """
 import shutil
 from pathlib import Path
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "src/test/resources/fixtures/models"
 OUT = ROOT / "src/test/resources/fixtures/half"
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
-NAMES = ["tiny-llama", "tiny-qwen2", "tiny-mistral", "tiny-llama-bias"]
+NAMES = ["tiny-llama", "tiny-qwen2", "tiny-mistral", "tiny-llama-bias", "tiny-gpt2"]
 
 
 def logits_of(model_dir, dtype, input_ids):

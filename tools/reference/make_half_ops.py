@@ -39,6 +39,10 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
   layer_norm(x, w, b, eps) nn.LayerNorm in the half dtype (torch computes it in float32 inside and rounds once)
   rope(x, cos, sin, like) apply_rotary_pos_emb: cos/sin cast to the half dtype, x*cos + rotate_half(x)*sin in it
   silu_mul(g, u, like)    act_fn(gate) * up in the half dtype (each op rounds)
+  gelu_new(x, like)       GPT-2's NewGELUActivation, 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3))), composed in the half
+                          dtype exactly as transformers writes it (each of its eight ops rounds)
+  gelu_tanh(x, like)      GELUTanh (gelu_pytorch_tanh): F.gelu(approximate="tanh") in the half dtype, one rounding
+  gelu(x, like)           F.gelu (erf form) in the half dtype
   add(a, b, like)         a residual add in the half dtype
   causal_attention(q, k, v, like)  SDPA(is_causal=True) in the half dtype, as transformers' sdpa attention
   attention(q, k, v, like)         SDPA without a mask (a decode step: one query sees every cached key)
@@ -47,6 +51,7 @@ Autograd flows through every method from float32 inputs (the half casts are diff
 loss stay float32 while the frozen half weights take no gradient.
 The archive holds TorchScript source only; saved by torch 2.13, it loads in DJL's libtorch 2.7.1.
 """
+import math
 import pathlib
 from typing import List
 
@@ -166,6 +171,19 @@ class HalfOps(torch.nn.Module):
     @torch.jit.export
     def silu_mul(self, g: torch.Tensor, u: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return (F.silu(g.to(like.dtype)) * u.to(like.dtype)).float()
+
+    @torch.jit.export
+    def gelu_new(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        h = x.to(like.dtype)
+        return (0.5 * h * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * torch.pow(h, 3.0))))).float()
+
+    @torch.jit.export
+    def gelu_tanh(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.gelu(x.to(like.dtype), approximate="tanh").float()
+
+    @torch.jit.export
+    def gelu(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.gelu(x.to(like.dtype)).float()
 
     @torch.jit.export
     def add(self, a: torch.Tensor, b: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

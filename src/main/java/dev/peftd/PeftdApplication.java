@@ -1,6 +1,7 @@
 package dev.peftd;
 
 import dev.peftd.cli.Cli;
+import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -22,6 +23,8 @@ public class PeftdApplication {
     public static void main(String[] args) {
         // DJL must never try to download natives: the CPU libtorch ships in the jar, GPU images bring their own.
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        // before libtorch (and its libgomp, which reads the environment once) loads: see OpenMpWaitPolicy
+        OpenMpWaitPolicy.preferPassive();
         if (!Cli.startsService(args)) {
             System.exit(Cli.run(args, System.out, System.err));
         }

@@ -3,6 +3,7 @@ package dev.peftd.bench;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -243,6 +244,7 @@ public final class TrainBenchmark {
             errors = Files.createTempFile("peftd-bench", ".err");
             ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
             builder.environment().putAll(env);
+            OpenMpWaitPolicy.passTo(builder); // PEFT under the same OpenMP wait policy as peftd
             Process p = builder.start();
             String last = null;
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

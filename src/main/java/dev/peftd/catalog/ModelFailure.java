@@ -10,8 +10,7 @@ import java.nio.file.Path;
  * taken out (a message of the runtime names files by their absolute path; the client named only its source).
  *
  * @param code  {@code invalid_model_files} (the files are there but wrong), {@code model_source_unavailable} (the
- *              source could not be read), {@code unsupported_dtype} (the registration's dtype does not fit the
- *              model) or {@code model_load_failed} (anything else)
+ *              source could not be read) or {@code model_load_failed} (anything else)
  * @param file  e.g. {@code config.json}, or {@code null}
  * @param field the key at fault in {@code file}, e.g. {@code rope_theta}, or the registration field
  *              ({@code dtype}) when {@code file} is {@code null}, or {@code null}
@@ -22,8 +21,6 @@ record ModelFailure(String code, String message, String file, String field) {
     static final String INVALID_FILES = "invalid_model_files";
     static final String SOURCE_UNAVAILABLE = "model_source_unavailable";
     static final String LOAD_FAILED = "model_load_failed";
-    /** The registration's dtype is one the model's family cannot be held in (field {@code dtype}). */
-    static final String UNSUPPORTED_DTYPE = "unsupported_dtype";
 
     /** A model file that is missing or wrong; thrown by the catalog's own checks. */
     static final class FileException extends java.io.IOException {

@@ -65,15 +65,8 @@ class ModelPreparation {
             dir = fetch(tenant, id, source);
             ModelFiles.check(dir, json);
             ModelConfig config = ModelLoader.readConfig(dir);
-            if (dtype.isHalf() && !ModelLoader.supportsHalfPrecision(config.architecture())) {
-                throw new Failed(new ModelFailure(ModelFailure.UNSUPPORTED_DTYPE, "dtype: " + dtype + " is not supported"
-                        + " for " + config.architecture() + " (only float32; register it with dtype float32 or auto)",
-                        null, "dtype"), null);
-            }
             TokenizerProbe.check(dir, config);
             return new Prepared(dir, loadOnce(dir, dtype), null);
-        } catch (Failed e) {
-            throw e;
         } catch (Exception e) {
             throw new Failed(ModelFailure.of(e, dir, dataDirectory.root()), e);
         }

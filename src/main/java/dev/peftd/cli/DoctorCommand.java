@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.tensor.DeviceSelfCheck;
 import dev.peftd.core.tensor.HalfType;
+import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,6 +39,8 @@ final class DoctorCommand implements Command {
         List<Device> visible = DeviceSelfCheck.devices();
         out.println("libtorch devices: " + String.join(", ", visible.stream().map(Device::toString).toList())
                 + (visible.size() == 1 ? " (no GPU: a CPU-only libtorch, no CUDA libraries or no visible device)" : ""));
+        out.println("OpenMP wait policy: " + OpenMpWaitPolicy.current().orElse("libgomp's default (spinning)")
+                + " (OMP_WAIT_POLICY; peftd sets PASSIVE when unset, ACTIVE suits cores that are the service's alone)");
         List<Device> devices;
         try {
             devices = selected(o.string("device", null), visible);

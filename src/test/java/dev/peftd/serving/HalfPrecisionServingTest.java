@@ -70,13 +70,13 @@ class HalfPrecisionServingTest {
     }
 
     @Test
-    void gpt2RegisteredInBfloat16FailsNamingTheDtype() {
+    void gpt2RegisteredInBfloat16ServesInBfloat16() {
         TestApi alpha = TestApi.alpha(port);
         register(alpha, "tiny-gpt2-bf16", "bfloat16");
-        JsonNode model = Fixtures.awaitModel(alpha, "tiny-gpt2-bf16", "failed");
-        assertThat(model.path("error").path("code").asString()).isEqualTo("unsupported_dtype");
-        assertThat(model.path("error").path("field").asString()).isEqualTo("dtype");
-        assertThat(model.path("error").path("message").asString()).contains("bfloat16", "GPT2LMHeadModel", "float32");
+        register(alpha, "tiny-gpt2-float32", "float32");
+        assertThat(Fixtures.awaitModel(alpha, "tiny-gpt2-bf16", "ready").path("dtype").asString()).isEqualTo("bfloat16");
+        Fixtures.awaitModel(alpha, "tiny-gpt2-float32", "ready");
+        assertWithinBf16Tolerance("GPT-2", echoLogprobs(alpha, "tiny-gpt2-float32"), echoLogprobs(alpha, "tiny-gpt2-bf16"));
     }
 
     /** tiny-qwen2's files are bf16: {@code auto} serves them in bf16, which must stay close to the float32 widening. */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfOps;
 import dev.peftd.core.tensor.HalfTensor;
 import dev.peftd.core.tensor.OwnedArrays;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
@@ -130,5 +131,16 @@ public final class CheckpointTensors {
         NDArray result = OwnedArrays.of(manager, transposed, new Shape(cols, rows), manager.getDevice());
         NDScope.unregister(result);
         return result;
+    }
+
+    /**
+     * {@link #getTransposed} for a weight kept in {@link #precision()}'s half type: transposed in float32 (exact for
+     * half values) one tensor at a time, then rounded once, so only this one tensor ever exists in float32.
+     */
+    public HalfTensor getHalfTransposed(String key, long rows, long cols) throws IOException {
+        // the half tensor joins its input's manager (the model's), so the float32 input is closed by hand
+        try (NDArray float32 = getTransposed(key, rows, cols)) {
+            return HalfOps.cast(float32, precision.half());
+        }
     }
 }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -22,6 +24,23 @@ public abstract class DecoderOnlyModel implements CausalLm {
      * @param manager owns every weight; closed with the model
      * @param linears every adaptable linear layer by HF module name, the head included (see {@link #linears()})
      */
+    /**
+     * The output head {@code lm_head} ({@code [vocab, hidden]}, no bias): the token table when the embeddings are
+     * tied, else the checkpoint's {@code lm_head.weight}, in the model's precision.
+     *
+     * @param tokens the token table, float32 or half as the model holds it (the other one {@code null})
+     */
+    protected static LinearLayer outputHead(CheckpointTensors w, ModelConfig c, NDArray tokens, HalfTensor halfTokens)
+            throws IOException {
+        String key = "lm_head.weight";
+        if (w.precision().half() != null) {
+            return new LinearLayer("lm_head", c.tieWordEmbeddings() ? halfTokens
+                    : w.getHalf(key, c.vocabSize(), c.hiddenSize()), null);
+        }
+        return new LinearLayer("lm_head", c.tieWordEmbeddings() ? tokens : w.get(key, c.vocabSize(), c.hiddenSize()),
+                null);
+    }
+
     protected DecoderOnlyModel(ModelConfig config, NDManager manager, LinearLayer lmHead, Map<String, Linear> linears) {
         this.config = config;
         this.manager = manager;

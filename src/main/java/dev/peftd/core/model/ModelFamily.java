@@ -9,13 +9,9 @@ public interface ModelFamily {
     ModelConfig readConfig(String architecture, ConfigJson json) throws ModelLoadException;
 
     /**
-     * Builds the model, in {@code tensors.precision()}; on failure the caller closes the manager holding whatever was
+     * Builds the model, in {@code tensors.precision()} (float32, bfloat16 or float16: every family holds all three);
+     * on failure the caller closes the manager holding whatever was
      * loaded.
      */
     CausalLm load(ModelConfig config, CheckpointTensors tensors) throws IOException;
-
-    /** Whether {@link #load} can keep the weights in bfloat16 / float16; otherwise only float32 is offered. */
-    default boolean supportsHalfPrecision() {
-        return false;
-    }
 }

@@ -35,12 +35,6 @@ public final class ModelLoader {
         return new TreeSet<>(FAMILIES.keySet());
     }
 
-    /** Whether models of this HF architecture may be held in a half type (GPT-2: only float32). */
-    public static boolean supportsHalfPrecision(String architecture) {
-        ModelFamily family = FAMILIES.get(architecture);
-        return family != null && family.supportsHalfPrecision();
-    }
-
     /** Reads and maps config.json without loading any weights. */
     public static ModelConfig readConfig(Path dir) throws ModelLoadException {
         requireDirectory(dir);
@@ -85,7 +79,6 @@ public final class ModelLoader {
      * @param dtype the weights' type; a half type keeps every floating checkpoint tensor in it (no float32 copy) and
      *              computes as transformers does with {@code dtype=torch.bfloat16} / {@code float16} (see
      *              {@link Precision}); logits are float32 either way
-     * @throws ModelLoadException when {@code dtype} is a half type and the family supports only float32
      */
     public static CausalLm load(Path dir, Device device, ModelDtype dtype) throws IOException {
         ModelConfig config = readConfig(dir);
@@ -103,7 +96,7 @@ public final class ModelLoader {
     private static CausalLm loadInto(Path dir, ModelConfig config, NDManager manager, ModelDtype dtype) throws IOException {
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
             ModelFamily family = FAMILIES.get(config.architecture());
-            Precision precision = Precision.of(resolve(dtype, family, checkpoint, dir, config).half());
+            Precision precision = Precision.of(resolve(dtype, checkpoint).half());
             return family.load(config, new CheckpointTensors(checkpoint, manager, precision));
         } catch (IOException | RuntimeException e) {
             manager.close();
@@ -111,13 +104,9 @@ public final class ModelLoader {
         }
     }
 
-    /** AUTO becomes the checkpoint's type (float32 for families without half support); half types are checked. */
-    private static ModelDtype resolve(ModelDtype dtype, ModelFamily family, SafetensorsCheckpoint checkpoint, Path dir,
-            ModelConfig config) throws IOException {
+    /** AUTO becomes the checkpoint's type: that of its first floating tensor. */
+    private static ModelDtype resolve(ModelDtype dtype, SafetensorsCheckpoint checkpoint) throws IOException {
         if (dtype == ModelDtype.AUTO) {
-            if (!family.supportsHalfPrecision()) {
-                return ModelDtype.FLOAT32;
-            }
             for (String key : checkpoint.keys()) {
                 SafetensorsDtype stored = checkpoint.entry(key).dtype();
                 if (stored == SafetensorsDtype.BF16) {
@@ -129,10 +118,6 @@ public final class ModelLoader {
                 }
             }
             return ModelDtype.FLOAT32;
-        }
-        if (dtype.half() != null && !family.supportsHalfPrecision()) {
-            throw new ModelLoadException(dir, "dtype " + dtype + " is not supported for " + config.architecture()
-                    + " (only float32; use dtype float32 or auto)");
         }
         return dtype;
     }

@@ -49,7 +49,7 @@ class HalfParityTest {
 
     static List<Object[]> cases() {
         List<Object[]> cases = new java.util.ArrayList<>();
-        for (String name : List.of("tiny-llama", "tiny-qwen2", "tiny-mistral", "tiny-llama-bias")) {
+        for (String name : List.of("tiny-llama", "tiny-qwen2", "tiny-mistral", "tiny-llama-bias", "tiny-gpt2")) {
             for (ModelDtype dtype : List.of(ModelDtype.BFLOAT16, ModelDtype.FLOAT16)) {
                 cases.add(new Object[] {name, dtype});
             }
@@ -76,10 +76,13 @@ class HalfParityTest {
     }
 
     @Test
-    void gpt2RefusesHalfPrecisionAndAutoStaysFloat32() throws Exception {
-        ModelLoadException e = assertThrows(ModelLoadException.class,
-                () -> ModelLoader.load(TestModels.tinyGpt2(), Device.cpu(), ModelDtype.BFLOAT16));
-        assertTrue(e.getMessage().contains("bfloat16 is not supported for GPT2LMHeadModel"), e.getMessage());
+    void gpt2KeepsEveryFloatingTensorHalfAndAutoOnAFloat32CheckpointStaysFloat32() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyGpt2(), Device.cpu(), ModelDtype.BFLOAT16)) {
+            assertTrue(model.linears().values().stream().allMatch(Linear::halfPrecision));
+            Linear cAttn = model.linears().get("transformer.h.0.attn.c_attn");
+            assertTrue(cAttn.hasBias());
+            assertArrayEquals(new long[] {192, 64}, cAttn.weightShape().getShape(), "Conv1D [in, out] held as [out, in]");
+        }
         try (CausalLm model = ModelLoader.load(TestModels.tinyGpt2(), Device.cpu(), ModelDtype.AUTO)) {
             assertTrue(model.linears().values().stream().noneMatch(Linear::halfPrecision));
         }

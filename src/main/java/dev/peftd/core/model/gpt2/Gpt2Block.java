@@ -7,6 +7,7 @@ import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.LayerNorm;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LinearLayer;
+import dev.peftd.core.model.Precision;
 
 /** One GPT-2 block: {@code h + c_proj(attn(c_attn(ln_1(h))))}, then {@code h + mlp(ln_2(h))}. */
 final class Gpt2Block {
@@ -21,9 +22,11 @@ final class Gpt2Block {
     private final LinearLayer mlpProj;
     private final Gpt2Activation activation;
     private final NDArray attentionScale;
+    private final Precision precision;
 
     Gpt2Block(int index, int heads, LayerNorm ln1, LinearLayer cAttn, LinearLayer attnProj, LayerNorm ln2,
-            LinearLayer cFc, LinearLayer mlpProj, Gpt2Activation activation, NDArray attentionScale) {
+            LinearLayer cFc, LinearLayer mlpProj, Gpt2Activation activation, NDArray attentionScale,
+            Precision precision) {
         this.index = index;
         this.heads = heads;
         this.ln1 = ln1;
@@ -34,13 +37,14 @@ final class Gpt2Block {
         this.mlpProj = mlpProj;
         this.activation = activation;
         this.attentionScale = attentionScale;
+        this.precision = precision;
     }
 
     /** @param h {@code [B, T, hidden]} → {@code [B, T, hidden]} */
     NDArray forward(NDArray h, NDArray mask, ForwardKv cache, LinearHook hook) {
-        h = h.add(attention(ln1.forward(h), mask, cache, hook));
+        h = precision.add(h, attention(ln1.forward(h), mask, cache, hook));
         NDArray inner = activation.apply(cFc.forward(ln2.forward(h), hook)); // [B, T, 4·hidden]
-        return h.add(mlpProj.forward(inner, hook));
+        return precision.add(h, mlpProj.forward(inner, hook));
     }
 
     private NDArray attention(NDArray x, NDArray mask, ForwardKv cache, LinearHook hook) {
@@ -53,7 +57,7 @@ final class Gpt2Block {
             k = all.get(0);
             v = all.get(1);
         }
-        return attnProj.forward(CausalAttention.attend(q, k, v, attentionScale, mask), hook);
+        return attnProj.forward(CausalAttention.attend(q, k, v, attentionScale, mask, precision), hook);
     }
 
     /** {@code [B, T, hidden] → [B, heads, T, headDim]} */

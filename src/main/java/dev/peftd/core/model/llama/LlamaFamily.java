@@ -73,11 +73,6 @@ public final class LlamaFamily implements ModelFamily {
     }
 
     @Override
-    public boolean supportsHalfPrecision() {
-        return true;
-    }
-
-    @Override
     public CausalLm load(ModelConfig config, CheckpointTensors tensors) throws IOException {
         return LlamaModel.load(config, tensors);
     }

@@ -91,14 +91,7 @@ public final class LlamaModel extends DecoderOnlyModel {
                     new GatedMlp(gate, up, down, precision), attentionScale, precision));
         }
         RmsNorm norm = norm(w, "model.norm.weight", hidden, eps);
-        LinearLayer lmHead;
-        if (half) {
-            lmHead = new LinearLayer("lm_head", c.tieWordEmbeddings() ? embed.half()
-                    : w.getHalf("lm_head.weight", c.vocabSize(), hidden), null);
-        } else {
-            lmHead = new LinearLayer("lm_head", c.tieWordEmbeddings() ? embed.float32()
-                    : w.get("lm_head.weight", c.vocabSize(), hidden), null);
-        }
+        LinearLayer lmHead = outputHead(w, c, embed.float32(), embed.half());
         linears.put(lmHead.name(), lmHead);
         return new LlamaModel(c, w.manager(), embed, List.copyOf(layers), norm, lmHead,
                 Collections.unmodifiableMap(linears));

@@ -23,11 +23,6 @@ public final class Qwen2Family implements ModelFamily {
     }
 
     @Override
-    public boolean supportsHalfPrecision() {
-        return true;
-    }
-
-    @Override
     public CausalLm load(ModelConfig config, CheckpointTensors tensors) throws IOException {
         return LlamaModel.load(config, tensors);
     }
