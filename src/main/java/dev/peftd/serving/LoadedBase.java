@@ -30,6 +30,11 @@ record LoadedBase(String key, Path directory, CausalLm model, Tokenizer tokenize
                 new BatchScorer(model, BatchScorer.Budget.of(batch, model.config())));
     }
 
+    /** What it holds on its device: the weights and its batching loop's KV cache (made at its first generation). */
+    long bytes() {
+        return model.parameterBytes() + decoder.cacheBytes();
+    }
+
     @Override
     public void close() {
         decoder.close(); // its loop ends before the weights it reads are freed
