@@ -26,7 +26,8 @@ public class ApiProblem extends RuntimeException {
         INVALID_FILE(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-file", "Invalid training file"),
         ADAPTER_MISMATCH(HttpStatus.UNPROCESSABLE_CONTENT, "adapter-mismatch", "Adapter does not fit its base model"),
         STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable"),
-        DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable");
+        DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable"),
+        SERVING_CAPACITY(HttpStatus.SERVICE_UNAVAILABLE, "serving-capacity", "No room in serving memory");
 
         public static final String BASE = "https://peftd.dev/problems/";
 
@@ -74,6 +75,7 @@ public class ApiProblem extends RuntimeException {
             case INVALID_FILE -> Type.INVALID_FILE;
             case ADAPTER_MISMATCH -> Type.ADAPTER_MISMATCH;
             case STORAGE_UNAVAILABLE -> Type.STORAGE_UNAVAILABLE;
+            case SERVING_CAPACITY -> Type.SERVING_CAPACITY;
         };
         return new ApiProblem(type, refusal.getMessage(), refusal.errors());
     }

@@ -58,7 +58,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     /** A request a feature refused: its kind names the problem type, its fields become {@code errors}. */
     @ExceptionHandler(Refusal.class)
     ResponseEntity<ProblemDetail> refusal(Refusal refusal) {
-        return apiProblem(ApiProblem.of(refusal));
+        ApiProblem problem = ApiProblem.of(refusal);
+        if (problem.type() == ApiProblem.Type.SERVING_CAPACITY) { // models in use free their room when they finish
+            return ResponseEntity.status(problem.type().status).header(HttpHeaders.RETRY_AFTER, "10")
+                    .body(render(problem));
+        }
+        return apiProblem(problem);
     }
 
     /**

@@ -12,7 +12,9 @@ public class Refusal extends RuntimeException {
     /** What went wrong, in domain terms; each has exactly one problem type at the web edge. */
     public enum Kind {
         INVALID_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, INVALID_FILE, ADAPTER_MISMATCH,
-        STORAGE_UNAVAILABLE
+        STORAGE_UNAVAILABLE,
+        /** Serving's memory budget has no room for what the request needs (a 503: retry, or the operator resizes). */
+        SERVING_CAPACITY
     }
 
     /** One field at fault: a JSON path into the request ({@code metadata.team}) or a part name ({@code file}). */

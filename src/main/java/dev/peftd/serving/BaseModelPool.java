@@ -6,6 +6,7 @@ import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
+import dev.peftd.kernel.Refusal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -18,11 +19,15 @@ import java.util.Map;
 
 /**
  * The base models the serving side uses, each loaded at most once per serving device, within a memory budget
- * ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}; a model costs its parameter bytes, 2 per weight in a half dtype). A
- * request holds a {@link Leased.Lease} while it uses a model; once the loaded models pass the budget, the least recently used ones that no lease holds
- * are closed, which frees their native memory. A model in use is never evicted, so the pool may sit above its
- * budget until those requests finish (eviction runs again then); a model larger than the whole budget is still
- * served, alone, and stays loaded until another model is asked for. Concurrent first requests for the same directory wait for one load instead of loading twice.
+ * ({@code PEFTD_SERVING_BASE_MODEL_CACHE_MB}). A model costs its parameter bytes (2 per weight in a half dtype) plus
+ * its batching loop's KV cache ({@code PEFTD_SERVING_BATCH_KV_CACHE_MB}, at most its rows' full contexts), counted
+ * from its load on, so loaded models and their caches never pass the budget together. A request holds a
+ * {@link Leased.Lease} while it uses a model; to make room for another model, the least recently used ones that no
+ * lease holds are closed, which frees their native memory. When the room cannot be made, the request is refused with
+ * a {@link Refusal.Kind#SERVING_CAPACITY} refusal (a 503) that says why: the models in the way are serving requests
+ * (retry when they finish), or the model with its cache is larger than the whole budget (the operator must change one
+ * of the two settings). A model refused once is not loaded again while it still could not fit (its cost is
+ * remembered). Concurrent first requests for the same directory wait for one load instead of loading twice.
  */
 final class BaseModelPool implements AutoCloseable {
 
@@ -32,6 +37,7 @@ final class BaseModelPool implements AutoCloseable {
     private final BatchDecoder.Limits batch;
     private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
     private final Map<String, Object> loading = new HashMap<>();
+    private final Map<String, Long> knownCosts = new HashMap<>(); // bytes of every model loaded once, by key
     private long usedBytes;
 
     /** A pool without a budget: models stay loaded until {@link #unload} or {@link #close}. */
@@ -79,6 +85,12 @@ final class BaseModelPool implements AutoCloseable {
                     return hit.shared().lease();
                 }
             }
+            synchronized (this) { // known too large to fit now: refused without loading it again
+                Long known = knownCosts.get(key);
+                if (known != null && !makeRoom(known)) {
+                    throw noRoom(known);
+                }
+            }
             LoadedBase base;
             try {
                 base = load(key, dir, dtype);
@@ -88,14 +100,16 @@ final class BaseModelPool implements AutoCloseable {
                 }
             }
             synchronized (this) {
-                Entry entry = new Entry(new Leased<>(base, this, LoadedBase::close, this::evictOverBudget),
-                        base.model().parameterBytes());
-                // held before eviction runs, so the new model cannot evict itself; when its last lease closes, the
-                // pool looks again (it may have been the one keeping the pool over its budget)
+                long bytes = base.bytes();
+                knownCosts.put(key, bytes);
+                if (!makeRoom(bytes)) {
+                    base.close();
+                    throw noRoom(bytes);
+                }
+                Entry entry = new Entry(new Leased<>(base, this, LoadedBase::close, () -> { }), bytes);
                 Leased.Lease<LoadedBase> lease = entry.shared().lease();
                 entries.put(key, entry);
                 usedBytes += entry.bytes();
-                evictOverBudget();
                 return lease;
             }
         }
@@ -160,12 +174,18 @@ final class BaseModelPool implements AutoCloseable {
     }
 
     /**
-     * Closes unused models, least recently used first, until the rest fit the budget or all are in use. The most
-     * recently used model always stays, so one larger than the whole budget is not reloaded for every request.
+     * Closes unused models, least recently used first, until {@code bytes} more fit the budget; none when even
+     * closing every unused one would not make the room.
+     *
+     * @return whether they fit now
      */
-    private void evictOverBudget() {
+    private boolean makeRoom(long bytes) {
+        long freeable = entries.values().stream().filter(e -> !e.shared().inUse()).mapToLong(Entry::bytes).sum();
+        if (bytes > budgetBytes - usedBytes + freeable) {
+            return false;
+        }
         Iterator<Entry> it = entries.values().iterator();
-        for (int left = entries.size(); usedBytes > budgetBytes && left > 1; left--) {
+        while (bytes > budgetBytes - usedBytes && it.hasNext()) {
             Entry candidate = it.next();
             if (!candidate.shared().inUse()) {
                 it.remove();
@@ -174,6 +194,23 @@ final class BaseModelPool implements AutoCloseable {
                 meters.baseModelEviction();
             }
         }
+        return bytes <= budgetBytes - usedBytes;
+    }
+
+    /** Why a model that needs {@code bytes} cannot be loaded now, with what would change that. */
+    private Refusal noRoom(long bytes) {
+        if (bytes > budgetBytes) {
+            return new Refusal(Refusal.Kind.SERVING_CAPACITY, "this base model needs " + mb(bytes) + " with its KV cache,"
+                    + " more than the whole base-model memory budget of " + mb(budgetBytes) + "; the operator must raise"
+                    + " PEFTD_SERVING_BASE_MODEL_CACHE_MB or lower PEFTD_SERVING_BATCH_KV_CACHE_MB");
+        }
+        return new Refusal(Refusal.Kind.SERVING_CAPACITY, "this base model needs " + mb(bytes) + " with its KV cache"
+                + " and only " + mb(budgetBytes - usedBytes) + " of the " + mb(budgetBytes) + " base-model memory budget"
+                + " is free: the other loaded models are serving requests; retry when they finish");
+    }
+
+    private static String mb(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MB", bytes / (1024.0 * 1024.0));
     }
 
     @Override

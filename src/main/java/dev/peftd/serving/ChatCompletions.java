@@ -16,16 +16,21 @@ import java.util.function.Consumer;
 
 /**
  * {@code /v1/chat/completions} on the serving engine: renders the messages with the base model's chat template
- * (with the generation prompt), generates, and answers in OpenAI's chat shape or as a stream of chunks.
+ * (with the generation prompt), generates, and answers in OpenAI's chat shape or as a stream of chunks. {@code n}
+ * asks for several choices of the one conversation, indexed in order (with a seed, choice j samples with seed + j, as
+ * in completions); they generate as rows of the same batch, and usage counts the prompt once and every choice's tokens.
  */
 final class ChatCompletions {
 
     private static final String ASSISTANT = "assistant";
 
     private final GenerationPath path;
+    private final CompletionLimits limits;
 
-    public ChatCompletions(ServingEngine engine, Clock clock) {
+    /** @param limits how many choices ({@code n}) one request may ask for: its {@link CompletionLimits#maxChoices} */
+    public ChatCompletions(ServingEngine engine, Clock clock, CompletionLimits limits) {
         this.path = new GenerationPath(engine, clock, "chat.completions", "chatcmpl-");
+        this.limits = limits;
     }
 
     public ChatCompletionResponse complete(ServedModel model, ChatCompletionRequest request) {
@@ -62,9 +67,9 @@ final class ChatCompletions {
             throw new InvalidRequestException("top_logprobs", "needs logprobs: true");
         }
         SamplingFields sampling = request.sampling();
-        if (sampling.choices() != 1) {
-            throw new InvalidRequestException("n", "only n = 1 is supported on chat completions, got " + sampling.n()
-                    + " (send the request several times, with different seeds, for several samples)");
+        if (sampling.choices() > limits.maxChoices()) {
+            throw new InvalidRequestException("n", "the request asks for " + sampling.choices()
+                    + " generations; this server runs at most " + limits.maxChoices() + " for one request");
         }
         path.checkRequested(sampling.maxTokens(), request.maxTokensField());
         if (sampling.maxTokens() != null && sampling.maxTokens() == 0) {
@@ -82,7 +87,8 @@ final class ChatCompletions {
             implements GenerationPath.Exchange<ChatCompletionResponse, ChatCompletionResponse.Chunk> {
         private final ChatCompletionRequest request;
         private final GenerationOptions sampling;
-        private LegacyLogprobs strings;
+        /** Each choice's logprob strings, read after the prompt; while streaming they run on from chunk to chunk. */
+        private LegacyLogprobs[] strings;
 
         Exchange(ChatCompletionRequest request, GenerationOptions sampling) {
             this.request = request;
@@ -93,35 +99,45 @@ final class ChatCompletions {
         @Override
         public List<GenerationPath.Prompt> prompts(ServingEngine.Session session) {
             long[] ids = promptIds(session, request);
-            strings = new LegacyLogprobs(session.tokenizer(), ids, 0);
+            int n = request.sampling().choices();
+            strings = new LegacyLogprobs[n];
+            for (int j = 0; j < n; j++) {
+                strings[j] = new LegacyLogprobs(session.tokenizer(), ids, 0);
+            }
             return List.of(GenerationPath.budgeted(session, ids, sampling,
                     request.sampling().maxTokens(), ChatCompletionRequest.DEFAULT_MAX_TOKENS,
-                    TokenBudget.Fields.chat(request.maxTokensField()), 1, GenerationOptions.NO_LOGPROBS));
+                    TokenBudget.Fields.chat(request.maxTokensField()), n, GenerationOptions.NO_LOGPROBS));
         }
 
         @Override
         public ChatCompletionResponse answer(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
                                              Usage usage) {
-            GenerationResult result = outcomes.get(0).candidates().get(0);
-            ChatCompletionResponse.Logprobs logprobs = null;
-            if (wantsLogprobs()) {
-                result.logprobs().forEach(strings::add);
-                if (result.finishReason() == FinishReason.STOP_STRING) {
-                    strings.keepBefore(LegacyLogprobs.codePoints(result.text()));
+            List<ChatCompletionResponse.Choice> choices = new ArrayList<>();
+            List<GenerationResult> results = outcomes.get(0).candidates();
+            for (int j = 0; j < results.size(); j++) {
+                GenerationResult result = results.get(j);
+                ChatCompletionResponse.Logprobs logprobs = null;
+                if (wantsLogprobs()) {
+                    result.logprobs().forEach(strings[j]::add);
+                    if (result.finishReason() == FinishReason.STOP_STRING) {
+                        strings[j].keepBefore(LegacyLogprobs.codePoints(result.text()));
+                    }
+                    logprobs = entries(strings[j].take(), result.logprobs());
                 }
-                logprobs = entries(strings.take(), result.logprobs());
+                choices.add(new ChatCompletionResponse.Choice(j,
+                        new ChatCompletionResponse.Message(ASSISTANT, result.text(), null), logprobs,
+                        FinishReasons.of(result.finishReason())));
             }
-            ChatCompletionResponse.Choice choice = new ChatCompletionResponse.Choice(0,
-                    new ChatCompletionResponse.Message(ASSISTANT, result.text(), null), logprobs,
-                    FinishReasons.of(result.finishReason()));
             return new ChatCompletionResponse(reply.id(), ChatCompletionResponse.OBJECT, reply.created(), reply.model(),
-                    List.of(choice), usage);
+                    choices, usage);
         }
 
         @Override
         public void opening(GenerationPath.Reply reply, List<GenerationPath.Outcome> outcomes,
                             Consumer<ChatCompletionResponse.Chunk> sink) {
-            sink.accept(chunk(reply, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
+            for (int j = 0; j < strings.length; j++) { // each choice's first chunk names the role
+                sink.accept(chunk(reply, j, new ChatCompletionResponse.Delta(ASSISTANT, ""), null, null));
+            }
         }
 
         @Override
@@ -129,16 +145,16 @@ final class ChatCompletions {
                                                   GeneratedToken token) {
             ChatCompletionResponse.Logprobs lp = null;
             if (token.logprob() != null && wantsLogprobs()) {
-                strings.add(token.logprob());
-                lp = entries(strings.take(), List.of(token.logprob()));
+                strings[candidate].add(token.logprob());
+                lp = entries(strings[candidate].take(), List.of(token.logprob()));
             }
-            return chunk(reply, new ChatCompletionResponse.Delta(null, token.text()), lp, null);
+            return chunk(reply, candidate, new ChatCompletionResponse.Delta(null, token.text()), lp, null);
         }
 
         @Override
         public ChatCompletionResponse.Chunk finish(GenerationPath.Reply reply, int prompt, int candidate,
                                                    GenerationResult result) {
-            return chunk(reply, new ChatCompletionResponse.Delta(null, null), null, FinishReasons.of(result));
+            return chunk(reply, candidate, new ChatCompletionResponse.Delta(null, null), null, FinishReasons.of(result));
         }
 
         @Override
@@ -151,10 +167,11 @@ final class ChatCompletions {
             return sampling.logprobs() != GenerationOptions.NO_LOGPROBS;
         }
 
-        private static ChatCompletionResponse.Chunk chunk(GenerationPath.Reply reply, ChatCompletionResponse.Delta delta,
+        private static ChatCompletionResponse.Chunk chunk(GenerationPath.Reply reply, int index,
+                                                          ChatCompletionResponse.Delta delta,
                                                           ChatCompletionResponse.Logprobs logprobs, String finish) {
             return new ChatCompletionResponse.Chunk(reply.id(), ChatCompletionResponse.Chunk.OBJECT, reply.created(),
-                    reply.model(), List.of(new ChatCompletionResponse.ChunkChoice(0, delta, logprobs, finish)), null);
+                    reply.model(), List.of(new ChatCompletionResponse.ChunkChoice(index, delta, logprobs, finish)), null);
         }
     }
 

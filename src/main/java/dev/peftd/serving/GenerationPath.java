@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 /**
  * The one path every generating endpoint takes: open the resolved model (base and adapter lease), let the endpoint
@@ -30,8 +31,8 @@ import java.util.function.Consumer;
 final class GenerationPath {
 
     /**
-     * Drives a stream's generations (see {@link #start}) and the prompt scorings, which still run one sequence per
-     * pass; daemon threads, so a stuck generation never holds the JVM.
+     * Drives a stream's generations (see {@link #start}) and each request's prompt scoring (its prompts batched
+     * together); daemon threads, so a stuck generation never holds the JVM.
      */
     private static final ExecutorService CANDIDATES = Executors.newCachedThreadPool(runnable -> {
         Thread thread = new Thread(runnable, "peftd-serving-candidate");
@@ -149,10 +150,9 @@ final class GenerationPath {
         Reply reply = newReply(model);
         try (ServingEngine.Session session = engine.open(model, endpoint)) {
             List<Prompt> prompts = exchange.prompts(session);
-            List<CompletableFuture<List<TokenLogprob>>> scorings = new ArrayList<>();
+            List<CompletableFuture<List<TokenLogprob>>> scorings = score(session, prompts);
             List<List<CompletableFuture<GenerationResult>>> runs = new ArrayList<>();
             for (Prompt prompt : prompts) {
-                scorings.add(score(session, prompt));
                 List<CompletableFuture<GenerationResult>> candidates = new ArrayList<>();
                 for (int j = 0; j < prompt.candidates(); j++) {
                     candidates.add(prompt.generates() ? start(session, prompt.ids(), prompt.options(j), TokenListener.NONE)
@@ -197,7 +197,7 @@ final class GenerationPath {
                 sink.accept(chunk);
             }
         };
-        List<CompletableFuture<List<TokenLogprob>>> scorings = prompts.stream().map(p -> score(session, p)).toList();
+        List<CompletableFuture<List<TokenLogprob>>> scorings = score(session, prompts);
         List<Outcome> opened = awaitAll(session, prompts, scorings, prompts.stream()
                 .map(p -> List.<CompletableFuture<GenerationResult>>of()).toList());
         exchange.opening(reply, opened, serial);
@@ -246,11 +246,24 @@ final class GenerationPath {
         return CompletableFuture.supplyAsync(() -> session.generate(ids, options, listener), CANDIDATES);
     }
 
-    /** Starts scoring the prompt's own tokens when it asks for that; an empty list otherwise. */
-    private static CompletableFuture<List<TokenLogprob>> score(ServingEngine.Session session, Prompt prompt) {
-        return !prompt.scoresItself() ? CompletableFuture.completedFuture(List.of())
-                : CompletableFuture.supplyAsync(() -> session.promptLogprobs(prompt.ids(), prompt.promptLogprobs()),
-                        CANDIDATES);
+    /**
+     * Starts scoring the own tokens of every prompt that asks for that, all of them together (several per forward
+     * pass); for each prompt a future of its logprobs, an empty list when it does not ask.
+     */
+    private static List<CompletableFuture<List<TokenLogprob>>> score(ServingEngine.Session session,
+                                                                      List<Prompt> prompts) {
+        List<Integer> scored = IntStream.range(0, prompts.size()).filter(i -> prompts.get(i).scoresItself()).boxed()
+                .toList();
+        CompletableFuture<List<List<TokenLogprob>>> all = scored.isEmpty() ? CompletableFuture.completedFuture(List.of())
+                : CompletableFuture.supplyAsync(() -> session.promptLogprobs(
+                        scored.stream().map(i -> prompts.get(i).ids()).toList(),
+                        scored.stream().mapToInt(i -> prompts.get(i).promptLogprobs()).toArray()), CANDIDATES);
+        List<CompletableFuture<List<TokenLogprob>>> each = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            int at = scored.indexOf(i);
+            each.add(at < 0 ? CompletableFuture.completedFuture(List.of()) : all.thenApply(lists -> lists.get(at)));
+        }
+        return each;
     }
 
     /**

@@ -67,11 +67,13 @@ final class LegacyLogprobs {
 
     void add(TokenLogprob lp) {
         String before = windowText();
+        String shown = display(lp.tokenId(), before);
         Map<String, Double> top = new LinkedHashMap<>();
-        for (TokenLogprob.Alternative alternative : lp.top()) {
-            top.putIfAbsent(display(alternative.tokenId(), before), alternative.logprob());
+        for (TokenLogprob.Alternative alternative : lp.top()) { // the chosen token is often among them: shown once
+            top.putIfAbsent(alternative.tokenId() == lp.tokenId() ? shown : display(alternative.tokenId(), before),
+                    alternative.logprob());
         }
-        append(lp.tokenId(), display(lp.tokenId(), before), lp.logprob(), top);
+        append(lp.tokenId(), shown, lp.logprob(), top);
     }
 
     /** Drops the tokens that start at or after {@code endOffset} (those of a stop string the text was cut at). */

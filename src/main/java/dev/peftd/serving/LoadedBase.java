@@ -1,6 +1,7 @@
 package dev.peftd.serving;
 
 import dev.peftd.core.generate.BatchDecoder;
+import dev.peftd.core.generate.BatchScorer;
 import dev.peftd.core.generate.Generator;
 import dev.peftd.core.generate.StopTokens;
 import dev.peftd.core.model.CausalLm;
@@ -15,16 +16,23 @@ import java.nio.file.Path;
  *
  * @param key       the pool's identity for it (normalised directory + device)
  * @param generator one sequence per forward, for the benchmark's comparison with the batched path
+ * @param scorer    scores a request's prompts ({@code echo} with logprobs) several per pass, within the batch's limits
  */
 record LoadedBase(String key, Path directory, CausalLm model, Tokenizer tokenizer, Generator generator,
-                  BatchDecoder decoder) implements AutoCloseable {
+                  BatchDecoder decoder, BatchScorer scorer) implements AutoCloseable {
 
     static LoadedBase of(String key, Path directory, CausalLm model, Tokenizer tokenizer, BatchDecoder.Limits batch,
                          ServingMeters meters) {
         long[] stops = StopTokens.forModel(directory, model.config(), tokenizer);
         String name = directory.getFileName() == null ? "model" : directory.getFileName().toString();
         return new LoadedBase(key, directory, model, tokenizer, Generator.forModelDirectory(directory, model, tokenizer),
-                new BatchDecoder(model, tokenizer, stops, batch, meters.batchObserver(name)));
+                new BatchDecoder(model, tokenizer, stops, batch, meters.batchObserver(name)),
+                new BatchScorer(model, BatchScorer.Budget.of(batch, model.config())));
+    }
+
+    /** What it holds on its device: the weights and its batching loop's KV cache (made at its first generation). */
+    long bytes() {
+        return model.parameterBytes() + decoder.cacheBytes();
     }
 
     @Override

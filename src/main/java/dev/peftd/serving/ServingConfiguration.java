@@ -37,13 +37,17 @@ class ServingConfiguration {
 
     @Bean
     Completions completions(ServingEngine engine, Clock clock, ServingProperties properties) {
-        return new Completions(engine, clock,
-                new CompletionLimits(properties.maxPromptsPerRequest(), properties.maxChoicesPerRequest()));
+        return new Completions(engine, clock, completionLimits(properties));
     }
 
     @Bean
-    ChatCompletions chatCompletions(ServingEngine engine, Clock clock) {
-        return new ChatCompletions(engine, clock);
+    ChatCompletions chatCompletions(ServingEngine engine, Clock clock, ServingProperties properties) {
+        return new ChatCompletions(engine, clock, completionLimits(properties));
+    }
+
+    /** One request's prompts and generations, the same on both endpoints (chat has one prompt). */
+    private static CompletionLimits completionLimits(ServingProperties properties) {
+        return new CompletionLimits(properties.maxPromptsPerRequest(), properties.maxChoicesPerRequest());
     }
 
     /** Runs streamed answers off the request thread; the engine's semaphore bounds how many compute at once. */

@@ -4,11 +4,12 @@ import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.generate.GeneratedToken;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
-import dev.peftd.core.generate.SequenceScorer;
+import dev.peftd.core.generate.BatchScorer;
 import dev.peftd.core.generate.TokenListener;
 import dev.peftd.core.generate.TokenLogprob;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.tokenizer.Tokenizer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -25,8 +26,9 @@ import java.util.function.Supplier;
  * shared weights are never changed and concurrent requests for different adapters cannot see each other's. Every
  * generation runs in its base model's {@link BatchDecoder} (one loop thread per loaded model): requests for any
  * adapters on that base share each forward pass, joining and leaving at token boundaries, bounded by the batch's
- * rows and KV-cache budget (the rest wait for admission). A semaphore bounds how many prompt-scoring passes
- * ({@code echo} with logprobs) compute at once. Every generation is bounded: by {@link TokenBudget} (the max_tokens
+ * rows and KV-cache budget (the rest wait for admission). A request's prompt scoring ({@code echo} with logprobs)
+ * runs its prompts several per pass within the same rows and memory budget; a semaphore bounds how many requests
+ * score at once. Every generation is bounded: by {@link TokenBudget} (the max_tokens
  * cap and the model's context) and by the request timeout, and it ends early when its session is cancelled.
  */
 final class ServingEngine implements AutoCloseable {
@@ -227,10 +229,17 @@ final class ServingEngine implements AutoCloseable {
             return withSlot(() -> base().generator().generate(promptIds, options, hook(), listener, () -> cancelled));
         }
 
-        /** Log-probabilities of the prompt's tokens from the second on, with {@code alternatives} top tokens each. */
-        public List<TokenLogprob> promptLogprobs(long[] promptIds, int alternatives) {
-            return withSlot(() -> new SequenceScorer(base().model())
-                    .tokenLogprobs(promptIds, hook(), alternatives, tokenizer()::tokenText));
+        /**
+         * Log-probabilities of each prompt's tokens from the second on, prompt {@code i} with {@code alternatives[i]}
+         * top tokens each: several prompts per forward pass, within the batch's rows and memory ({@link BatchScorer}),
+         * the passes run in one compute slot.
+         */
+        public List<List<TokenLogprob>> promptLogprobs(List<long[]> prompts, int[] alternatives) {
+            List<BatchScorer.Item> items = new ArrayList<>(prompts.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                items.add(new BatchScorer.Item(prompts.get(i), hook(), alternatives[i]));
+            }
+            return withSlot(() -> base().scorer().tokenLogprobs(items, tokenizer()::tokenText));
         }
 
         private <T> T withSlot(Supplier<T> work) {

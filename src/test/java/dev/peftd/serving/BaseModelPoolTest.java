@@ -1,20 +1,25 @@
 package dev.peftd.serving;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
+import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.LiveArrays;
 import dev.peftd.core.model.ModelDtype;
+import dev.peftd.core.model.PagedKvCache;
 import dev.peftd.core.model.TestModels;
+import dev.peftd.kernel.Refusal;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Base models within a memory budget: least recently used ones are closed (and their native arrays freed) once the
- * budget is passed, never one a request holds; one model larger than the budget is still served.
+ * Base models within a memory budget that counts each model's weights and its batching loop's KV cache: least
+ * recently used ones are closed (and their native arrays freed) to make room, never one a request holds; a model that
+ * cannot fit is refused (503) with the reason, and the pool never passes its budget.
  */
 class BaseModelPoolTest {
 
@@ -32,11 +37,11 @@ class BaseModelPoolTest {
     static void measure() {
         try (BaseModelPool probe = pool(Long.MAX_VALUE)) {
             int before = LiveArrays.count();
-            llamaBytes = probe.get(LLAMA).model().parameterBytes();
+            llamaBytes = probe.get(LLAMA).bytes();
             llamaArrays = LiveArrays.count() - before;
-            qwenBytes = probe.get(QWEN).model().parameterBytes();
+            qwenBytes = probe.get(QWEN).bytes();
             int beforeMistral = LiveArrays.count();
-            mistralBytes = probe.get(MISTRAL).model().parameterBytes();
+            mistralBytes = probe.get(MISTRAL).bytes();
             mistralArrays = LiveArrays.count() - beforeMistral;
         }
         assertThat(llamaBytes).as("float32 weights of the tiny Llama").isGreaterThan(400_000);
@@ -47,7 +52,7 @@ class BaseModelPoolTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         int before = LiveArrays.count();
         try (BaseModelPool pool = new BaseModelPool(Engine.getInstance().defaultDevice(), new ServingMeters(registry),
-                llamaBytes + qwenBytes + Math.min(llamaBytes, mistralBytes) / 2)) { // two fit, three do not
+                qwenBytes + Math.max(llamaBytes, mistralBytes))) { // two fit, three do not
             pool.get(LLAMA);
             pool.get(QWEN);
             int withTwo = LiveArrays.count();
@@ -69,32 +74,77 @@ class BaseModelPoolTest {
     }
 
     @Test
-    void aModelInUseIsNeverEvictedAndGoesOnceItsLastRequestEnds() {
-        try (BaseModelPool pool = pool(1)) { // a budget no model fits
-            try (Leased.Lease<LoadedBase> held = pool.acquire(LLAMA)) {
-                pool.acquire(QWEN).close();
-                pool.acquire(MISTRAL).close(); // evicts Qwen, the only unused model that is not the newest
-                assertThat(pool.loaded()).containsExactly(LLAMA.toAbsolutePath().normalize(),
-                        MISTRAL.toAbsolutePath().normalize());
-                assertThat(pool.usedBytes()).as("over budget while Llama is in use").isEqualTo(llamaBytes + mistralBytes);
-                assertThat(held.value().generator().generate(new long[] {1, 17, 42}, GenerationOptions.greedy(3))
-                        .generatedIds()).isNotEmpty(); // its weights are all still there
-            }
-            assertThat(pool.loaded()).as("released: the pool falls back within its budget as far as it can")
-                    .containsExactly(MISTRAL.toAbsolutePath().normalize());
+    void theBudgetCountsEachModelsKvCacheBesideItsWeights() {
+        try (BaseModelPool pool = pool(Long.MAX_VALUE)) {
+            LoadedBase llama = pool.get(LLAMA);
+            long cache = llama.decoder().cacheBytes();
+            // the tiny Llama's rows' full contexts are less than the default 256 MB: the cache is what they need
+            assertThat(cache).isPositive().isLessThanOrEqualTo(ServingEngine.DEFAULT_BATCH.cacheBytes())
+                    .isEqualTo(PagedKvCache.bytes(llama.model().config(),
+                            llama.decoder().capacityPositions() / ServingEngine.DEFAULT_BATCH.blockSize(),
+                            ServingEngine.DEFAULT_BATCH.blockSize()));
+            assertThat(pool.usedBytes()).isEqualTo(llama.model().parameterBytes() + cache).isEqualTo(llamaBytes);
         }
     }
 
     @Test
-    void aModelLargerThanTheBudgetIsStillServedAlone() {
-        try (BaseModelPool pool = pool(llamaBytes / 2)) {
+    void aModelInUseIsNeverEvictedAndOneThatWouldPassTheBudgetIsRefusedUntilItsRequestEnds() {
+        long budget = llamaBytes + Math.max(qwenBytes, mistralBytes); // two fit, three do not
+        try (BaseModelPool pool = pool(budget)) {
+            try (Leased.Lease<LoadedBase> held = pool.acquire(LLAMA)) {
+                pool.acquire(QWEN).close();
+                pool.acquire(MISTRAL).close(); // evicts Qwen, the unused one
+                assertThat(pool.loaded()).containsExactly(LLAMA.toAbsolutePath().normalize(),
+                        MISTRAL.toAbsolutePath().normalize());
+                try (Leased.Lease<LoadedBase> alsoHeld = pool.acquire(MISTRAL)) {
+                    int arrays = LiveArrays.count();
+                    for (int attempt = 0; attempt < 2; attempt++) { // its cost is known: refused without loading it
+                        assertThatThrownBy(() -> pool.acquire(QWEN)).isInstanceOfSatisfying(Refusal.class, e -> {
+                            assertThat(e.kind()).isEqualTo(Refusal.Kind.SERVING_CAPACITY);
+                            assertThat(e.getMessage()).contains("serving requests", "retry", "KV cache")
+                                    .doesNotContain(QWEN.toAbsolutePath().toString());
+                        });
+                    }
+                    assertThat(LiveArrays.count()).as("the refused model's arrays are closed").isEqualTo(arrays);
+                    assertThat(pool.loaded()).hasSize(2);
+                    assertThat(pool.usedBytes()).isEqualTo(llamaBytes + mistralBytes).isLessThanOrEqualTo(budget);
+                }
+                assertThat(held.value().generator().generate(new long[] {1, 17, 42}, GenerationOptions.greedy(3))
+                        .generatedIds()).isNotEmpty(); // its weights are all still there
+                pool.acquire(QWEN).close(); // Mistral's request ended: it makes room now
+                assertThat(pool.loaded()).containsExactly(LLAMA.toAbsolutePath().normalize(),
+                        QWEN.toAbsolutePath().normalize());
+            }
+        }
+    }
+
+    @Test
+    void aModelWhoseWeightsAndCacheExceedTheWholeBudgetIsRefusedNamingTheSettings() {
+        long weights;
+        long cache;
+        try (BaseModelPool probe = pool(Long.MAX_VALUE)) {
+            weights = probe.get(LLAMA).model().parameterBytes();
+            cache = probe.get(LLAMA).decoder().cacheBytes();
+        }
+        int before = LiveArrays.count();
+        long budget = weights + cache / 2; // the weights fit, the weights and the cache do not
+        try (BaseModelPool pool = pool(budget)) {
+            assertThatThrownBy(() -> pool.get(LLAMA)).isInstanceOfSatisfying(Refusal.class, e -> {
+                assertThat(e.kind()).isEqualTo(Refusal.Kind.SERVING_CAPACITY);
+                assertThat(e.getMessage()).contains("PEFTD_SERVING_BASE_MODEL_CACHE_MB", "PEFTD_SERVING_BATCH_KV_CACHE_MB");
+            });
+            assertThat(pool.loaded()).isEmpty();
+            assertThat(pool.usedBytes()).isZero();
+        }
+        assertThat(LiveArrays.count()).isEqualTo(before);
+        // a smaller KV cache is what the message asks for: the same budget then serves the model
+        BatchDecoder.Limits smaller = new BatchDecoder.Limits(4, cache / 4, ServingEngine.DEFAULT_BATCH.blockSize());
+        try (BaseModelPool pool = new BaseModelPool(Engine.getInstance().defaultDevice(),
+                new ServingMeters(new SimpleMeterRegistry()), budget, smaller)) {
             LoadedBase llama = pool.get(LLAMA);
+            assertThat(pool.usedBytes()).isEqualTo(weights + llama.decoder().cacheBytes()).isLessThanOrEqualTo(budget);
             assertThat(llama.generator().generate(new long[] {1, 17}, GenerationOptions.greedy(2)).generatedIds())
                     .hasSize(2);
-            assertThat(pool.loaded()).as("kept: reloading it for every request would be worse")
-                    .containsExactly(LLAMA.toAbsolutePath().normalize());
-            pool.get(QWEN);
-            assertThat(pool.loaded()).containsExactly(QWEN.toAbsolutePath().normalize());
         }
     }
 
@@ -108,12 +158,13 @@ class BaseModelPoolTest {
     void aBfloat16BaseCountsHalfTheBytesAndLoadsBesideTheFloat32One() {
         try (BaseModelPool pool = pool(Long.MAX_VALUE)) {
             long float32 = pool.get(LLAMA).model().parameterBytes();
+            long cache = pool.get(LLAMA).decoder().cacheBytes();
             try (Leased.Lease<LoadedBase> half = pool.acquire(LLAMA, ModelDtype.BFLOAT16)) {
                 assertThat(half.value().model().linears().get("model.layers.0.self_attn.q_proj").halfPrecision()).isTrue();
                 long bytes = half.value().model().parameterBytes();
                 // the weights in 2 bytes each, plus a few scalar constants (was 8 bytes: bf16 counted as 0)
                 assertThat(bytes).isBetween(float32 / 2, float32 / 2 + 16);
-                assertThat(pool.usedBytes()).isEqualTo(float32 + bytes);
+                assertThat(pool.usedBytes()).isEqualTo(float32 + bytes + 2 * cache); // a float32 cache each
                 assertThat(pool.loaded()).hasSize(2);
             }
             pool.unload(LLAMA);

@@ -246,9 +246,36 @@ class ServingApiTest {
         assertThat(tooLong.getMessage()).contains("This model's maximum context length is 128 tokens, however you"
                 + " requested 130 tokens (120 in your prompt; 10 for the completion). Please reduce your prompt; or"
                 + " completion length.");
+        ChatCompletionCreateParams sampled = chat.toBuilder().temperature(1.0).seed(5).n(3).build();
+        ChatCompletion three = client.chat().completions().create(sampled);
+        assertThat(three.choices()).extracting(c -> c.index()).containsExactly(0L, 1L, 2L);
+        long completionTokens = 0;
+        for (int j = 0; j < 3; j++) { // choice j samples as the same request alone with seed 5 + j
+            ChatCompletion alone = client.chat().completions().create(sampled.toBuilder().n(1).seed(5 + j).build());
+            assertThat(three.choices().get(j).message().content()).isEqualTo(alone.choices().get(0).message().content());
+            completionTokens += alone.usage().orElseThrow().completionTokens();
+        }
+        assertThat(three.choices().stream().map(c -> c.message().content().orElseThrow()).distinct()).hasSizeGreaterThan(1);
+        assertThat(three.usage().orElseThrow().promptTokens()).as("the messages counted once for n = 3")
+                .isEqualTo(answer.usage().orElseThrow().promptTokens());
+        assertThat(three.usage().orElseThrow().completionTokens()).as("every choice's tokens").isEqualTo(completionTokens);
+        Map<Long, StringBuilder> streamedChoices = new java.util.TreeMap<>();
+        Map<Long, String> finishes = new java.util.TreeMap<>();
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(sampled)) {
+            stream.stream().flatMap(c -> c.choices().stream()).forEach(c -> {
+                c.delta().content().ifPresent(t -> streamedChoices.computeIfAbsent(c.index(), k -> new StringBuilder())
+                        .append(t));
+                c.finishReason().ifPresent(f -> finishes.put(c.index(), f.toString()));
+            });
+        }
+        assertThat(finishes).containsOnlyKeys(0L, 1L, 2L);
+        for (int j = 0; j < 3; j++) {
+            assertThat(streamedChoices.get((long) j).toString()).as("streamed choice %d", j)
+                    .isEqualTo(three.choices().get(j).message().content().orElseThrow());
+        }
         BadRequestException n = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
-                () -> client.chat().completions().create(chat.toBuilder().n(2).build()));
-        assertThat(n.getMessage()).contains("n = 1");
+                () -> client.chat().completions().create(chat.toBuilder().n(129).build()));
+        assertThat(n.getMessage()).contains("at most 128");
         TestApi.Response problem = alpha.post("/v1/completions", Map.of("model", "tiny-llama", "prompt", "hi", "n", 0));
         assertThat(problem.status()).isEqualTo(400);
         assertThat(problem.json().path("errors").get(0).path("field").asString()).isEqualTo("n");

@@ -44,7 +44,7 @@ final class ServingFixtures implements AutoCloseable {
         engine = new ServingEngine(new BaseModelPool(Engine.getInstance().defaultDevice(), meters, baseModelBytes, batch),
                 new AdapterCache(adapterCacheBytes, meters), meters, maxConcurrent, limits);
         completions = new Completions(engine, Clock.systemUTC(), LIMITS);
-        chat = new ChatCompletions(engine, Clock.systemUTC());
+        chat = new ChatCompletions(engine, Clock.systemUTC(), LIMITS);
     }
 
     ServingFixtures() {

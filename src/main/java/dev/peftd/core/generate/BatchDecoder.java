@@ -134,6 +134,14 @@ public final class BatchDecoder implements AutoCloseable {
         return row.future;
     }
 
+    /**
+     * Device bytes the KV cache holds once it is made (at the first submission, then until {@link #close}): every
+     * block, the padding block included; what a memory budget must count for this decoder besides the model.
+     */
+    public long cacheBytes() {
+        return PagedKvCache.bytes(model.config(), cacheBlocks, limits.blockSize());
+    }
+
     /** Sequences waiting for admission. */
     public int waiting() {
         lock.lock();

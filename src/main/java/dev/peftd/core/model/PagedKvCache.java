@@ -82,6 +82,11 @@ public final class PagedKvCache implements AutoCloseable {
         return array;
     }
 
+    /** Bytes a cache of {@code blocks} blocks takes, with its padding block ({@link CausalLm#newPagedCache}). */
+    public static long bytes(ModelConfig config, int blocks, int blockSize) {
+        return (blocks + 1L) * blockSize * bytesPerPosition(config);
+    }
+
     /** Bytes one cached position takes over all layers (keys and values, float32). */
     public static long bytesPerPosition(ModelConfig config) {
         return 2L * config.numLayers() * config.numKvHeads() * config.headDim() * Float.BYTES;

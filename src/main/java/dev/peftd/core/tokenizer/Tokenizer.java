@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tokenizer of a Hugging Face model directory: {@code tokenizer.json} through DJL's binding of the Rust
@@ -33,6 +34,10 @@ public final class Tokenizer implements AutoCloseable {
     private final Map<String, ChatTemplate> chatTemplates = new java.util.LinkedHashMap<>();
     /** Read from tokenizer.json on first use: only logprobs need it, and a vocabulary can be megabytes. */
     private volatile TokenBytes tokenBytes;
+    // one token's text and specialness never change: scored prompts and logprobs ask for them per position, each a
+    // native decode, so each id is decoded once
+    private final Map<Long, String> tokenTexts = new ConcurrentHashMap<>();
+    private final Map<Long, Boolean> specials = new ConcurrentHashMap<>();
 
     private Tokenizer(Path directory, HuggingFaceTokenizer tokenizer, TokenizerConfigFile config) {
         this.directory = directory;
@@ -129,7 +134,7 @@ public final class Tokenizer implements AutoCloseable {
 
     /** The text of one token on its own (special tokens included); a lone byte of a multi-byte character shows as U+FFFD. */
     public String tokenText(long id) {
-        return tokenizer.decode(new long[] {id}, false);
+        return tokenTexts.computeIfAbsent(id, key -> tokenizer.decode(new long[] {key}, false));
     }
 
     /**
@@ -151,8 +156,8 @@ public final class Tokenizer implements AutoCloseable {
 
     /** A special token (BOS, EOS, chat markers): decoding without special tokens drops it. */
     public boolean isSpecial(long id) {
-        long[] one = {id};
-        return tokenizer.decode(one, true).isEmpty() && !tokenizer.decode(one, false).isEmpty();
+        return specials.computeIfAbsent(id, key -> tokenizer.decode(new long[] {key}, true).isEmpty()
+                && !tokenText(key).isEmpty());
     }
 
     private TokenBytes readTokenBytes() {

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Random;
 
 /** Real float32 linear layers with seeded random weights, standing in for a model's {@code linears()} in math tests. */
-final class RandomLinears {
+public final class RandomLinears {
 
     private RandomLinears() {
     }
@@ -48,7 +48,7 @@ final class RandomLinears {
     }
 
     /** Fills every trainable tensor with seeded noise (a fresh LoRA has B = 0 and would make checks trivial). */
-    static void perturb(Adapter adapter, long seed, double scale) {
+    public static void perturb(Adapter adapter, long seed, double scale) {
         Random rnd = new Random(seed);
         for (TrainableTensor t : adapter.trainableTensors()) {
             float[] v = new float[Math.toIntExact(t.value().size())];

@@ -11,8 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The scorer's two readings of one pass agree: the token-by-token log-probabilities (serving's echo) sum to minus
- * the loss that {@code score} reports (the CLI's score, checked against transformers in ScoreCommandTest), and each
+ * The two readings of a sequence agree: the token-by-token log-probabilities ({@link BatchScorer}, serving's echo)
+ * sum to minus the loss that {@code score} reports (the CLI's score, checked against transformers in ScoreCommandTest), and each
  * position's top alternatives are sorted and bound the chosen token's log-probability from above.
  */
 class SequenceScorerTest {
@@ -23,7 +23,7 @@ class SequenceScorerTest {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu())) {
             SequenceScorer scorer = new SequenceScorer(model);
             SequenceScore score = scorer.score(ids, null, false);
-            List<TokenLogprob> tokens = scorer.tokenLogprobs(ids, null, 3, id -> "#" + id);
+            List<TokenLogprob> tokens = tokenLogprobs(model, ids, 3, id -> "#" + id);
 
             assertThat(tokens).hasSize(ids.length - 1);
             assertThat(tokens.stream().mapToDouble(TokenLogprob::logprob).sum())
@@ -37,8 +37,14 @@ class SequenceScorerTest {
                         .isGreaterThanOrEqualTo(token.logprob() - 1e-6);
                 assertThat(token.top().get(1).logprob()).isGreaterThanOrEqualTo(token.top().get(2).logprob());
             }
-            assertThat(scorer.tokenLogprobs(new long[] {1}, null, 3, id -> "")).isEmpty();
-            assertThat(scorer.tokenLogprobs(ids, null, 0, id -> "").get(0).top()).isEmpty();
+            assertThat(tokenLogprobs(model, new long[] {1}, 3, id -> "")).isEmpty();
+            assertThat(tokenLogprobs(model, ids, 0, id -> "").get(0).top()).isEmpty();
         }
+    }
+
+    private static List<TokenLogprob> tokenLogprobs(CausalLm model, long[] ids, int alternatives,
+                                                    java.util.function.LongFunction<String> text) {
+        return new BatchScorer(model, new BatchScorer.Budget(1, 1 << 20))
+                .tokenLogprobs(List.of(new BatchScorer.Item(ids, null, alternatives)), text).get(0);
     }
 }

@@ -1,0 +1,34 @@
+package dev.peftd.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peftd.kernel.Refusal;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.servlet.autoconfigure.MultipartProperties;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+
+/**
+ * Serving's memory budget refusing a model (BaseModelPool) reaches the client as a 503 problem it may retry, with the
+ * pool's reason as the detail; other refusals keep their status and no Retry-After.
+ */
+class ServingCapacityProblemTest {
+
+    private final ProblemHandler handler = new ProblemHandler(new MultipartProperties());
+
+    @Test
+    void aServingCapacityRefusalIsA503WithRetryAfterAndTheReason() {
+        ResponseEntity<ProblemDetail> response = handler.refusal(new Refusal(Refusal.Kind.SERVING_CAPACITY,
+                "this base model needs 12.0 MB with its KV cache and only 3.0 MB of the 20.0 MB budget is free"));
+
+        assertThat(response.getStatusCode().value()).isEqualTo(503);
+        assertThat(response.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("10");
+        assertThat(response.getBody().getType().toString()).isEqualTo("https://peftd.dev/problems/serving-capacity");
+        assertThat(response.getBody().getDetail()).contains("needs 12.0 MB", "KV cache");
+
+        ResponseEntity<ProblemDetail> notFound = handler.refusal(Refusal.notFound("model", "m"));
+        assertThat(notFound.getStatusCode().value()).isEqualTo(404);
+        assertThat(notFound.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isNull();
+    }
+}
