@@ -79,6 +79,16 @@ final class GatheredFactors {
         return rank;
     }
 
+    /** {@code [B, K, in]}: each row's right factor, padded. */
+    NDArray rightStack() {
+        return rightStack;
+    }
+
+    /** {@code [B, out, K]}: each row's left factor, padded. */
+    NDArray leftStack() {
+        return leftStack;
+    }
+
     /** Rows stacked from their adapters' factors (the others were slices of earlier stacks). */
     int stackedRows() {
         return stackedRows;
@@ -110,13 +120,14 @@ final class GatheredFactors {
         return new NDArray[] {owned(scratch, NDArrays.stack(rights)), owned(scratch, NDArrays.stack(lefts))};
     }
 
-    private static NDArray owned(NDManager manager, NDArray a) {
+    /** {@code a}, moved into {@code manager}. */
+    static NDArray owned(NDManager manager, NDArray a) {
         a.attach(manager);
         return a;
     }
 
     /** Out of the forward call's scope and into {@code kept}: reused while the groups stay the same. */
-    private static NDArray kept(NDManager kept, NDArray a) {
+    static NDArray kept(NDManager kept, NDArray a) {
         NDScope.unregister(a);
         a.attach(kept);
         return a;

@@ -29,7 +29,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * its arrays are built at its first call and kept until {@link #close()}, so a decode loop that reuses the hook while
  * its groups stay the same builds them once; and a hook made for a changed batch takes the gathered rows it shares, in
  * order, with earlier hooks (rows still running, rows just prefilled) as slices of their stacks, so a change of the
- * batch costs in proportion to its new rows ({@link RowRuns}).
+ * batch costs in proportion to its new rows ({@link RowRuns}). Gathered modules that the model calls one after another
+ * on one input (q/k/v, gate/up; learned from a pass, {@link SiblingModules}) get all their deltas from the first one's
+ * call, two batched products and a split for all of them ({@link SiblingFactors}): on a small model a step's cost is
+ * its count of native calls.
  *
  * <p>Only {@link LinearHook#apply} is called: {@link LinearHook#output} overrides (a merged weight in a training
  * pass) would recompute the base for their rows, and inference hooks do not have them. A merged adapter is a model
@@ -52,6 +55,10 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     private List<RowRuns.Run> runs; // this batch's rows as runs of earlier hooks' rows, found at the first gathered module
     private volatile boolean closed;
     private NDManager kept;
+    private final SiblingModules siblings;
+    private final Map<String, Object> siblingFactors = new ConcurrentHashMap<>(); // first sibling -> SiblingFactors or NOT_ADAPTED
+    private NDArray siblingInput;                                 // the input of the last siblings' deltas
+    private final Map<String, NDArray> siblingDeltas = new java.util.HashMap<>(); // the later siblings' deltas, until called
 
     public GroupedHook(List<Group> groups) {
         this(groups, List.of());
@@ -68,6 +75,7 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         this.rowHooks = groups.stream().flatMap(g -> java.util.Collections.nCopies(g.rows(), g.hook()).stream())
                 .toArray(LinearHook[]::new);
         this.earlier = List.copyOf(earlier);
+        this.siblings = earlier.isEmpty() ? new SiblingModules() : earlier.get(0).siblings;
     }
 
     /** Whether {@code other} has the same hooks (the same objects) over the same row counts, in the same order. */
@@ -98,6 +106,24 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
      * @param baseOutput {@code [B, ..., out]}
      */
     private NDArray applyFused(String module, NDArray input, NDArray baseOutput) {
+        if (input == siblingInput) {
+            NDArray delta = siblingDeltas.remove(module);
+            if (delta != null) {
+                return baseOutput.add(delta); // computed with its first sibling's
+            }
+        }
+        List<String> family = input.getShape().dimension() == 3 ? siblings.ledBy(module) : null;
+        if (family == null) {
+            siblings.observe(module, input);
+        } else if (siblingFactors.computeIfAbsent(module, m -> siblingFactors(family, input)) instanceof SiblingFactors f) {
+            NDList deltas = f.deltas(input); // each [B, T, out]
+            siblingInput = input;
+            siblingDeltas.clear();
+            for (int i = 1; i < family.size(); i++) {
+                siblingDeltas.put(family.get(i), deltas.get(i));
+            }
+            return baseOutput.add(deltas.get(0));
+        }
         Object built = fusedFactors.computeIfAbsent(module, m -> fuse(m, input));
         if (built == NOT_ADAPTED) {
             return baseOutput;
@@ -202,6 +228,25 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     private GatheredFactors gathered(String module, long rank) {
         Object built = closed ? null : fusedFactors.get(module);
         return built instanceof GatheredFactors g && g.rank() == rank ? g : null;
+    }
+
+    /** The siblings' factors side by side when every one of them is gathered, else {@link #NOT_ADAPTED}. */
+    private Object siblingFactors(List<String> family, NDArray like) {
+        List<GatheredFactors> members = new java.util.ArrayList<>(family.size());
+        for (String member : family) {
+            if (!(fusedFactors.computeIfAbsent(member, m -> fuse(m, like)) instanceof GatheredFactors g)) {
+                return NOT_ADAPTED;
+            }
+            members.add(g);
+        }
+        synchronized (this) {
+            return new SiblingFactors(kept, members);
+        }
+    }
+
+    /** The modules whose deltas {@code module}'s call computes with its own (itself first), or none. */
+    List<String> fusedWith(String module) {
+        return siblingFactors.get(module) instanceof SiblingFactors ? siblings.ledBy(module) : List.of();
     }
 
     /** How many of {@code module}'s gathered rows were stacked from their own factors, or −1 when not gathered. */

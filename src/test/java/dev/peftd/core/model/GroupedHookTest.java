@@ -8,7 +8,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -111,6 +113,66 @@ class GroupedHookTest {
             try (GroupedHook alone = new GroupedHook(next)) {
                 assertEachGroupAlone(manager, alone, next, new Shape(7, 1, IN));
                 assertThat(alone.stackedRows("m")).as("without earlier hooks every row is stacked").isEqualTo(7);
+            }
+        }
+    }
+
+    /** {@code output = base + x·rightᵀ·leftᵀ} on each module it has factors for. */
+    private record Modules(Map<String, NDArray[]> factors) implements LowRankHook {
+        static Modules random(NDManager manager, Map<String, Long> outs, long rank) {
+            Map<String, NDArray[]> factors = new HashMap<>();
+            outs.forEach((module, out) -> factors.put(module, new NDArray[] {
+                manager.randomNormal(0, 0.3f, new Shape(out, rank), DataType.FLOAT32),   // [out, K]
+                manager.randomNormal(0, 0.3f, new Shape(rank, IN), DataType.FLOAT32)})); // [K, in]
+            return new Modules(factors);
+        }
+
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            NDArray[] f = factors.get(module);
+            return f == null ? baseOutput : baseOutput.add(input.matMul(f[1].transpose()).matMul(f[0].transpose()));
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            return factors.get(module);
+        }
+    }
+
+    @Test
+    void modulesCalledOnOneInputGetTheirDeltasFromOneProductOnceAPassHasShownThem() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(12);
+            Map<String, Long> outs = Map.of("q", 7L, "k", 5L, "o", 7L);
+            List<GroupedHook.Group> groups = new ArrayList<>();
+            for (int g = 0; g < 4; g++) {
+                groups.add(new GroupedHook.Group(g == 1 ? 2 : 1, Modules.random(manager, outs, 4)));
+            }
+            groups.add(new GroupedHook.Group(1, null));
+            try (GroupedHook hook = new GroupedHook(groups)) {
+                for (int pass = 0; pass < 3; pass++) { // q and k on one input, o on another, as a block calls them
+                    NDArray x = manager.randomNormal(0, 1, new Shape(6, 2, IN), DataType.FLOAT32); // [B, T, in]
+                    NDArray y = manager.randomNormal(0, 1, new Shape(6, 2, IN), DataType.FLOAT32); // [B, T, in]
+                    for (String module : List.of("q", "k", "o")) {
+                        NDArray input = module.equals("o") ? y : x;
+                        NDArray base = manager.randomNormal(0, 1, new Shape(6, 2, outs.get(module)), DataType.FLOAT32);
+                        NDArray batched = hook.apply(module, input, base.duplicate()); // [B, T, out]
+                        long from = 0;
+                        for (GroupedHook.Group group : groups) {
+                            NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
+                            float[] want = (group.hook() == null ? base.get(own)
+                                    : group.hook().apply(module, input.get(own), base.get(own).duplicate())).toFloatArray();
+                            float[] got = batched.get(own).toFloatArray();
+                            for (int i = 0; i < want.length; i++) {
+                                assertThat(Math.abs(got[i] - want[i])).as("pass %d, %s, rows from %d", pass, module, from)
+                                        .isLessThan(1e-5f);
+                            }
+                            from += group.rows();
+                        }
+                    }
+                }
+                assertThat(hook.fusedWith("q")).isEqualTo(List.of("q", "k"));
+                assertThat(hook.fusedWith("o")).isEmpty();
             }
         }
     }
