@@ -29,6 +29,10 @@ import dev.peftd.core.tensor.HalfType;
  *   <li>logits: the half head's output as float32 (exact); log-softmax, the loss and their gradients in float32.
  * </ul>
  *
+ * <p>GPT-2 the same way, with its own ops: token and position rows added in half; LayerNorm on the half type
+ * (statistics in float32 inside libtorch, one rounding); Conv1D's {@code addmm(b, x, W)} as the half linear with bias
+ * (one rounding of the sum); {@code gelu_new} composed op by op in half as {@code NewGELUActivation} writes it.
+ *
  * <p>Autograd flows through every rounding from float32 inputs, so LoRA adapters, their gradients and AdamW's state
  * stay float32 on a half base, as PEFT keeps them ({@code autocast_adapter_dtype}).
  */
