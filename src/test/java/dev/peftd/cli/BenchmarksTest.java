@@ -1,6 +1,7 @@
 package dev.peftd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -77,6 +78,10 @@ class BenchmarksTest {
             for (String rate : new String[] {"adapters_tokens_per_s", "base_tokens_per_s", "unbatched_tokens_per_s"}) {
                 assertThat(row.getAsJsonObject().get(rate).getAsDouble()).as(rate).isPositive();
             }
+            assertThat(row.getAsJsonObject().get("adapters_over_base").getAsDouble())
+                    .as("with one run the paired ratio is that run's adapters over base")
+                    .isCloseTo(row.getAsJsonObject().get("adapters_tokens_per_s").getAsDouble()
+                            / row.getAsJsonObject().get("base_tokens_per_s").getAsDouble(), within(1e-9));
         }
         GenerateCommandTest.assertUsageError(CliRun.of("bench", "serving-batch", "--model", "x", "--adapters", "y",
                 "--streams", "1,x"), "--streams: 'x' is not a number");
