@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.tensor.DeviceSelfCheck;
 import dev.peftd.core.tensor.HalfType;
+import dev.peftd.core.tensor.MallocPolicy;
 import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -18,6 +19,9 @@ import java.util.Set;
  * missing, 2 for bad options.
  */
 final class DoctorCommand implements Command {
+
+    /** Above peftd's mmap threshold (64 KiB), below glibc's starting one (128 KiB): tells the policies apart. */
+    private static final long PROBE_BYTES = 96 * 1024;
 
     static final String HELP = """
             usage: doctor [--device cpu|gpu|gpu:N] [--dtype float32|bfloat16|float16] [--seconds S]
@@ -41,6 +45,9 @@ final class DoctorCommand implements Command {
                 + (visible.size() == 1 ? " (no GPU: a CPU-only libtorch, no CUDA libraries or no visible device)" : ""));
         out.println("OpenMP wait policy: " + OpenMpWaitPolicy.current().orElse("libgomp's default (spinning)")
                 + " (OMP_WAIT_POLICY; peftd sets PASSIVE when unset, ACTIVE suits cores that are the service's alone)");
+        out.println("malloc: " + MallocPolicy.current() + MallocPolicy.mapsOnItsOwn(PROBE_BYTES)
+                .map(own -> own ? "; a 96 KiB block gets its own mapping" : "; a 96 KiB block comes from the heap")
+                .orElse(""));
         List<Device> devices;
         try {
             devices = selected(o.string("device", null), visible);

@@ -1,0 +1,50 @@
+package dev.peftd.core.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peftd.PeftdApplication;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What glibc does with a tensor-sized allocation in a process started by peftd's {@code main}: a child JVM runs
+ * {@code doctor}, which reports the policy and probes it (a 96 KiB block, above peftd's threshold and below glibc's
+ * starting one, either gets its own mapping or comes from the heap, as glibc's {@code mallinfo2} counts). This test
+ * JVM did not start in {@code main}, so the check must be a fresh process.
+ */
+class MallocPolicyTest {
+
+    private static String doctorUnder(Map<String, String> env) throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp",
+                System.getProperty("java.class.path"), PeftdApplication.class.getName(),
+                "doctor", "--dtype", "float32", "--seconds", "0.02").redirectErrorStream(true);
+        builder.environment().remove(MallocPolicy.VARIABLE);
+        builder.environment().remove("GLIBC_TUNABLES");
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("doctor did not finish").isTrue();
+        assertThat(process.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    @Test
+    void freedTensorsGoBackToTheSystemByDefault() throws Exception {
+        assertThat(MallocPolicy.glibc()).as("glibc Linux only").isPresent();
+        String out = doctorUnder(Map.of());
+        assertThat(out).contains("malloc: mmap threshold 65536 bytes, fixed",
+                "a 96 KiB block gets its own mapping");
+    }
+
+    @Test
+    void anOperatorsThresholdWins() throws Exception {
+        assertThat(MallocPolicy.glibc()).as("glibc Linux only").isPresent();
+        String out = doctorUnder(Map.of(MallocPolicy.VARIABLE, "131072"));
+        assertThat(out).contains("malloc: MALLOC_MMAP_THRESHOLD_=131072 (the operator's)",
+                "a 96 KiB block comes from the heap");
+    }
+}
