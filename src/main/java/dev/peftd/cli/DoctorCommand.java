@@ -20,9 +20,6 @@ import java.util.Set;
  */
 final class DoctorCommand implements Command {
 
-    /** Above peftd's mmap threshold (64 KiB), below glibc's starting one (128 KiB): tells the policies apart. */
-    private static final long PROBE_BYTES = 96 * 1024;
-
     static final String HELP = """
             usage: doctor [--device cpu|gpu|gpu:N] [--dtype float32|bfloat16|float16] [--seconds S]
               Checks that this machine computes what peftd runs: on each device (default: the CPU and every GPU
@@ -45,8 +42,10 @@ final class DoctorCommand implements Command {
                 + (visible.size() == 1 ? " (no GPU: a CPU-only libtorch, no CUDA libraries or no visible device)" : ""));
         out.println("OpenMP wait policy: " + OpenMpWaitPolicy.current().orElse("libgomp's default (spinning)")
                 + " (OMP_WAIT_POLICY; peftd sets PASSIVE when unset, ACTIVE suits cores that are the service's alone)");
-        out.println("malloc: " + MallocPolicy.current() + MallocPolicy.mapsOnItsOwn(PROBE_BYTES)
-                .map(own -> own ? "; a 96 KiB block gets its own mapping" : "; a 96 KiB block comes from the heap")
+        long probeKib = MallocPolicy.PROBE_BYTES >> 10;
+        out.println("malloc: " + MallocPolicy.current() + MallocPolicy.mapsOnItsOwn(MallocPolicy.PROBE_BYTES)
+                .map(own -> "; after a 16 MiB block is freed, a " + probeKib + " KiB block "
+                        + (own ? "gets its own mapping" : "comes from the heap"))
                 .orElse(""));
         List<Device> devices;
         try {

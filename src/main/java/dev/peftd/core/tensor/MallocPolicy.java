@@ -27,6 +27,8 @@ public final class MallocPolicy {
 
     static final String VARIABLE = "MALLOC_MMAP_THRESHOLD_";
     static final int PEFTD_THRESHOLD = 65536;
+    /** A block just above {@link #PEFTD_THRESHOLD}: {@code doctor}'s probe. */
+    public static final long PROBE_BYTES = PEFTD_THRESHOLD + PEFTD_THRESHOLD / 2;
     /** glibc's malloc.h: {@code #define M_MMAP_THRESHOLD -3}. */
     private static final int M_MMAP_THRESHOLD = -3;
 
@@ -107,16 +109,21 @@ public final class MallocPolicy {
                 + " system; set MALLOC_MMAP_THRESHOLD_ to choose another)";
     }
 
+    /** Above every threshold below, under glibc's 32 MiB cap on the rise: freeing it raises a dynamic threshold. */
+    private static final long RAISING_BLOCK = 16L << 20;
+
     /**
-     * Whether glibc now serves a {@code bytes}-long allocation from a mapping of its own (returned to the system on
-     * free) rather than from the heap: the threshold in effect, observed. Empty off glibc, or on a glibc older than
-     * 2.33 (no {@code mallinfo2}).
+     * Whether glibc serves a {@code bytes}-long allocation from a mapping of its own (returned to the system on free)
+     * rather than from the heap, right after a 16 MiB block was freed (which raises glibc's default, dynamic threshold
+     * to 16 MiB but not a fixed one): the policy in effect, observed. Empty off glibc, or on a glibc older than 2.33
+     * (no {@code mallinfo2}).
      */
     public static Optional<Boolean> mapsOnItsOwn(long bytes) {
         return glibc().flatMap(c -> {
             try {
+                Native.free(Native.malloc(RAISING_BLOCK)); // JNA's malloc and free are the C library's
                 long before = c.mallinfo2().hblks;
-                long block = Native.malloc(bytes); // JNA's malloc is the C library's
+                long block = Native.malloc(bytes);
                 try {
                     return Optional.of(c.mallinfo2().hblks > before);
                 } finally {

@@ -11,9 +11,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What glibc does with a tensor-sized allocation in a process started by peftd's {@code main}: a child JVM runs
- * {@code doctor}, which reports the policy and probes it (a 96 KiB block, above peftd's threshold and below glibc's
- * starting one, either gets its own mapping or comes from the heap, as glibc's {@code mallinfo2} counts). This test
- * JVM did not start in {@code main}, so the check must be a fresh process.
+ * {@code doctor}, which reports the policy and probes it: right after a 16 MiB block is freed (which raises glibc's
+ * default, dynamic threshold), a block just above peftd's threshold either gets its own mapping or comes from the heap,
+ * as glibc's {@code mallinfo2} counts. This test JVM did not start in {@code main}, so the check must be a fresh
+ * process.
  */
 class MallocPolicyTest {
 
@@ -32,19 +33,21 @@ class MallocPolicyTest {
         return out;
     }
 
+    private static final String PROBE = "after a 16 MiB block is freed, a " + (MallocPolicy.PROBE_BYTES >> 10)
+            + " KiB block ";
+
     @Test
     void freedTensorsGoBackToTheSystemByDefault() throws Exception {
         assertThat(MallocPolicy.glibc()).as("glibc Linux only").isPresent();
         String out = doctorUnder(Map.of());
-        assertThat(out).contains("malloc: mmap threshold 65536 bytes, fixed",
-                "a 96 KiB block gets its own mapping");
+        assertThat(out).contains("malloc: mmap threshold " + MallocPolicy.PEFTD_THRESHOLD + " bytes, fixed",
+                PROBE + "gets its own mapping");
     }
 
     @Test
     void anOperatorsThresholdWins() throws Exception {
         assertThat(MallocPolicy.glibc()).as("glibc Linux only").isPresent();
-        String out = doctorUnder(Map.of(MallocPolicy.VARIABLE, "131072"));
-        assertThat(out).contains("malloc: MALLOC_MMAP_THRESHOLD_=131072 (the operator's)",
-                "a 96 KiB block comes from the heap");
+        String out = doctorUnder(Map.of(MallocPolicy.VARIABLE, "8388608")); // 8 MiB, far above the probe
+        assertThat(out).contains("malloc: MALLOC_MMAP_THRESHOLD_=8388608 (the operator's)", PROBE + "comes from the heap");
     }
 }
