@@ -1,7 +1,6 @@
 package dev.peftd;
 
 import dev.peftd.cli.Cli;
-import dev.peftd.core.tensor.MallocPolicy;
 import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -26,8 +25,6 @@ public class PeftdApplication {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         // before libtorch (and its libgomp, which reads the environment once) loads: see OpenMpWaitPolicy
         OpenMpWaitPolicy.preferPassive();
-        // before the allocations it should govern (libtorch's tensors): see MallocPolicy
-        MallocPolicy.returnFreedMemory();
         if (!Cli.startsService(args)) {
             System.exit(Cli.run(args, System.out, System.err));
         }

@@ -8,40 +8,33 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * How glibc's malloc hands freed tensor memory back: peftd fixes its mmap threshold at {@value #PEFTD_THRESHOLD} bytes
- * ({@code mallopt(M_MMAP_THRESHOLD, …)}) unless the operator set {@code MALLOC_MMAP_THRESHOLD_} (or the
- * {@code glibc.malloc.mmap_threshold} tunable) themselves.
+ * How glibc's malloc hands freed tensor memory back, for {@code doctor}: peftd leaves glibc's default (a dynamic mmap
+ * threshold) because a low fixed threshold costs step time; an operator who wants the lower peak sets
+ * {@code MALLOC_MMAP_THRESHOLD_} (or the {@code glibc.malloc.mmap_threshold} tunable), which glibc reads itself.
  *
- * <p>Why: libtorch's CPU tensors come from malloc. glibc maps an allocation above the threshold on its own and unmaps
- * it on free, but by default the threshold rises to the size of every mapped block freed (up to 32 MiB), so after a
- * model loads nearly every activation lives in the heap and the holes freed activations leave stay resident: the peak
- * RSS is the allocator's high-water mark, not the live tensors'. Setting the threshold also switches the rise off, so
- * every tensor above it goes back to the system when freed. Measured on the SmolLM2-135M shape, LoRA r 16, batch 2 ×
- * 128: see docs/djl-notes.md ("Memory"). The cost is a mapping and its page faults per large allocation.
- *
- * <p>glibc reads the threshold once, at its first allocation, from the environment; {@code mallopt} changes it at any
- * time, but only allocations made afterwards benefit, so {@link #returnFreedMemory()} runs first thing in
- * {@code main}. A no-op off glibc Linux (musl, macOS, Windows have no such knob).
+ * <p>Why it matters: libtorch's CPU tensors come from malloc. glibc maps an allocation above the threshold on its own
+ * and unmaps it on free, but by default the threshold rises to the size of every mapped block freed (up to 32 MiB), so
+ * after a model loads nearly every activation lives in the heap and the holes freed activations leave stay resident:
+ * the peak RSS is the allocator's high-water mark, not the live tensors'. A fixed threshold (setting it switches the
+ * rise off) returns every tensor above it when freed, at the price of a mapping and fresh zeroed pages per
+ * allocation. Measured on the SmolLM2-135M shape: see docs/djl-notes.md ("Memory").
  */
 public final class MallocPolicy {
 
     static final String VARIABLE = "MALLOC_MMAP_THRESHOLD_";
-    static final int PEFTD_THRESHOLD = 65536;
-    /** A block just above {@link #PEFTD_THRESHOLD}: {@code doctor}'s probe. */
-    public static final long PROBE_BYTES = PEFTD_THRESHOLD + PEFTD_THRESHOLD / 2;
-    /** glibc's malloc.h: {@code #define M_MMAP_THRESHOLD -3}. */
-    private static final int M_MMAP_THRESHOLD = -3;
+    /** The threshold measured (docs/djl-notes.md): tensors above it go back to the system when freed. */
+    static final int LOW_THRESHOLD = 65536;
+    /** A block just above {@link #LOW_THRESHOLD} and below glibc's starting threshold (128 KiB): doctor's probe. */
+    public static final long PROBE_BYTES = LOW_THRESHOLD + LOW_THRESHOLD / 2;
 
-    /** What start-up did, for {@code doctor}; empty until {@link #returnFreedMemory()} ran. */
-    private static volatile String applied;
+    /** Above the probe, under glibc's 32 MiB cap on the rise: freeing it raises a dynamic threshold. */
+    private static final long RAISING_BLOCK = 16L << 20;
 
     private MallocPolicy() {
     }
 
     /** glibc's allocator controls (absent from other C libraries: loading them fails there). */
     interface Glibc extends Library {
-        int mallopt(int param, int value);
-
         String gnu_get_libc_version();
 
         Mallinfo2.ByValue mallinfo2();
@@ -82,35 +75,26 @@ public final class MallocPolicy {
         }
     }
 
-    /**
-     * Fixes glibc's mmap threshold at {@value #PEFTD_THRESHOLD} bytes unless the operator chose one in the environment.
-     */
-    public static void returnFreedMemory() {
-        applied = decide(System.getenv());
+    /** The policy in effect: the operator's, or glibc's dynamic default. */
+    public static String current() {
+        return describe(System.getenv());
     }
 
-    private static String decide(Map<String, String> env) {
+    static String describe(Map<String, String> env) {
         String own = env.get(VARIABLE);
         if (own != null && !own.isBlank()) {
-            return "MALLOC_MMAP_THRESHOLD_=" + own + " (the operator's)";
+            return "MALLOC_MMAP_THRESHOLD_=" + own + " (the operator's, fixed)";
         }
         String tunables = env.getOrDefault("GLIBC_TUNABLES", "");
         if (tunables.contains("glibc.malloc.mmap_threshold")) {
             return "GLIBC_TUNABLES " + tunables + " (the operator's)";
         }
-        Optional<Glibc> c = glibc();
-        if (c.isEmpty()) {
-            return "the C library's default (not glibc: nothing set)";
+        if (glibc().isEmpty()) {
+            return "the C library's default (not glibc)";
         }
-        if (c.get().mallopt(M_MMAP_THRESHOLD, PEFTD_THRESHOLD) != 1) {
-            return "glibc's default (mallopt refused the threshold)";
-        }
-        return "mmap threshold " + PEFTD_THRESHOLD + " bytes, fixed (peftd's default: freed tensors go back to the"
-                + " system; set MALLOC_MMAP_THRESHOLD_ to choose another)";
+        return "glibc's default, a dynamic mmap threshold (freed activations stay resident; MALLOC_MMAP_THRESHOLD_="
+                + LOW_THRESHOLD + " lowers training's peak RSS at a cost in step time)";
     }
-
-    /** Above every threshold below, under glibc's 32 MiB cap on the rise: freeing it raises a dynamic threshold. */
-    private static final long RAISING_BLOCK = 16L << 20;
 
     /**
      * Whether glibc serves a {@code bytes}-long allocation from a mapping of its own (returned to the system on free)
@@ -133,11 +117,5 @@ public final class MallocPolicy {
                 return Optional.empty();
             }
         });
-    }
-
-    /** What start-up did, or that it did not run (a JVM that did not start in peftd's {@code main}). */
-    public static String current() {
-        String a = applied;
-        return a != null ? a : "glibc's default (peftd's main did not run)";
     }
 }
