@@ -2,33 +2,20 @@ package dev.peftd.core.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.peftd.PeftdApplication;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
  * What glibc does with a tensor-sized allocation in a peftd process: a child JVM runs {@code doctor}, which reports the
  * malloc policy and probes it: right after a 16 MiB block is freed (which raises glibc's default, dynamic threshold),
- * a block just above 64 KiB either gets its own mapping or comes from the heap, as glibc's {@code mallinfo2} counts. glibc reads its environment once, so the check must be a fresh process.
+ * a block just above 64 KiB either gets its own mapping or comes from the heap, as glibc's {@code mallinfo2} counts.
+ * glibc reads its environment once, so the check must be a fresh process.
  */
 class MallocPolicyTest {
 
     private static String doctorUnder(Map<String, String> env) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), PeftdApplication.class.getName(),
-                "doctor", "--dtype", "float32", "--seconds", "0.02").redirectErrorStream(true);
-        builder.environment().remove(MallocPolicy.VARIABLE);
-        builder.environment().remove("GLIBC_TUNABLES");
-        builder.environment().putAll(env);
-        Process process = builder.start();
-        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("doctor did not finish").isTrue();
-        assertThat(process.exitValue()).as(out).isZero();
-        return out;
+        return DoctorChild.run(List.of(MallocPolicy.VARIABLE, "GLIBC_TUNABLES"), env);
     }
 
     private static final String PROBE = "after a 16 MiB block is freed, a " + (MallocPolicy.PROBE_BYTES >> 10)
