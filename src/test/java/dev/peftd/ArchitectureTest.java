@@ -53,7 +53,9 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideOutsideOfPackages("dev.peftd.core..", "java..", "javax.annotation..",
                         "ai.djl..", "com.google.gson..", "com.hubspot.jinjava..", "org.slf4j..", "com.google.common..",
                         "org.jspecify..",
-                        "com.sun.jna..") // DJL's own native-call library: core.tensor.OpenMpWaitPolicy sets libc's environment
+                        // DJL's own native-call library: core.tensor.OpenMpWaitPolicy sets libc's environment,
+                        // MallocPolicy glibc's mmap threshold
+                        "com.sun.jna..")
                 .allowEmptyShould(true)
                 .check(classes);
     }

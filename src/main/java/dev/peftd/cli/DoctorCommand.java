@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.tensor.DeviceSelfCheck;
 import dev.peftd.core.tensor.HalfType;
+import dev.peftd.core.tensor.MallocPolicy;
 import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -41,6 +42,11 @@ final class DoctorCommand implements Command {
                 + (visible.size() == 1 ? " (no GPU: a CPU-only libtorch, no CUDA libraries or no visible device)" : ""));
         out.println("OpenMP wait policy: " + OpenMpWaitPolicy.current().orElse("libgomp's default (spinning)")
                 + " (OMP_WAIT_POLICY; peftd sets PASSIVE when unset, ACTIVE suits cores that are the service's alone)");
+        long probeKib = MallocPolicy.PROBE_BYTES >> 10;
+        out.println("malloc: " + MallocPolicy.current() + MallocPolicy.mapsOnItsOwn(MallocPolicy.PROBE_BYTES)
+                .map(own -> "; after a 16 MiB block is freed, a " + probeKib + " KiB block "
+                        + (own ? "gets its own mapping" : "comes from the heap"))
+                .orElse(""));
         List<Device> devices;
         try {
             devices = selected(o.string("device", null), visible);

@@ -2,11 +2,9 @@ package dev.peftd.core.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.peftd.PeftdApplication;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,18 +16,9 @@ import org.junit.jupiter.api.Test;
 class OpenMpWaitPolicyTest {
 
     private static String doctorUnder(Map<String, String> env) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), PeftdApplication.class.getName(),
-                "doctor", "--dtype", "float32", "--seconds", "0.02").redirectErrorStream(true);
-        builder.environment().remove(OpenMpWaitPolicy.VARIABLE);
-        builder.environment().put("OMP_DISPLAY_ENV", "VERBOSE");
-        builder.environment().putAll(env);
-        Process process = builder.start();
-        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("doctor did not finish").isTrue();
-        assertThat(process.exitValue()).as(out).isZero();
-        return out;
+        Map<String, String> verbose = new HashMap<>(env);
+        verbose.putIfAbsent("OMP_DISPLAY_ENV", "VERBOSE");
+        return DoctorChild.run(List.of(OpenMpWaitPolicy.VARIABLE), verbose);
     }
 
     @Test
