@@ -27,7 +27,9 @@ public class ApiProblem extends RuntimeException {
         ADAPTER_MISMATCH(HttpStatus.UNPROCESSABLE_CONTENT, "adapter-mismatch", "Adapter does not fit its base model"),
         STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable"),
         DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable"),
-        SERVING_CAPACITY(HttpStatus.SERVICE_UNAVAILABLE, "serving-capacity", "No room in serving memory");
+        SERVING_CAPACITY(HttpStatus.SERVICE_UNAVAILABLE, "serving-capacity", "No room in serving memory"),
+        EXCEEDS_SERVING_BUDGET(HttpStatus.SERVICE_UNAVAILABLE, "exceeds-serving-budget",
+                "Larger than the serving memory budget");
 
         public static final String BASE = "https://peftd.dev/problems/";
 
@@ -76,6 +78,7 @@ public class ApiProblem extends RuntimeException {
             case ADAPTER_MISMATCH -> Type.ADAPTER_MISMATCH;
             case STORAGE_UNAVAILABLE -> Type.STORAGE_UNAVAILABLE;
             case SERVING_CAPACITY -> Type.SERVING_CAPACITY;
+            case EXCEEDS_SERVING_BUDGET -> Type.EXCEEDS_SERVING_BUDGET;
         };
         return new ApiProblem(type, refusal.getMessage(), refusal.errors());
     }

@@ -13,8 +13,10 @@ public class Refusal extends RuntimeException {
     public enum Kind {
         INVALID_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, INVALID_FILE, ADAPTER_MISMATCH,
         STORAGE_UNAVAILABLE,
-        /** Serving's memory budget has no room for what the request needs (a 503: retry, or the operator resizes). */
-        SERVING_CAPACITY
+        /** Serving's memory budget has no room now for what the request needs: models in use (a 503 to retry). */
+        SERVING_CAPACITY,
+        /** What the request needs is larger than serving's whole memory budget: no retry helps (the operator resizes). */
+        EXCEEDS_SERVING_BUDGET
     }
 
     /** One field at fault: a JSON path into the request ({@code metadata.team}) or a part name ({@code file}). */

@@ -24,9 +24,9 @@ import java.util.Map;
  * from its load on, so loaded models and their caches never pass the budget together. A request holds a
  * {@link Leased.Lease} while it uses a model; to make room for another model, the least recently used ones that no
  * lease holds are closed, which frees their native memory. When the room cannot be made, the request is refused with
- * a {@link Refusal.Kind#SERVING_CAPACITY} refusal (a 503) that says why: the models in the way are serving requests
- * (retry when they finish), or the model with its cache is larger than the whole budget (the operator must change one
- * of the two settings). A model refused once is not loaded again while it still could not fit (its cost is
+ * a refusal (a 503) that says why: the models in the way are serving requests ({@link Refusal.Kind#SERVING_CAPACITY},
+ * retry when they finish), or the model with its cache is larger than the whole budget
+ * ({@link Refusal.Kind#EXCEEDS_SERVING_BUDGET}, no Retry-After: the operator must change one of the two settings). A model refused once is not loaded again while it still could not fit (its cost is
  * remembered). Concurrent first requests for the same directory wait for one load instead of loading twice.
  */
 final class BaseModelPool implements AutoCloseable {
@@ -200,7 +200,7 @@ final class BaseModelPool implements AutoCloseable {
     /** Why a model that needs {@code bytes} cannot be loaded now, with what would change that. */
     private Refusal noRoom(long bytes) {
         if (bytes > budgetBytes) {
-            return new Refusal(Refusal.Kind.SERVING_CAPACITY, "this base model needs " + mb(bytes) + " with its KV cache,"
+            return new Refusal(Refusal.Kind.EXCEEDS_SERVING_BUDGET, "this base model needs " + mb(bytes) + " with its KV cache,"
                     + " more than the whole base-model memory budget of " + mb(budgetBytes) + "; the operator must raise"
                     + " PEFTD_SERVING_BASE_MODEL_CACHE_MB or lower PEFTD_SERVING_BATCH_KV_CACHE_MB");
         }

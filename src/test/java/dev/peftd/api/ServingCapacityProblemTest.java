@@ -10,8 +10,9 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 
 /**
- * Serving's memory budget refusing a model (BaseModelPool) reaches the client as a 503 problem it may retry, with the
- * pool's reason as the detail; other refusals keep their status and no Retry-After.
+ * Serving's memory budget refusing a model (BaseModelPool) reaches the client as a 503 problem with the pool's reason
+ * as the detail: one it may retry (models in use) with Retry-After, one no retry helps (larger than the whole budget)
+ * without; other refusals keep their status and no Retry-After.
  */
 class ServingCapacityProblemTest {
 
@@ -26,6 +27,13 @@ class ServingCapacityProblemTest {
         assertThat(response.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("10");
         assertThat(response.getBody().getType().toString()).isEqualTo("https://peftd.dev/problems/serving-capacity");
         assertThat(response.getBody().getDetail()).contains("needs 12.0 MB", "KV cache");
+
+        ResponseEntity<ProblemDetail> tooLarge = handler.refusal(new Refusal(Refusal.Kind.EXCEEDS_SERVING_BUDGET,
+                "this base model needs 30.0 MB with its KV cache, more than the whole budget of 20.0 MB"));
+        assertThat(tooLarge.getStatusCode().value()).isEqualTo(503);
+        assertThat(tooLarge.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).as("no retry can help").isNull();
+        assertThat(tooLarge.getBody().getType().toString())
+                .isEqualTo("https://peftd.dev/problems/exceeds-serving-budget");
 
         ResponseEntity<ProblemDetail> notFound = handler.refusal(Refusal.notFound("model", "m"));
         assertThat(notFound.getStatusCode().value()).isEqualTo(404);

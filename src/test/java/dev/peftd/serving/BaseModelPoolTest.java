@@ -130,7 +130,7 @@ class BaseModelPoolTest {
         long budget = weights + cache / 2; // the weights fit, the weights and the cache do not
         try (BaseModelPool pool = pool(budget)) {
             assertThatThrownBy(() -> pool.get(LLAMA)).isInstanceOfSatisfying(Refusal.class, e -> {
-                assertThat(e.kind()).isEqualTo(Refusal.Kind.SERVING_CAPACITY);
+                assertThat(e.kind()).isEqualTo(Refusal.Kind.EXCEEDS_SERVING_BUDGET);
                 assertThat(e.getMessage()).contains("PEFTD_SERVING_BASE_MODEL_CACHE_MB", "PEFTD_SERVING_BATCH_KV_CACHE_MB");
             });
             assertThat(pool.loaded()).isEmpty();
