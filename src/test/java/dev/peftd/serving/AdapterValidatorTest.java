@@ -26,8 +26,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,17 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 class AdapterValidatorTest {
 
     private static final String BAD_KEY = "base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight";
-    private static ServingFixtures serving;
 
-    @BeforeAll
-    static void start() {
-        serving = new ServingFixtures();
-    }
-
-    @AfterAll
-    static void stop() {
-        serving.close();
-    }
+    @AutoClose
+    private static final ServingFixtures serving = new ServingFixtures();
 
     @Test
     void peftLoraAndVeraFitTheirBase() throws IOException {

@@ -11,8 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,20 +25,11 @@ class CompletionChoicesTest {
     private static final java.util.Comparator<Double> WITHIN_BATCH_TOLERANCE = (a, b) ->
             a == null || b == null ? (a == b ? 0 : 1) : Math.abs(a - b) <= 1e-4 ? 0 : Double.compare(a, b);
 
-
     private static final double TOLERANCE = 1e-4;
-    private static ServingFixtures serving;
+
+    @AutoClose
+    private static final ServingFixtures serving = new ServingFixtures();
     private static final ServedModel MODEL = ServingFixtures.adapter("llama-lora", "tiny-llama");
-
-    @BeforeAll
-    static void start() {
-        serving = new ServingFixtures();
-    }
-
-    @AfterAll
-    static void stop() {
-        serving.close();
-    }
 
     @Test
     void aListOfPromptsGivesOneChoicePerPromptEachEqualToThePromptAlone() {

@@ -10,8 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -24,17 +23,9 @@ class CompletionLogprobParityTest {
 
     private static final double TOLERANCE = 1e-4;
     private static final int TOP = 5;
-    private static ServingFixtures serving;
 
-    @BeforeAll
-    static void start() {
-        serving = new ServingFixtures();
-    }
-
-    @AfterAll
-    static void stop() {
-        serving.close();
-    }
+    @AutoClose
+    private static final ServingFixtures serving = new ServingFixtures();
 
     @ParameterizedTest(name = "{0} on {1}")
     @CsvSource({

@@ -14,9 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,17 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class LegacyLogprobsTest {
 
-    private static ServingFixtures serving;
-
-    @BeforeAll
-    static void start() {
-        serving = new ServingFixtures();
-    }
-
-    @AfterAll
-    static void stop() {
-        serving.close();
-    }
+    @AutoClose
+    private static final ServingFixtures serving = new ServingFixtures();
 
     @Test
     void byteLevelTokensJoinBackToTheTextAndSplitCharactersShowTheirBytes() {

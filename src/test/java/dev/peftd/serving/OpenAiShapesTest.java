@@ -8,24 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.peftd.core.tokenizer.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** Completions and chat completions in OpenAI's shapes: streams equal the whole answer; bad fields are named. */
 class OpenAiShapesTest {
 
-    private static ServingFixtures serving;
-
-    @BeforeAll
-    static void start() {
-        serving = new ServingFixtures();
-    }
-
-    @AfterAll
-    static void stop() {
-        serving.close();
-    }
+    @AutoClose
+    private static final ServingFixtures serving = new ServingFixtures();
 
     @Test
     void streamedCompletionChunksAddUpToTheWholeAnswer() {

@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,17 +16,9 @@ import org.junit.jupiter.api.Test;
 class ServingLimitsTest {
 
     private static final int CONTEXT = 128; // tiny-llama's and tiny-qwen2's max_position_embeddings
-    private static ServingFixtures serving;
 
-    @BeforeAll
-    static void start() {
-        serving = new ServingFixtures(64L << 20, 2, Long.MAX_VALUE, new ServingLimits(1000, Duration.ofMinutes(1)));
-    }
-
-    @AfterAll
-    static void stop() {
-        serving.close();
-    }
+    @AutoClose
+    private static final ServingFixtures serving = new ServingFixtures(64L << 20, 2, Long.MAX_VALUE, new ServingLimits(1000, Duration.ofMinutes(1)));
 
     @Test
     void promptPlusMaxTokensPastTheContextIsRefusedWithOpenAisSentence() {
