@@ -13,6 +13,9 @@ import org.springframework.http.HttpStatus;
  */
 public class ApiProblem extends RuntimeException {
 
+    /** Seconds after which a transient 503 (a lost database, serving memory in use) is worth retrying. */
+    static final int RETRY_SOON = 10;
+
     /** Stable problem types; clients may switch on the URI. */
     public enum Type {
         INVALID_REQUEST(HttpStatus.BAD_REQUEST, "invalid-request", "Invalid request"),
@@ -26,8 +29,10 @@ public class ApiProblem extends RuntimeException {
         INVALID_FILE(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-file", "Invalid training file"),
         ADAPTER_MISMATCH(HttpStatus.UNPROCESSABLE_CONTENT, "adapter-mismatch", "Adapter does not fit its base model"),
         STORAGE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Object store unavailable"),
-        DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable"),
-        SERVING_CAPACITY(HttpStatus.SERVICE_UNAVAILABLE, "serving-capacity", "No room in serving memory"),
+        DATABASE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable",
+                RETRY_SOON),
+        /** Models in use free their room when their requests finish. */
+        SERVING_CAPACITY(HttpStatus.SERVICE_UNAVAILABLE, "serving-capacity", "No room in serving memory", RETRY_SOON),
         EXCEEDS_SERVING_BUDGET(HttpStatus.SERVICE_UNAVAILABLE, "exceeds-serving-budget",
                 "Larger than the serving memory budget");
 
@@ -36,11 +41,18 @@ public class ApiProblem extends RuntimeException {
         final HttpStatus status;
         final URI uri;
         final String title;
+        /** The {@code Retry-After} seconds a client is told, or {@code null}: retrying the same request will not help. */
+        final Integer retryAfterSeconds;
 
         Type(HttpStatus status, String slug, String title) {
+            this(status, slug, title, null);
+        }
+
+        Type(HttpStatus status, String slug, String title, Integer retryAfterSeconds) {
             this.status = status;
             this.uri = URI.create(BASE + slug);
             this.title = title;
+            this.retryAfterSeconds = retryAfterSeconds;
         }
     }
 

@@ -42,7 +42,11 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(ApiProblem.class)
     ResponseEntity<ProblemDetail> apiProblem(ApiProblem problem) {
-        return ResponseEntity.status(problem.type().status).body(render(problem));
+        ResponseEntity.BodyBuilder response = ResponseEntity.status(problem.type().status);
+        if (problem.type().retryAfterSeconds != null) {
+            response.header(HttpHeaders.RETRY_AFTER, String.valueOf(problem.type().retryAfterSeconds));
+        }
+        return response.body(render(problem));
     }
 
     static ProblemDetail render(ApiProblem problem) {
@@ -58,12 +62,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     /** A request a feature refused: its kind names the problem type, its fields become {@code errors}. */
     @ExceptionHandler(Refusal.class)
     ResponseEntity<ProblemDetail> refusal(Refusal refusal) {
-        ApiProblem problem = ApiProblem.of(refusal);
-        if (problem.type() == ApiProblem.Type.SERVING_CAPACITY) { // models in use free their room when they finish
-            return ResponseEntity.status(problem.type().status).header(HttpHeaders.RETRY_AFTER, "10")
-                    .body(render(problem));
-        }
-        return apiProblem(problem);
+        return apiProblem(ApiProblem.of(refusal));
     }
 
     /**
@@ -89,9 +88,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             CannotCreateTransactionException.class})
     ResponseEntity<ProblemDetail> databaseUnavailable(Exception e) {
         log.warn("database unavailable: {}", e.getMessage());
-        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "10")
-                .body(render(new ApiProblem(ApiProblem.Type.DATABASE_UNAVAILABLE,
-                        "the database is not reachable; retry later")));
+        return apiProblem(new ApiProblem(ApiProblem.Type.DATABASE_UNAVAILABLE, "the database is not reachable; retry later"));
     }
 
     /** Anything unexpected is a 500 problem, logged with its stack; the client sees no internals beyond the class. */
