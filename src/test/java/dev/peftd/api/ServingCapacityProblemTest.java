@@ -35,6 +35,11 @@ class ServingCapacityProblemTest {
         assertThat(tooLarge.getBody().getType().toString())
                 .isEqualTo("https://peftd.dev/problems/exceeds-serving-budget");
 
+        ResponseEntity<ProblemDetail> database = handler.databaseUnavailable(
+                new org.springframework.dao.DataAccessResourceFailureException("connection refused"));
+        assertThat(database.getStatusCode().value()).isEqualTo(503);
+        assertThat(database.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("10");
+
         ResponseEntity<ProblemDetail> notFound = handler.refusal(Refusal.notFound("model", "m"));
         assertThat(notFound.getStatusCode().value()).isEqualTo(404);
         assertThat(notFound.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isNull();
