@@ -8,8 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.peftd.core.tensor.SafetensorsFile;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
@@ -17,17 +16,8 @@ import org.junit.jupiter.params.provider.FieldSource;
 class ForwardParityTest {
 
     private static final double TOLERANCE = 1e-4;
-    private static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = NDManager.newBaseManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
+    @AutoClose
+    private static final NDManager manager = NDManager.newBaseManager(Device.cpu());
 
     @ParameterizedTest
     @FieldSource("dev.peftd.core.model.TestModels#WITH_REFERENCE_LOGITS")

@@ -11,25 +11,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.peftd.core.tensor.SafetensorsFile;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
 /** Decoding with the KV cache (a prefill, single tokens, then a multi-token chunk) equals one full forward. */
 class IncrementalDecodingTest {
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = NDManager.newBaseManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
+    @AutoClose
+    private static final NDManager manager = NDManager.newBaseManager(Device.cpu());
 
     @ParameterizedTest
     @FieldSource("dev.peftd.core.model.TestModels#WITH_REFERENCE_LOGITS")

@@ -20,28 +20,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Checkpoint layouts, the linear-layer map adapters target, and load errors that name the file and the key. */
 class ModelLoaderTest {
 
-    private static NDManager manager;
+    @AutoClose
+    private static final NDManager manager = NDManager.newBaseManager(Device.cpu());
 
     @TempDir
     Path temp;
-
-    @BeforeAll
-    static void start() {
-        manager = NDManager.newBaseManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
 
     @Test
     void linearsUseHfModuleNamesInPeftOrientation() throws Exception {

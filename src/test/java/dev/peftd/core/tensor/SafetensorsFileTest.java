@@ -16,28 +16,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Reading a file Python's safetensors wrote (python-mixed.safetensors, see make_model_fixtures.py), and broken files. */
 class SafetensorsFileTest {
 
-    private static NDManager manager;
+    @AutoClose
+    private static final NDManager manager = NDManager.newBaseManager(Device.cpu());
 
     @TempDir
     Path temp;
-
-    @BeforeAll
-    static void start() {
-        manager = NDManager.newBaseManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
 
     static Path fixture(String name) throws Exception {
         return Path.of(SafetensorsFileTest.class.getClassLoader().getResource("fixtures/safetensors/" + name).toURI());

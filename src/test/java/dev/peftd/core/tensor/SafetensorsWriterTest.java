@@ -13,28 +13,18 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The writer against Python's own output, byte for byte, and a round trip through the reader. */
 class SafetensorsWriterTest {
 
-    private static NDManager manager;
+    @AutoClose
+    private static final NDManager manager = NDManager.newBaseManager(Device.cpu());
 
     @TempDir
     Path temp;
-
-    @BeforeAll
-    static void start() {
-        manager = NDManager.newBaseManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
 
     @Test
     void writesTheBytesPythonWrites() throws Exception {
