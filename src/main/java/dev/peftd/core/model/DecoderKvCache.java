@@ -5,28 +5,42 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
+import dev.peftd.core.tensor.HalfType;
 
 /**
  * Per-layer keys and values {@code [B, kvHeads, S, headDim]} of a decoder-only model, held in the cache's own
  * sub-manager so that they outlive the forward call that made them and die with {@link #close()}.
  *
  * <p>Used by one sequence batch on one thread at a time. Appending concatenates, as transformers' DynamicCache does.
+ * A half model's cache holds them in its half type, as transformers' does (they are half values already: nothing is
+ * lost), and gives each call a float32 copy of them to attend to (see {@link PagedKvCache}).
  */
 public final class DecoderKvCache implements KvCache, ForwardKv {
 
     private final CausalLm owner;
     private final NDManager manager;
-    private final NDArray[] keys;
+    private final HalfType half; // the half type the keys and values are kept in, or null for float32
+    private final NDArray[] keys;        // float32 [B, kvHeads, S, headDim] per layer
     private final NDArray[] values;
+    private final HalfTensor[] halfKeys; // half [B, kvHeads, S, headDim] per layer (a half model's, instead)
+    private final HalfTensor[] halfValues;
     private int length;
     private long batch = -1;
 
-    /** @param owner the model whose forward calls may use this cache (a cache fits no other model) */
-    public DecoderKvCache(CausalLm owner, NDManager parent, int numLayers) {
+    /**
+     * @param owner the model whose forward calls may use this cache (a cache fits no other model)
+     * @param half  the type to keep keys and values in, the model's half type, or {@code null} for float32
+     */
+    public DecoderKvCache(CausalLm owner, NDManager parent, int numLayers, HalfType half) {
         this.owner = owner;
         this.manager = parent.newSubManager();
+        this.half = half;
         this.keys = new NDArray[numLayers];
         this.values = new NDArray[numLayers];
+        this.halfKeys = new HalfTensor[numLayers];
+        this.halfValues = new HalfTensor[numLayers];
     }
 
     /** The cache a forward call of {@code model} was given, checked to come from that model's {@code newCache()}. */
@@ -69,9 +83,34 @@ public final class DecoderKvCache implements KvCache, ForwardKv {
      */
     @Override
     public NDList append(int layer, NDArray k, NDArray v) {
+        if (half != null) {
+            return appendHalf(layer, k, v);
+        }
         keys[layer] = keep(keys[layer], k);
         values[layer] = keep(values[layer], v);
         return new NDList(keys[layer], values[layer]);
+    }
+
+    /** @return float32 copies of the half keys and values so far, {@code [B, kvHeads, length + T, headDim]} each */
+    private NDList appendHalf(int layer, NDArray k, NDArray v) {
+        HalfOps.Appended all = HalfOps.append(halfKeys[layer], halfValues[layer], k, v, half, manager);
+        if (halfKeys[layer] != null) {
+            halfKeys[layer].close();
+            halfValues[layer].close();
+        }
+        halfKeys[layer] = all.keys();
+        halfValues[layer] = all.values();
+        return new NDList(all.allKeys(), all.allValues());
+    }
+
+    /** Device bytes the cached keys and values hold now, over all layers. */
+    public long bytes() {
+        long total = 0;
+        for (int layer = 0; layer < keys.length; layer++) {
+            total += half == null ? (keys[layer] == null ? 0 : (keys[layer].size() + values[layer].size()) * Float.BYTES)
+                    : (halfKeys[layer] == null ? 0 : HalfOps.bytes(halfKeys[layer]) + HalfOps.bytes(halfValues[layer]));
+        }
+        return total;
     }
 
     @Override
