@@ -19,8 +19,8 @@ import java.util.Deque;
 
 /**
  * Keys and values of many sequences in storage allocated once: per layer one array
- * {@code [blocks·blockSize, kvHeads·headDim]} for keys and one for values (float32, or a half model's half type), cut into fixed-size blocks (pages) of
- * {@code blockSize} positions. A sequence owns a list of blocks (its block table), any blocks, in any order; its
+ * {@code [blocks·blockSize, kvHeads·headDim]} for keys and one for values (float32, or a half model's half type),
+ * cut into fixed-size blocks (pages) of {@code blockSize} positions. A sequence owns a list of blocks (its block table), any blocks, in any order; its
  * position {@code p} lives in row {@code table[p / blockSize]·blockSize + p % blockSize}. Nothing ever grows or is
  * concatenated: a forward step writes its new keys and values into their rows in place (one indexed write per layer)
  * and reads the rows its sequences attend to (one indexed gather per layer), so the cache's memory is fixed at
