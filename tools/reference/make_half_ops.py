@@ -57,6 +57,11 @@ dtype loses nothing; reads give them back widened, exactly):
   kv_append(k, v, kc, vc) a sequence batch's cache: (kc ++ k, vc ++ v) along the positions, in the half dtype, and
                           the same widened to float32: (keys, values, keys32, values32); kc, vc are half
                           [B, H, S0, D], or the 0-d dtype carrier before anything is cached
+  kv_append_attention(q, k, v, kc, vc)  a decode step (one query per row) of a sequence batch's cache: kv_append's
+                          half (keys, values), then SDPA without a mask in the half dtype on them (each KV head
+                          repeated for its q heads, as repeat_kv), all in one call and without widening the cache:
+                          (keys, values, context float32 [B, Hq, 1, D]). The same SDPA inputs, so the same result, as
+                          attention(q, repeat(widen(keys)), repeat(widen(values)), like)
 
 Autograd flows through every method from float32 inputs (the half casts are differentiable), so adapters and the
 loss stay float32 while the frozen half weights take no gradient.
@@ -248,6 +253,23 @@ class HalfOps(torch.nn.Module):
             keys = torch.cat([kc, keys], 2)
             values = torch.cat([vc, values], 2)
         return keys, values, keys.float(), values.float()
+
+    @torch.jit.export
+    def kv_append_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kc: torch.Tensor,
+                            vc: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        keys = k.to(kc.dtype)
+        values = v.to(vc.dtype)
+        if kc.dim() == 4:
+            keys = torch.cat([kc, keys], 2)
+            values = torch.cat([vc, values], 2)
+        groups = q.size(1) // keys.size(1)
+        rk = keys
+        rv = values
+        if groups > 1:
+            rk = keys.repeat_interleave(groups, 1)
+            rv = values.repeat_interleave(groups, 1)
+        context = F.scaled_dot_product_attention(q.to(kc.dtype), rk, rv).float()
+        return keys, values, context
 
 
 def main():

@@ -91,15 +91,35 @@ public final class DecoderKvCache implements KvCache, ForwardKv {
         return new NDList(keys[layer], values[layer]);
     }
 
-    /** @return float32 copies of the half keys and values so far, {@code [B, kvHeads, length + T, headDim]} each */
-    private NDList appendHalf(int layer, NDArray k, NDArray v) {
-        HalfOps.Appended all = HalfOps.append(halfKeys[layer], halfValues[layer], k, v, half, manager);
+    /**
+     * A half cache's decode step (one query per row, so no mask) runs {@link HalfOps#appendAndAttend}: the attention
+     * reads the half keys and values as they are kept, where {@link #append} would widen the whole cache to float32
+     * for {@link CausalAttention#attend} to round it back into the same half SDPA. Every other call: the default.
+     */
+    @Override
+    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask,
+            Precision precision) {
+        if (half == null || mask != null || precision.half() != half) {
+            return ForwardKv.super.attend(layer, q, k, v, scale, mask, precision);
+        }
+        HalfOps.Attended step = HalfOps.appendAndAttend(halfKeys[layer], halfValues[layer], q, k, v, half, manager);
+        replace(layer, step.keys(), step.values());
+        return CausalAttention.mergeHeads(step.context()); // [B, 1, heads·headDim]
+    }
+
+    private void replace(int layer, HalfTensor keys, HalfTensor values) {
         if (halfKeys[layer] != null) {
             halfKeys[layer].close();
             halfValues[layer].close();
         }
-        halfKeys[layer] = all.keys();
-        halfValues[layer] = all.values();
+        halfKeys[layer] = keys;
+        halfValues[layer] = values;
+    }
+
+    /** @return float32 copies of the half keys and values so far, {@code [B, kvHeads, length + T, headDim]} each */
+    private NDList appendHalf(int layer, NDArray k, NDArray v) {
+        HalfOps.Appended all = HalfOps.append(halfKeys[layer], halfValues[layer], k, v, half, manager);
+        replace(layer, all.keys(), all.values());
         return new NDList(all.allKeys(), all.allValues());
     }
 

@@ -329,6 +329,31 @@ public final class HalfOps {
         return new Appended(kept(out.get(0), type, owner), kept(out.get(1), type, owner), out.get(2), out.get(3));
     }
 
+    /**
+     * A sequence batch's cache after a decode step, and the step's attention.
+     *
+     * @param keys    half {@code [B, kvHeads, S, D]} (owned by the cache's manager)
+     * @param context float32 {@code [B, heads, 1, D]}, in the caller's scope
+     */
+    public record Attended(HalfTensor keys, HalfTensor values, NDArray context) {
+    }
+
+    /**
+     * {@link #append} and then {@link #attention} of a one-query step on the result, in one call and on the half
+     * keys and values themselves (repeated per query group in the half type), never widened: the same inputs reach
+     * the same SDPA kernel as through {@code attention(q, repeat(allKeys), repeat(allValues))}, so the same result.
+     *
+     * @param q float32 {@code [B, heads, 1, D]}
+     * @param k float32 {@code [B, kvHeads, 1, D]}, as {@code v}
+     */
+    public static Attended appendAndAttend(HalfTensor keys, HalfTensor values, NDArray q, NDArray k, NDArray v,
+            HalfType type, NDManager owner) {
+        NDArray cachedKeys = keys == null ? like(type) : keys.array();
+        NDArray cachedValues = values == null ? like(type) : values.array();
+        NDList out = Module.OPS.callAll("kv_append_attention", q, k, v, cachedKeys, cachedValues); // in q's manager
+        return new Attended(kept(out.get(0), type, owner), kept(out.get(1), type, owner), out.get(2));
+    }
+
     private static HalfTensor kept(NDArray half, HalfType type, NDManager owner) {
         NDScope.unregister(half);
         half.attach(owner);
