@@ -15,7 +15,7 @@ import dev.peftd.core.tensor.HalfType;
  *
  * <p>Used by one sequence batch on one thread at a time. Appending concatenates, as transformers' DynamicCache does.
  * A half model's cache holds them in its half type, as transformers' does (they are half values already: nothing is
- * lost), and gives each call a float32 copy of them to attend to (see {@link PagedKvCache}).
+ * lost); a decode step attends to them as kept ({@link #attend}), any other call to a float32 copy of them.
  */
 public final class DecoderKvCache implements KvCache, ForwardKv {
 
@@ -94,7 +94,8 @@ public final class DecoderKvCache implements KvCache, ForwardKv {
     /**
      * A half cache's decode step (one query per row, so no mask) runs {@link HalfOps#appendAndAttend}: the attention
      * reads the half keys and values as they are kept, where {@link #append} would widen the whole cache to float32
-     * for {@link CausalAttention#attend} to round it back into the same half SDPA. Every other call: the default.
+     * for {@link CausalAttention#attend} to round it back into the same half SDPA (whose default scale,
+     * {@code 1/sqrt(headDim)}, both use). Every other call: the default.
      */
     @Override
     public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask,
