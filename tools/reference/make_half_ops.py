@@ -47,13 +47,29 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
   causal_attention(q, k, v, like)  SDPA(is_causal=True) in the half dtype, as transformers' sdpa attention
   attention(q, k, v, like)         SDPA without a mask (a decode step: one query sees every cached key)
 
+KV cache of a half model (its k/v projection and rope outputs are half values already, so storing them in the half
+dtype loses nothing; reads give them back widened, exactly):
+  zeros(shape, code)      a half tensor of zeros on shape's device (shape: int64 1-d): a paged cache's storage
+  kv_write(k, v, kp, vp, rows)  k, v float32 [B, H, T, D] rounded into rows `rows` (int64 [B*T]) of the pages
+                          kp, vp (half [N, H*D]) in place (index_copy_, no autograd); returns rows
+  kv_exchange(k, v, kp, vp, rows, read)  kv_write, then the rows `read` (int64 [B*S]) of the pages widened to
+                          float32 (index_select), as (keys, values) [B, H, S, D] each
+  kv_append(k, v, kc, vc) a sequence batch's cache: (kc ++ k, vc ++ v) along the positions, in the half dtype, and
+                          the same widened to float32: (keys, values, keys32, values32); kc, vc are half
+                          [B, H, S0, D], or the 0-d dtype carrier before anything is cached
+  kv_append_attention(q, k, v, kc, vc)  a decode step (one query per row) of a sequence batch's cache: kv_append's
+                          half (keys, values), then SDPA without a mask in the half dtype on them (each KV head
+                          repeated for its q heads, as repeat_kv), all in one call and without widening the cache:
+                          (keys, values, context float32 [B, Hq, 1, D]). The same SDPA inputs, so the same result, as
+                          attention(q, repeat(widen(keys)), repeat(widen(values)), like)
+
 Autograd flows through every method from float32 inputs (the half casts are differentiable), so adapters and the
 loss stay float32 while the frozen half weights take no gradient.
 The archive holds TorchScript source only; saved by torch 2.13, it loads in DJL's libtorch 2.7.1.
 """
 import math
 import pathlib
-from typing import List
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -197,6 +213,63 @@ class HalfOps(torch.nn.Module):
     @torch.jit.export
     def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(q.to(like.dtype), k.to(like.dtype), v.to(like.dtype)).float()
+
+    @torch.jit.export
+    def zeros(self, shape: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        dims: List[int] = shape.tolist()
+        return torch.zeros(dims, dtype=half_type(code), device=shape.device)
+
+    def _rows(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        # [B, H, T, D] -> [B*T, H*D], rounded first so that the transposing copy moves half the bytes
+        return x.to(dtype).transpose(1, 2).reshape(x.size(0) * x.size(2), x.size(1) * x.size(3))
+
+    @torch.jit.export
+    def kv_write(self, k: torch.Tensor, v: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor,
+                 rows: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            kp.index_copy_(0, rows, self._rows(k, kp.dtype))
+            vp.index_copy_(0, rows, self._rows(v, vp.dtype))
+        return rows
+
+    @torch.jit.export
+    def kv_exchange(self, k: torch.Tensor, v: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor, rows: torch.Tensor,
+                    read: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        self.kv_write(k, v, kp, vp, rows)
+        b = k.size(0)
+        h = k.size(1)
+        d = k.size(3)
+        s = read.numel() // b
+        # the same layout as the float32 cache's gather (a transposed view), so that attention reads it alike
+        keys = kp.index_select(0, read).float().reshape(b, s, h, d).transpose(1, 2)
+        values = vp.index_select(0, read).float().reshape(b, s, h, d).transpose(1, 2)
+        return keys, values
+
+    @torch.jit.export
+    def kv_append(self, k: torch.Tensor, v: torch.Tensor, kc: torch.Tensor,
+                  vc: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        keys = k.to(kc.dtype)
+        values = v.to(vc.dtype)
+        if kc.dim() == 4:
+            keys = torch.cat([kc, keys], 2)
+            values = torch.cat([vc, values], 2)
+        return keys, values, keys.float(), values.float()
+
+    @torch.jit.export
+    def kv_append_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kc: torch.Tensor,
+                            vc: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        keys = k.to(kc.dtype)
+        values = v.to(vc.dtype)
+        if kc.dim() == 4:
+            keys = torch.cat([kc, keys], 2)
+            values = torch.cat([vc, values], 2)
+        groups = q.size(1) // keys.size(1)
+        rk = keys
+        rv = values
+        if groups > 1:
+            rk = keys.repeat_interleave(groups, 1)
+            rv = values.repeat_interleave(groups, 1)
+        context = F.scaled_dot_product_attention(q.to(kc.dtype), rk, rv).float()
+        return keys, values, context
 
 
 def main():

@@ -80,7 +80,7 @@ class BaseModelPoolTest {
             long cache = llama.decoder().cacheBytes();
             // the tiny Llama's rows' full contexts are less than the default 256 MB: the cache is what they need
             assertThat(cache).isPositive().isLessThanOrEqualTo(ServingEngine.DEFAULT_BATCH.cacheBytes())
-                    .isEqualTo(PagedKvCache.bytes(llama.model().config(),
+                    .isEqualTo(PagedKvCache.bytes(llama.model().config(), null,
                             llama.decoder().capacityPositions() / ServingEngine.DEFAULT_BATCH.blockSize(),
                             ServingEngine.DEFAULT_BATCH.blockSize()));
             assertThat(pool.usedBytes()).isEqualTo(llama.model().parameterBytes() + cache).isEqualTo(llamaBytes);
@@ -153,7 +153,10 @@ class BaseModelPoolTest {
                 budgetBytes);
     }
 
-    /** The budget counts what a half base really holds: 2 bytes a weight, half the float32 load of the same files. */
+    /**
+     * The budget counts what a half base really holds: 2 bytes a weight, half the float32 load of the same files, and
+     * a KV cache of 2 bytes a value.
+     */
     @Test
     void aBfloat16BaseCountsHalfTheBytesAndLoadsBesideTheFloat32One() {
         try (BaseModelPool pool = pool(Long.MAX_VALUE)) {
@@ -164,7 +167,10 @@ class BaseModelPoolTest {
                 long bytes = half.value().model().parameterBytes();
                 // the weights in 2 bytes each, plus a few scalar constants (was 8 bytes: bf16 counted as 0)
                 assertThat(bytes).isBetween(float32 / 2, float32 / 2 + 16);
-                assertThat(pool.usedBytes()).isEqualTo(float32 + bytes + 2 * cache); // a float32 cache each
+                long halfCache = half.value().decoder().cacheBytes();
+                // as many positions as the float32 model's (both hold their rows' full contexts), at 2 bytes a value
+                assertThat(halfCache).isEqualTo(cache / 2);
+                assertThat(pool.usedBytes()).isEqualTo(float32 + bytes + cache + halfCache);
                 assertThat(pool.loaded()).hasSize(2);
             }
             pool.unload(LLAMA);

@@ -107,7 +107,7 @@ class BatchedServingTest {
     @Test
     void aRequestLargerThanTheWholeKvCacheIsRefusedAndSmallerOnesWaitForRoom() throws Exception {
         CausalLm probe = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
-        long perPosition = dev.peftd.core.model.PagedKvCache.bytesPerPosition(probe.config());
+        long perPosition = dev.peftd.core.model.PagedKvCache.bytesPerPosition(probe.config(), null);
         probe.close();
         BatchDecoder.Limits small = new BatchDecoder.Limits(8, perPosition * 32, 16); // two blocks of 16 positions
         try (ServingFixtures serving = new ServingFixtures(64L << 20, 4, Long.MAX_VALUE, ServingLimits.DEFAULTS, small)) {

@@ -87,7 +87,8 @@ public final class BatchDecoder implements AutoCloseable {
         this.limits = limits;
         this.observer = observer;
         ModelConfig config = model.config();
-        long positions = Math.max(1, limits.cacheBytes() / PagedKvCache.bytesPerPosition(config));
+        // a half model's cache holds 2 bytes a value: the same budget holds twice the positions
+        long positions = Math.max(1, limits.cacheBytes() / PagedKvCache.bytesPerPosition(config, model.halfType()));
         long useful = (long) limits.maxRows() * Math.max(1, config.maxPositionEmbeddings());
         this.cacheBlocks = (int) Math.max(1, Math.min(Math.min(positions, useful), Integer.MAX_VALUE / 2) / limits.blockSize());
     }
@@ -139,7 +140,7 @@ public final class BatchDecoder implements AutoCloseable {
      * block, the padding block included; what a memory budget must count for this decoder besides the model.
      */
     public long cacheBytes() {
-        return PagedKvCache.bytes(model.config(), cacheBlocks, limits.blockSize());
+        return PagedKvCache.bytes(model.config(), model.halfType(), cacheBlocks, limits.blockSize());
     }
 
     /** Sequences waiting for admission. */

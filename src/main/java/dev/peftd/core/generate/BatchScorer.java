@@ -62,7 +62,8 @@ public final class BatchScorer {
          * logits and log-probabilities over the vocabulary).
          */
         public static Budget of(BatchDecoder.Limits limits, ModelConfig config) {
-            long perPosition = PagedKvCache.bytesPerPosition(config) + 2L * config.vocabSize() * Float.BYTES;
+            // a pass's keys and values are float32 activations, not a cache, whatever the model's dtype
+            long perPosition = PagedKvCache.bytesPerPosition(config, null) + 2L * config.vocabSize() * Float.BYTES;
             return new Budget(limits.maxRows(), Math.max(1, limits.cacheBytes() / perPosition));
         }
     }

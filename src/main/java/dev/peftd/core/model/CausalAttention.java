@@ -49,8 +49,7 @@ public final class CausalAttention {
             return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
         }
         if (mask == null && precision.half() != null) { // one query: every cached key is visible, no mask needed
-            NDArray context = HalfOps.attention(q, repeatKv(k, groups), repeatKv(v, groups), precision.half());
-            return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim);
+            return mergeHeads(HalfOps.attention(q, repeatKv(k, groups), repeatKv(v, groups), precision.half()));
         }
         // GQA without copying keys and values: the `groups` query heads that share a KV head (consecutive, as in
         // transformers' repeat_kv) are stacked along the query axis, so every dot product is the same as with
@@ -64,6 +63,12 @@ public final class CausalAttention {
         NDArray context = precision.round(scores.softmax(3).matMul(v)); // [B, kvHeads, groups·T, headDim]
         return context.reshape(batch, heads, length, headDim).transpose(0, 2, 1, 3)
                 .reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
+    }
+
+    /** {@code [B, heads, T, headDim] → [B, T, heads·headDim]}: an attention's context as the output projection takes it. */
+    static NDArray mergeHeads(NDArray context) {
+        Shape s = context.getShape();
+        return context.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
     }
 
     /** {@code [B, kvHeads, S, headDim] → [B, kvHeads·groups, S, headDim]}, each KV head repeated for its query group. */

@@ -1,6 +1,7 @@
 package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.peftd.core.tensor.HalfType;
 import java.util.Map;
 
 /**
@@ -50,6 +51,12 @@ public interface CausalLm extends AutoCloseable {
      * @return logits, float32 {@code [..., vocab]}
      */
     NDArray outputHead(NDArray hidden, LinearHook hook);
+
+    /**
+     * The half type the model's weights are held and computed in, or {@code null} for float32; its KV caches keep
+     * keys and values in it too ({@link PagedKvCache#bytesPerPosition}).
+     */
+    HalfType halfType();
 
     /** A fresh, empty cache for incremental decoding with this model. */
     KvCache newCache();

@@ -5,28 +5,42 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
+import dev.peftd.core.tensor.HalfType;
 
 /**
  * Per-layer keys and values {@code [B, kvHeads, S, headDim]} of a decoder-only model, held in the cache's own
  * sub-manager so that they outlive the forward call that made them and die with {@link #close()}.
  *
  * <p>Used by one sequence batch on one thread at a time. Appending concatenates, as transformers' DynamicCache does.
+ * A half model's cache holds them in its half type, as transformers' does (they are half values already: nothing is
+ * lost); a decode step attends to them as kept ({@link #attend}), any other call to a float32 copy of them.
  */
 public final class DecoderKvCache implements KvCache, ForwardKv {
 
     private final CausalLm owner;
     private final NDManager manager;
-    private final NDArray[] keys;
+    private final HalfType half; // the half type the keys and values are kept in, or null for float32
+    private final NDArray[] keys;        // float32 [B, kvHeads, S, headDim] per layer
     private final NDArray[] values;
+    private final HalfTensor[] halfKeys; // half [B, kvHeads, S, headDim] per layer (a half model's, instead)
+    private final HalfTensor[] halfValues;
     private int length;
     private long batch = -1;
 
-    /** @param owner the model whose forward calls may use this cache (a cache fits no other model) */
-    public DecoderKvCache(CausalLm owner, NDManager parent, int numLayers) {
+    /**
+     * @param owner the model whose forward calls may use this cache (a cache fits no other model)
+     * @param half  the type to keep keys and values in, the model's half type, or {@code null} for float32
+     */
+    public DecoderKvCache(CausalLm owner, NDManager parent, int numLayers, HalfType half) {
         this.owner = owner;
         this.manager = parent.newSubManager();
+        this.half = half;
         this.keys = new NDArray[numLayers];
         this.values = new NDArray[numLayers];
+        this.halfKeys = new HalfTensor[numLayers];
+        this.halfValues = new HalfTensor[numLayers];
     }
 
     /** The cache a forward call of {@code model} was given, checked to come from that model's {@code newCache()}. */
@@ -69,9 +83,55 @@ public final class DecoderKvCache implements KvCache, ForwardKv {
      */
     @Override
     public NDList append(int layer, NDArray k, NDArray v) {
+        if (half != null) {
+            return appendHalf(layer, k, v);
+        }
         keys[layer] = keep(keys[layer], k);
         values[layer] = keep(values[layer], v);
         return new NDList(keys[layer], values[layer]);
+    }
+
+    /**
+     * A half cache's decode step (one query per row, so no mask) runs {@link HalfOps#appendAndAttend}: the attention
+     * reads the half keys and values as they are kept, where {@link #append} would widen the whole cache to float32
+     * for {@link CausalAttention#attend} to round it back into the same half SDPA (whose default scale,
+     * {@code 1/sqrt(headDim)}, both use). Every other call: the default.
+     */
+    @Override
+    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask,
+            Precision precision) {
+        if (half == null || mask != null || precision.half() != half) {
+            return ForwardKv.super.attend(layer, q, k, v, scale, mask, precision);
+        }
+        HalfOps.Attended step = HalfOps.appendAndAttend(halfKeys[layer], halfValues[layer], q, k, v, half, manager);
+        replace(layer, step.keys(), step.values());
+        return CausalAttention.mergeHeads(step.context()); // [B, 1, heads·headDim]
+    }
+
+    private void replace(int layer, HalfTensor keys, HalfTensor values) {
+        if (halfKeys[layer] != null) {
+            halfKeys[layer].close();
+            halfValues[layer].close();
+        }
+        halfKeys[layer] = keys;
+        halfValues[layer] = values;
+    }
+
+    /** @return float32 copies of the half keys and values so far, {@code [B, kvHeads, length + T, headDim]} each */
+    private NDList appendHalf(int layer, NDArray k, NDArray v) {
+        HalfOps.Appended all = HalfOps.append(halfKeys[layer], halfValues[layer], k, v, half, manager);
+        replace(layer, all.keys(), all.values());
+        return new NDList(all.allKeys(), all.allValues());
+    }
+
+    /** Device bytes the cached keys and values hold now, over all layers. */
+    public long bytes() {
+        long total = 0;
+        for (int layer = 0; layer < keys.length; layer++) {
+            total += half == null ? (keys[layer] == null ? 0 : (keys[layer].size() + values[layer].size()) * Float.BYTES)
+                    : (halfKeys[layer] == null ? 0 : HalfOps.bytes(halfKeys[layer]) + HalfOps.bytes(halfValues[layer]));
+        }
+        return total;
     }
 
     @Override

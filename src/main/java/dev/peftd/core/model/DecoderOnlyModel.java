@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.peftd.core.tensor.HalfOps;
 import dev.peftd.core.tensor.HalfTensor;
+import dev.peftd.core.tensor.HalfType;
 import java.io.IOException;
 import java.util.Map;
 
@@ -89,7 +90,7 @@ public abstract class DecoderOnlyModel implements CausalLm {
 
     @Override
     public final PagedKvCache newPagedCache(int blocks, int blockSize) {
-        return new PagedKvCache(this, manager, lmHead.device(), blocks, blockSize);
+        return new PagedKvCache(this, manager, lmHead.device(), blocks, blockSize, halfType());
     }
 
     @Override
@@ -116,7 +117,12 @@ public abstract class DecoderOnlyModel implements CausalLm {
 
     @Override
     public final KvCache newCache() {
-        return new DecoderKvCache(this, manager, config.numLayers());
+        return new DecoderKvCache(this, manager, config.numLayers(), halfType());
+    }
+
+    @Override
+    public final HalfType halfType() {
+        return lmHead.halfType(); // every weight is in the model's precision, the head too
     }
 
     @Override

@@ -27,6 +27,20 @@ public interface ForwardKv {
      */
     NDList append(int layer, NDArray k, NDArray v);
 
+    /**
+     * Keeps this call's keys and values for {@code layer} and attends to all of them: {@link #append}, then
+     * {@link CausalAttention#attend}; a cache may do both at once.
+     *
+     * @param q {@code [B, heads, T, headDim]}
+     * @param k {@code [B, kvHeads, T, headDim]}, as {@code v}
+     * @return {@code [B, T, heads·headDim]}
+     */
+    default NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask,
+            Precision precision) {
+        NDList all = append(layer, k, v); // [B, kvHeads, S, headDim] each
+        return CausalAttention.attend(q, all.get(0), all.get(1), scale, mask, precision);
+    }
+
     /** Records that the call which appended to every layer covered {@code count} more positions. */
     void advance(int count);
 }

@@ -9,15 +9,18 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
+import dev.peftd.core.tensor.HalfType;
 import dev.peftd.core.tensor.OwnedArrays;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
 
 /**
- * Keys and values of many sequences in storage allocated once: per layer one float32 array
- * {@code [blocks·blockSize, kvHeads·headDim]} for keys and one for values, cut into fixed-size blocks (pages) of
- * {@code blockSize} positions. A sequence owns a list of blocks (its block table), any blocks, in any order; its
+ * Keys and values of many sequences in storage allocated once: per layer one array
+ * {@code [blocks·blockSize, kvHeads·headDim]} for keys and one for values (float32, or a half model's half type),
+ * cut into fixed-size blocks (pages) of {@code blockSize} positions. A sequence owns a list of blocks (its block table), any blocks, in any order; its
  * position {@code p} lives in row {@code table[p / blockSize]·blockSize + p % blockSize}. Nothing ever grows or is
  * concatenated: a forward step writes its new keys and values into their rows in place (one indexed write per layer)
  * and reads the rows its sequences attend to (one indexed gather per layer), so the cache's memory is fixed at
@@ -32,8 +35,13 @@ import java.util.Deque;
  * handed out: it takes the writes of padding positions (a right-padded prefill row's tokens past its prompt), so
  * padding never lands in another sequence's blocks, and is read only where the attention mask hides it.
  *
- * <p>Used by one thread (a batching loop); half models keep their half-exact keys and values in float32, as
- * {@link DecoderKvCache} does.
+ * <p>A half model's storage is in its half type ({@link HalfTensor}s, made and used only through {@link HalfOps}):
+ * its keys and values are half values already (the outputs of its half k/v projections and half rotary embedding),
+ * so a write rounds nothing away and a read widens them back to the same float32 values; the attention sees exactly
+ * what a float32 cache would give it, for half the memory (transformers' half cache memory). A half step is one call
+ * per layer into half-ops.pt (write, gather and widen of keys and values together).
+ *
+ * <p>Used by one thread (a batching loop).
  */
 public final class PagedKvCache implements AutoCloseable {
 
@@ -41,8 +49,11 @@ public final class PagedKvCache implements AutoCloseable {
 
     private final CausalLm owner;
     private final NDManager manager;
-    private final NDArray[] keys;   // per layer [blocks·blockSize, kvHeads·headDim]
-    private final NDArray[] values; // per layer [blocks·blockSize, kvHeads·headDim]
+    private final HalfType half;         // the storage's half type, or null for float32
+    private final NDArray[] keys;        // float32: per layer [(blocks+1)·blockSize, kvHeads·headDim]; half: null
+    private final NDArray[] values;      // float32: per layer [(blocks+1)·blockSize, kvHeads·headDim]; half: null
+    private final HalfTensor[] halfKeys;   // half: per layer [(blocks+1)·blockSize, kvHeads·headDim]; float32: null
+    private final HalfTensor[] halfValues; // half: per layer [(blocks+1)·blockSize, kvHeads·headDim]; float32: null
     private final int kvHeads;
     private final int headDim;
     private final int blockSize;
@@ -52,8 +63,9 @@ public final class PagedKvCache implements AutoCloseable {
     /**
      * @param blocks    blocks sequences may hold (one more is kept for padding)
      * @param blockSize positions per block
+     * @param half      the storage's type: the model's half type, or {@code null} for float32
      */
-    PagedKvCache(CausalLm owner, NDManager parent, Device device, int blocks, int blockSize) {
+    PagedKvCache(CausalLm owner, NDManager parent, Device device, int blocks, int blockSize, HalfType half) {
         if (blocks < 1 || blockSize < 1) {
             throw new IllegalArgumentException("a paged KV cache needs at least one block of at least one position, got "
                     + blocks + " blocks of " + blockSize);
@@ -65,12 +77,21 @@ public final class PagedKvCache implements AutoCloseable {
         this.headDim = c.headDim();
         this.blockSize = blockSize;
         this.blocks = blocks;
-        this.keys = new NDArray[c.numLayers()];
-        this.values = new NDArray[c.numLayers()];
+        this.half = half;
+        int layers = c.numLayers();
+        this.keys = half == null ? new NDArray[layers] : null;
+        this.values = half == null ? new NDArray[layers] : null;
+        this.halfKeys = half == null ? null : new HalfTensor[layers];
+        this.halfValues = half == null ? null : new HalfTensor[layers];
         Shape shape = new Shape((long) (blocks + 1) * blockSize, (long) kvHeads * headDim);
-        for (int layer = 0; layer < keys.length; layer++) {
-            keys[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
-            values[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
+        for (int layer = 0; layer < layers; layer++) {
+            if (half == null) {
+                keys[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
+                values[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
+            } else {
+                halfKeys[layer] = HalfOps.zeros(manager, shape, half);
+                halfValues[layer] = HalfOps.zeros(manager, shape, half);
+            }
         }
         for (int b = 1; b <= blocks; b++) {
             free.add(b);
@@ -82,14 +103,18 @@ public final class PagedKvCache implements AutoCloseable {
         return array;
     }
 
-    /** Bytes a cache of {@code blocks} blocks takes, with its padding block ({@link CausalLm#newPagedCache}). */
-    public static long bytes(ModelConfig config, int blocks, int blockSize) {
-        return (blocks + 1L) * blockSize * bytesPerPosition(config);
+    /**
+     * Bytes a cache of {@code blocks} blocks takes, with its padding block ({@link CausalLm#newPagedCache}).
+     *
+     * @param half the storage's half type ({@link CausalLm#halfType()}), or {@code null} for float32
+     */
+    public static long bytes(ModelConfig config, HalfType half, int blocks, int blockSize) {
+        return (blocks + 1L) * blockSize * bytesPerPosition(config, half);
     }
 
-    /** Bytes one cached position takes over all layers (keys and values, float32). */
-    public static long bytesPerPosition(ModelConfig config) {
-        return 2L * config.numLayers() * config.numKvHeads() * config.headDim() * Float.BYTES;
+    /** Bytes one position's keys and values take over all layers: 4 per value in float32, 2 in a half type. */
+    public static long bytesPerPosition(ModelConfig config, HalfType half) {
+        return 2L * config.numLayers() * config.numKvHeads() * config.headDim() * (half == null ? Float.BYTES : 2);
     }
 
     public int blockSize() {
@@ -134,18 +159,41 @@ public final class PagedKvCache implements AutoCloseable {
         }
     }
 
-    /** Device bytes the storage holds (fixed at creation). */
+    /** Device bytes the storage holds (fixed at creation), counted from the arrays themselves. */
     public long bytes() {
         long total = 0;
-        for (int layer = 0; layer < keys.length; layer++) {
-            total += (keys[layer].size() + values[layer].size()) * Float.BYTES;
+        for (int layer = 0; layer < layerCount(); layer++) {
+            total += half == null ? (keys[layer].size() + values[layer].size()) * Float.BYTES
+                    : HalfOps.bytes(halfKeys[layer]) + HalfOps.bytes(halfValues[layer]);
         }
         return total;
     }
 
-    /** Layer {@code layer}'s key storage itself, {@code [(blocks+1)·blockSize, kvHeads·headDim]}: the same array for the cache's life. */
-    public NDArray keyStorage(int layer) {
-        return keys[layer];
+    private int layerCount() {
+        return half == null ? keys.length : halfKeys.length;
+    }
+
+    /** The storage's half type, or {@code null} when it is float32. */
+    public HalfType halfType() {
+        return half;
+    }
+
+    /**
+     * Layer {@code layer}'s key storage itself, {@code [(blocks+1)·blockSize, kvHeads·headDim]}: the same object
+     * for the cache's life, a float32 {@link NDArray} or a {@link HalfTensor}.
+     */
+    public Object keyStorage(int layer) {
+        return half == null ? keys[layer] : halfKeys[layer];
+    }
+
+    /** Layer {@code layer}'s value storage, as {@link #keyStorage}. */
+    public Object valueStorage(int layer) {
+        return half == null ? values[layer] : halfValues[layer];
+    }
+
+    /** The shape of every layer's key (and value) storage, {@code [(blocks+1)·blockSize, kvHeads·headDim]}. */
+    public Shape storageShape() {
+        return half == null ? keys[0].getShape() : halfKeys[0].shape();
     }
 
     /**
@@ -217,7 +265,22 @@ public final class PagedKvCache implements AutoCloseable {
 
         @Override
         public NDList append(int layer, NDArray k, NDArray v) {
+            if (half != null) {
+                return exchangeHalf(layer, k, v);
+            }
             return new NDList(exchange(keys[layer], k), exchange(values[layer], v));
+        }
+
+        /**
+         * The half storage's {@link #exchange}, keys and values in one call: the same rows written (rounded to the
+         * half type, which changes nothing in a half model) and read back (widened, exactly).
+         */
+        private NDList exchangeHalf(int layer, NDArray k, NDArray v) {
+            if (fromStart) {
+                HalfOps.writeRows(halfKeys[layer], halfValues[layer], writeRows, k, v);
+                return new NDList(k, v); // as in float32: the call attends to what it was given
+            }
+            return HalfOps.exchangeRows(halfKeys[layer], halfValues[layer], writeRows, readRows, k, v); // [B, kvHeads, S, headDim] each
         }
 
         /**

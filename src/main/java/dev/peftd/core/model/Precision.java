@@ -24,7 +24,9 @@ import dev.peftd.core.tensor.HalfType;
  *   <li>rotary embedding: cos/sin rounded to half, {@code x·cos + rotate_half(x)·sin} in half;
  *   <li>attention: SDPA in half (causal for a whole sequence, unmasked for a decode step); a chunk after cached keys
  *       computes scores and softmax in float32 from the half q/k/v and rounds the output once; the KV cache holds the
- *       half values in float32 arrays (twice transformers' cache memory);
+ *       keys and values in the half type, as transformers' does ({@link PagedKvCache}: they are half values
+ *       already, so nothing is lost; an adapter's float32 delta on {@code v_proj} is rounded there, as PEFT rounds an
+ *       adapted layer's output to the base's dtype);
  *   <li>SwiGLU: {@code silu(gate)} and the product in half; residual adds in half;
  *   <li>logits: the half head's output as float32 (exact); log-softmax, the loss and their gradients in float32.
  * </ul>

@@ -1,6 +1,7 @@
 package dev.peftd.core.tensor;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
@@ -261,5 +262,106 @@ public final class HalfOps {
     /** SDPA without a mask in the half type: a decode step, whose one query sees every cached key. */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, HalfType type) {
         return call("attention", q, k, v, like(type));
+    }
+
+    // ---- the KV cache of a half model: keys and values stored in the half type, read back widened ----
+
+    /**
+     * A half tensor of zeros, {@code shape}, on {@code manager}'s device, owned by {@code manager} and out of any
+     * NDScope: a paged KV cache's storage. Zeros, not {@code empty}: the padding block is read (under a mask) before
+     * anything may have been written to it, and uninitialised half bits can be NaN, which a mask does not hide.
+     */
+    public static HalfTensor zeros(NDManager manager, Shape shape, HalfType type) {
+        try (NDArray dims = manager.create(shape.getShape())) {
+            NDArray zeros = make("zeros", dims, Module.CODES.get(type)); // with autograd on: a normal tensor, which
+            NDScope.unregister(zeros);                                  // inference-mode writes may update in place
+            return new HalfTensor(zeros, type);
+        }
+    }
+
+    /**
+     * Rounds {@code k} and {@code v} into rows {@code rows} of the half pages, in place ({@code index_copy_}, no
+     * autograd). Lossless for a half model's keys and values, which hold half values already.
+     *
+     * @param keyPages half {@code [N, H·D]}, as {@code valuePages}
+     * @param rows     int64 {@code [B·T]}: the page row of each new position, row-major over {@code [B, T]}
+     * @param k        float32 {@code [B, H, T, D]}, as {@code v}
+     */
+    public static void writeRows(HalfTensor keyPages, HalfTensor valuePages, NDArray rows, NDArray k, NDArray v) {
+        try (NDArray ignored = call("kv_write", k, v, keyPages.array(), valuePages.array(), rows)) {
+            // the method returns `rows` (a second handle on it) only because a TorchScript method must return something
+        }
+    }
+
+    /**
+     * {@link #writeRows}, then reads rows {@code read} back widened to float32 (exactly), in one call.
+     *
+     * @param read int64 {@code [B·S]}: the page row of each attended position, row-major over {@code [B, S]}
+     * @return float32 keys and values {@code [B, H, S, D]} each (transposed views of {@code [B, S, H, D]} arrays, the
+     *         layout a float32 page gather gives), in {@code k}'s manager and the caller's scope
+     */
+    public static NDList exchangeRows(HalfTensor keyPages, HalfTensor valuePages, NDArray rows, NDArray read, NDArray k,
+            NDArray v) {
+        return Module.OPS.callAll("kv_exchange", k, v, keyPages.array(), valuePages.array(), rows, read);
+    }
+
+    /**
+     * A sequence batch's half cache after one more call: the cached keys and values with this call's appended along
+     * the positions, kept in the half type, and the same widened to float32 for the attention.
+     *
+     * @param keys    half {@code [B, H, S, D]} (owned by the cache's manager)
+     * @param allKeys float32 {@code [B, H, S, D]}, in the caller's scope
+     */
+    public record Appended(HalfTensor keys, HalfTensor values, NDArray allKeys, NDArray allValues) {
+    }
+
+    /**
+     * @param keys  the half keys cached so far {@code [B, H, S0, D]}, or {@code null} before the first call (then
+     *              {@code type} is the cache's type)
+     * @param k     float32 {@code [B, H, T, D]}, as {@code v}
+     * @param owner takes the new half tensors (out of any scope); the caller closes the previous ones
+     */
+    public static Appended append(HalfTensor keys, HalfTensor values, NDArray k, NDArray v, HalfType type,
+            NDManager owner) {
+        NDArray cachedKeys = keys == null ? like(type) : keys.array();
+        NDArray cachedValues = values == null ? like(type) : values.array();
+        NDList out = Module.OPS.callAll("kv_append", k, v, cachedKeys, cachedValues); // outputs in k's manager
+        return new Appended(kept(out.get(0), type, owner), kept(out.get(1), type, owner), out.get(2), out.get(3));
+    }
+
+    /**
+     * A sequence batch's cache after a decode step, and the step's attention.
+     *
+     * @param keys    half {@code [B, kvHeads, S, D]} (owned by the cache's manager)
+     * @param context float32 {@code [B, heads, 1, D]}, in the caller's scope
+     */
+    public record Attended(HalfTensor keys, HalfTensor values, NDArray context) {
+    }
+
+    /**
+     * {@link #append} and then {@link #attention} of a one-query step on the result, in one call and on the half
+     * keys and values themselves (repeated per query group in the half type), never widened: the same inputs reach
+     * the same SDPA kernel as through {@code attention(q, repeat(allKeys), repeat(allValues))}, so the same result.
+     *
+     * @param q float32 {@code [B, heads, 1, D]}
+     * @param k float32 {@code [B, kvHeads, 1, D]}, as {@code v}
+     */
+    public static Attended appendAndAttend(HalfTensor keys, HalfTensor values, NDArray q, NDArray k, NDArray v,
+            HalfType type, NDManager owner) {
+        NDArray cachedKeys = keys == null ? like(type) : keys.array();
+        NDArray cachedValues = values == null ? like(type) : values.array();
+        NDList out = Module.OPS.callAll("kv_append_attention", q, k, v, cachedKeys, cachedValues); // in q's manager
+        return new Attended(kept(out.get(0), type, owner), kept(out.get(1), type, owner), out.get(2));
+    }
+
+    private static HalfTensor kept(NDArray half, HalfType type, NDManager owner) {
+        NDScope.unregister(half);
+        half.attach(owner);
+        return new HalfTensor(half, type);
+    }
+
+    /** Bytes a half tensor's storage holds: two per element. */
+    public static long bytes(HalfTensor w) {
+        return w.size() * 2;
     }
 }

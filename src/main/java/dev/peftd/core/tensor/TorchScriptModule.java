@@ -52,9 +52,22 @@ public final class TorchScriptModule {
 
     /** Calls {@code method} with autograd on or off, whatever the thread's grad mode. */
     public NDArray call(String method, boolean train, NDArray... inputs) {
+        return callAll(method, train, inputs).singletonOrThrow();
+    }
+
+    /** {@link #callAll(String, boolean, NDArray...)} under the calling thread's grad mode. */
+    public NDList callAll(String method, NDArray... inputs) {
+        return callAll(method, JniUtils.isGradMode(), inputs);
+    }
+
+    /**
+     * For a method that returns a tuple of tensors: every output, in order. Outputs belong to the first input's
+     * manager (DJL's rule), and join the caller's {@link NDScope} if one is open.
+     */
+    public NDList callAll(String method, boolean train, NDArray... inputs) {
         NDList list = new NDList(inputs);
         list.add(marker(method));
-        return IValueUtils.forward(module, list, train).singletonOrThrow();
+        return IValueUtils.forward(module, list, train);
     }
 
     /** DJL picks a TorchScript method by an input array named {@code module_method:NAME}; its data is unused. */

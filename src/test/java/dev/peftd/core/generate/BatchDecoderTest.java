@@ -9,12 +9,15 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.Float32CacheModel;
 import dev.peftd.core.model.Linear;
 import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.LowRankHook;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.PagedKvCache;
 import dev.peftd.core.model.TestModels;
+import dev.peftd.core.tensor.HalfType;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -157,13 +160,13 @@ class BatchDecoderTest {
     }
 
     /**
-     * A bf16 base batches too (activations half-exact in float32, the KV cache float32, the masked attention in
+     * A bf16 base batches too (activations half-exact in float32, the KV cache bf16, the masked attention in
      * float32 from half q/k/v, rounded once). A one-row decode step runs the half GEMM while a batch runs the float32
      * GEMM on the upcast weight, so batch and alone agree to bf16 rounding, not to 1e-4.
      */
     @Test
     void aHalfBaseBatchesWithTheSameGreedyTokens() throws Exception {
-        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), dev.peftd.core.model.ModelDtype.BFLOAT16);
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), ModelDtype.BFLOAT16);
              Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
             List<Request> requests = requests(tokenizer, java.util.Collections.singletonList(null)).subList(0, 8);
             try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
@@ -189,6 +192,73 @@ class BatchDecoderTest {
         }
     }
 
+    /**
+     * A half base's paged cache holds its keys and values in the half type; being half values already, they come
+     * back exactly: the same 16 sequences (greedy with and without logprobs, sampled), batched, give the float32
+     * cache's token ids, text and logprobs (top alternatives included) bit for bit.
+     */
+    @ParameterizedTest
+    @CsvSource({"tiny-llama, BFLOAT16", "tiny-gpt2, BFLOAT16", "tiny-qwen2, AUTO", "tiny-llama, FLOAT16"})
+    void aHalfCacheGivesTheFloat32CachesTokensAndLogprobsExactly(String name, ModelDtype dtype) throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tiny(name), Device.cpu(), dtype);
+             Float32CacheModel float32Cache = new Float32CacheModel(model, Device.cpu());
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tiny(name))) {
+            assertThat(model.halfType()).isNotNull();
+            List<Request> requests = requests(tokenizer, java.util.Collections.singletonList(null));
+            List<GenerationResult> half = generateBatched(model, tokenizer, requests);
+            List<GenerationResult> float32 = generateBatched(float32Cache, tokenizer, requests);
+            for (int i = 0; i < requests.size(); i++) {
+                GenerationResult h = half.get(i);
+                GenerationResult f = float32.get(i);
+                assertThat(h.generatedIds()).as("request " + i).containsExactly(f.generatedIds());
+                assertThat(h.text()).isEqualTo(f.text());
+                assertThat(h.logprobs()).as("request " + i + ": logprobs and alternatives, exactly").isEqualTo(f.logprobs());
+            }
+        }
+    }
+
+    private static List<GenerationResult> generateBatched(CausalLm model, Tokenizer tokenizer, List<Request> requests)
+            throws Exception {
+        try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
+            List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+            for (Request r : requests) {
+                futures.add(decoder.submit(r.prompt, r.options, r.hook, TokenListener.NONE, () -> false));
+            }
+            List<GenerationResult> results = new ArrayList<>();
+            for (CompletableFuture<GenerationResult> f : futures) {
+                results.add(f.get(60, TimeUnit.SECONDS));
+            }
+            return results;
+        }
+    }
+
+    /** The budget charges a half cache 2 bytes a value: the same bytes hold twice the positions of a float32 model's. */
+    @Test
+    void aHalfModelsCacheHoldsTwiceThePositionsForTheSameBudget() throws Exception {
+        try (CausalLm float32 = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             CausalLm bf16 = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), ModelDtype.BFLOAT16);
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
+            long perPosition = PagedKvCache.bytesPerPosition(float32.config(), null);
+            BatchDecoder.Limits limits = new BatchDecoder.Limits(8, perPosition * 64, 4); // 64 float32 positions
+            try (BatchDecoder full = new BatchDecoder(float32, tokenizer, new long[0], limits, BatchObserver.NONE);
+                 BatchDecoder half = new BatchDecoder(bf16, tokenizer, new long[0], limits, BatchObserver.NONE)) {
+                assertThat(full.capacityPositions()).isEqualTo(64);
+                assertThat(half.capacityPositions()).isEqualTo(128);
+                assertThat(half.cacheBytes()).as("what the pool charges: the same bytes, padding block aside")
+                        .isEqualTo(PagedKvCache.bytes(bf16.config(), HalfType.BFLOAT16, 32, 4))
+                        .isEqualTo(full.cacheBytes() - perPosition * 4 / 2);
+                long[] prompt = tokenizer.encode("First Citizen:");
+                // a sequence of 100 positions: more than the float32 model's cache, within the bf16 one's
+                GenerationOptions options = GenerationOptions.greedy(100 - prompt.length).withStopTokenIds(-1);
+                assertThatThrownBy(() -> full.submit(prompt, options, null, TokenListener.NONE, () -> false))
+                        .isInstanceOf(CacheBudgetException.class);
+                assertThat(half.submit(prompt, options, null, TokenListener.NONE, () -> false).get(60, TimeUnit.SECONDS)
+                        .generatedIds()).hasSize(100 - prompt.length);
+                assertThat(half.cache().bytes()).as("the storage really is that size").isEqualTo(half.cacheBytes());
+            }
+        }
+    }
+
     @Test
     void theCacheIsAllocatedOnceAndAdmissionWaitsForRoom() throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
@@ -197,7 +267,7 @@ class BatchDecoderTest {
             GenerationOptions options = GenerationOptions.greedy(12).withStopTokenIds(-1);
             int positions = prompt.length + 12;
             // room for one such sequence only (blocks of 4 positions)
-            long bytes = PagedKvCache.bytesPerPosition(model.config()) * ((positions + 3) / 4 * 4);
+            long bytes = PagedKvCache.bytesPerPosition(model.config(), null) * ((positions + 3) / 4 * 4);
             List<Long> waits = new ArrayList<>();
             BatchObserver observer = new BatchObserver() {
                 @Override
@@ -210,8 +280,8 @@ class BatchDecoderTest {
                 assertThat(decoder.capacityPositions()).isLessThan(2 * positions);
                 GenerationResult alone = decoder.submit(prompt, options, null, TokenListener.NONE, () -> false).get();
                 PagedKvCache cache = decoder.cache();
-                NDArray storage = cache.keyStorage(0);
-                Shape shape = storage.getShape();
+                Object storage = cache.keyStorage(0);
+                Shape shape = cache.storageShape();
 
                 CountDownLatch firstTokenSeen = new CountDownLatch(1);
                 CountDownLatch release = new CountDownLatch(1);
@@ -232,7 +302,7 @@ class BatchDecoderTest {
                     assertThat(f.get(60, TimeUnit.SECONDS).generatedIds()).containsExactly(alone.generatedIds());
                 }
                 assertThat(cache.keyStorage(0)).as("the same storage, never concatenated or replaced").isSameAs(storage);
-                assertThat(storage.getShape()).isEqualTo(shape);
+                assertThat(cache.storageShape()).isEqualTo(shape);
                 assertThat(decoder.cache()).isSameAs(cache);
                 assertThat(waits).hasSize(4);
 

@@ -92,7 +92,7 @@ class BatchScorerTest {
     @Test
     void theBudgetComesFromTheBatchLimitsAndAPositionsCost() throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu())) {
-            long perPosition = PagedKvCache.bytesPerPosition(model.config()) + 8L * model.config().vocabSize();
+            long perPosition = PagedKvCache.bytesPerPosition(model.config(), null) + 8L * model.config().vocabSize();
             BatchScorer.Budget budget = BatchScorer.Budget.of(new BatchDecoder.Limits(16, 100 * perPosition, 4),
                     model.config());
             assertThat(budget).isEqualTo(new BatchScorer.Budget(16, 100));

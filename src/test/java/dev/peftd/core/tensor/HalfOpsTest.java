@@ -187,6 +187,71 @@ class HalfOpsTest {
         }
     }
 
+    @Test
+    void kvRowsAreRoundedIntoHalfPagesInPlaceAndReadBackWidened() {
+        for (HalfType type : HalfType.values()) {
+            try (NDManager scope = manager.newSubManager()) {
+                HalfTensor keyPages = HalfOps.zeros(scope, new Shape(6, 4), type); // [N, H·D], H = D = 2
+                HalfTensor valuePages = HalfOps.zeros(scope, new Shape(6, 4), type);
+                assertEquals(new Shape(6, 4), keyPages.shape());
+                assertEquals(48, HalfOps.bytes(keyPages), "2 bytes a value");
+                assertArrayEquals(new float[24], HalfOps.widen(keyPages).toFloatArray(), 0f, "zeros, not garbage");
+
+                // [B = 2, H = 2, T = 1, D = 2]: not half values, so each write rounds
+                NDArray k = scope.randomNormal(new Shape(2, 2, 1, 2));
+                NDArray v = scope.randomNormal(new Shape(2, 2, 1, 2));
+                HalfOps.writeRows(keyPages, valuePages, scope.create(new long[] {4, 1}), k, v);
+                float[] pages = HalfOps.widen(keyPages).toFloatArray();
+                float[] rounded = HalfOps.round(k, type).toFloatArray(); // [b, h, 0, d] at b·4 + h·2 + d
+                for (int b = 0; b < 2; b++) {
+                    int row = b == 0 ? 4 : 1;
+                    for (int hd = 0; hd < 4; hd++) { // row layout [h, d]: the same order as [b, h, 0, d]
+                        assertEquals(rounded[b * 4 + hd], pages[row * 4 + hd], 0f, type + " row " + row);
+                    }
+                }
+                assertEquals(0f, pages[0], "rows not written stay zero");
+
+                NDArray k2 = scope.randomNormal(new Shape(2, 2, 1, 2));
+                NDArray v2 = scope.randomNormal(new Shape(2, 2, 1, 2));
+                // row 0 writes position 1 to page row 2, row 1 to page row 5; each reads its two positions back
+                ai.djl.ndarray.NDList read = HalfOps.exchangeRows(keyPages, valuePages, scope.create(new long[] {2, 5}),
+                        scope.create(new long[] {4, 2, 1, 5}), k2, v2);
+                NDArray keys = read.get(0); // [B, H, S = 2, D]
+                assertEquals(new Shape(2, 2, 2, 2), keys.getShape());
+                assertEquals(DataType.FLOAT32, keys.getDataType());
+                NDArray expectedKeys = HalfOps.round(k, type).concat(HalfOps.round(k2, type), 2);
+                NDArray expectedValues = HalfOps.round(v, type).concat(HalfOps.round(v2, type), 2);
+                assertArrayEquals(expectedKeys.toFloatArray(), keys.toFloatArray(), 0f, type + ": keys back, in order");
+                assertArrayEquals(expectedValues.toFloatArray(), read.get(1).toFloatArray(), 0f, type + ": values");
+            }
+        }
+    }
+
+    @Test
+    void appendConcatenatesAlongThePositionsInTheHalfTypeAndGivesThemWidened() {
+        for (HalfType type : HalfType.values()) {
+            try (NDManager scope = manager.newSubManager(); NDManager owner = manager.newSubManager()) {
+                NDArray k1 = scope.randomNormal(new Shape(1, 2, 2, 3)); // [B, H, T, D]
+                NDArray v1 = scope.randomNormal(new Shape(1, 2, 2, 3));
+                NDArray k2 = scope.randomNormal(new Shape(1, 2, 1, 3));
+                NDArray v2 = scope.randomNormal(new Shape(1, 2, 1, 3));
+                HalfOps.Appended first = HalfOps.append(null, null, k1, v1, type, owner);
+                assertEquals(new Shape(1, 2, 2, 3), first.keys().shape());
+                assertEquals(type, first.keys().type());
+                assertArrayEquals(HalfOps.round(k1, type).toFloatArray(), first.allKeys().toFloatArray(), 0f);
+                HalfOps.Appended second = HalfOps.append(first.keys(), first.values(), k2, v2, type, owner);
+                assertEquals(new Shape(1, 2, 3, 3), second.keys().shape());
+                assertEquals(36, HalfOps.bytes(second.values()));
+                assertArrayEquals(HalfOps.round(k1, type).concat(HalfOps.round(k2, type), 2).toFloatArray(),
+                        second.allKeys().toFloatArray(), 0f, type + ": the cached keys, then the new");
+                assertArrayEquals(HalfOps.round(v1, type).concat(HalfOps.round(v2, type), 2).toFloatArray(),
+                        second.allValues().toFloatArray(), 0f);
+                assertArrayEquals(HalfOps.widen(second.keys()).toFloatArray(), second.allKeys().toFloatArray(), 0f,
+                        "what is kept is what is given");
+            }
+        }
+    }
+
     /** Round to nearest even at bf16 precision, in Java (NaN aside). */
     static float roundToBfloat16(float f) {
         int bits = Float.floatToRawIntBits(f);

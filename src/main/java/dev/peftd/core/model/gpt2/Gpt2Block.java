@@ -52,12 +52,9 @@ final class Gpt2Block {
         NDArray q = heads(qkv.get(0)); // [B, heads, T, headDim]
         NDArray k = heads(qkv.get(1));
         NDArray v = heads(qkv.get(2));
-        if (cache != null) {
-            NDList all = cache.append(index, k, v); // [B, heads, S, headDim] each
-            k = all.get(0);
-            v = all.get(1);
-        }
-        return attnProj.forward(CausalAttention.attend(q, k, v, attentionScale, mask, precision), hook);
+        NDArray context = cache == null ? CausalAttention.attend(q, k, v, attentionScale, mask, precision)
+                : cache.attend(index, q, k, v, attentionScale, mask, precision); // [B, T, hidden]
+        return attnProj.forward(context, hook);
     }
 
     /** {@code [B, T, hidden] → [B, heads, T, headDim]} */

@@ -1,7 +1,6 @@
 package dev.peftd.core.model.llama;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import dev.peftd.core.model.CausalAttention;
 import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.GatedMlp;
@@ -63,12 +62,8 @@ final class LlamaDecoderLayer {
         NDArray q = precision.rope(heads(qProj.forward(x, hook), heads), rope); // [B, heads, T, headDim]
         NDArray k = precision.rope(heads(kProj.forward(x, hook), kvHeads), rope); // [B, kvHeads, T, headDim]
         NDArray v = heads(vProj.forward(x, hook), kvHeads); // [B, kvHeads, T, headDim]
-        if (cache != null) {
-            NDList all = cache.append(index, k, v); // [B, kvHeads, S, headDim] each
-            k = all.get(0);
-            v = all.get(1);
-        }
-        NDArray context = CausalAttention.attend(q, k, v, attentionScale, mask, precision); // [B, T, heads·headDim]
+        NDArray context = cache == null ? CausalAttention.attend(q, k, v, attentionScale, mask, precision)
+                : cache.attend(index, q, k, v, attentionScale, mask, precision); // [B, T, heads·headDim]
         return oProj.forward(context, hook);
     }
 
