@@ -32,8 +32,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * (a narrow model's modules; a 768-wide module with rank 8 is 48 times, and there the extra calls are a few percent of
  * its GEMM); it is built at the module's first such pass and counted in {@link #bytes()} from the start. The merged
  * output equals the factored one within float rounding (the sum is associated differently). A half base keeps the
- * factored path. Batches of several adapters call {@link #apply} through {@link dev.peftd.core.model.GroupedHook} and
- * never the merged weight.
+ * factored path. A batch of several adapters ({@link dev.peftd.core.model.GroupedHook}) stacks the rows' merged
+ * weights of a small module when every adapter there has one ({@link #mergedWeight}), else adds each row's factored
+ * delta ({@link #lowRank}) to the shared base output.
  */
 final class FactoredAdapter implements LowRankHook, AutoCloseable {
 
@@ -134,11 +135,20 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
      */
     @Override
     public NDArray output(LinearLayer layer, NDArray input) {
-        if (!mergeable.contains(layer.name())) {
+        NDArray weight = mergedWeight(layer); // [out, in]
+        if (weight == null) {
             return apply(layer.name(), input, layer.baseOutput(input));
         }
-        NDArray weight = merged.computeIfAbsent(layer.name(), module -> merge(layer, factors.get(module))); // [out, in]
         return input.getNDArrayInternal().linear(input, weight, layer.bias()).singletonOrThrow();
+    }
+
+    /** {@code W + left·right} {@code [out, in]} for a small module (built at its first use, then kept), else null. */
+    @Override
+    public NDArray mergedWeight(LinearLayer layer) {
+        if (!mergeable.contains(layer.name())) {
+            return null;
+        }
+        return merged.computeIfAbsent(layer.name(), module -> merge(layer, factors.get(module)));
     }
 
     /** @return {@code W + left·right}, float32 {@code [out, in]}, owned by this adapter */

@@ -137,7 +137,7 @@ class BatchedServingTest {
     }
 
     /** A Delta-LoRA whose base has started to follow it (reference taken, then moved on), exported for PEFT. */
-    private static Path deltaLoraAdapter(Path dir) throws IOException {
+    static Path deltaLoraAdapter(Path dir) throws IOException {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
              NDManager manager = NDManager.newBaseManager();
              NoGrad ignored = NoGrad.enter()) {

@@ -13,15 +13,23 @@ import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.core.tensor.NoGrad;
+import ai.djl.ndarray.index.NDIndex;
+import dev.peftd.core.model.GroupedHook;
+import dev.peftd.core.model.LinearHook;
+import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A forward pass an adapter has to itself runs its small modules through a merged weight {@code W + left·right}
  * (one GEMM instead of the base GEMM, two thin matmuls and an add), equal to the factored output within float
  * rounding; a module whose merged weight would be more than eight times its factors stays factored, and the adapter
- * counts the merged weights it may build in its bytes.
+ * counts the merged weights it may build in its bytes. A batch over several adapters runs a module that every one of
+ * its adapters merges as one product over each row's merged weight (the base weight on bare-base rows), with the
+ * logits of base plus delta within 1e-4.
  */
 class FactoredAdapterTest {
 
@@ -58,5 +66,61 @@ class FactoredAdapterTest {
             assertThat(factored).as("down_proj at rank 2: 64·96 against 8·2·160").anyMatch(m -> m.endsWith("down_proj"));
             assertThat(adapter.bytes()).isEqualTo(adapter.factorBytes() + mergedBytes);
         }
+    }
+
+    @Test
+    void aBatchOfLoraVeraDeltaLoraAndBareBaseRowsRunsTheModulesAllItsAdaptersMergeThroughEachRowsMergedWeight(
+            @TempDir Path tmp) throws Exception {
+        Path deltaLora = BatchedServingTest.deltaLoraAdapter(tmp.resolve("delta-lora")); // q, v, down at rank 2r = 8
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
+             CausalLm model = ModelLoader.load(TestModels.tinyLlama());
+             FactoredAdapter lora = served(ServingFixtures.adapterDir("llama-lora"), model);
+             FactoredAdapter vera = served(ServingFixtures.adapterDir("llama-vera"), model);
+             FactoredAdapter delta = served(deltaLora, model)) {
+            manager.getEngine().setRandomSeed(5);
+            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(1, null), new GroupedHook.Group(2, lora),
+                    new GroupedHook.Group(2, vera), new GroupedHook.Group(2, delta), new GroupedHook.Group(1, null));
+            NDArray ids = manager.randomInteger(3, model.config().vocabSize(), new Shape(8, 5), DataType.INT64); // [8, 5]
+            try (GroupedHook grouped = new GroupedHook(groups)) {
+                float[][] batched = rows(model.forward(ids, null, grouped)); // [8, 5, vocab]
+                int row = 0;
+                for (GroupedHook.Group group : groups) {
+                    // alone, and base + delta: only apply is called, never the adapter's own merged weight
+                    LinearHook factored = group.hook() == null ? null : group.hook()::apply;
+                    for (int r = 0; r < group.rows(); r++, row++) {
+                        float[] alone = model.forward(ids.get(new NDIndex("{}:{}", row, row + 1)), null, factored)
+                                .toFloatArray(); // [1, 5, vocab]
+                        for (int i = 0; i < alone.length; i++) {
+                            assertThat(Math.abs(batched[row][i] - alone[i])).as("row %d logit %d", row, i)
+                                    .isLessThan(1e-4f);
+                        }
+                    }
+                }
+                assertThat(grouped.path("model.layers.0.self_attn.q_proj")).as("every adapter merges q_proj")
+                        .isEqualTo(GroupedHook.Path.MERGED);
+                assertThat(grouped.path("model.layers.0.self_attn.k_proj")).as("Delta-LoRA rows take the base k_proj")
+                        .isEqualTo(GroupedHook.Path.MERGED);
+                assertThat(grouped.path("model.layers.0.mlp.down_proj")).as("LoRA's rank-2 down_proj stays factored")
+                        .isEqualTo(GroupedHook.Path.GATHERED);
+            }
+        }
+    }
+
+    private static FactoredAdapter served(Path dir, CausalLm model) throws Exception {
+        try (AbstractAdapter source = PeftImporter.load(dir, model.linears())) {
+            return FactoredAdapter.fromAdapter(source);
+        }
+    }
+
+    /** @param logits {@code [B, T, vocab]} → each row's {@code T·vocab} floats */
+    private static float[][] rows(NDArray logits) {
+        int batch = (int) logits.getShape().get(0);
+        float[] flat = logits.toFloatArray();
+        int each = flat.length / batch;
+        float[][] rows = new float[batch][];
+        for (int r = 0; r < batch; r++) {
+            rows[r] = java.util.Arrays.copyOfRange(flat, r * each, (r + 1) * each);
+        }
+        return rows;
     }
 }

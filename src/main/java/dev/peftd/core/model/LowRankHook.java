@@ -11,4 +11,15 @@ public interface LowRankHook extends LinearHook {
 
     /** @return {@code {left [out, k], right [k, in]}} (scaling folded in), or {@code null} when not adapted */
     NDArray[] lowRank(String module);
+
+    /**
+     * This hook's whole weight for {@code layer}, {@code W + left·right}, when it serves that module through a merged
+     * weight (a small module on a float32 base: the hook builds it once, keeps it and counts it in its memory), else
+     * {@code null}; {@link GroupedHook} then stacks the rows' merged weights instead of adding factored deltas.
+     *
+     * @return float32 {@code [out, in]}, owned by this hook, or {@code null}
+     */
+    default NDArray mergedWeight(LinearLayer layer) {
+        return null;
+    }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * Covers a batch's rows, in order, with the longest runs of rows that an earlier batch held with the same hooks in the
@@ -19,7 +20,53 @@ final class RowRuns {
     record Run(int source, int sourceFrom, int from, int to) {
     }
 
+    /** A run of a new stack's rows, in batch order: a {@link Slice} of an earlier stack, or {@link Fresh} rows. */
+    sealed interface Piece<S, R> permits Slice, Fresh {
+    }
+
+    /** Rows {@code [from, to)} of {@code source}, an earlier batch's stack of the same kind. */
+    record Slice<S, R>(S source, int from, int to) implements Piece<S, R> {
+    }
+
+    /** Consecutive rows found in no earlier stack, each made from its own hook. */
+    record Fresh<S, R>(List<R> rows) implements Piece<S, R> {
+    }
+
     private RowRuns() {
+    }
+
+    /**
+     * @param runs   {@link #cover}'s runs of the batch
+     * @param stacks the stack earlier batch {@code e} holds of the same kind, or {@code null} when it has none to share
+     * @param row    batch row {@code r}'s part, from its own hook
+     * @return the batch's rows as slices of earlier stacks and fresh rows, in order
+     */
+    static <S, R> List<Piece<S, R>> pieces(List<Run> runs, IntFunction<S> stacks, IntFunction<R> row) {
+        List<Piece<S, R>> pieces = new ArrayList<>();
+        List<R> fresh = new ArrayList<>();
+        for (Run run : runs) {
+            S source = run.source() < 0 ? null : stacks.apply(run.source());
+            if (source == null) {
+                for (int r = run.from(); r < run.to(); r++) {
+                    fresh.add(row.apply(r));
+                }
+                continue;
+            }
+            if (!fresh.isEmpty()) {
+                pieces.add(new Fresh<>(fresh));
+                fresh = new ArrayList<>();
+            }
+            pieces.add(new Slice<>(source, run.sourceFrom(), run.sourceFrom() + run.to() - run.from()));
+        }
+        if (!fresh.isEmpty()) {
+            pieces.add(new Fresh<>(fresh));
+        }
+        return pieces;
+    }
+
+    /** How many rows the pieces make from their own hooks rather than slice from earlier stacks. */
+    static int freshRows(List<? extends Piece<?, ?>> pieces) {
+        return pieces.stream().mapToInt(p -> p instanceof Fresh<?, ?> f ? f.rows().size() : 0).sum();
     }
 
     /**

@@ -11,50 +11,47 @@ import java.util.List;
  * The gathered factors of sibling modules (modules the model calls on one input, {@link SiblingModules}) side by
  * side, so that all their deltas cost two batched products and a split instead of two products each: on a small
  * model a decode step is bound by its count of native calls, and a Llama block's q/k/v and gate/up projections are
- * five of its seven adapted modules. Each row's right factors are concatenated ({@code [ΣK, in]}) and its left factors
- * placed block-diagonally ({@code [Σout, ΣK]}); the off-diagonal blocks are zeros, so each module's delta is what its
- * own factors give.
+ * five of its seven adapted modules. Each row's right factors are concatenated ({@code [ΣK, in]}) and its transposed
+ * left factors placed block-diagonally ({@code [ΣK, Σout]}); the off-diagonal blocks are zeros, so each module's delta
+ * is what its own factors give.
  */
 final class SiblingFactors {
 
     private final NDArray rightRows; // [B, in, ΣK]: a transposed view
-    private final NDArray leftRows;  // [B, ΣK, Σout]: a transposed view of the block-diagonal [B, Σout, ΣK]
+    private final NDArray leftRows;  // [B, ΣK, Σout]: block-diagonal, contiguous
     private final long[] splits;     // where each module's columns start, after the first
 
     /** @param members each sibling's gathered factors, in call order, over the same rows */
     SiblingFactors(NDManager kept, List<GatheredFactors> members) {
-        long total = members.stream().mapToLong(GatheredFactors::rank).sum(); // ΣK
+        long outs = members.stream().mapToLong(m -> m.leftRows().getShape().get(2)).sum(); // Σout
         splits = new long[members.size() - 1];
         try (NDManager scratch = kept.newSubManager()) {
             NDList rights = new NDList(members.size());
             NDList blocks = new NDList(members.size());
-            long offset = 0;
             long columns = 0;
             for (int m = 0; m < members.size(); m++) {
                 GatheredFactors member = members.get(m);
                 rights.add(member.rightStack());     // [B, K, in]
-                NDArray left = member.leftStack();    // [B, out, K]
+                NDArray left = member.leftRows();     // [B, K, out]
                 Shape shape = left.getShape();
                 NDList row = new NDList(3);
-                if (offset > 0) {
-                    row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), offset)));
+                if (columns > 0) {
+                    row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), columns)));
                 }
                 row.add(left);
-                long after = total - offset - shape.get(2);
+                long after = outs - columns - shape.get(2);
                 if (after > 0) {
                     row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), after)));
                 }
-                blocks.add(GatheredFactors.owned(scratch, NDArrays.concat(row, 2))); // [B, out, ΣK]
-                offset += shape.get(2);
+                blocks.add(GatheredFactors.owned(scratch, NDArrays.concat(row, 2))); // [B, K, Σout]
                 if (m > 0) {
                     splits[m - 1] = columns;
                 }
-                columns += shape.get(1);
+                columns += shape.get(2);
             }
             NDArray right = GatheredFactors.owned(scratch, NDArrays.concat(rights, 1)); // [B, ΣK, in]
-            NDArray left = GatheredFactors.owned(scratch, NDArrays.concat(blocks, 1));  // [B, Σout, ΣK]
             this.rightRows = GatheredFactors.kept(kept, right.transpose(0, 2, 1));      // [B, in, ΣK]
-            this.leftRows = GatheredFactors.kept(kept, left.transpose(0, 2, 1));        // [B, ΣK, Σout]
+            this.leftRows = GatheredFactors.kept(kept, NDArrays.concat(blocks, 1));     // [B, ΣK, Σout], contiguous
         }
     }
 

@@ -15,9 +15,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every row of a grouped batch gets its own adapter's delta, whichever path the hook takes: the gathered one (ΣK
- * above twice the largest rank, {@code [B, T, in]} input; smaller ranks zero-padded) and the masked one (two
- * adapters, 2-D input) each equal every group's adapter applied to its rows alone within 1e-5, with bare-base rows
- * between adapters.
+ * above twice the largest rank, {@code [B, T, in]} input; smaller ranks zero-padded), the masked one (two
+ * adapters, 2-D input) and the merged one (a small module every adapter serves through a merged weight: one batched
+ * product over the rows' stacked weights, the base weight itself on bare-base rows) each equal every group's adapter
+ * applied to its rows alone within 1e-5, with bare-base rows between adapters.
  */
 class GroupedHookTest {
 
@@ -113,6 +114,112 @@ class GroupedHookTest {
             try (GroupedHook alone = new GroupedHook(next)) {
                 assertEachGroupAlone(manager, alone, next, new Shape(7, 1, IN));
                 assertThat(alone.stackedRows("m")).as("without earlier hooks every row is stacked").isEqualTo(7);
+            }
+        }
+    }
+
+    /** {@link Factors} that also serve module "m" through a merged weight {@code W + left·right}, built once. */
+    private record Merging(Factors factors, Map<LinearLayer, NDArray> merged) implements LowRankHook {
+        static Merging random(NDManager manager, long rank) {
+            return new Merging(Factors.random(manager, rank), new HashMap<>());
+        }
+
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            return factors.apply(module, input, baseOutput);
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            return factors.lowRank(module);
+        }
+
+        @Override
+        public NDArray mergedWeight(LinearLayer layer) {
+            return merged.computeIfAbsent(layer, l -> l.weight().add(factors.left().matMul(factors.right()))); // [out, in]
+        }
+    }
+
+    /** A float32 base layer "m", {@code [OUT, IN]} with a bias. */
+    private static LinearLayer baseLayer(NDManager manager) {
+        return new LinearLayer("m", manager.randomNormal(0, 0.5f, new Shape(OUT, IN), DataType.FLOAT32),
+                manager.randomNormal(0, 0.5f, new Shape(OUT), DataType.FLOAT32));
+    }
+
+    /** One {@link GroupedHook#output} call on random inputs equals each group's base output plus its delta alone. */
+    private static void assertOutputsEqualAlone(NDManager manager, GroupedHook hook, List<GroupedHook.Group> groups,
+            LinearLayer layer, Shape inputShape) {
+        NDArray input = manager.randomNormal(0, 1, inputShape, DataType.FLOAT32); // [B, T, in]
+        NDArray batched = hook.output(layer, input);                                // [B, T, out]
+        long from = 0;
+        for (GroupedHook.Group group : groups) {
+            NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
+            NDArray rows = input.get(own);                                          // [b, T, in]
+            NDArray base = layer.baseOutput(rows);                                  // [b, T, out]
+            float[] want = (group.hook() == null ? base : group.hook().apply("m", rows, base)).toFloatArray();
+            float[] got = batched.get(own).toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertThat(Math.abs(got[i] - want[i])).as("rows from %d, element %d", from, i).isLessThan(1e-5f);
+            }
+            from += group.rows();
+        }
+    }
+
+    @Test
+    void aSmallModuleThatEveryAdapterMergesIsOneProductOverEachRowsOwnWeightAndBareBaseRowsGetTheBaseWeight() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(13);
+            LinearLayer layer = baseLayer(manager);
+            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(2, null),
+                    new GroupedHook.Group(3, Merging.random(manager, 4)), new GroupedHook.Group(2, Merging.random(manager, 2)),
+                    new GroupedHook.Group(4, Merging.random(manager, 8)), new GroupedHook.Group(1, null));
+            try (GroupedHook hook = new GroupedHook(groups)) {
+                for (int call = 0; call < 2; call++) { // decode-like and prefill-like inputs; the second call reuses the stack
+                    assertOutputsEqualAlone(manager, hook, groups, layer, new Shape(12, call == 0 ? 1 : 3, IN));
+                }
+                assertThat(hook.path("m")).isEqualTo(GroupedHook.Path.MERGED);
+                assertThat(hook.stackedRows("m")).isEqualTo(12);
+            }
+            List<GroupedHook.Group> oneFactored = List.of(new GroupedHook.Group(3, Merging.random(manager, 4)),
+                    new GroupedHook.Group(2, Factors.random(manager, 4)), new GroupedHook.Group(2, Merging.random(manager, 4)),
+                    new GroupedHook.Group(1, null));
+            try (GroupedHook hook = new GroupedHook(oneFactored)) {
+                assertOutputsEqualAlone(manager, hook, oneFactored, layer, new Shape(8, 2, IN));
+                assertThat(hook.path("m")).as("an adapter without a merged weight keeps the shared base GEMM")
+                        .isEqualTo(GroupedHook.Path.GATHERED);
+            }
+        }
+    }
+
+    @Test
+    void aLaterBatchSlicesTheMergedRowsItSharesWithEarlierBatchesAndStacksOnlyItsNewOnes() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(14);
+            LinearLayer layer = baseLayer(manager);
+            List<Merging> adapters = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                adapters.add(Merging.random(manager, 4));
+            }
+            // the last decode step: rows a, b, base; the last prefill: rows c, d; next: b, base, c, e, d
+            List<GroupedHook.Group> decoding = List.of(new GroupedHook.Group(1, adapters.get(0)),
+                    new GroupedHook.Group(1, adapters.get(1)), new GroupedHook.Group(1, null));
+            List<GroupedHook.Group> prefilled = List.of(new GroupedHook.Group(1, adapters.get(2)),
+                    new GroupedHook.Group(1, adapters.get(3)));
+            List<GroupedHook.Group> next = List.of(new GroupedHook.Group(1, adapters.get(1)),
+                    new GroupedHook.Group(1, null), new GroupedHook.Group(1, adapters.get(2)),
+                    new GroupedHook.Group(1, adapters.get(4)), new GroupedHook.Group(1, adapters.get(3)));
+            GroupedHook decode = new GroupedHook(decoding);
+            GroupedHook prefill = new GroupedHook(prefilled);
+            assertOutputsEqualAlone(manager, decode, decoding, layer, new Shape(3, 1, IN));
+            assertOutputsEqualAlone(manager, prefill, prefilled, layer, new Shape(2, 4, IN));
+            try (GroupedHook hook = new GroupedHook(next, List.of(decode, prefill))) {
+                assertOutputsEqualAlone(manager, hook, next, layer, new Shape(5, 1, IN));
+                decode.close(); // the earlier hooks' stacks go; the slices taken from them stay
+                prefill.close();
+                assertOutputsEqualAlone(manager, hook, next, layer, new Shape(5, 1, IN));
+                assertThat(hook.path("m")).isEqualTo(GroupedHook.Path.MERGED);
+                assertThat(hook.stackedRows("m")).as("b and the base row, c, and d are slices; only e is stacked")
+                        .isEqualTo(1);
             }
         }
     }
