@@ -8,9 +8,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * How glibc's malloc hands freed tensor memory back, for {@code doctor}: peftd leaves glibc's default (a dynamic mmap
- * threshold) because a low fixed threshold costs step time; an operator who wants the lower peak sets
- * {@code MALLOC_MMAP_THRESHOLD_} (or the {@code glibc.malloc.mmap_threshold} tunable), which glibc reads itself.
+ * How glibc's malloc hands freed tensor memory back, for {@code doctor}. Two controls, both read by glibc from the
+ * environment at start-up: peftd's image turns glibc's small-block caches off ({@link #SMALL_CACHES_OFF}: freed
+ * activations' holes get reused, at no measured cost), and leaves its mmap threshold dynamic, because a low fixed
+ * threshold costs step time; an operator who wants that lower peak too sets {@code MALLOC_MMAP_THRESHOLD_} (or the
+ * {@code glibc.malloc.mmap_threshold} tunable).
  *
  * <p>Why it matters: libtorch's CPU tensors come from malloc. glibc maps an allocation above the threshold on its own
  * and unmaps it on free, but by default the threshold rises to the size of every mapped block freed (up to 32 MiB), so
