@@ -47,6 +47,7 @@ final class DoctorCommand implements Command {
                 .map(own -> "; after a 16 MiB block is freed, a " + probeKib + " KiB block "
                         + (own ? "gets its own mapping" : "comes from the heap"))
                 .orElse(""));
+        out.println("malloc small-block caches: " + MallocPolicy.smallBlockCaches());
         List<Device> devices;
         try {
             devices = selected(o.string("device", null), visible);

@@ -8,9 +8,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * How glibc's malloc hands freed tensor memory back, for {@code doctor}: peftd leaves glibc's default (a dynamic mmap
- * threshold) because a low fixed threshold costs step time; an operator who wants the lower peak sets
- * {@code MALLOC_MMAP_THRESHOLD_} (or the {@code glibc.malloc.mmap_threshold} tunable), which glibc reads itself.
+ * How glibc's malloc hands freed tensor memory back, for {@code doctor}. Two controls, both read by glibc from the
+ * environment at start-up: peftd's image turns glibc's small-block caches off ({@link #SMALL_CACHES_OFF}: freed
+ * activations' holes get reused, at no measured cost), and leaves its mmap threshold dynamic, because a low fixed
+ * threshold costs step time; an operator who wants that lower peak too sets {@code MALLOC_MMAP_THRESHOLD_} (or the
+ * {@code glibc.malloc.mmap_threshold} tunable).
  *
  * <p>Why it matters: libtorch's CPU tensors come from malloc. glibc maps an allocation above the threshold on its own
  * and unmaps it on free, but by default the threshold rises to the size of every mapped block freed (up to 32 MiB), so
@@ -22,6 +24,19 @@ import java.util.Optional;
 public final class MallocPolicy {
 
     static final String VARIABLE = "MALLOC_MMAP_THRESHOLD_";
+    static final String TUNABLES = "GLIBC_TUNABLES";
+    /**
+     * The glibc tunables peftd's image runs with (Dockerfile {@code ENV}): no per-thread cache and no fast bins for
+     * small blocks, so that a small block freed goes straight back into the free block around it. Why: libtorch makes
+     * small native objects (tensor handles, autograd nodes) between its activations; one carved out of a freed
+     * activation's hole and then parked in glibc's tcache or a fast bin (which count as in use) keeps the hole split,
+     * and since libtorch asks for every tensor 64-byte aligned (a little more than the tensor), a hole of exactly a
+     * tensor's size is then never reused by the next tensor of that size. On the SmolLM2-135M shape in bf16 the
+     * forward pass left ~6 MB of such holes per layer, ~200 MB resident at the step's peak (docs/djl-notes.md,
+     * "Memory"). glibc reads the tunables once, at start-up: they cannot be set from inside the JVM (mallopt has no
+     * tcache control).
+     */
+    public static final String SMALL_CACHES_OFF = "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0";
     /** The threshold measured (docs/djl-notes.md): tensors above it go back to the system when freed. */
     static final int LOW_THRESHOLD = 65536;
     /** A block just above {@link #LOW_THRESHOLD} and below glibc's starting threshold (128 KiB): doctor's probe. */
@@ -94,6 +109,25 @@ public final class MallocPolicy {
         }
         return "glibc's default, a dynamic mmap threshold (freed activations stay resident; MALLOC_MMAP_THRESHOLD_="
                 + LOW_THRESHOLD + " lowers training's peak RSS at a cost in step time)";
+    }
+
+    /** Whether glibc's small-block caches are off in this process (set through {@link #TUNABLES} at start-up). */
+    public static String smallBlockCaches() {
+        return describeSmallBlockCaches(System.getenv());
+    }
+
+    static String describeSmallBlockCaches(Map<String, String> env) {
+        String tunables = env.getOrDefault(TUNABLES, "");
+        boolean tcacheOff = tunables.matches("(.*:)?glibc\\.malloc\\.tcache_count=0(:.*)?");
+        boolean fastBinsOff = tunables.matches("(.*:)?glibc\\.malloc\\.mxfast=0(:.*)?");
+        if (tcacheOff && fastBinsOff) {
+            return "off (" + TUNABLES + " " + tunables + "): freed small blocks rejoin the holes around them";
+        }
+        if (glibc().isEmpty()) {
+            return "the C library's default (not glibc)";
+        }
+        return (tcacheOff || fastBinsOff ? "partly on" : "on") + " (glibc's default: freed activations' holes stay split"
+                + " and resident; peftd's image sets " + TUNABLES + "=" + SMALL_CACHES_OFF + ")";
     }
 
     /**

@@ -178,4 +178,16 @@ class SafetensorsFileTest {
         return ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN)
                 .putLong(header.length).put(header).array();
     }
+
+    /** The chunk buffers a half load reads through are freed with the file, not left for a GC that may never come. */
+    @Test
+    void closingTheFileFreesItsChunkBuffers() throws Exception {
+        SafetensorsFile file = SafetensorsFile.open(fixture("python-mixed.safetensors"));
+        try (HalfTensor half = file.loadHalf("bf16", manager, HalfType.BFLOAT16)) {
+            assertTrue(file.bufferBytes() >= 6 * 2 + 6 * 4, "16-bit and float32 chunk buffers held while open");
+        } finally {
+            file.close();
+        }
+        assertEquals(0, file.bufferBytes());
+    }
 }
