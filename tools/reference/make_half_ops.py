@@ -27,6 +27,10 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
                           weight is upcast 4096 output rows at a time (a 49152-row head never exists in float32).
                           When x requires grad (training) the half GEMM runs instead: autograd would otherwise save
                           every layer's float32 upcast for backward, i.e. a float32 copy of the whole model.
+  linear_native(x, w)     F.linear in the half dtype whatever the rows: what the linears above become on a device
+  linear_bias_native(x, w, b)  that computes the half type natively (a GPU; a CPU with avx512_bf16 or amx_bf16 for
+                          bfloat16), where the half GEMM is faster than the upcast one and needs no float32 block
+  linear_input_grad_native(g, w)  linear_input_grad's value by the half GEMM itself (g rounded, times w, rounded)
   linear_input_grad(g, w) the gradient autograd gives linear(x, w)'s input from its float32 output's gradient g:
                           g rounded to w's dtype (the backward of .float()), times w, rounded once (the half GEMM's
                           output). No autograd. Rows > 1: float32 products on w upcast 4096 rows at a time, summed in
@@ -159,6 +163,19 @@ class HalfOps(torch.nn.Module):
                 # each block of g rounded to the half type (exact in float32 again) times the upcast block of w
                 total.add_(torch.matmul(g[..., start:end].to(w.dtype).float(), w[start:end].float()))
             return total.to(w.dtype).float()
+
+    @torch.jit.export
+    def linear_native(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.to(w.dtype), w).float()
+
+    @torch.jit.export
+    def linear_bias_native(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.to(w.dtype), w, b).float()
+
+    @torch.jit.export
+    def linear_input_grad_native(self, g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.matmul(g.to(w.dtype), w).float()
 
     @torch.jit.export
     def embedding(self, ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

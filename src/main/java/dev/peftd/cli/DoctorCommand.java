@@ -75,7 +75,7 @@ final class DoctorCommand implements Command {
             return;
         }
         for (DeviceSelfCheck.OpCheck op : r.ops()) {
-            out.printf(Locale.ROOT, "    %-24s max error %.2e of the largest value (tolerance %.1e)  %s%n", op.op(),
+            out.printf(Locale.ROOT, "    %-34s max error %.2e of the largest value (tolerance %.1e)  %s%n", op.op(),
                     op.relativeError(), op.tolerance(), op.passed() ? "ok" : "FAIL");
         }
         out.printf(Locale.ROOT, "    linear throughput: %.3g GFLOP/s at 128 rows, %.3g GFLOP/s at 1 row (1024 x 1024)%n",

@@ -17,8 +17,10 @@ import dev.peftd.core.tensor.HalfType;
  *   <li>RMSNorm: statistics and scaling in float32, rounded to half, times the half weight in half;
  *   <li>linear (q/k/v/o, gate/up/down, head): input rounded to half, one half rounding of x·Wᵀ(+b); computed as a
  *       float32 GEMM on the weight upcast 4096 rows at a time (exact products, float32 accumulation, as the half
- *       kernel does) when there are several rows and no gradient is needed, and as the half GEMM itself for one row
- *       (decode) or an input that requires gradient (training: autograd would save every float32 upcast); adapters add
+ *       kernel does) when there are several rows, no gradient is needed and the CPU has no instructions for the half
+ *       type ({@link dev.peftd.core.tensor.HalfGemm}), and as the half GEMM itself otherwise: one row (decode), an
+ *       input that requires gradient (training: autograd would save every float32 upcast), a bf16 weight on a CPU
+ *       with avx512_bf16, a GPU; adapters add
  *       their float32 delta to the float32 output and the next op rounds it to half on entry, as PEFT's
  *       {@code result.to(torch_result_dtype)};
  *   <li>rotary embedding: cos/sin rounded to half, {@code x·cos + rotate_half(x)·sin} in half;

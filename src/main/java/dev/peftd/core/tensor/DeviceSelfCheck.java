@@ -13,8 +13,8 @@ import java.util.Random;
 
 /**
  * A quick check that a device computes what peftd asks of it in one dtype: a linear through the half fence with
- * several rows (the upcast path), one row (the half GEMV a decode step runs) and a gradient through it (the path
- * LoRA training takes), an RMSNorm and a causal attention, each against the same op in float32 on the same device's
+ * several rows (the half GEMM or the upcast one, as {@link HalfGemm} picks for the device), one row (the half GEMV a
+ * decode step runs) and a gradient through it (the path LoRA training takes), an RMSNorm and a causal attention, each against the same op in float32 on the same device's
  * widened values; then the throughput of the linear as peftd runs it in that dtype. What {@code peftd doctor} runs.
  *
  * <p>Tolerances: the largest error relative to the largest reference value, at most 4 units of the dtype's rounding
@@ -83,7 +83,8 @@ public final class DeviceSelfCheck {
             try (HalfTensor hw = half == null ? null : HalfOps.cast(w, half)) {
                 NDArray wide = hw == null ? w : HalfOps.widen(hw);                                      // [96, 64]
                 NDArray reference = ai.djl.nn.core.Linear.linear(x, wide).singletonOrThrow();          // [4, 96]
-                ops.add(compare("linear, " + ROWS + " rows", linear(x, w, hw), reference, tol));
+                String gemm = half == null ? "" : HalfGemm.on(device, half) == HalfGemm.NATIVE ? " (half GEMM)" : " (upcast)";
+                ops.add(compare("linear, " + ROWS + " rows" + gemm, linear(x, w, hw), reference, tol));
                 try (NDArray row = x.get("0:1"); NDArray rowRef = reference.get("0:1")) {
                     ops.add(compare("linear, 1 row", linear(row, w, hw), rowRef, tol));
                 }

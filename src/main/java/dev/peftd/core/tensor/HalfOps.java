@@ -165,34 +165,52 @@ public final class HalfOps {
 
     /**
      * {@code x·Wᵀ (+ b)} as transformers' half {@code nn.Linear}: x rounded to the half type, one rounding of the
-     * result. Several rows without gradient: the GEMM runs in float32 on the weight upcast for this call only, 4096
-     * rows at a time (exact products, float32 accumulation: the same values up to summation order), because on CPUs
-     * without avx512_bf16 the half GEMM is 2–8× slower; one row (a decode step) or an input that requires gradient
-     * (training, where autograd would keep every upcast weight for backward): the half GEMM itself. For one row the
-     * half GEMV is the faster one: a SmolLM2-135M decode step's linears took 72 ms in bfloat16, 299 ms upcast 4096
-     * rows at a time, 92 ms in float32 (2 threads; bandwidth-bound, and the upcast writes and rereads a float32
-     * copy) — provided OpenMP threads wait passively ({@link OpenMpWaitPolicy}: spinning, it was 2,742 ms).
+     * result. One row (a decode step) or an input that requires gradient (training, where autograd would keep every
+     * upcast weight for backward): the half GEMM itself. Several rows without gradient: the GEMM {@link HalfGemm}
+     * picks for the device, the half one where the device computes the half type natively, else a float32 GEMM on the
+     * weight upcast for this call only, 4096 rows at a time (exact products, float32 accumulation: the same values up
+     * to summation order), because without avx512_bf16 the half GEMM is 2–8× slower. For one row the half GEMV is the
+     * faster one even there: a SmolLM2-135M decode step's linears took 72 ms in bfloat16, 299 ms upcast 4096 rows at a
+     * time, 92 ms in float32 (2 threads, AVX2; bandwidth-bound, and the upcast writes and rereads a float32 copy) —
+     * provided OpenMP threads wait passively ({@link OpenMpWaitPolicy}: spinning, it was 2,742 ms).
      *
      * @param x    float32 {@code [..., in]}
      * @param bias half {@code [out]} or {@code null}
      * @return float32 {@code [..., out]}
      */
     public static NDArray linear(NDArray x, HalfTensor weight, HalfTensor bias) {
-        return bias == null ? call("linear", x, weight.array()) : call("linear_bias", x, weight.array(), bias.array());
+        return linear(x, weight, bias, HalfGemm.on(x.getDevice(), weight.type()));
+    }
+
+    /** {@link #linear} with the several-rows GEMM given: how a test compares the two on any machine. */
+    static NDArray linear(NDArray x, HalfTensor weight, HalfTensor bias, HalfGemm gemm) {
+        String method = (bias == null ? "linear" : "linear_bias") + suffix(gemm);
+        return bias == null ? call(method, x, weight.array()) : call(method, x, weight.array(), bias.array());
     }
 
     /**
      * The gradient of {@link #linear}'s input from its output's gradient, without autograd, rounded where autograd
      * through the half linear rounds: {@code g} to the half type (the backward of the output's float32 cast), the
-     * product {@code g·W} once (the half GEMM's output). Several rows: float32 products on the weight upcast 4,096
-     * rows at a time and {@code g} rounded a block at a time (the same values up to summation order; the half GEMM
-     * of a {@code [n, vocab]·[vocab, hidden]} head backward ran about 10× slower here).
+     * product {@code g·W} once (the half GEMM's output). Several rows: the GEMM {@link HalfGemm} picks; upcast, float32
+     * products on the weight upcast 4,096 rows at a time and {@code g} rounded a block at a time (the same values up
+     * to summation order; on an AVX2 CPU the half GEMM of a {@code [n, vocab]·[vocab, hidden]} head backward ran about
+     * 10× slower).
      *
      * @param g float32 {@code [..., out]}
      * @return float32 {@code [..., in]}
      */
     public static NDArray linearInputGradient(NDArray g, HalfTensor weight) {
-        return call("linear_input_grad", g, weight.array());
+        return linearInputGradient(g, weight, HalfGemm.on(g.getDevice(), weight.type()));
+    }
+
+    /** {@link #linearInputGradient} with the several-rows GEMM given. */
+    static NDArray linearInputGradient(NDArray g, HalfTensor weight, HalfGemm gemm) {
+        return call("linear_input_grad" + suffix(gemm), g, weight.array());
+    }
+
+    /** half-ops.pt names the native-GEMM variant of a linear method with this suffix. */
+    private static String suffix(HalfGemm gemm) {
+        return gemm == HalfGemm.NATIVE ? "_native" : "";
     }
 
     /** @param ids int64 {@code [B, T]} → float32 {@code [B, T, hidden]}, rows of the half table, exact */

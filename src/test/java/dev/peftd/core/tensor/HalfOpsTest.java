@@ -77,15 +77,16 @@ class HalfOpsTest {
 
     @Test
     void linearMatchesRoundedFloat32ArithmeticForOneRowAndMany() {
-        // one row runs the half GEMM, several rows the float32 GEMM on the upcast weight: both must be the
-        // correctly rounded half result, here exactly, because every product and sum is exact in float32
+        // one row runs the half GEMM, several rows the half GEMM or the float32 GEMM on the upcast weight: each must
+        // be the correctly rounded half result, here exactly, because every product and sum is exact in float32
         float[] w = {0.5f, -1.25f, 2f, 0.125f, 3f, -0.75f}; // [2, 3], exact in bf16
         try (NDArray wf = manager.create(w, new Shape(2, 3)); HalfTensor weight = HalfOps.cast(wf, HalfType.BFLOAT16);
                 NDArray bf = manager.create(new float[] {0.1f, -0.2f}); HalfTensor bias = HalfOps.cast(bf, HalfType.BFLOAT16)) {
             float[] x = {1.0f, 2.0f, 3.00390625f /* rounds to 3 in bf16 */, -1f, 0.5f, 4f};
             for (int rows : new int[] {1, 2}) {
+              for (HalfGemm gemm : HalfGemm.values()) {
                 try (NDArray in = manager.create(java.util.Arrays.copyOf(x, 3 * rows), new Shape(rows, 3));
-                        NDArray y = HalfOps.linear(in, weight, bias)) {
+                        NDArray y = HalfOps.linear(in, weight, bias, gemm)) {
                     assertEquals(DataType.FLOAT32, y.getDataType());
                     float[] out = y.toFloatArray();
                     for (int r = 0; r < rows; r++) {
@@ -95,10 +96,11 @@ class HalfOpsTest {
                                 sum += roundToBfloat16(x[r * 3 + i]) * w[o * 3 + i];
                             }
                             float expected = roundToBfloat16(sum + roundToBfloat16(o == 0 ? 0.1f : -0.2f));
-                            assertEquals(expected, out[r * 2 + o], 0f, rows + " rows, row " + r + " out " + o);
+                            assertEquals(expected, out[r * 2 + o], 0f, gemm + ", " + rows + " rows, row " + r + " out " + o);
                         }
                     }
                 }
+              }
             }
         }
     }
@@ -112,7 +114,8 @@ class HalfOpsTest {
                 NDArray x = scope.create(HalfOps.round(scope.randomNormal(new Shape(5, 24)), type).toFloatArray(),
                         new Shape(5, 24)); // [5, 24], half values in a plain (not inference-mode) array
                 NDArray g = scope.randomNormal(0, 1e-3f, new Shape(5, 9000), DataType.FLOAT32); // [5, 9000]
-                NDArray upcast = HalfOps.linear(x, weight, null); // no gradient: float32 GEMM on upcast blocks
+                NDArray upcast = HalfOps.linear(x, weight, null, HalfGemm.UPCAST); // float32 GEMM on upcast blocks
+                NDArray nativeGemm = HalfOps.linear(x, weight, null, HalfGemm.NATIVE); // no gradient, the half GEMM
                 x.setRequiresGradient(true);
                 float[] halfGemm;
                 float[] autogradInputGradient;
@@ -126,9 +129,12 @@ class HalfOpsTest {
                 } finally {
                     JniUtils.setGradMode(false);
                 }
-                float[] direct = HalfOps.linearInputGradient(g, weight).toFloatArray(); // [5, 24]
+                float[] direct = HalfOps.linearInputGradient(g, weight, HalfGemm.UPCAST).toFloatArray(); // [5, 24]
+                float[] directNative = HalfOps.linearInputGradient(g, weight, HalfGemm.NATIVE).toFloatArray(); // [5, 24]
                 assertWithinOneUlp(type, halfGemm, upcast.toFloatArray(), type + " logits");
+                assertArrayEquals(halfGemm, nativeGemm.toFloatArray(), type + " logits, native GEMM without gradient");
                 assertWithinOneUlp(type, autogradInputGradient, direct, type + " input gradient");
+                assertArrayEquals(autogradInputGradient, directNative, type + " input gradient, native GEMM");
                 try (NDArray row = g.get("0:1")) {
                     float[] oneRow = HalfOps.linearInputGradient(row, weight).toFloatArray(); // the half GEMM
                     assertWithinOneUlp(type, Arrays.copyOf(autogradInputGradient, 24), oneRow,
