@@ -3,6 +3,7 @@ package dev.peftd.bench;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.peftd.core.tensor.MallocPolicy;
 import dev.peftd.core.tensor.OpenMpWaitPolicy;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -29,10 +30,11 @@ public final class TrainBenchmark {
      * @param methods  each one of {@link TrainBenchmarkRun#METHODS}
      * @param modelDir the model to train, or {@code null} to make a random one of {@code shape} with the script
      * @param python   the Python with torch + transformers + peft that runs {@code script}
+     * @param dtype    the base's type on both stacks: {@code float32}, {@code bfloat16} or {@code float16}
      * @param xmx      the peftd children's heap, e.g. {@code 2g}
      */
     public record Settings(List<String> methods, String shape, Path modelDir, int steps, int batch, int seq, int threads,
-                           int r, int veraR, int rounds, String python, Path script, String xmx,
+                           int r, int veraR, String dtype, int rounds, String python, Path script, String xmx,
                            boolean skipActivations, boolean json) {
         public Settings {
             methods = List.copyOf(methods);
@@ -44,6 +46,13 @@ public final class TrainBenchmark {
      * returns it on free, so the resident set tracks live tensors (by default freed memory stays resident).
      */
     private static final Map<String, String> FREE_AT_ONCE = Map.of("MALLOC_MMAP_THRESHOLD_", "65536");
+    /**
+     * peftd's step-time and peak-memory runs get glibc's tunables as peftd's image sets them (Dockerfile {@code ENV},
+     * {@link MallocPolicy#SMALL_CACHES_OFF}), unless the caller's environment sets its own: the service as it ships.
+     * PEFT runs as its users run it, with glibc's defaults.
+     */
+    private static final Map<String, String> AS_SHIPPED = System.getenv(MallocPolicy.TUNABLES) != null ? Map.of()
+            : Map.of(MallocPolicy.TUNABLES, MallocPolicy.SMALL_CACHES_OFF);
     private static final List<String> PEFT_METHODS = List.of("lora", "lora_fa", "lora_plus", "vera");
 
     private TrainBenchmark() {
@@ -77,7 +86,7 @@ public final class TrainBenchmark {
         }
         List<String> common = List.of("--steps", Integer.toString(o.steps()), "--batch", Integer.toString(o.batch()),
                 "--seq", Integer.toString(o.seq()), "--threads", Integer.toString(o.threads()),
-                "--r", Integer.toString(o.r()), "--vera-r", Integer.toString(o.veraR()));
+                "--r", Integer.toString(o.r()), "--vera-r", Integer.toString(o.veraR()), "--dtype", o.dtype());
         Path modelDir;
         try {
             modelDir = o.modelDir() != null ? o.modelDir() : makeModel(python, script, o.shape(), err);
@@ -85,7 +94,11 @@ public final class TrainBenchmark {
             throw new BenchmarkException("bench model: " + e.getMessage());
         }
         out.printf(Locale.ROOT, "model %s, batch %d x %d, %d threads, %d steps per run (median of steps 2..n), "
-                + "median of %d round(s)%n", modelDir, o.batch(), o.seq(), o.threads(), o.steps(), o.rounds());
+                + "median of %d round(s), base in %s%n", modelDir, o.batch(), o.seq(), o.threads(), o.steps(), o.rounds(),
+                o.dtype());
+        out.printf(Locale.ROOT, "glibc: peftd %s, PEFT with its defaults%n", AS_SHIPPED.isEmpty()
+                ? "with this environment's " + MallocPolicy.TUNABLES
+                : MallocPolicy.TUNABLES + "=" + MallocPolicy.SMALL_CACHES_OFF + " as its image runs");
         out.printf(Locale.ROOT, "%-11s %12s %12s %7s %12s %12s %7s %12s %12s %12s %12s %7s%n", "method", "peftd s/step",
                 "PEFT s/step", "ratio", "peftd cpu-s", "PEFT cpu-s", "ratio", "peftd tok/s", "PEFT tok/s",
                 "peftd RSS", "PEFT RSS", "ratio");
@@ -100,7 +113,7 @@ public final class TrainBenchmark {
                 if (peftFirst && PEFT_METHODS.contains(method)) {
                     peftRuns.add(runChild(peftChild(python, script, "run", modelDir, method, common), Map.of(), err));
                 }
-                oursRuns.add(runChild(peftdChild(o, modelDir, method, common, false), Map.of(), err));
+                oursRuns.add(runChild(peftdChild(o, modelDir, method, common, false), AS_SHIPPED, err));
                 if (!peftFirst && PEFT_METHODS.contains(method)) {
                     peftRuns.add(runChild(peftChild(python, script, "run", modelDir, method, common), Map.of(), err));
                 }

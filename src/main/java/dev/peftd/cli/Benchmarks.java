@@ -8,6 +8,7 @@ import dev.peftd.bench.Threads;
 import dev.peftd.bench.TrainBenchmark;
 import dev.peftd.bench.TrainBenchmarkRun;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelDtype;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -43,12 +44,14 @@ final class Benchmarks {
 
     static final String TRAIN_HELP = """
             usage: bench train [--methods lora,lora_fa,lora_plus,vera,delta_lora] [--shape smollm2-135m | --model-dir DIR]
-                               [--steps N] [--batch B] [--seq T] [--threads N] [--r R] [--vera-r R] [--rounds N]
+                               [--steps N] [--batch B] [--seq T] [--threads N] [--r R] [--vera-r R] [--dtype D] [--rounds N]
                                [--python PATH] [--script tools/bench/train_bench.py] [--xmx SIZE] [--skip-activations] [--json]
               Trains each method with peftd and with PEFT + torch (the --python running --script) on the same
               random model and batches, each run in a fresh process, and prints step time, tokens/s, peak RSS and
               saved activations side by side (defaults: 6 steps, batch 4 x 256, 2 threads, r 16, VeRA r 256, 1 round;
-              --python: python3 on PATH, which needs torch, transformers and peft).""";
+              --python: python3 on PATH, which needs torch, transformers and peft; --dtype: the base's type on both
+              stacks, float32 (default), bfloat16 or float16). peftd runs with glibc's tunables as its image sets
+              them (GLIBC_TUNABLES, unless set), PEFT with glibc's defaults.""";
 
     static final String TRAIN_ONE_HELP = """
             usage: bench train-one --model DIR --method M [--steps N] [--batch B] [--seq T] [--threads N] [--r R]
@@ -133,7 +136,12 @@ final class Benchmarks {
 
     static int train(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("methods", "shape", "steps", "batch", "seq", "threads", "r",
-                "vera-r", "python", "script", "model-dir", "xmx", "rounds"), Set.of("json", "skip-activations"));
+                "vera-r", "python", "script", "model-dir", "xmx", "rounds", "dtype"), Set.of("json", "skip-activations"));
+        ModelDtype dtype = ModelArgument.dtype(o);
+        if (dtype == ModelDtype.AUTO) {
+            throw new UsageException("--dtype: bench train needs float32, bfloat16 or float16 (both stacks load the"
+                    + " same checkpoint in that type)");
+        }
         String python = o.has("python") ? o.required("python")
                 : TrainBenchmark.python3OnPath(System.getenv("PATH")).map(Path::toString).orElseThrow(() ->
                         new UsageException("--python is required: no python3 on PATH (give a Python with torch,"
@@ -142,7 +150,7 @@ final class Benchmarks {
                 List.of(o.string("methods", "lora,lora_fa,lora_plus,vera,delta_lora").split(",")),
                 o.string("shape", "smollm2-135m"), o.has("model-dir") ? Path.of(o.required("model-dir")) : null,
                 positive(o, "steps", 6), positive(o, "batch", 4), positive(o, "seq", 256), positive(o, "threads", 2),
-                positive(o, "r", 16), positive(o, "vera-r", 256), positive(o, "rounds", 1), python,
+                positive(o, "r", 16), positive(o, "vera-r", 256), dtype.externalName(), positive(o, "rounds", 1), python,
                 Path.of(o.string("script", "tools/bench/train_bench.py")), o.string("xmx", "2g"),
                 o.flag("skip-activations"), o.flag("json"));
         try {

@@ -107,4 +107,12 @@ class BenchmarksTest {
         GenerateCommandTest.assertUsageError(CliRun.of("bench", "train", "--python", "python3", "--steps", "-1"),
                 "--steps must be at least 1, got -1");
     }
+
+    @Test
+    void benchTrainTakesAFixedDtypeForBothStacks() {
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "train", "--python", "python3", "--dtype", "auto"),
+                "--dtype: bench train needs float32, bfloat16 or float16");
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "train", "--python", "python3", "--dtype", "bf17"),
+                "--dtype");
+    }
 }

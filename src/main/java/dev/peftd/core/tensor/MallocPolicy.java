@@ -24,7 +24,7 @@ import java.util.Optional;
 public final class MallocPolicy {
 
     static final String VARIABLE = "MALLOC_MMAP_THRESHOLD_";
-    static final String TUNABLES = "GLIBC_TUNABLES";
+    public static final String TUNABLES = "GLIBC_TUNABLES";
     /**
      * The glibc tunables peftd's image runs with (Dockerfile {@code ENV}): no per-thread cache and no fast bins for
      * small blocks, so that a small block freed goes straight back into the free block around it. Why: libtorch makes
