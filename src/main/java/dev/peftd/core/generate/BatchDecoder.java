@@ -99,40 +99,66 @@ public final class BatchDecoder implements AutoCloseable {
     }
 
     /**
-     * Queues a sequence; returns at once. {@code listener} hears each token on the loop's thread (keep it quick: the
-     * whole batch waits for it); if it throws, only this sequence ends and the future completes with that exception.
+     * One sequence to queue.
      *
      * @param hook          this sequence's adapter, or {@code null}; rows with the same hook share its group
+     * @param listener      hears each token on the loop's thread (keep it quick: the whole batch waits for it); if it
+     *                      throws, only this sequence ends and its future completes with that exception
      * @param stopRequested asked before each of this sequence's steps (first at admission); {@code true} ends it there
      *                      as if {@code maxTokens} had been reached
+     */
+    public record Submission(long[] promptIds, GenerationOptions options, LinearHook hook, TokenListener listener,
+                             BooleanSupplier stopRequested) {
+    }
+
+    /**
+     * Queues a sequence; returns at once.
+     *
      * @throws IllegalArgumentException a bad prompt; {@link CacheBudgetException} when it could never fit the cache
      */
     public CompletableFuture<GenerationResult> submit(long[] promptIds, GenerationOptions options, LinearHook hook,
                                                       TokenListener listener, BooleanSupplier stopRequested) {
-        ModelConfig config = model.config();
-        Generator.validatePrompt(promptIds, config);
-        Decoding decoding = new Decoding(promptIds, options, defaultStopIds, tokenizer, listener);
-        int positions = (int) Math.min((long) promptIds.length + options.maxTokens(), Generator.contextWindow(config));
-        if (positions > capacityPositions()) {
-            throw new CacheBudgetException(positions, capacityPositions());
-        }
-        Row row = new Row(promptIds.clone(), decoding, hook, stopRequested, positions);
+        return submitAll(List.of(new Submission(promptIds, options, hook, listener, stopRequested))).get(0);
+    }
+
+    /**
+     * Queues several sequences at once, in order: the loop sees all of them at its next admission, so (room allowing)
+     * they are prefilled in one pass and the batch's composition does not depend on thread timing. Every submission is
+     * checked before any is queued.
+     *
+     * @return one future per submission, in order
+     * @throws IllegalArgumentException a bad prompt; {@link CacheBudgetException} when one could never fit the cache
+     */
+    public List<CompletableFuture<GenerationResult>> submitAll(List<Submission> submissions) {
+        List<Row> rows = submissions.stream().map(this::row).toList();
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("this model is being unloaded");
             }
             if (loop == null) {
-                loop = new Thread(this::run, "peftd-batch-" + config.architecture());
+                loop = new Thread(this::run, "peftd-batch-" + model.config().architecture());
                 loop.setDaemon(true);
                 loop.start();
             }
-            waiting.add(row);
+            waiting.addAll(rows);
             work.signal();
         } finally {
             lock.unlock();
         }
-        return row.future;
+        return rows.stream().map(row -> row.future).toList();
+    }
+
+    private Row row(Submission s) {
+        ModelConfig config = model.config();
+        Generator.validatePrompt(s.promptIds(), config);
+        Decoding decoding = new Decoding(s.promptIds(), s.options(), defaultStopIds, tokenizer, s.listener());
+        int positions = (int) Math.min((long) s.promptIds().length + s.options().maxTokens(),
+                Generator.contextWindow(config));
+        if (positions > capacityPositions()) {
+            throw new CacheBudgetException(positions, capacityPositions());
+        }
+        return new Row(s.promptIds().clone(), decoding, s.hook(), s.stopRequested(), positions);
     }
 
     /**

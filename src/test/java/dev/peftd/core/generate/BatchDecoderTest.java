@@ -1,6 +1,7 @@
 package dev.peftd.core.generate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
@@ -220,15 +221,35 @@ class BatchDecoderTest {
     private static List<GenerationResult> generateBatched(CausalLm model, Tokenizer tokenizer, List<Request> requests)
             throws Exception {
         try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
-            List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
-            for (Request r : requests) {
-                futures.add(decoder.submit(r.prompt, r.options, r.hook, TokenListener.NONE, () -> false));
-            }
+            // all queued at once: the same batch compositions on every run, whatever the threads' timing (a row's
+            // GEMM result may depend on the batch size, and this method's caller compares two runs bit for bit)
+            List<CompletableFuture<GenerationResult>> futures = decoder.submitAll(requests.stream()
+                    .map(r -> new BatchDecoder.Submission(r.prompt, r.options, r.hook, TokenListener.NONE, () -> false))
+                    .toList());
             List<GenerationResult> results = new ArrayList<>();
             for (CompletableFuture<GenerationResult> f : futures) {
                 results.add(f.get(60, TimeUnit.SECONDS));
             }
             return results;
+        }
+    }
+
+    /** A batch of submissions is checked whole before any of it is queued: a bad prompt anywhere queues nothing. */
+    @Test
+    void submitAllQueuesNothingWhenAnySubmissionIsBad() throws Exception {
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             BatchDecoder decoder = new BatchDecoder(model, null, new long[0], ROOMY, BatchObserver.NONE)) {
+            GenerationOptions options = GenerationOptions.greedy(4).withStopTokenIds(-1);
+            BatchDecoder.Submission good = new BatchDecoder.Submission(new long[] {1, 5, 9}, options, null,
+                    TokenListener.NONE, () -> false);
+            BatchDecoder.Submission empty = new BatchDecoder.Submission(new long[0], options, null,
+                    TokenListener.NONE, () -> false);
+            assertThrows(IllegalArgumentException.class, () -> decoder.submitAll(List.of(good, empty)));
+            assertThat(decoder.cache()).as("the loop never started: nothing was queued").isNull();
+            List<CompletableFuture<GenerationResult>> futures = decoder.submitAll(List.of(good, good));
+            assertThat(futures).hasSize(2);
+            assertThat(futures.get(0).get(60, TimeUnit.SECONDS).generatedIds())
+                    .containsExactly(futures.get(1).get(60, TimeUnit.SECONDS).generatedIds());
         }
     }
 
