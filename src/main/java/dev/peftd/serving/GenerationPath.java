@@ -8,6 +8,8 @@ import dev.peftd.core.generate.TokenLogprob;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.UUID;
@@ -151,16 +153,7 @@ final class GenerationPath {
         try (ServingEngine.Session session = engine.open(model, endpoint)) {
             List<Prompt> prompts = exchange.prompts(session);
             List<CompletableFuture<List<TokenLogprob>>> scorings = score(session, prompts);
-            List<List<CompletableFuture<GenerationResult>>> runs = new ArrayList<>();
-            for (Prompt prompt : prompts) {
-                List<CompletableFuture<GenerationResult>> candidates = new ArrayList<>();
-                for (int j = 0; j < prompt.candidates(); j++) {
-                    candidates.add(prompt.generates() ? start(session, prompt.ids(), prompt.options(j), TokenListener.NONE)
-                            : CompletableFuture.completedFuture(null));
-                }
-                runs.add(candidates);
-            }
-            List<Outcome> outcomes = awaitAll(session, prompts, scorings, runs);
+            List<Outcome> outcomes = awaitAll(session, prompts, scorings, startTogether(session, prompts));
             return exchange.answer(reply, outcomes, usage(outcomes));
         }
     }
@@ -226,6 +219,37 @@ final class GenerationPath {
         if (usage != null) {
             serial.accept(usage);
         }
+    }
+
+    /**
+     * Starts every candidate of every prompt that generates, all queued at once so that the model's batch admits them
+     * together, and returns at once: per prompt, its candidates' futures (one completed with {@code null} per candidate
+     * of a prompt that only scores). A refused prompt queues none of them; every future then fails with the refusal.
+     */
+    private static List<List<CompletableFuture<GenerationResult>>> startTogether(ServingEngine.Session session,
+                                                                                 List<Prompt> prompts) {
+        List<ServingEngine.Generation> generations = new ArrayList<>();
+        for (Prompt prompt : prompts) {
+            for (int j = 0; prompt.generates() && j < prompt.candidates(); j++) {
+                generations.add(new ServingEngine.Generation(prompt.ids(), prompt.options(j), TokenListener.NONE));
+            }
+        }
+        List<CompletableFuture<GenerationResult>> started;
+        try {
+            started = generations.isEmpty() ? List.of() : session.submitAll(generations);
+        } catch (RuntimeException e) {   // a refused prompt: awaited like any failure
+            started = Collections.nCopies(generations.size(), CompletableFuture.failedFuture(e));
+        }
+        Iterator<CompletableFuture<GenerationResult>> next = started.iterator();
+        List<List<CompletableFuture<GenerationResult>>> runs = new ArrayList<>(prompts.size());
+        for (Prompt prompt : prompts) {
+            List<CompletableFuture<GenerationResult>> candidates = new ArrayList<>(prompt.candidates());
+            for (int j = 0; j < prompt.candidates(); j++) {
+                candidates.add(prompt.generates() ? next.next() : CompletableFuture.completedFuture(null));
+            }
+            runs.add(candidates);
+        }
+        return runs;
     }
 
     /**

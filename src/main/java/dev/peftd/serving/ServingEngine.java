@@ -108,6 +108,10 @@ final class ServingEngine implements AutoCloseable {
     }
 
     /** One request's view of its model; close it when the response is written. */
+    /** One sequence a session generates: its prompt, options and the listener that hears its tokens. */
+    public record Generation(long[] promptIds, GenerationOptions options, TokenListener listener) {
+    }
+
     public final class Session implements AutoCloseable {
         private final ServedModel model;
         private final Leased.Lease<LoadedBase> base;
@@ -192,36 +196,74 @@ final class ServingEngine implements AutoCloseable {
          */
         public CompletableFuture<GenerationResult> submit(long[] promptIds, GenerationOptions options,
                                                           TokenListener listener) {
-            long start = System.nanoTime();
-            boolean[] first = {true};
-            TokenListener timed = token -> {
-                if (first[0]) {
-                    first[0] = false;
+            return submitAll(List.of(new Generation(promptIds, options, listener))).get(0);
+        }
+
+        /**
+         * {@link #submit} for several sequences at once: the batch's loop admits them together (room allowing, one
+         * prefill), and all are checked before any is queued.
+         *
+         * @return one future per generation, in order
+         * @throws IllegalArgumentException any bad prompt, or one (with its max tokens) larger than the whole KV cache
+         */
+        public List<CompletableFuture<GenerationResult>> submitAll(List<Generation> generations) {
+            List<Watch> watches = generations.stream().map(g -> new Watch(g.listener())).toList();
+            List<BatchDecoder.Submission> submissions = new ArrayList<>(generations.size());
+            for (int i = 0; i < generations.size(); i++) {
+                Generation g = generations.get(i);
+                submissions.add(new BatchDecoder.Submission(g.promptIds(), g.options(), hook(), watches.get(i)::onToken,
+                        watches.get(i)::stopRequested));
+            }
+            List<CompletableFuture<GenerationResult>> futures = base().decoder().submitAll(submissions);
+            List<CompletableFuture<GenerationResult>> watched = new ArrayList<>(futures.size());
+            for (int i = 0; i < futures.size(); i++) {
+                generating.incrementAndGet();
+                watched.add(futures.get(i).whenComplete(watches.get(i)::completed));
+            }
+            return watched;
+        }
+
+        /**
+         * One sequence's meters and stop conditions: its time to first token, the request timeout counted from its
+         * admission, the session's cancellation, and how it ended.
+         */
+        private final class Watch {
+            private final long start = System.nanoTime();
+            private final TokenListener listener;
+            private boolean first = true;
+            private long deadline;           // 0 until admission
+            private volatile boolean timedOut;
+
+            Watch(TokenListener listener) {
+                this.listener = listener;
+            }
+
+            void onToken(GeneratedToken token) {
+                if (first) {
+                    first = false;
                     meters.timeToFirstToken(model.mode(), System.nanoTime() - start);
                 }
                 listener.onToken(token);
-            };
-            long[] deadline = {0};
-            boolean[] timedOut = {false};
-            BooleanSupplier stop = () -> {
-                if (deadline[0] == 0) {
-                    deadline[0] = System.nanoTime() + requestTimeoutNanos; // first asked at admission
+            }
+
+            boolean stopRequested() {
+                if (deadline == 0) {
+                    deadline = System.nanoTime() + requestTimeoutNanos; // first asked at admission
                 }
-                return cancelled || (timedOut[0] = System.nanoTime() - deadline[0] > 0);
-            };
-            CompletableFuture<GenerationResult> future = base().decoder().submit(promptIds, options, hook(), timed, stop);
-            generating.incrementAndGet();
-            return future.whenComplete((result, error) -> {
+                return cancelled || (timedOut = System.nanoTime() - deadline > 0);
+            }
+
+            void completed(GenerationResult result, Throwable error) {
                 generating.decrementAndGet();
                 if (result != null) {
                     meters.tokensGenerated(model.mode(), result.generatedIds().length);
                 }
                 if (error instanceof ClientGoneException || cancelled) {
                     meters.generationStopped("client_gone");
-                } else if (timedOut[0]) {
+                } else if (timedOut) {
                     meters.generationStopped("timeout");
                 }
-            });
+            }
         }
 
         /** One sequence per forward pass, as before batching: only for the benchmark's comparison. */

@@ -104,6 +104,21 @@ class BatchedServingTest {
         }
     }
 
+    /** A list of prompts (an evaluation harness's batch) is queued whole: its prompts are prefilled in one pass. */
+    @Test
+    void aRequestsPromptsArePrefilledTogetherInOnePass() throws Exception {
+        try (ServingFixtures serving = new ServingFixtures()) {
+            ServedModel model = ServingFixtures.base("tiny-llama");
+            List<String> prompts = List.of("the quick brown fox", "Once upon a time", "First Citizen:", "Hello there",
+                    "A", "In a small village");
+            CompletionResponse answer = serving.completions.complete(model, CompletionRequest.of(model.name(), prompts, 5));
+            assertThat(answer.choices()).hasSize(prompts.size());
+            var prefills = serving.registry.find("peftd.serving.batch.rows").tag("phase", "prefill").summary();
+            assertThat(prefills.count()).as("forward passes that prefilled prompts").isEqualTo(1);
+            assertThat(prefills.max()).isEqualTo(prompts.size());
+        }
+    }
+
     @Test
     void aRequestLargerThanTheWholeKvCacheIsRefusedAndSmallerOnesWaitForRoom() throws Exception {
         CausalLm probe = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
