@@ -202,7 +202,7 @@ final class GenerationPath {
             for (int j = 0; j < prompt.candidates(); j++) {
                 int candidate = j;
                 CompletableFuture<GenerationResult> run = !prompt.generates() ? CompletableFuture.completedFuture(null)
-                        : start(session, prompt.ids(), prompt.options(j), token -> {
+                        : startStreamed(session, prompt.ids(), prompt.options(j), token -> {
                             if (!token.text().isEmpty() || token.logprob() != null) {
                                 serial.accept(exchange.piece(reply, promptIndex, candidate, token));
                             }
@@ -253,20 +253,13 @@ final class GenerationPath {
     }
 
     /**
-     * Starts one generation and returns at once; it runs as a row of the model's batch. A listener that only collects
-     * ({@link TokenListener#NONE}) is submitted as is: it runs on the model's loop thread, which must never block. A
-     * stream's listener writes to the client's socket, which may block, so that generation is driven from a thread of
-     * its own through the session's blocking {@code generate} (which hands it the tokens the loop queues for it).
+     * Starts one streamed candidate and returns at once. Its listener writes to the client's socket, which may block,
+     * and the model's loop thread must never block, so the generation is driven from a thread of its own through the
+     * session's blocking {@code generate} (which hands it the tokens the loop queues for it). Non-streamed candidates
+     * are queued together instead ({@link #startTogether}).
      */
-    private static CompletableFuture<GenerationResult> start(ServingEngine.Session session, long[] ids,
-                                                             GenerationOptions options, TokenListener listener) {
-        if (listener == TokenListener.NONE) {
-            try {
-                return session.submit(ids, options, listener);
-            } catch (RuntimeException e) {   // a refused prompt: awaited with the others, so none is left running
-                return CompletableFuture.failedFuture(e);
-            }
-        }
+    private static CompletableFuture<GenerationResult> startStreamed(ServingEngine.Session session, long[] ids,
+                                                                     GenerationOptions options, TokenListener listener) {
         return CompletableFuture.supplyAsync(() -> session.generate(ids, options, listener), CANDIDATES);
     }
 

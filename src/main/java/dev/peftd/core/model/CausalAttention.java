@@ -46,7 +46,7 @@ public final class CausalAttention {
             NDArray context = precision.half() == null
                     ? FusedOps.causalAttention(q, repeatKv(k, groups), repeatKv(v, groups))
                     : HalfOps.causalAttention(q, repeatKv(k, groups), repeatKv(v, groups), precision.half()); // [B, heads, T, headDim]
-            return context.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
+            return mergeHeads(context); // [B, T, heads·headDim]
         }
         if (mask == null && precision.half() != null) { // one query: every cached key is visible, no mask needed
             return mergeHeads(HalfOps.attention(q, repeatKv(k, groups), repeatKv(v, groups), precision.half()));
@@ -61,8 +61,7 @@ public final class CausalAttention {
                     .reshape(batch, kvHeads, groups * length, keys);
         }
         NDArray context = precision.round(scores.softmax(3).matMul(v)); // [B, kvHeads, groups·T, headDim]
-        return context.reshape(batch, heads, length, headDim).transpose(0, 2, 1, 3)
-                .reshape(batch, length, heads * headDim); // [B, T, heads·headDim]
+        return mergeHeads(context.reshape(batch, heads, length, headDim)); // [B, T, heads·headDim]
     }
 
     /** {@code [B, heads, T, headDim] → [B, T, heads·headDim]}: an attention's context as the output projection takes it. */

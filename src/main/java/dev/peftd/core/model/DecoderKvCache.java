@@ -129,7 +129,7 @@ public final class DecoderKvCache implements KvCache, ForwardKv {
         long total = 0;
         for (int layer = 0; layer < keys.length; layer++) {
             total += half == null ? (keys[layer] == null ? 0 : (keys[layer].size() + values[layer].size()) * Float.BYTES)
-                    : (halfKeys[layer] == null ? 0 : HalfOps.bytes(halfKeys[layer]) + HalfOps.bytes(halfValues[layer]));
+                    : (halfKeys[layer] == null ? 0 : halfKeys[layer].bytes() + halfValues[layer].bytes());
         }
         return total;
     }

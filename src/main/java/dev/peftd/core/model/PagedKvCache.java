@@ -164,7 +164,7 @@ public final class PagedKvCache implements AutoCloseable {
         long total = 0;
         for (int layer = 0; layer < layerCount(); layer++) {
             total += half == null ? (keys[layer].size() + values[layer].size()) * Float.BYTES
-                    : HalfOps.bytes(halfKeys[layer]) + HalfOps.bytes(halfValues[layer]);
+                    : halfKeys[layer].bytes() + halfValues[layer].bytes();
         }
         return total;
     }

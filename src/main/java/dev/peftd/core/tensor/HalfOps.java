@@ -341,9 +341,7 @@ public final class HalfOps {
      */
     public static Appended append(HalfTensor keys, HalfTensor values, NDArray k, NDArray v, HalfType type,
             NDManager owner) {
-        NDArray cachedKeys = keys == null ? like(type) : keys.array();
-        NDArray cachedValues = values == null ? like(type) : values.array();
-        NDList out = Module.OPS.callAll("kv_append", k, v, cachedKeys, cachedValues); // outputs in k's manager
+        NDList out = Module.OPS.callAll("kv_append", k, v, cachedOrType(keys, type), cachedOrType(values, type)); // in k's manager
         return new Appended(kept(out.get(0), type, owner), kept(out.get(1), type, owner), out.get(2), out.get(3));
     }
 
@@ -366,20 +364,19 @@ public final class HalfOps {
      */
     public static Attended appendAndAttend(HalfTensor keys, HalfTensor values, NDArray q, NDArray k, NDArray v,
             HalfType type, NDManager owner) {
-        NDArray cachedKeys = keys == null ? like(type) : keys.array();
-        NDArray cachedValues = values == null ? like(type) : values.array();
-        NDList out = Module.OPS.callAll("kv_append_attention", q, k, v, cachedKeys, cachedValues); // in q's manager
+        NDList out = Module.OPS.callAll("kv_append_attention", q, k, v, cachedOrType(keys, type),
+                cachedOrType(values, type)); // in q's manager
         return new Attended(kept(out.get(0), type, owner), kept(out.get(1), type, owner), out.get(2));
+    }
+
+    /** The cached half tensor, or before the first call the dtype carrier (kv_append's "nothing cached yet"). */
+    private static NDArray cachedOrType(HalfTensor cached, HalfType type) {
+        return cached == null ? like(type) : cached.array();
     }
 
     private static HalfTensor kept(NDArray half, HalfType type, NDManager owner) {
         NDScope.unregister(half);
         half.attach(owner);
         return new HalfTensor(half, type);
-    }
-
-    /** Bytes a half tensor's storage holds: two per element. */
-    public static long bytes(HalfTensor w) {
-        return w.size() * 2;
     }
 }

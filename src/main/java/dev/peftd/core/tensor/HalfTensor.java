@@ -42,6 +42,11 @@ public final class HalfTensor implements AutoCloseable {
         return array.getShape().size();
     }
 
+    /** Bytes the storage holds: two per element, whichever half type. */
+    public long bytes() {
+        return size() * 2;
+    }
+
     public Device device() {
         return array.getDevice();
     }

@@ -98,11 +98,11 @@ public final class MallocPolicy {
     static String describe(Map<String, String> env) {
         String own = env.get(VARIABLE);
         if (own != null && !own.isBlank()) {
-            return "MALLOC_MMAP_THRESHOLD_=" + own + " (the operator's, fixed)";
+            return VARIABLE + "=" + own + " (the operator's, fixed)";
         }
-        String tunables = env.getOrDefault("GLIBC_TUNABLES", "");
+        String tunables = env.getOrDefault(TUNABLES, "");
         if (tunables.contains("glibc.malloc.mmap_threshold")) {
-            return "GLIBC_TUNABLES " + tunables + " (the operator's)";
+            return TUNABLES + " " + tunables + " (the operator's)";
         }
         if (glibc().isEmpty()) {
             return "the C library's default (not glibc)";

@@ -224,49 +224,59 @@ public final class SafetensorsFile implements AutoCloseable {
      * (never shrunk) to the largest chunk asked for.
      */
     private static final class ChunkBuffers {
-        private com.sun.jna.Memory rawMemory;
-        private com.sun.jna.Memory floatMemory;
-        private ByteBuffer raw;
-        private ByteBuffer floats;
+        private final NativeBuffer raw = new NativeBuffer(ByteOrder.LITTLE_ENDIAN); // the file's bytes
+        private final NativeBuffer floats = new NativeBuffer(ByteOrder.nativeOrder()); // widened for DJL
 
         ByteBuffer raw(int bytes) {
-            if (raw == null || raw.capacity() < bytes) {
-                close(rawMemory);
-                rawMemory = new com.sun.jna.Memory(Math.max(1, bytes));
-                raw = rawMemory.getByteBuffer(0, rawMemory.size()); // a direct view of memory freed by free()
-            }
-            raw.clear();
-            return raw.order(ByteOrder.LITTLE_ENDIAN);
+            return raw.atLeast(bytes);
         }
 
         ByteBuffer floats(int bytes) {
-            if (floats == null || floats.capacity() < bytes) {
-                close(floatMemory);
-                floatMemory = new com.sun.jna.Memory(Math.max(1, bytes));
-                floats = floatMemory.getByteBuffer(0, floatMemory.size());
-            }
-            floats.clear();
-            return floats.order(ByteOrder.nativeOrder());
+            return floats.atLeast(bytes);
         }
 
         long bytes() {
-            return (rawMemory == null ? 0 : rawMemory.size()) + (floatMemory == null ? 0 : floatMemory.size());
+            return raw.bytes() + floats.bytes();
         }
 
-        /** Frees both buffers; the views must not be used after this (the next load allocates new ones). */
+        /** Frees both buffers; their views must not be used after this (the next load allocates new ones). */
         void free() {
-            close(rawMemory);
-            close(floatMemory);
-            rawMemory = null;
-            floatMemory = null;
-            raw = null;
-            floats = null;
+            raw.free();
+            floats.free();
+        }
+    }
+
+    /** One native block and a direct view of it in a fixed byte order, grown on demand and freed explicitly. */
+    private static final class NativeBuffer {
+        private final ByteOrder order;
+        private com.sun.jna.Memory memory;
+        private ByteBuffer view;
+
+        NativeBuffer(ByteOrder order) {
+            this.order = order;
         }
 
-        private static void close(com.sun.jna.Memory memory) {
+        /** A cleared view of at least {@code bytes} bytes. */
+        ByteBuffer atLeast(int bytes) {
+            if (view == null || view.capacity() < bytes) {
+                free();
+                memory = new com.sun.jna.Memory(Math.max(1, bytes));
+                view = memory.getByteBuffer(0, memory.size()); // a direct view of memory that free() releases
+            }
+            view.clear();
+            return view.order(order);
+        }
+
+        long bytes() {
+            return memory == null ? 0 : memory.size();
+        }
+
+        void free() {
             if (memory != null) {
                 memory.close();
             }
+            memory = null;
+            view = null;
         }
     }
 

@@ -200,7 +200,7 @@ class HalfOpsTest {
                 HalfTensor keyPages = HalfOps.zeros(scope, new Shape(6, 4), type); // [N, H·D], H = D = 2
                 HalfTensor valuePages = HalfOps.zeros(scope, new Shape(6, 4), type);
                 assertEquals(new Shape(6, 4), keyPages.shape());
-                assertEquals(48, HalfOps.bytes(keyPages), "2 bytes a value");
+                assertEquals(48, keyPages.bytes(), "2 bytes a value");
                 assertArrayEquals(new float[24], HalfOps.widen(keyPages).toFloatArray(), 0f, "zeros, not garbage");
 
                 // [B = 2, H = 2, T = 1, D = 2]: not half values, so each write rounds
@@ -247,7 +247,7 @@ class HalfOpsTest {
                 assertArrayEquals(HalfOps.round(k1, type).toFloatArray(), first.allKeys().toFloatArray(), 0f);
                 HalfOps.Appended second = HalfOps.append(first.keys(), first.values(), k2, v2, type, owner);
                 assertEquals(new Shape(1, 2, 3, 3), second.keys().shape());
-                assertEquals(36, HalfOps.bytes(second.values()));
+                assertEquals(36, second.values().bytes());
                 assertArrayEquals(HalfOps.round(k1, type).concat(HalfOps.round(k2, type), 2).toFloatArray(),
                         second.allKeys().toFloatArray(), 0f, type + ": the cached keys, then the new");
                 assertArrayEquals(HalfOps.round(v1, type).concat(HalfOps.round(v2, type), 2).toFloatArray(),
