@@ -51,6 +51,18 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
   causal_attention(q, k, v, like)  SDPA(is_causal=True) in the half dtype, as transformers' sdpa attention
   attention(q, k, v, like)         SDPA without a mask (a decode step: one query sees every cached key)
 
+A Llama-style block (Llama, Mistral, Qwen2) without adapters, in two calls instead of one per op: the same methods
+as above, called in the same order inside the module, so the same values bit for bit, without a native call (and a
+float32 round trip of the activations through Java) per op. A decode step's ops are tiny and its time goes to the
+calls. `native` is an int64 0-d: 1 = the linears' *_native variants, 0 = the plain ones (Java's HalfGemm choice);
+a bias that does not exist is an empty float32 tensor; `dims` is int64 [heads, kv_heads, head_dim].
+  llama_attention_input(h, norm, eps, wq, bq, wk, bk, wv, bv, cos, sin, dims, native)  the block's first half up
+                          to the attention: rms_norm, the q/k/v linears, heads split ([B, T, n*D] -> [B, n, T, D]) and
+                          rope on q and k: (q, k, v) float32 [B, heads, T, D], [B, kv_heads, T, D] x2
+  llama_attention_output(h, context, wo, bo, norm, eps, wg, bg, wu, bu, wd, bd, native)  the rest after the
+                          attention's context [B, T, heads*D]: h + o(context), then h + down(silu(gate(x)) * up(x))
+                          on x = rms_norm(h): float32 [B, T, hidden]
+
 KV cache of a half model (its k/v projection and rope outputs are half values already, so storing them in the half
 dtype loses nothing; reads give them back widened, exactly):
   zeros(shape, code)      a half tensor of zeros on shape's device (shape: int64 1-d): a paged cache's storage
@@ -73,7 +85,7 @@ The archive holds TorchScript source only; saved by torch 2.13, it loads in DJL'
 """
 import math
 import pathlib
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -166,11 +178,19 @@ class HalfOps(torch.nn.Module):
 
     @torch.jit.export
     def linear_native(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return F.linear(x.to(w.dtype), w).float()
+        return self._native_linear(x.to(w.dtype), w, None).float()
 
     @torch.jit.export
     def linear_bias_native(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return F.linear(x.to(w.dtype), w, b).float()
+        return self._native_linear(x.to(w.dtype), w, b).float()
+
+    def _native_linear(self, x: torch.Tensor, w: torch.Tensor, b: Optional[torch.Tensor]) -> torch.Tensor:
+        # bf16 on a CPU without gradient: oneDNN's bf16 matmul directly. F.linear reaches the same kernel for several
+        # rows, but for one row (a decode step) libtorch 2.7.1 takes its own GEMV, 1.2-2.3x slower on SmolLM2's
+        # shapes with avx512_bf16 (docs/djl-notes.md). The op has no autograd formula, hence the grad condition.
+        if w.dtype == torch.bfloat16 and w.device.type == "cpu" and not (torch.is_grad_enabled() and x.requires_grad):
+            return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
+        return F.linear(x, w, b)
 
     @torch.jit.export
     def linear_input_grad_native(self, g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -287,6 +307,40 @@ class HalfOps(torch.nn.Module):
             rv = values.repeat_interleave(groups, 1)
         context = F.scaled_dot_product_attention(q.to(kc.dtype), rk, rv).float()
         return keys, values, context
+
+
+    def _any_linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, native: bool) -> torch.Tensor:
+        if native:
+            return self.linear_native(x, w) if b.numel() == 0 else self.linear_bias_native(x, w, b)
+        return self.linear(x, w) if b.numel() == 0 else self.linear_bias(x, w, b)
+
+    def _heads(self, x: torch.Tensor, n: int, d: int) -> torch.Tensor:
+        # [B, T, n*D] -> [B, n, T, D], as LlamaDecoderLayer's heads()
+        return x.reshape(x.size(0), x.size(1), n, d).transpose(1, 2)
+
+    @torch.jit.export
+    def llama_attention_input(self, h: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor, wq: torch.Tensor,
+                              bq: torch.Tensor, wk: torch.Tensor, bk: torch.Tensor, wv: torch.Tensor,
+                              bv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, dims: torch.Tensor,
+                              native: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        d: List[int] = dims.tolist()
+        nat = bool(native.item())
+        x = self.rms_norm(h, norm, eps)
+        q = self.rope(self._heads(self._any_linear(x, wq, bq, nat), d[0], d[2]), cos, sin, norm)
+        k = self.rope(self._heads(self._any_linear(x, wk, bk, nat), d[1], d[2]), cos, sin, norm)
+        v = self._heads(self._any_linear(x, wv, bv, nat), d[1], d[2])
+        return q, k, v
+
+    @torch.jit.export
+    def llama_attention_output(self, h: torch.Tensor, context: torch.Tensor, wo: torch.Tensor, bo: torch.Tensor,
+                               norm: torch.Tensor, eps: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor,
+                               wu: torch.Tensor, bu: torch.Tensor, wd: torch.Tensor, bd: torch.Tensor,
+                               native: torch.Tensor) -> torch.Tensor:
+        nat = bool(native.item())
+        h = self.add(h, self._any_linear(context, wo, bo, nat), norm)
+        x = self.rms_norm(h, norm, eps)
+        gated = self.silu_mul(self._any_linear(x, wg, bg, nat), self._any_linear(x, wu, bu, nat), norm)
+        return self.add(h, self._any_linear(gated, wd, bd, nat), norm)
 
 
 def main():

@@ -18,6 +18,18 @@ public final class GatedMlp {
         this.down = down;
     }
 
+    public LinearLayer gate() {
+        return gate;
+    }
+
+    public LinearLayer up() {
+        return up;
+    }
+
+    public LinearLayer down() {
+        return down;
+    }
+
     /** @param x {@code [B, T, hidden]} → {@code [B, T, hidden]} */
     public NDArray forward(NDArray x, LinearHook hook) {
         NDArray g = gate.forward(x, hook); // [B, T, intermediate]

@@ -110,6 +110,11 @@ public final class LinearLayer implements Linear {
         }
     }
 
+    /** The half weight and bias, as {@link HalfOps}' fused block methods take them, or {@code null} in float32. */
+    public HalfOps.Linear half() {
+        return halfWeight == null ? null : new HalfOps.Linear(halfWeight, halfBias);
+    }
+
     @Override
     public boolean hasBias() {
         return halfWeight != null ? halfBias != null : bias != null;

@@ -30,6 +30,11 @@ public final class RmsNorm {
         this.eps = eps;
     }
 
+    /** The half weight {@code [hidden]}, or {@code null} in float32. */
+    public HalfTensor half() {
+        return halfWeight;
+    }
+
     /** @param x {@code [..., hidden]} → same shape */
     public NDArray forward(NDArray x) {
         if (halfWeight != null) {

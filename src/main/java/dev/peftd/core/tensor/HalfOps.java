@@ -44,6 +44,9 @@ public final class HalfOps {
         private static final TorchScriptModule OPS = new TorchScriptModule(HalfOps.class, RESOURCE);
         private static final Map<HalfType, NDArray> CODES = new EnumMap<>(HalfType.class);
         private static final Map<HalfType, NDArray> CARRIERS = new EnumMap<>(HalfType.class);
+        private static final NDArray ZERO = OPS.constant(0);
+        private static final NDArray ONE = OPS.constant(1);
+        private static final NDArray NO_BIAS = OPS.emptyConstant();
 
         static {
             for (HalfType type : HalfType.values()) {
@@ -280,6 +283,62 @@ public final class HalfOps {
     /** SDPA without a mask in the half type: a decode step, whose one query sees every cached key. */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, HalfType type) {
         return call("attention", q, k, v, like(type));
+    }
+
+    // ---- a Llama-style block without adapters, in two calls ----
+
+    /** A half linear's weight {@code [out, in]} and bias {@code [out]} ({@code null}: none), as a fused block takes it. */
+    public record Linear(HalfTensor weight, HalfTensor bias) {
+    }
+
+    /**
+     * A Llama-style block's (Llama, Mistral, Qwen2) half weights, for {@link #attentionInput} and
+     * {@link #attentionOutput}: its norms, linears, and {@code dims}, int64 {@code [heads, kvHeads, headDim]}.
+     *
+     * @param eps 0-d float32 (a cached constant: djl-notes.md pitfall 1)
+     */
+    public record LlamaBlock(HalfTensor inputNorm, Linear q, Linear k, Linear v, Linear o, HalfTensor postAttentionNorm,
+            Linear gate, Linear up, Linear down, NDArray eps, NDArray dims) {
+    }
+
+    /**
+     * The block's ops before the attention, {@link #rmsNorm}, the q/k/v {@link #linear}s, the heads split and
+     * {@link #rope} on q and k, in one call that runs the same module methods in the same order: the same values bit
+     * for bit, without a native call per op (a decode step's ops are tiny; its time went to the calls).
+     *
+     * @param h   float32 {@code [B, T, hidden]}
+     * @param cos float32 {@code [T, headDim]} or {@code [B, 1, T, headDim]}, as {@code sin}
+     * @return float32 q {@code [B, heads, T, headDim]}, k and v {@code [B, kvHeads, T, headDim]}
+     */
+    public static NDList attentionInput(NDArray h, LlamaBlock block, NDArray cos, NDArray sin) {
+        return Module.OPS.callAll("llama_attention_input", h, block.inputNorm().array(), block.eps(),
+                block.q().weight().array(), bias(block.q()), block.k().weight().array(), bias(block.k()),
+                block.v().weight().array(), bias(block.v()), cos, sin, block.dims(), gemmCode(h, block.q()));
+    }
+
+    /**
+     * The block's ops after the attention, in one call as {@link #attentionInput}: {@code h + o(context)}, then
+     * {@code h + down(silu(gate(x))·up(x))} on {@code x = rmsNorm(h)}, each op rounded as the op-by-op path rounds.
+     *
+     * @param h       float32 {@code [B, T, hidden]}, the block's input
+     * @param context float32 {@code [B, T, heads·headDim]}
+     * @return float32 {@code [B, T, hidden]}
+     */
+    public static NDArray attentionOutput(NDArray h, NDArray context, LlamaBlock block) {
+        return call("llama_attention_output", h, context, block.o().weight().array(), bias(block.o()),
+                block.postAttentionNorm().array(), block.eps(), block.gate().weight().array(), bias(block.gate()),
+                block.up().weight().array(), bias(block.up()), block.down().weight().array(), bias(block.down()),
+                gemmCode(h, block.o()));
+    }
+
+    /** The absent-bias marker the block methods take: an empty float32 tensor. */
+    private static NDArray bias(Linear linear) {
+        return linear.bias() == null ? Module.NO_BIAS : linear.bias().array();
+    }
+
+    /** 1 where {@link HalfGemm} picks the native GEMM for the block's weights on {@code x}'s device, else 0. */
+    private static NDArray gemmCode(NDArray x, Linear linear) {
+        return HalfGemm.on(x.getDevice(), linear.weight().type()) == HalfGemm.NATIVE ? Module.ONE : Module.ZERO;
     }
 
     // ---- the KV cache of a half model: keys and values stored in the half type, read back widened ----

@@ -45,6 +45,13 @@ public final class TorchScriptModule {
         return constant;
     }
 
+    /** A long-lived empty float32 array in the module's own manager: an absent optional tensor argument. */
+    public NDArray emptyConstant() {
+        NDArray constant = manager.create(new float[0]);
+        NDScope.unregister(constant);
+        return constant;
+    }
+
     /** Calls {@code method} under the calling thread's grad mode (the native call runs under the mode it is given). */
     public NDArray call(String method, NDArray... inputs) {
         return call(method, JniUtils.isGradMode(), inputs);

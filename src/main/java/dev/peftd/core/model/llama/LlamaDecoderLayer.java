@@ -1,6 +1,7 @@
 package dev.peftd.core.model.llama;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import dev.peftd.core.model.CausalAttention;
 import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.GatedMlp;
@@ -9,6 +10,8 @@ import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.Precision;
 import dev.peftd.core.model.RmsNorm;
 import dev.peftd.core.model.RotaryEmbedding;
+import dev.peftd.core.tensor.HalfOps;
+import java.util.List;
 
 /** One pre-norm Llama block: {@code h + attn(norm(h))}, then {@code h + mlp(norm(h))}. */
 final class LlamaDecoderLayer {
@@ -26,11 +29,20 @@ final class LlamaDecoderLayer {
     private final GatedMlp mlp;
     private final NDArray attentionScale;
     private final Precision precision;
+    private final HalfOps.LlamaBlock fused; // a half model's weights for the two-call block, or null in float32
+    private final List<String> modules;     // the seven linears' HF names, which a hook may adapt
 
+    /**
+     * @param fused the same weights as the layers for {@link HalfOps#attentionInput} and
+     *              {@link HalfOps#attentionOutput}, in a half model; {@code null} in float32
+     */
     LlamaDecoderLayer(int index, int heads, int kvHeads, int headDim, RmsNorm inputNorm, LinearLayer qProj,
             LinearLayer kProj, LinearLayer vProj, LinearLayer oProj, RmsNorm postAttentionNorm, GatedMlp mlp,
-            NDArray attentionScale, Precision precision) {
+            NDArray attentionScale, Precision precision, HalfOps.LlamaBlock fused) {
         this.precision = precision;
+        this.fused = fused;
+        this.modules = List.of(qProj.name(), kProj.name(), vProj.name(), oProj.name(), mlp.gate().name(),
+                mlp.up().name(), mlp.down().name());
         this.index = index;
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -52,6 +64,12 @@ final class LlamaDecoderLayer {
      * @return {@code [B, T, hidden]}
      */
     NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, ForwardKv cache, LinearHook hook) {
+        if (fused != null && leavesAlone(hook)) {
+            // the same ops in two native calls (plus the attention's) instead of about 25: a decode step of a half
+            // SmolLM2-135M spent more time in the calls than in its ops
+            NDList qkv = HalfOps.attentionInput(h, fused, rope.cos(), rope.sin()); // q [B, heads, T, headDim], k, v
+            return HalfOps.attentionOutput(h, attend(qkv.get(0), qkv.get(1), qkv.get(2), mask, cache), fused);
+        }
         NDArray attended = selfAttention(inputNorm.forward(h), rope, mask, cache, hook);
         h = precision.add(h, attended);
         return precision.add(h, mlp.forward(postAttentionNorm.forward(h), hook));
@@ -62,9 +80,18 @@ final class LlamaDecoderLayer {
         NDArray q = precision.rope(heads(qProj.forward(x, hook), heads), rope); // [B, heads, T, headDim]
         NDArray k = precision.rope(heads(kProj.forward(x, hook), kvHeads), rope); // [B, kvHeads, T, headDim]
         NDArray v = heads(vProj.forward(x, hook), kvHeads); // [B, kvHeads, T, headDim]
-        NDArray context = cache == null ? CausalAttention.attend(q, k, v, attentionScale, mask, precision)
-                : cache.attend(index, q, k, v, attentionScale, mask, precision); // [B, T, heads·headDim]
-        return oProj.forward(context, hook);
+        return oProj.forward(attend(q, k, v, mask, cache), hook);
+    }
+
+    /** @return {@code [B, T, heads·headDim]}, through the cache when there is one */
+    private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, ForwardKv cache) {
+        return cache == null ? CausalAttention.attend(q, k, v, attentionScale, mask, precision)
+                : cache.attend(index, q, k, v, attentionScale, mask, precision);
+    }
+
+    /** Whether {@code hook} leaves every linear of this layer alone (then the layer may bypass it). */
+    private boolean leavesAlone(LinearHook hook) {
+        return hook == null || modules.stream().noneMatch(hook::adapts);
     }
 
     /** {@code [B, T, n·headDim] → [B, n, T, headDim]} */

@@ -4,6 +4,7 @@ import static dev.peftd.core.model.CheckpointTensors.dimension;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.SparseFormat;
 import dev.peftd.core.model.CheckpointTensors;
 import dev.peftd.core.model.DecoderOnlyModel;
@@ -75,6 +76,8 @@ public final class LlamaModel extends DecoderOnlyModel {
                 {dimension("vocab_size", c.vocabSize()), dimension("hidden_size", hidden)}; // [vocab, hidden]
         Embedding embed = half ? new Embedding(null, w.getHalf("model.embed_tokens.weight", embedShape))
                 : new Embedding(w.get("model.embed_tokens.weight", embedShape), null);
+        NDArray headDims = half ? kept(w.manager().create(new long[] {c.numHeads(), c.numKvHeads(), c.headDim()}))
+                : null; // int64 [heads, kvHeads, headDim], what the fused half blocks split heads by
         List<LlamaDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
@@ -85,16 +88,24 @@ public final class LlamaModel extends DecoderOnlyModel {
             LinearLayer gate = linear(w, linears, p + "mlp.gate_proj", c.intermediateSize(), hidden, c.mlpBias());
             LinearLayer up = linear(w, linears, p + "mlp.up_proj", c.intermediateSize(), hidden, c.mlpBias());
             LinearLayer down = linear(w, linears, p + "mlp.down_proj", hidden, c.intermediateSize(), c.mlpBias());
-            layers.add(new LlamaDecoderLayer(i, c.numHeads(), c.numKvHeads(), c.headDim(),
-                    norm(w, p + "input_layernorm.weight", hidden, eps), q, k, v, o,
-                    norm(w, p + "post_attention_layernorm.weight", hidden, eps),
-                    new GatedMlp(gate, up, down, precision), attentionScale, precision));
+            RmsNorm inputNorm = norm(w, p + "input_layernorm.weight", hidden, eps);
+            RmsNorm postAttentionNorm = norm(w, p + "post_attention_layernorm.weight", hidden, eps);
+            HalfOps.LlamaBlock fused = half ? new HalfOps.LlamaBlock(inputNorm.half(), q.half(), k.half(), v.half(),
+                    o.half(), postAttentionNorm.half(), gate.half(), up.half(), down.half(), eps, headDims) : null;
+            layers.add(new LlamaDecoderLayer(i, c.numHeads(), c.numKvHeads(), c.headDim(), inputNorm, q, k, v, o,
+                    postAttentionNorm, new GatedMlp(gate, up, down, precision), attentionScale, precision, fused));
         }
         RmsNorm norm = norm(w, "model.norm.weight", hidden, eps);
         LinearLayer lmHead = outputHead(w, c, embed.float32(), embed.half());
         linears.put(lmHead.name(), lmHead);
         return new LlamaModel(c, w.manager(), embed, List.copyOf(layers), norm, lmHead,
                 Collections.unmodifiableMap(linears));
+    }
+
+    /** An array the model keeps for its lifetime (its manager frees it), out of any scope open while loading. */
+    private static NDArray kept(NDArray array) {
+        NDScope.unregister(array);
+        return array;
     }
 
     private static RmsNorm norm(CheckpointTensors w, String key, long hidden, NDArray eps) throws IOException {
