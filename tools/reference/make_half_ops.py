@@ -16,6 +16,7 @@ is carried by a half tensor argument, never by a DJL DataType. `code` tensors ar
                           float32 copy of it: no bit reinterpretation is possible here, because DJL 0.36 aborts on
                           INT16 as on BFLOAT16, and TorchScript compiles x.view(torch.bfloat16) to view([15]), a shape
   reshape(w, shape)       w.reshape(shape), shape an int64 1-d tensor
+  rows(w, start, count)   w.narrow(0, start, count): a view of rows of a stacked weight (start, count: int64 0-d)
   cast(x, code)           any float tensor -> bf16/fp16 (round to nearest even, as torch's .to())
   widen(w)                half -> float32, exact
   round(x, like)          float32 -> like.dtype -> float32: the rounding a half op's output gets
@@ -55,13 +56,17 @@ A Llama-style block (Llama, Mistral, Qwen2) without adapters, in two calls inste
 as above, called in the same order inside the module, so the same values bit for bit, without a native call (and a
 float32 round trip of the activations through Java) per op. A decode step's ops are tiny and its time goes to the
 calls. `native` is an int64 0-d: 1 = the linears' *_native variants, 0 = the plain ones (Java's HalfGemm choice);
-a bias that does not exist is an empty float32 tensor; `dims` is int64 [heads, kv_heads, head_dim].
-  llama_attention_input(h, norm, eps, wq, bq, wk, bk, wv, bv, cos, sin, dims, native)  the block's first half up
-                          to the attention: rms_norm, the q/k/v linears, heads split ([B, T, n*D] -> [B, n, T, D]) and
+a bias that does not exist is an empty float32 tensor; `dims` is int64 [heads, kv_heads, head_dim]. The linears
+that share an input come stacked (the checkpoint's weights loaded into one tensor, each layer's own weight a view of
+its rows), so they run as one product: q/k/v as wqkv [(heads + 2*kv_heads)*D, hidden], gate/up as wgu
+[2*intermediate, hidden]. A product's elements are the same dot products whatever other rows it has (bit for bit, as
+HalfFusedBlockTest checks), and one larger product is faster than several small ones.
+  llama_attention_input(h, norm, eps, wqkv, bqkv, cos, sin, dims, native)  the block's first half up to the
+                          attention: rms_norm, the q/k/v linears, heads split ([B, T, n*D] -> [B, n, T, D]) and
                           rope on q and k: (q, k, v) float32 [B, heads, T, D], [B, kv_heads, T, D] x2
-  llama_attention_output(h, context, wo, bo, norm, eps, wg, bg, wu, bu, wd, bd, native)  the rest after the
-                          attention's context [B, T, heads*D]: h + o(context), then h + down(silu(gate(x)) * up(x))
-                          on x = rms_norm(h): float32 [B, T, hidden]
+  llama_attention_output(h, context, wo, bo, norm, eps, wgu, bgu, wd, bd, native)  the rest after the attention's
+                          context [B, T, heads*D]: h + o(context), then h + down(silu(gate(x)) * up(x)) on
+                          x = rms_norm(h): float32 [B, T, hidden]
 
 KV cache of a half model (its k/v projection and rope outputs are half values already, so storing them in the half
 dtype loses nothing; reads give them back widened, exactly):
@@ -116,6 +121,10 @@ class HalfOps(torch.nn.Module):
     def reshape(self, w: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
         dims: List[int] = shape.tolist()
         return w.reshape(dims)
+
+    @torch.jit.export
+    def rows(self, w: torch.Tensor, start: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        return w.narrow(0, int(start.item()), int(count.item()))
 
     @torch.jit.export
     def cast(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -319,27 +328,29 @@ class HalfOps(torch.nn.Module):
         return x.reshape(x.size(0), x.size(1), n, d).transpose(1, 2)
 
     @torch.jit.export
-    def llama_attention_input(self, h: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor, wq: torch.Tensor,
-                              bq: torch.Tensor, wk: torch.Tensor, bk: torch.Tensor, wv: torch.Tensor,
-                              bv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, dims: torch.Tensor,
+    def llama_attention_input(self, h: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor, wqkv: torch.Tensor,
+                              bqkv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, dims: torch.Tensor,
                               native: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         d: List[int] = dims.tolist()
-        nat = bool(native.item())
+        q_width = d[0] * d[2]
+        kv_width = d[1] * d[2]
         x = self.rms_norm(h, norm, eps)
-        q = self.rope(self._heads(self._any_linear(x, wq, bq, nat), d[0], d[2]), cos, sin, norm)
-        k = self.rope(self._heads(self._any_linear(x, wk, bk, nat), d[1], d[2]), cos, sin, norm)
-        v = self._heads(self._any_linear(x, wv, bv, nat), d[1], d[2])
+        qkv = self._any_linear(x, wqkv, bqkv, bool(native.item()))  # [B, T, q_width + 2 * kv_width]
+        q = self.rope(self._heads(qkv[..., :q_width], d[0], d[2]), cos, sin, norm)
+        k = self.rope(self._heads(qkv[..., q_width:q_width + kv_width], d[1], d[2]), cos, sin, norm)
+        v = self._heads(qkv[..., q_width + kv_width:], d[1], d[2])
         return q, k, v
 
     @torch.jit.export
     def llama_attention_output(self, h: torch.Tensor, context: torch.Tensor, wo: torch.Tensor, bo: torch.Tensor,
-                               norm: torch.Tensor, eps: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor,
-                               wu: torch.Tensor, bu: torch.Tensor, wd: torch.Tensor, bd: torch.Tensor,
-                               native: torch.Tensor) -> torch.Tensor:
+                               norm: torch.Tensor, eps: torch.Tensor, wgu: torch.Tensor, bgu: torch.Tensor,
+                               wd: torch.Tensor, bd: torch.Tensor, native: torch.Tensor) -> torch.Tensor:
         nat = bool(native.item())
         h = self.add(h, self._any_linear(context, wo, bo, nat), norm)
         x = self.rms_norm(h, norm, eps)
-        gated = self.silu_mul(self._any_linear(x, wg, bg, nat), self._any_linear(x, wu, bu, nat), norm)
+        gate_up = self._any_linear(x, wgu, bgu, nat)  # [B, T, 2 * intermediate]
+        intermediate = gate_up.size(-1) // 2
+        gated = self.silu_mul(gate_up[..., :intermediate], gate_up[..., intermediate:], norm)
         return self.add(h, self._any_linear(gated, wd, bd, nat), norm)
 
 

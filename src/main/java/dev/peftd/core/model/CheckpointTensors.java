@@ -13,6 +13,7 @@ import dev.peftd.core.tensor.TensorFileException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A checkpoint's tensors as the families ask for them: by key, with the shape config.json implies, loaded as frozen
@@ -60,6 +61,19 @@ public final class CheckpointTensors {
     public HalfTensor getHalf(String key, long... expectedShape) throws IOException {
         checkedEntry(key, expectedShape);
         return checkpoint.loadHalf(key, manager, precision.half());
+    }
+
+    /**
+     * Tensors that {@link #getHalf} would load one by one, stacked along their first axis in one half tensor
+     * ({@link SafetensorsCheckpoint#loadHalfRows}); each is checked against its expected shape first.
+     *
+     * @param expectedShapes each key's shape config.json implies, in the order of {@code keys}
+     */
+    public HalfTensor getHalfRows(List<String> keys, List<long[]> expectedShapes) throws IOException {
+        for (int i = 0; i < keys.size(); i++) {
+            checkedEntry(keys.get(i), expectedShapes.get(i));
+        }
+        return checkpoint.loadHalfRows(keys, manager, precision.half());
     }
 
     private void checkedEntry(String key, long... expectedShape) throws IOException {

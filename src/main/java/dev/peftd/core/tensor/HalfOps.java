@@ -28,12 +28,19 @@ public final class HalfOps {
     private HalfOps() {
     }
 
+    /** The name that marks a stack of weights whose rows are views ({@link #stackOfRows}). */
+    private static final String STACK_OF_ROWS = "peftd:stack-of-rows";
+
     /**
-     * Bytes an array's storage holds, a bfloat16 one included: DJL maps libtorch's BF16 to {@code UNKNOWN}, whose
-     * size it gives as 0, and the only such arrays peftd makes are bf16 tensors (reading the type is safe; only
-     * allocating by it aborts).
+     * Bytes an array's storage holds, a bfloat16 one included (DJL maps libtorch's BF16 to {@code UNKNOWN}, whose
+     * size it gives as 0, and the only such arrays peftd makes are bf16 tensors: reading the type is safe; only
+     * allocating by it aborts), except 0 for a {@link #stackOfRows stack of rows}: its views ({@link #rows}) are the
+     * arrays that count its bytes, once.
      */
     public static long storageBytes(NDArray array) {
+        if (STACK_OF_ROWS.equals(array.getName())) {
+            return 0;
+        }
         ai.djl.ndarray.types.DataType type = array.getDataType();
         int bytes = type == ai.djl.ndarray.types.DataType.UNKNOWN ? 2 : type.getNumOfBytes();
         return array.getShape().size() * bytes;
@@ -142,6 +149,26 @@ public final class HalfOps {
     /** Converts between the half types (a bf16 checkpoint asked for as float16): one rounding, as torch's. */
     public static HalfTensor convert(HalfTensor w, HalfType type) {
         return w.type() == type ? w : cast(w.array(), type);
+    }
+
+    /** Marks {@code stack} as weights stacked for views of its rows ({@link #rows}), which {@link #storageBytes} counts. */
+    static HalfTensor stackOfRows(HalfTensor stack) {
+        stack.array().setName(STACK_OF_ROWS);
+        return stack;
+    }
+
+    /**
+     * Rows {@code [from, from + count)} of {@code w} along its first axis: a view sharing {@code w}'s storage (writes
+     * through either show in both), owned by {@code w}'s manager, out of any scope. How linears loaded stacked
+     * ({@link SafetensorsCheckpoint#loadHalfRows}) each get their own weight.
+     */
+    public static HalfTensor rows(HalfTensor w, long from, long count) {
+        try (NDArray start = Module.OPS.constant(from); NDArray length = Module.OPS.constant(count)) {
+            NDArray view = make("rows", w.array(), start, length);
+            NDScope.unregister(view);
+            view.attach(w.array().getManager());
+            return new HalfTensor(view, w.type());
+        }
     }
 
     /** float32 copy, exact; the caller owns it. For merging, analysis and export, never for the forward pass. */
@@ -293,18 +320,23 @@ public final class HalfOps {
 
     /**
      * A Llama-style block's (Llama, Mistral, Qwen2) half weights, for {@link #attentionInput} and
-     * {@link #attentionOutput}: its norms, linears, and {@code dims}, int64 {@code [heads, kvHeads, headDim]}.
+     * {@link #attentionOutput}: its norms and linears, those that share an input stacked
+     * ({@link SafetensorsCheckpoint#loadHalfRows}), so that each stack runs as one product.
      *
-     * @param eps 0-d float32 (a cached constant: djl-notes.md pitfall 1)
+     * @param qkv    q, k and v stacked: {@code [(heads + 2·kvHeads)·headDim, hidden]}
+     * @param gateUp gate and up stacked: {@code [2·intermediate, hidden]}
+     * @param eps    0-d float32 (a cached constant: djl-notes.md pitfall 1)
+     * @param dims   int64 {@code [heads, kvHeads, headDim]}
      */
-    public record LlamaBlock(HalfTensor inputNorm, Linear q, Linear k, Linear v, Linear o, HalfTensor postAttentionNorm,
-            Linear gate, Linear up, Linear down, NDArray eps, NDArray dims) {
+    public record LlamaBlock(HalfTensor inputNorm, Linear qkv, Linear o, HalfTensor postAttentionNorm, Linear gateUp,
+            Linear down, NDArray eps, NDArray dims) {
     }
 
     /**
-     * The block's ops before the attention, {@link #rmsNorm}, the q/k/v {@link #linear}s, the heads split and
-     * {@link #rope} on q and k, in one call that runs the same module methods in the same order: the same values bit
-     * for bit, without a native call per op (a decode step's ops are tiny; its time went to the calls).
+     * The block's ops before the attention, {@link #rmsNorm}, the q/k/v {@link #linear}s (one product over their
+     * stacked weights), the heads split and {@link #rope} on q and k, in one call that runs the same module methods
+     * in the same order: the same values bit for bit, without a native call per op (a decode step's ops are tiny; its
+     * time went to the calls).
      *
      * @param h   float32 {@code [B, T, hidden]}
      * @param cos float32 {@code [T, headDim]} or {@code [B, 1, T, headDim]}, as {@code sin}
@@ -312,8 +344,7 @@ public final class HalfOps {
      */
     public static NDList attentionInput(NDArray h, LlamaBlock block, NDArray cos, NDArray sin) {
         return Module.OPS.callAll("llama_attention_input", h, block.inputNorm().array(), block.eps(),
-                block.q().weight().array(), bias(block.q()), block.k().weight().array(), bias(block.k()),
-                block.v().weight().array(), bias(block.v()), cos, sin, block.dims(), gemmCode(h, block.q()));
+                block.qkv().weight().array(), bias(block.qkv()), cos, sin, block.dims(), gemmCode(h, block.qkv()));
     }
 
     /**
@@ -326,9 +357,8 @@ public final class HalfOps {
      */
     public static NDArray attentionOutput(NDArray h, NDArray context, LlamaBlock block) {
         return call("llama_attention_output", h, context, block.o().weight().array(), bias(block.o()),
-                block.postAttentionNorm().array(), block.eps(), block.gate().weight().array(), bias(block.gate()),
-                block.up().weight().array(), bias(block.up()), block.down().weight().array(), bias(block.down()),
-                gemmCode(h, block.o()));
+                block.postAttentionNorm().array(), block.eps(), block.gateUp().weight().array(), bias(block.gateUp()),
+                block.down().weight().array(), bias(block.down()), gemmCode(h, block.o()));
     }
 
     /** The absent-bias marker the block methods take: an empty float32 tensor. */

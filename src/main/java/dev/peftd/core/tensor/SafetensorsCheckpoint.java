@@ -2,6 +2,7 @@ package dev.peftd.core.tensor;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -10,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -132,6 +134,29 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     /** Loads one floating tensor as a frozen half tensor (see {@link SafetensorsFile#loadHalf}). */
     public HalfTensor loadHalf(String key, NDManager manager, HalfType type) throws IOException {
         return fileOf(key).loadHalf(key, manager, type);
+    }
+
+    /**
+     * Loads floating tensors of equal trailing dimensions as one frozen half tensor, stacked along the first axis in
+     * the order given ({@code [Σ rows, …]}): the weights of linears that share an input, for one product over all of
+     * them. Each is read as {@link #loadHalf} reads one, with no float32 copy. Meant to be used through views of its
+     * rows ({@link HalfOps#rows}), which count its bytes ({@link HalfOps#storageBytes}).
+     */
+    public HalfTensor loadHalfRows(List<String> keys, NDManager manager, HalfType type) throws IOException {
+        long[] shape = entry(keys.get(0)).shape().clone();
+        for (String key : keys.subList(1, keys.size())) {
+            long[] next = entry(key).shape();
+            if (!Arrays.equals(Arrays.copyOfRange(next, 1, next.length), Arrays.copyOfRange(shape, 1, shape.length))) {
+                throw new TensorFileException(location, key, "has shape " + Arrays.toString(next) + ", which cannot"
+                        + " be stacked under " + keys.get(0) + "'s " + Arrays.toString(entry(keys.get(0)).shape()));
+            }
+            shape[0] += next[0];
+        }
+        HalfOps.Builder builder = new HalfOps.Builder(manager, new Shape(shape), type);
+        for (String key : keys) {
+            fileOf(key).appendHalf(key, manager, builder);
+        }
+        return HalfOps.stackOfRows(builder.build());
     }
 
     private SafetensorsFile fileOf(String key) throws TensorFileException {

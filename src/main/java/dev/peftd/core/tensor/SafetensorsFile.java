@@ -149,6 +149,13 @@ public final class SafetensorsFile implements AutoCloseable {
      * round-to-nearest-even otherwise, as torch's {@code .to()}).
      */
     public synchronized HalfTensor loadHalf(String name, NDManager manager, HalfType type) throws IOException {
+        HalfOps.Builder builder = new HalfOps.Builder(manager, entry(name).djlShape(), type);
+        appendHalf(name, manager, builder);
+        return builder.build();
+    }
+
+    /** Rounds tensor {@code name}'s elements, in order, into {@code builder}, as {@link #loadHalf} does. */
+    synchronized void appendHalf(String name, NDManager manager, HalfOps.Builder builder) throws IOException {
         TensorEntry entry = entry(name);
         SafetensorsDtype stored = entry.dtype();
         if (stored != SafetensorsDtype.F32 && stored != SafetensorsDtype.BF16 && stored != SafetensorsDtype.F16) {
@@ -158,7 +165,6 @@ public final class SafetensorsFile implements AutoCloseable {
         int chunkElements = (int) Math.min(count, WIDENING_CHUNK);
         ByteBuffer raw = chunkBuffers.raw(chunkElements * stored.bytes());
         ByteBuffer floats = stored == SafetensorsDtype.F32 ? raw : chunkBuffers.floats(chunkElements * Float.BYTES);
-        HalfOps.Builder builder = new HalfOps.Builder(manager, entry.djlShape(), type);
         for (long start = 0; start < count; start += WIDENING_CHUNK) {
             int length = (int) Math.min(WIDENING_CHUNK, count - start);
             readAt(raw, dataStart + entry.begin() + start * stored.bytes(), length * stored.bytes(), entry);
@@ -169,7 +175,6 @@ public final class SafetensorsFile implements AutoCloseable {
                 builder.append(chunk);
             }
         }
-        return builder.build();
     }
 
     private void readAt(ByteBuffer buffer, long position, int length, TensorEntry entry) throws IOException {

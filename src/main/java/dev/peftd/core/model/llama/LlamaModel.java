@@ -26,6 +26,7 @@ import dev.peftd.core.tensor.HalfTensor;
 import dev.peftd.core.tensor.ScalarConstants;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,19 +82,20 @@ public final class LlamaModel extends DecoderOnlyModel {
         List<LlamaDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
-            LinearLayer q = linear(w, linears, p + "self_attn.q_proj", qWidth, hidden, c.attentionBias());
-            LinearLayer k = linear(w, linears, p + "self_attn.k_proj", kvWidth, hidden, c.attentionBias());
-            LinearLayer v = linear(w, linears, p + "self_attn.v_proj", kvWidth, hidden, c.attentionBias());
+            Stack qkv = stack(w, linears, List.of(p + "self_attn.q_proj", p + "self_attn.k_proj",
+                    p + "self_attn.v_proj"), new long[] {qWidth, kvWidth, kvWidth}, hidden, c.attentionBias());
             LinearLayer o = linear(w, linears, p + "self_attn.o_proj", hidden, qWidth, c.outputBias());
-            LinearLayer gate = linear(w, linears, p + "mlp.gate_proj", c.intermediateSize(), hidden, c.mlpBias());
-            LinearLayer up = linear(w, linears, p + "mlp.up_proj", c.intermediateSize(), hidden, c.mlpBias());
+            Stack gateUp = stack(w, linears, List.of(p + "mlp.gate_proj", p + "mlp.up_proj"),
+                    new long[] {c.intermediateSize(), c.intermediateSize()}, hidden, c.mlpBias());
             LinearLayer down = linear(w, linears, p + "mlp.down_proj", hidden, c.intermediateSize(), c.mlpBias());
             RmsNorm inputNorm = norm(w, p + "input_layernorm.weight", hidden, eps);
             RmsNorm postAttentionNorm = norm(w, p + "post_attention_layernorm.weight", hidden, eps);
-            HalfOps.LlamaBlock fused = half ? new HalfOps.LlamaBlock(inputNorm.half(), q.half(), k.half(), v.half(),
-                    o.half(), postAttentionNorm.half(), gate.half(), up.half(), down.half(), eps, headDims) : null;
-            layers.add(new LlamaDecoderLayer(i, c.numHeads(), c.numKvHeads(), c.headDim(), inputNorm, q, k, v, o,
-                    postAttentionNorm, new GatedMlp(gate, up, down, precision), attentionScale, precision, fused));
+            HalfOps.LlamaBlock fused = half ? new HalfOps.LlamaBlock(inputNorm.half(), qkv.whole(), o.half(),
+                    postAttentionNorm.half(), gateUp.whole(), down.half(), eps, headDims) : null;
+            GatedMlp mlp = new GatedMlp(gateUp.layers().get(0), gateUp.layers().get(1), down, precision);
+            layers.add(new LlamaDecoderLayer(i, c.numHeads(), c.numKvHeads(), c.headDim(), inputNorm,
+                    qkv.layers().get(0), qkv.layers().get(1), qkv.layers().get(2), o, postAttentionNorm, mlp,
+                    attentionScale, precision, fused));
         }
         RmsNorm norm = norm(w, "model.norm.weight", hidden, eps);
         LinearLayer lmHead = outputHead(w, c, embed.float32(), embed.half());
@@ -110,6 +112,37 @@ public final class LlamaModel extends DecoderOnlyModel {
 
     private static RmsNorm norm(CheckpointTensors w, String key, long hidden, NDArray eps) throws IOException {
         return w.precision().half() != null ? new RmsNorm(w.getHalf(key, hidden), eps) : new RmsNorm(w.get(key, hidden), eps);
+    }
+
+    /**
+     * Linears that share an input: in a half model loaded stacked into one weight (and bias), {@code whole}, which the
+     * fused block runs as one product, each layer's own weight a view of its rows; in float32 one by one, no whole.
+     */
+    private record Stack(HalfOps.Linear whole, List<LinearLayer> layers) {
+    }
+
+    private static Stack stack(CheckpointTensors w, Map<String, Linear> linears, List<String> names, long[] outs,
+            long in, boolean bias) throws IOException {
+        List<LinearLayer> layers = new ArrayList<>();
+        if (w.precision().half() == null) {
+            for (int i = 0; i < names.size(); i++) {
+                layers.add(linear(w, linears, names.get(i), outs[i], in, bias));
+            }
+            return new Stack(null, layers);
+        }
+        HalfTensor weight = w.getHalfRows(names.stream().map(n -> n + ".weight").toList(),
+                Arrays.stream(outs).mapToObj(out -> new long[] {out, in}).toList()); // [Σ outs, in]
+        HalfTensor biases = bias ? w.getHalfRows(names.stream().map(n -> n + ".bias").toList(),
+                Arrays.stream(outs).mapToObj(out -> new long[] {out}).toList()) : null; // [Σ outs]
+        long from = 0;
+        for (int i = 0; i < names.size(); i++) {
+            LinearLayer layer = new LinearLayer(names.get(i), HalfOps.rows(weight, from, outs[i]),
+                    bias ? HalfOps.rows(biases, from, outs[i]) : null);
+            linears.put(layer.name(), layer);
+            layers.add(layer);
+            from += outs[i];
+        }
+        return new Stack(new HalfOps.Linear(weight, biases), List.copyOf(layers));
     }
 
     private static LinearLayer linear(CheckpointTensors w, Map<String, Linear> linears, String name, long out, long in,
