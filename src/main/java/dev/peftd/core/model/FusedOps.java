@@ -1,7 +1,6 @@
 package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import dev.peftd.core.tensor.TorchScriptModule;
 
 /**
@@ -10,9 +9,7 @@ import dev.peftd.core.tensor.TorchScriptModule;
  *
  * <p>Why: the composed attention keeps the {@code [B, H, T, T]} softmax for backward and is 1.4–2.5× slower than
  * libtorch's flash kernel; the composed SiLU saves {@code sigmoid(x)} as well as {@code x}. Autograd flows through
- * the module's methods when the calling thread's grad mode is on, so training and inference share them. The
- * per-row low-rank products ({@link #loraRows}) exist because on a small model a batched decode step costs its count
- * of native calls.
+ * the module's methods when the calling thread's grad mode is on, so training and inference share them.
  *
  * <p>Thread-safe: the module has no state, and grad mode is per thread.
  */
@@ -57,23 +54,5 @@ public final class FusedOps {
      */
     public static NDArray crossEntropyGradInPlace(NDArray logits, NDArray targets, NDArray weights) {
         return Module.OPS.call("cross_entropy_grad_", false, logits, targets, weights);
-    }
-
-    /**
-     * One or more linear layers that share their input and a rank K, each row of the batch with its own low-rank
-     * delta: the shared base GEMM, the rows' batched down-projection, an up-projection per layer and the split into
-     * layers, in one native call.
-     *
-     * @param x      {@code [B, T, in]}
-     * @param weight {@code [Σout, in]}: the layers' base weights, side by side
-     * @param bias   {@code [Σout]}, or {@code null}
-     * @param right  {@code [B, in, n·K]}: each row's right factors, the layers' side by side
-     * @param left   {@code [B, K, Σout]}: each row's left factors, the layers' side by side, scaling folded in
-     * @param sizes  int64 {@code [n]}: each layer's out
-     * @return each layer's {@code x·Wᵀ + b + (x·right)·left}, {@code [B, T, out]}, in order
-     */
-    static NDList loraRows(NDArray x, NDArray weight, NDArray bias, NDArray right, NDArray left, NDArray sizes) {
-        return bias == null ? Module.OPS.callAll("lora_rows", x, weight, right, left, sizes)
-                : Module.OPS.callAll("lora_rows_bias", x, weight, bias, right, left, sizes);
     }
 }

@@ -78,11 +78,6 @@ final class GatheredFactors {
         return rightStack;
     }
 
-    /** {@code [B, in, K]}: each row's right factor, padded, transposed (a view). */
-    NDArray rightRows() {
-        return rightRows;
-    }
-
     /** {@code [B, K, out]}: each row's left factor, padded and transposed (contiguous). */
     NDArray leftRows() {
         return leftRows;

@@ -30,11 +30,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * its groups stay the same builds them once; and a hook made for a changed batch takes the gathered rows it shares, in
  * order, with earlier hooks (rows still running, rows just prefilled) as slices of their stacks, so a change of the
  * batch costs in proportion to its new rows ({@link RowRuns}). Gathered modules that the model calls one after another
- * on one input (q/k/v, gate/up; learned from a pass through {@link #output}, {@link SiblingModules}) get all their
- * deltas from the first one's call, two batched products and a split for all of them ({@link SiblingFactors}): on a
- * small model a step's cost is its count of native calls. On a float32 base {@link #output} goes further: a gathered
- * module's whole output, base GEMM included, is one native call, and a family of siblings of one rank is one call for
- * all its members ({@link GatheredLinear}), fewer calls than the base's own GEMMs.
+ * on one input (q/k/v, gate/up; learned from a pass, {@link SiblingModules}) get all their deltas from the first one's
+ * call, two batched products and a split for all of them ({@link SiblingFactors}): on a small model a step's cost is
+ * its count of native calls.
  *
  * <p>Small modules skip the shared base GEMM ({@link #output}): when every adapter in the batch that changes a module
  * serves it through a merged weight {@code W + left·right} ({@link LowRankHook#mergedWeight}: a float32 base and a
@@ -48,11 +46,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * merges small modules itself); groups whose hooks are not all {@link LowRankHook}s, {@link Path#PER_GROUP};
  * otherwise, on {@code [B, T, in]} input, {@link Path#MERGED} under the conditions above, else {@link Path#GATHERED}
  * when ΣK > 2·K, else {@link Path#MASKED} (also for any other input shape); {@link Path#NOT_ADAPTED} when no row's
- * adapter changes the module. On stories260K with one adapter per row, every module is merged up to 5 rows and the
- * attention projections up to 16; on a 768-wide model nothing is merged and every module is gathered.
+ * adapter changes the module. On stories260K with one adapter per row, every module is merged up to 23 rows and only
+ * the attention projections at 64; on a 768-wide model nothing is merged and every module is gathered.
  *
- * <p>A merged row sums {@code x·(W + left·right)ᵀ} where the shared path sums {@code x·Wᵀ + (x·rightᵀ)·leftᵀ} (in
- * one call, {@code baddbmm}: the product added to the base output as the GEMM's accumulator): equal
+ * <p>A merged row sums {@code x·(W + left·right)ᵀ} where the shared path sums {@code x·Wᵀ + (x·rightᵀ)·leftᵀ}: equal
  * within float32 rounding, as the single-adapter merged path (the batch-equivalence tests hold a request in a batch to
  * itself alone within 1e-4). {@link LinearHook#output} overrides of other hooks (a merged weight in a training pass)
  * are never called: a merged adapter is a model of its own and never shares a batch with its base.
@@ -66,16 +63,15 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     private static final NDArray[] NOT_ADAPTED = new NDArray[0];
 
     /**
-     * The most elements ({@code rows·out·in}) a module's stack of merged rows may hold: 256 KiB of float32. Past it the
-     * batched product over per-row weights reads more memory than the gathered path's one call
-     * ({@link GatheredLinear}: the shared base GEMM and each row's factors) costs. Measured on stories260K (64 wide, 64
-     * rank-8 LoRA adapters, one thread, a loaded 2-core machine; base decode step time over adapter step time, medians
-     * of 21 alternating runs of 16 or 64 streams × 32 tokens in one JVM): at 4 rows merging every module gave 0.99
-     * against 0.85 gathered in one call; at 16 rows 0.64 against 0.66; at 64 rows (q/k/v/o merged, as under the
-     * earlier bound of 2^18) 0.63 against 0.69. So on that model every module merges up to 5 rows and q/k/v/o_proj up
-     * to 16; a 768-wide module ({@code 768·768} elements) never does.
+     * The most elements ({@code rows·out·in}) a module's stack of merged rows may hold: 1 MiB of float32. Past it the
+     * batched product over per-row weights reads more memory than the shared base GEMM and the gathered factors' two
+     * products cost. Measured on stories260K (64 wide, 64 rank-8 LoRA adapters, one thread, on a loaded 2-core machine;
+     * the base decode step's time over the adapter step's, fastest of ~140 steps each): 4 rows 0.87–0.97 merged
+     * against 0.71–0.75 gathered, 16 rows 0.82–0.96 against 0.73–0.81; at 64 rows merging the MLP modules too
+     * ({@code 64·172·64} elements a stack, 57 MB read a step) gave 0.41 against 0.67. So on that model every module
+     * merges up to 23 rows and q/k/v/o_proj up to 64; a 768-wide module ({@code 768·768} elements) never does.
      */
-    static final long MERGED_STACK_MAX = 1L << 16;
+    static final long MERGED_STACK_MAX = 1L << 18;
 
     private final List<Group> groups;
     private final boolean fused;
@@ -89,12 +85,8 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     private NDManager kept;
     private final SiblingModules siblings;
     private final Map<String, Object> siblingFactors = new ConcurrentHashMap<>(); // first sibling -> SiblingFactors or NOT_ADAPTED
-    // a float32 base's gathered modules: module -> its GatheredLinear or NOT_ADAPTED; a family's first -> the family's
-    private final Map<String, Object> gatheredLinears = new ConcurrentHashMap<>();
-    private final Map<String, Object> gatheredFamilies = new ConcurrentHashMap<>();
-    private NDArray siblingInput; // the input of the last family's call
-    // the family's later members -> what their calls return: outputs on a float32 base, deltas on a half one
-    private final Map<String, NDArray> siblingPending = new java.util.HashMap<>();
+    private NDArray siblingInput;                                 // the input of the last siblings' deltas
+    private final Map<String, NDArray> siblingDeltas = new java.util.HashMap<>(); // the later siblings' deltas, until called
 
     public GroupedHook(List<Group> groups) {
         this(groups, List.of());
@@ -146,88 +138,11 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
      */
     @Override
     public NDArray output(LinearLayer layer, NDArray input) {
-        if (fused && input.getShape().dimension() == 3) {
-            siblings.observe(layer, input);
-            if (mergedRows.computeIfAbsent(layer.name(), m -> mergeRows(layer)) instanceof MergedRows rows) {
-                return rows.output(input, layer.hasBias() ? layer.bias() : null);
-            }
-            NDArray gathered = layer.halfPrecision() ? null : gatheredOutput(layer, input);
-            if (gathered != null) {
-                return gathered;
-            }
+        if (fused && input.getShape().dimension() == 3
+                && mergedRows.computeIfAbsent(layer.name(), m -> mergeRows(layer)) instanceof MergedRows rows) {
+            return rows.output(input, layer.hasBias() ? layer.bias() : null);
         }
         return apply(layer.name(), input, layer.baseOutput(input));
-    }
-
-    /**
-     * A float32 gathered module's output in one call ({@link GatheredLinear}), its family's with it (the later
-     * members' outputs are kept until they are called on the same input); {@code null} when the module is not gathered.
-     *
-     * @param input {@code [B, T, in]}
-     * @return {@code [B, T, out]}, or {@code null}
-     */
-    private NDArray gatheredOutput(LinearLayer layer, NDArray input) {
-        String module = layer.name();
-        if (input == siblingInput) {
-            NDArray output = siblingPending.remove(module);
-            if (output != null) {
-                return output; // computed with its family's first member's
-            }
-        }
-        List<LinearLayer> family = siblings.ledBy(module);
-        Object built = family == null ? NOT_ADAPTED
-                : gatheredFamilies.computeIfAbsent(module, m -> gatheredFamily(family, input));
-        if (built == NOT_ADAPTED) {
-            built = gatheredLinears.computeIfAbsent(module, m -> gatheredLinear(layer, input));
-        }
-        if (!(built instanceof GatheredLinear g)) {
-            return null;
-        }
-        NDList outputs = g.outputs(input); // each [B, T, out]
-        List<String> later = g.modules().subList(1, outputs.size());
-        if (!later.isEmpty()) {
-            siblingInput = input;
-            siblingPending.clear();
-            for (int i = 0; i < later.size(); i++) {
-                siblingPending.put(later.get(i), outputs.get(i + 1));
-            }
-        }
-        return outputs.get(0);
-    }
-
-    /** {@code layer} alone when gathered, else {@link #NOT_ADAPTED}. */
-    private Object gatheredLinear(LinearLayer layer, NDArray like) {
-        if (fusedFactors.computeIfAbsent(layer.name(), m -> fuse(m, like)) instanceof GatheredFactors f) {
-            synchronized (this) {
-                return new GatheredLinear(kept, layer, f);
-            }
-        }
-        return NOT_ADAPTED;
-    }
-
-    /** The family in one call when every member is gathered (none merged) at one rank, else {@link #NOT_ADAPTED}. */
-    private Object gatheredFamily(List<LinearLayer> family, NDArray like) {
-        List<GatheredFactors> members = gatheredMembers(family, like);
-        if (members.isEmpty()) {
-            return NOT_ADAPTED;
-        }
-        synchronized (this) {
-            return new GatheredLinear(kept, family, members);
-        }
-    }
-
-    /** Each member's gathered factors when every one is gathered (none merged) at one rank, else none. */
-    private List<GatheredFactors> gatheredMembers(List<LinearLayer> family, NDArray like) {
-        List<GatheredFactors> members = new java.util.ArrayList<>(family.size());
-        for (LinearLayer member : family) {
-            if (mergedRows.computeIfAbsent(member.name(), m -> mergeRows(member)) instanceof MergedRows
-                    || !(fusedFactors.computeIfAbsent(member.name(), m -> fuse(m, like)) instanceof GatheredFactors g)
-                    || !members.isEmpty() && g.rank() != members.get(0).rank()) {
-                return List.of();
-            }
-            members.add(g);
-        }
-        return members;
     }
 
     /**
@@ -236,19 +151,20 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
      */
     private NDArray applyFused(String module, NDArray input, NDArray baseOutput) {
         if (input == siblingInput) {
-            NDArray delta = siblingPending.remove(module);
+            NDArray delta = siblingDeltas.remove(module);
             if (delta != null) {
                 return baseOutput.add(delta); // computed with its first sibling's
             }
         }
-        List<LinearLayer> family = input.getShape().dimension() == 3 ? siblings.ledBy(module) : null;
-        if (family != null
-                && siblingFactors.computeIfAbsent(module, m -> siblingFactors(family, input)) instanceof SiblingFactors f) {
+        List<String> family = input.getShape().dimension() == 3 ? siblings.ledBy(module) : null;
+        if (family == null) {
+            siblings.observe(module, input);
+        } else if (siblingFactors.computeIfAbsent(module, m -> siblingFactors(family, input)) instanceof SiblingFactors f) {
             NDList deltas = f.deltas(input); // each [B, T, out]
             siblingInput = input;
-            siblingPending.clear();
+            siblingDeltas.clear();
             for (int i = 1; i < family.size(); i++) {
-                siblingPending.put(family.get(i).name(), deltas.get(i));
+                siblingDeltas.put(family.get(i), deltas.get(i));
             }
             return baseOutput.add(deltas.get(0));
         }
@@ -386,10 +302,10 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     }
 
     /** The siblings' factors side by side when every one of them is gathered, else {@link #NOT_ADAPTED}. */
-    private Object siblingFactors(List<LinearLayer> family, NDArray like) {
+    private Object siblingFactors(List<String> family, NDArray like) {
         List<GatheredFactors> members = new java.util.ArrayList<>(family.size());
-        for (LinearLayer member : family) {
-            if (!(fusedFactors.computeIfAbsent(member.name(), m -> fuse(m, like)) instanceof GatheredFactors g)) {
+        for (String member : family) {
+            if (!(fusedFactors.computeIfAbsent(member, m -> fuse(m, like)) instanceof GatheredFactors g)) {
                 return NOT_ADAPTED;
             }
             members.add(g);
@@ -399,13 +315,9 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         }
     }
 
-    /** The modules whose outputs or deltas {@code module}'s call computes with its own (itself first), or none. */
+    /** The modules whose deltas {@code module}'s call computes with its own (itself first), or none. */
     List<String> fusedWith(String module) {
-        if (gatheredFamilies.get(module) instanceof GatheredLinear g) {
-            return g.modules();
-        }
-        return siblingFactors.get(module) instanceof SiblingFactors
-                ? siblings.ledBy(module).stream().map(LinearLayer::name).toList() : List.of();
+        return siblingFactors.get(module) instanceof SiblingFactors ? siblings.ledBy(module) : List.of();
     }
 
     /**

@@ -11,24 +11,23 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Modules a model calls one after another on the same input array (a Llama block's q/k/v projections, its gate/up
  * projections), learned by watching the hook calls of one whole forward pass: the learning ends when a module is
- * called a second time. Their adapter deltas can then be computed together ({@link SiblingFactors}), on a float32
- * base with their base outputs ({@link GatheredLinear}), which needs the layers themselves. Shared by the hooks of one
- * batching loop, whose forward passes run one at a time.
+ * called a second time. Their adapter deltas can then be computed together ({@link SiblingFactors}). Shared by the
+ * hooks of one batching loop, whose forward passes run one at a time.
  */
 final class SiblingModules {
 
-    private final Map<String, List<LinearLayer>> runs = new ConcurrentHashMap<>(); // first module -> the run, in call order
+    private final Map<String, List<String>> runs = new ConcurrentHashMap<>(); // first module -> the run, in call order
     private final Set<String> seen = new HashSet<>();
     private volatile boolean learned;
     private NDArray runInput;
-    private List<LinearLayer> run = new ArrayList<>();
+    private List<String> run = new ArrayList<>();
 
-    /** One layer's call, while learning. */
-    synchronized void observe(LinearLayer layer, NDArray input) {
+    /** One hook call, while learning. */
+    synchronized void observe(String module, NDArray input) {
         if (learned) {
             return;
         }
-        if (!seen.add(layer.name())) {
+        if (!seen.add(module)) {
             endRun();
             learned = true;
             return;
@@ -37,19 +36,19 @@ final class SiblingModules {
             endRun();
             runInput = input;
         }
-        run.add(layer);
+        run.add(module);
     }
 
     private void endRun() {
         if (run.size() > 1) {
-            runs.put(run.get(0).name(), List.copyOf(run));
+            runs.put(run.get(0), List.copyOf(run));
         }
         run = new ArrayList<>();
         runInput = null;
     }
 
-    /** The layers called on the same input as {@code module} right after it (itself first), once learned; else null. */
-    List<LinearLayer> ledBy(String module) {
+    /** The modules called on the same input as {@code module} right after it (itself first), once learned; else null. */
+    List<String> ledBy(String module) {
         return learned ? runs.get(module) : null;
     }
 }
