@@ -15,6 +15,7 @@ import dev.peftd.core.model.TestModels;
 import dev.peftd.core.tensor.NoGrad;
 import ai.djl.ndarray.index.NDIndex;
 import dev.peftd.core.model.GroupedHook;
+import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.model.LinearHook;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -104,6 +105,68 @@ class FactoredAdapterTest {
                         .isEqualTo(GroupedHook.Path.GATHERED);
             }
         }
+    }
+
+    /**
+     * The same batch with no merged weights offered (as a wider model's adapters): every adapted module is gathered,
+     * the shared base GEMM plus each row's own factors, and q/k/v and gate/up take their deltas together from the
+     * second pass on (the first shows the families, {@code SiblingFactors}); both passes equal each row alone, base
+     * plus its factored delta, within 1e-4.
+     */
+    @Test
+    void aBatchOfLoraVeraDeltaLoraAndBareBaseRowsWithoutMergedWeightsGetsEachRowsOwnDeltaInEveryPass(@TempDir Path tmp)
+            throws Exception {
+        Path deltaLora = BatchedServingTest.deltaLoraAdapter(tmp.resolve("delta-lora"));
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
+             CausalLm model = ModelLoader.load(TestModels.tinyLlama());
+             FactoredAdapter lora = served(ServingFixtures.adapterDir("llama-lora"), model);
+             FactoredAdapter vera = served(ServingFixtures.adapterDir("llama-vera"), model);
+             FactoredAdapter delta = served(deltaLora, model)) {
+            manager.getEngine().setRandomSeed(6);
+            // three hooks on LoRA's rank-4 factors beside VeRA's rank 8: ΣK > 2·K on every module, so none is masked
+            // and q/k/v, gate/up are families
+            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(2, factoredOnly(lora)),
+                    new GroupedHook.Group(1, null), new GroupedHook.Group(1, factoredOnly(vera)),
+                    new GroupedHook.Group(1, factoredOnly(lora)), new GroupedHook.Group(2, factoredOnly(delta)),
+                    new GroupedHook.Group(1, factoredOnly(lora)));
+            try (GroupedHook grouped = new GroupedHook(groups)) {
+                for (int pass = 0; pass < 2; pass++) {
+                    NDArray ids = manager.randomInteger(3, model.config().vocabSize(), new Shape(8, 4),
+                            DataType.INT64); // [8, 4]
+                    float[][] batched = rows(model.forward(ids, null, grouped)); // [8, 4, vocab]
+                    int row = 0;
+                    for (GroupedHook.Group group : groups) {
+                        for (int r = 0; r < group.rows(); r++, row++) {
+                            float[] alone = model.forward(ids.get(new NDIndex("{}:{}", row, row + 1)), null,
+                                    group.hook()).toFloatArray(); // [1, 4, vocab]
+                            for (int i = 0; i < alone.length; i++) {
+                                assertThat(Math.abs(batched[row][i] - alone[i])).as("pass %d row %d logit %d", pass,
+                                        row, i).isLessThan(1e-4f);
+                            }
+                        }
+                    }
+                }
+                for (String module : List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                        "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")) {
+                    assertThat(grouped.path("model.layers.1." + module)).as(module).isEqualTo(GroupedHook.Path.GATHERED);
+                }
+            }
+        }
+    }
+
+    /** {@code adapter}'s factored delta alone: no merged weight offered, so a batch gathers its factors. */
+    private static LowRankHook factoredOnly(FactoredAdapter adapter) {
+        return new LowRankHook() {
+            @Override
+            public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+                return adapter.apply(module, input, baseOutput);
+            }
+
+            @Override
+            public NDArray[] lowRank(String module) {
+                return adapter.lowRank(module);
+            }
+        };
     }
 
     private static FactoredAdapter served(Path dir, CausalLm model) throws Exception {
