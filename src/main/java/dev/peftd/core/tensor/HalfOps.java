@@ -336,7 +336,8 @@ public final class HalfOps {
      * The block's ops before the attention, {@link #rmsNorm}, the q/k/v {@link #linear}s (one product over their
      * stacked weights), the heads split and {@link #rope} on q and k, in one call that runs the same module methods
      * in the same order: the same values bit for bit, without a native call per op (a decode step's ops are tiny; its
-     * time went to the calls).
+     * time went to the calls). For inference: backward through a stacked product would round the input's gradient
+     * differently from separate linears.
      *
      * @param h   float32 {@code [B, T, hidden]}
      * @param cos float32 {@code [T, headDim]} or {@code [B, 1, T, headDim]}, as {@code sin}

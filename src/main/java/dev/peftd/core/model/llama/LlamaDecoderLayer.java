@@ -2,6 +2,7 @@ package dev.peftd.core.model.llama;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.model.CausalAttention;
 import dev.peftd.core.model.ForwardKv;
 import dev.peftd.core.model.GatedMlp;
@@ -64,9 +65,11 @@ final class LlamaDecoderLayer {
      * @return {@code [B, T, hidden]}
      */
     NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, ForwardKv cache, LinearHook hook) {
-        if (fused != null && leavesAlone(hook)) {
+        if (fused != null && !JniUtils.isGradMode() && leavesAlone(hook)) {
             // the same ops in two native calls (plus the attention's) instead of about 25: a decode step of a half
-            // SmolLM2-135M spent more time in the calls than in its ops
+            // SmolLM2-135M spent more time in the calls than in its ops. Not under autograd: a stacked product's
+            // backward rounds the input's gradient once where PEFT's separate q/k/v (gate/up) linears round it once
+            // each and sum in the half type, so training through a block keeps the op-by-op path
             NDList qkv = HalfOps.attentionInput(h, fused, rope.cos(), rope.sin()); // q [B, heads, T, headDim], k, v
             return HalfOps.attentionOutput(h, attend(qkv.get(0), qkv.get(1), qkv.get(2), mask, cache), fused);
         }
