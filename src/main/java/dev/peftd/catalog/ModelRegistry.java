@@ -86,8 +86,9 @@ public class ModelRegistry {
     }
 
     /**
-     * float32 unless the client asks: this CPU class (no avx512_bf16) computes bf16 slower than float32, and a
-     * checkpoint stored in bf16 would otherwise change speed and numbers under {@code auto} without the client asking.
+     * float32 unless the client asks: whether bf16 is faster than float32 or many times slower depends on the CPU
+     * (with avx512_bf16 faster; without it bf16 training ran at 12× float32's CPU time), and a checkpoint stored in
+     * bf16 would otherwise change speed and numbers under {@code auto} without the client asking.
      */
     static final ModelDtype DEFAULT_DTYPE = ModelDtype.FLOAT32;
 

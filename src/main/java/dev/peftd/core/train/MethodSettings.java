@@ -154,10 +154,11 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
     }
 
     /**
-     * float32 unless given: bf16 compute on a CPU without avx512_bf16 is slower than float32, and the command line's
-     * {@code --dtype} defaults to float32 too. Every method trains on a half base: the adapter, its optimizer state
-     * and the loss stay float32 (VeRA's regenerated projections are rounded to the base's type as PEFT's are;
-     * Delta-LoRA's W movement is kept in float32 on the side, never written into the half W).
+     * float32 unless given, as a registration and the command line's {@code --dtype}: bf16 compute on a CPU without
+     * avx512_bf16 is many times slower than float32 (README, "Half precision"). Every method trains on a half base:
+     * the adapter, its optimizer state and the loss stay float32 (VeRA's regenerated projections are rounded to the
+     * base's type as PEFT's are; Delta-LoRA's W movement is kept in float32 on the side, never written into the half
+     * W).
      */
     private static ModelDtype dtype(GivenSettings v) {
         List<String> names = java.util.Arrays.stream(ModelDtype.values()).map(ModelDtype::externalName).toList();
