@@ -254,7 +254,6 @@ final class ServingEngine implements AutoCloseable {
             }
 
             void completed(GenerationResult result, Throwable error) {
-                generating.decrementAndGet();
                 if (result != null) {
                     meters.tokensGenerated(model.mode(), result.generatedIds().length);
                 }
@@ -263,6 +262,8 @@ final class ServingEngine implements AutoCloseable {
                 } else if (timedOut) {
                     meters.generationStopped("timeout");
                 }
+                // last: whoever sees the count drop (a drain, a test) sees this generation's meters already counted
+                generating.decrementAndGet();
             }
         }
 
