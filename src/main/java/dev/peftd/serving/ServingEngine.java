@@ -107,11 +107,11 @@ final class ServingEngine implements AutoCloseable {
         bases.close();
     }
 
-    /** One request's view of its model; close it when the response is written. */
     /** One sequence a session generates: its prompt, options and the listener that hears its tokens. */
     public record Generation(long[] promptIds, GenerationOptions options, TokenListener listener) {
     }
 
+    /** One request's view of its model; close it when the response is written. */
     public final class Session implements AutoCloseable {
         private final ServedModel model;
         private final Leased.Lease<LoadedBase> base;

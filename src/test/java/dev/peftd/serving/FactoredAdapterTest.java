@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,31 +73,17 @@ class FactoredAdapterTest {
     @Test
     void aBatchOfLoraVeraDeltaLoraAndBareBaseRowsRunsTheModulesAllItsAdaptersMergeThroughEachRowsMergedWeight(
             @TempDir Path tmp) throws Exception {
-        Path deltaLora = BatchedServingTest.deltaLoraAdapter(tmp.resolve("delta-lora")); // q, v, down at rank 2r = 8
         try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
-             CausalLm model = ModelLoader.load(TestModels.tinyLlama());
-             FactoredAdapter lora = served(ServingFixtures.adapterDir("llama-lora"), model);
-             FactoredAdapter vera = served(ServingFixtures.adapterDir("llama-vera"), model);
-             FactoredAdapter delta = served(deltaLora, model)) {
+             CausalLm model = ModelLoader.load(TestModels.tinyLlama()); ThreeAdapters a = ThreeAdapters.of(model, tmp)) {
             manager.getEngine().setRandomSeed(5);
-            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(1, null), new GroupedHook.Group(2, lora),
-                    new GroupedHook.Group(2, vera), new GroupedHook.Group(2, delta), new GroupedHook.Group(1, null));
+            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(1, null), new GroupedHook.Group(2, a.lora()),
+                    new GroupedHook.Group(2, a.vera()), new GroupedHook.Group(2, a.delta()),
+                    new GroupedHook.Group(1, null));
             NDArray ids = manager.randomInteger(3, model.config().vocabSize(), new Shape(8, 5), DataType.INT64); // [8, 5]
             try (GroupedHook grouped = new GroupedHook(groups)) {
                 float[][] batched = rows(model.forward(ids, null, grouped)); // [8, 5, vocab]
-                int row = 0;
-                for (GroupedHook.Group group : groups) {
-                    // alone, and base + delta: only apply is called, never the adapter's own merged weight
-                    LinearHook factored = group.hook() == null ? null : group.hook()::apply;
-                    for (int r = 0; r < group.rows(); r++, row++) {
-                        float[] alone = model.forward(ids.get(new NDIndex("{}:{}", row, row + 1)), null, factored)
-                                .toFloatArray(); // [1, 5, vocab]
-                        for (int i = 0; i < alone.length; i++) {
-                            assertThat(Math.abs(batched[row][i] - alone[i])).as("row %d logit %d", row, i)
-                                    .isLessThan(1e-4f);
-                        }
-                    }
-                }
+                // alone, and base + delta: only apply is called, never the adapter's own merged weight
+                assertEachRowAsAlone(model, ids, groups, batched, hook -> hook::apply, "");
                 assertThat(grouped.path("model.layers.0.self_attn.q_proj")).as("every adapter merges q_proj")
                         .isEqualTo(GroupedHook.Path.MERGED);
                 assertThat(grouped.path("model.layers.0.self_attn.k_proj")).as("Delta-LoRA rows take the base k_proj")
@@ -116,39 +103,65 @@ class FactoredAdapterTest {
     @Test
     void aBatchOfLoraVeraDeltaLoraAndBareBaseRowsWithoutMergedWeightsGetsEachRowsOwnDeltaInEveryPass(@TempDir Path tmp)
             throws Exception {
-        Path deltaLora = BatchedServingTest.deltaLoraAdapter(tmp.resolve("delta-lora"));
         try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
-             CausalLm model = ModelLoader.load(TestModels.tinyLlama());
-             FactoredAdapter lora = served(ServingFixtures.adapterDir("llama-lora"), model);
-             FactoredAdapter vera = served(ServingFixtures.adapterDir("llama-vera"), model);
-             FactoredAdapter delta = served(deltaLora, model)) {
+             CausalLm model = ModelLoader.load(TestModels.tinyLlama()); ThreeAdapters a = ThreeAdapters.of(model, tmp)) {
             manager.getEngine().setRandomSeed(6);
             // three hooks on LoRA's rank-4 factors beside VeRA's rank 8: ΣK > 2·K on every module, so none is masked
             // and q/k/v, gate/up are families
-            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(2, factoredOnly(lora)),
-                    new GroupedHook.Group(1, null), new GroupedHook.Group(1, factoredOnly(vera)),
-                    new GroupedHook.Group(1, factoredOnly(lora)), new GroupedHook.Group(2, factoredOnly(delta)),
-                    new GroupedHook.Group(1, factoredOnly(lora)));
+            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(2, factoredOnly(a.lora())),
+                    new GroupedHook.Group(1, null), new GroupedHook.Group(1, factoredOnly(a.vera())),
+                    new GroupedHook.Group(1, factoredOnly(a.lora())), new GroupedHook.Group(2, factoredOnly(a.delta())),
+                    new GroupedHook.Group(1, factoredOnly(a.lora())));
             try (GroupedHook grouped = new GroupedHook(groups)) {
                 for (int pass = 0; pass < 2; pass++) {
                     NDArray ids = manager.randomInteger(3, model.config().vocabSize(), new Shape(8, 4),
                             DataType.INT64); // [8, 4]
                     float[][] batched = rows(model.forward(ids, null, grouped)); // [8, 4, vocab]
-                    int row = 0;
-                    for (GroupedHook.Group group : groups) {
-                        for (int r = 0; r < group.rows(); r++, row++) {
-                            float[] alone = model.forward(ids.get(new NDIndex("{}:{}", row, row + 1)), null,
-                                    group.hook()).toFloatArray(); // [1, 4, vocab]
-                            for (int i = 0; i < alone.length; i++) {
-                                assertThat(Math.abs(batched[row][i] - alone[i])).as("pass %d row %d logit %d", pass,
-                                        row, i).isLessThan(1e-4f);
-                            }
-                        }
-                    }
+                    assertEachRowAsAlone(model, ids, groups, batched, hook -> hook, "pass " + pass + " ");
                 }
                 for (String module : List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
                         "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")) {
                     assertThat(grouped.path("model.layers.1." + module)).as(module).isEqualTo(GroupedHook.Path.GATHERED);
+                }
+            }
+        }
+    }
+
+    /** Served LoRA, VeRA and Delta-LoRA adapters (q, v, down at rank 2r = 8) of the tiny Llama. */
+    private record ThreeAdapters(FactoredAdapter lora, FactoredAdapter vera, FactoredAdapter delta)
+            implements AutoCloseable {
+        static ThreeAdapters of(CausalLm model, Path tmp) throws Exception {
+            Path deltaLora = BatchedServingTest.deltaLoraAdapter(tmp.resolve("delta-lora"));
+            FactoredAdapter lora = served(ServingFixtures.adapterDir("llama-lora"), model);
+            FactoredAdapter vera = served(ServingFixtures.adapterDir("llama-vera"), model);
+            return new ThreeAdapters(lora, vera, served(deltaLora, model));
+        }
+
+        @Override
+        public void close() {
+            lora.close();
+            vera.close();
+            delta.close();
+        }
+    }
+
+    /**
+     * Each batch row's logits against the same ids through its group's hook ({@code alone} of it; a bare-base row
+     * none) on that row alone, within 1e-4.
+     *
+     * @param batched {@code [B][T·vocab]}
+     */
+    private static void assertEachRowAsAlone(CausalLm model, NDArray ids, List<GroupedHook.Group> groups,
+            float[][] batched, UnaryOperator<LinearHook> alone, String label) {
+        int row = 0;
+        for (GroupedHook.Group group : groups) {
+            LinearHook hook = group.hook() == null ? null : alone.apply(group.hook());
+            for (int r = 0; r < group.rows(); r++, row++) {
+                float[] single = model.forward(ids.get(new NDIndex("{}:{}", row, row + 1)), null, hook)
+                        .toFloatArray(); // [1, T, vocab]
+                for (int i = 0; i < single.length; i++) {
+                    assertThat(Math.abs(batched[row][i] - single[i])).as("%srow %d logit %d", label, row, i)
+                            .isLessThan(1e-4f);
                 }
             }
         }

@@ -56,8 +56,8 @@ final class GatheredFactors {
                     NDIndex rows = NDIndex.sliceAxis(0, s.from(), s.to());
                     rights.add(owned(scratch, s.source().rightStack.get(rows))); // [n, K, in], a view
                     lefts.add(owned(scratch, s.source().leftRows.get(rows)));    // [n, K, out]
-                } else {
-                    NDArray[] stacked = stacked(scratch, ((RowRuns.Fresh<GatheredFactors, NDArray[]>) piece).rows(), rank, in, out);
+                } else if (piece instanceof RowRuns.Fresh<GatheredFactors, NDArray[]> fresh) {
+                    NDArray[] stacked = stacked(scratch, fresh.rows(), rank, in, out);
                     rights.add(stacked[0]);
                     lefts.add(stacked[1]);
                 }

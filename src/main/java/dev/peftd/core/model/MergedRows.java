@@ -34,11 +34,10 @@ final class MergedRows {
                 if (piece instanceof RowRuns.Slice<MergedRows, NDArray> s) {
                     NDIndex rows = NDIndex.sliceAxis(0, s.from(), s.to());
                     parts.add(GatheredFactors.owned(scratch, s.source().stack.get(rows))); // [n, in, out], a view
-                    continue;
+                } else if (piece instanceof RowRuns.Fresh<MergedRows, NDArray> fresh) {
+                    NDArray weights = GatheredFactors.owned(scratch, NDArrays.stack(new NDList(fresh.rows()))); // [n, out, in]
+                    parts.add(GatheredFactors.transposedContiguous(scratch, weights));                          // [n, in, out]
                 }
-                NDArray weights = GatheredFactors.owned(scratch,
-                        NDArrays.stack(new NDList(((RowRuns.Fresh<MergedRows, NDArray>) piece).rows()))); // [n, out, in]
-                parts.add(GatheredFactors.transposedContiguous(scratch, weights));                        // [n, in, out]
             }
             this.stack = GatheredFactors.kept(kept, parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0));
         }

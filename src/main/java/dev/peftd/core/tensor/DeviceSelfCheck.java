@@ -14,8 +14,8 @@ import java.util.Random;
 /**
  * A quick check that a device computes what peftd asks of it in one dtype: a linear through the half fence with
  * several rows (the half GEMM or the upcast one, as {@link HalfGemm} picks for the device), one row (the half GEMV a
- * decode step runs) and a gradient through it (the path LoRA training takes), an RMSNorm and a causal attention, each against the same op in float32 on the same device's
- * widened values; then the throughput of the linear as peftd runs it in that dtype. What {@code peftd doctor} runs.
+ * decode step runs) and a gradient through it (the path LoRA training takes), an RMSNorm and a causal attention, each
+ * against the same op in float32 on the same device's widened values; then the throughput of the linear as peftd runs it in that dtype. What {@code peftd doctor} runs.
  *
  * <p>Tolerances: the largest error relative to the largest reference value, at most 4 units of the dtype's rounding
  * (2⁻⁸ for bfloat16, 2⁻¹¹ for float16, 2⁻²² for float32): the half ops round once or twice more than the float32

@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -26,14 +28,21 @@ public enum HalfGemm {
     private static final Set<String> BF16_FLAGS = Set.of("avx512_bf16", "amx_bf16");
     private static final Set<String> FP16_FLAGS = Set.of("avx512_fp16", "amx_fp16");
 
-    /** This machine's CPU flags, read once (empty where /proc/cpuinfo does not exist). */
+    /** This machine's CPU's GEMM per half type, from its flags, decided once (HalfOps asks at every linear call). */
     private static final class Cpu {
-        private static final Set<String> FLAGS = flags(Path.of("/proc/cpuinfo"));
+        private static final Map<HalfType, HalfGemm> CHOICE = new EnumMap<>(HalfType.class);
+
+        static {
+            Set<String> flags = flags(Path.of("/proc/cpuinfo"));
+            for (HalfType type : HalfType.values()) {
+                CHOICE.put(type, forCpu(flags, type));
+            }
+        }
     }
 
     /** The GEMM for a {@code type} weight on {@code device}. */
     public static HalfGemm on(Device device, HalfType type) {
-        return device.isGpu() ? NATIVE : forCpu(Cpu.FLAGS, type);
+        return device.isGpu() ? NATIVE : Cpu.CHOICE.get(type);
     }
 
     static HalfGemm forCpu(Set<String> cpuFlags, HalfType type) {
