@@ -34,7 +34,7 @@ class ModelController {
         this.adapters = adapters;
     }
 
-    /** @param dtype {@code auto}, {@code bfloat16}, {@code float16} or {@code float32}; absent: float32 */
+    /** @param dtype {@code auto}, {@code bfloat16}, {@code float16} or {@code float32}; absent: auto */
     record RegisterModel(String id, String source, String dtype) {
     }
 

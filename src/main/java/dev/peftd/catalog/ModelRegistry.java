@@ -86,11 +86,11 @@ public class ModelRegistry {
     }
 
     /**
-     * float32 unless the client asks: whether bf16 is faster than float32 or many times slower depends on the CPU
-     * (with avx512_bf16 faster; without it bf16 training ran at 12× float32's CPU time), and a checkpoint stored in
-     * bf16 would otherwise change speed and numbers under {@code auto} without the client asking.
+     * auto unless the client asks, as transformers' {@code dtype="auto"}: a bf16 checkpoint stays bf16 (half the
+     * memory) where the loading device computes bf16; where it does not, auto is float32, since emulated bf16 trained
+     * at 12× float32's CPU time (README, "Half precision").
      */
-    static final ModelDtype DEFAULT_DTYPE = ModelDtype.FLOAT32;
+    static final ModelDtype DEFAULT_DTYPE = ModelDtype.AUTO;
 
     private static ModelDtype dtypeOf(String dtype) {
         if (dtype == null) {

@@ -137,7 +137,7 @@ final class Benchmarks {
     static int train(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("methods", "shape", "steps", "batch", "seq", "threads", "r",
                 "vera-r", "python", "script", "model-dir", "xmx", "rounds", "dtype"), Set.of("json", "skip-activations"));
-        ModelDtype dtype = ModelArgument.dtype(o);
+        ModelDtype dtype = ModelArgument.dtype(o, ModelDtype.FLOAT32);
         if (dtype == ModelDtype.AUTO) {
             throw new UsageException("--dtype: bench train needs float32, bfloat16 or float16 (both stacks load the"
                     + " same checkpoint in that type)");

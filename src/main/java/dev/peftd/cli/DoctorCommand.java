@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * {@code doctor [--device D] [--dtype D] [--seconds S]}: lists the devices libtorch sees and, on each, runs
@@ -58,6 +60,7 @@ final class DoctorCommand implements Command {
         }
         boolean allPassed = true;
         for (Device device : devices) {
+            out.println(device + ": dtype auto loads " + autoOn(device));
             for (HalfType half : dtypes) {
                 DeviceSelfCheck.Result r = DeviceSelfCheck.check(device, half, seconds);
                 allPassed &= r.passed();
@@ -66,6 +69,13 @@ final class DoctorCommand implements Command {
         }
         out.println(allPassed ? "PASS" : "FAIL");
         return allPassed ? 0 : 1;
+    }
+
+    /** What the default dtype, auto, makes of each half checkpoint on {@code device}. */
+    private static String autoOn(Device device) {
+        return Stream.of(ModelDtype.BFLOAT16, ModelDtype.FLOAT16)
+                .map(stored -> stored + " checkpoints in " + ModelDtype.auto(stored, device))
+                .collect(Collectors.joining(", ")) + ", float32 ones in float32";
     }
 
     private static void print(PrintStream out, DeviceSelfCheck.Result r) {

@@ -26,15 +26,21 @@ final class ModelArgument {
 
     /** The {@code --dtype} option's line in a command's help. */
     static final String DTYPE_HELP =
-            "  --dtype D          the base weights' type: float32 (default), bfloat16, float16, or auto (the checkpoint's)";
+            "  --dtype D          the base weights' type: auto (default: the checkpoint's where this device computes it,\n"
+            + "                     else float32), float32, bfloat16 or float16";
 
     private ModelArgument() {
     }
 
-    /** {@code --dtype}, float32 when absent. */
+    /** {@code --dtype}, auto when absent. */
     static ModelDtype dtype(CliOptions o) throws UsageException {
+        return dtype(o, ModelDtype.AUTO);
+    }
+
+    /** {@code --dtype}, {@code absent} when not given. */
+    static ModelDtype dtype(CliOptions o, ModelDtype absent) throws UsageException {
         if (!o.has("dtype")) {
-            return ModelDtype.FLOAT32;
+            return absent;
         }
         try {
             return ModelDtype.parse(o.required("dtype"));

@@ -53,8 +53,9 @@ final class TrainCommand implements Command {
               evaluation and checkpoints:  --eval-file FILE.jsonl | --eval-fraction F  --eval-every N
                          --eval-samples N  --early-stopping-patience P  --keep-best
                          --checkpoint-every N  --resume DIR
-              base:      --dtype float32 (default)|bfloat16|float16|auto: the frozen base's type (every method;
-                         adapter, optimizer and loss stay float32)
+              base:      --dtype auto (default: the checkpoint's where this device computes it, else float32)
+                         |float32|bfloat16|float16: the frozen base's type (every method; adapter, optimizer
+                         and loss stay float32)
               output:    --json (one JSON object per step, evaluation and checkpoint, then a summary)""";
 
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();

@@ -66,10 +66,14 @@ final class BaseModelPool implements AutoCloseable {
         return acquire(directory, ModelDtype.FLOAT32);
     }
 
-    /** The model of {@code directory} loaded in {@code dtype}; each (directory, dtype) pair is loaded once. */
+    /**
+     * The model of {@code directory} loaded in {@code dtype}; each (directory, type) pair is loaded once, auto counting
+     * as the type it resolves to on this pool's device (a model registered as auto and as bfloat16 is loaded once).
+     */
     public Leased.Lease<LoadedBase> acquire(Path directory, ModelDtype dtype) {
         Path dir = directory.toAbsolutePath().normalize();
-        String key = key(dir, dtype);
+        ModelDtype type = resolved(dir, dtype);
+        String key = key(dir, type);
         Object lock;
         synchronized (this) {
             Entry hit = entries.get(key);
@@ -93,7 +97,7 @@ final class BaseModelPool implements AutoCloseable {
             }
             LoadedBase base;
             try {
-                base = load(key, dir, dtype);
+                base = load(key, dir, type);
             } finally {
                 synchronized (this) {
                     loading.remove(key);
@@ -133,6 +137,14 @@ final class BaseModelPool implements AutoCloseable {
                 usedBytes -= entry.bytes();
                 entry.shared().retire();
             }
+        }
+    }
+
+    private ModelDtype resolved(Path dir, ModelDtype dtype) {
+        try {
+            return ModelLoader.resolve(dir, device, dtype);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read base model " + dir + ": " + e.getMessage(), e);
         }
     }
 

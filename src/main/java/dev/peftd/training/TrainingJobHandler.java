@@ -13,6 +13,7 @@ import dev.peftd.core.adapter.peft.AdapterExport;
 import dev.peftd.core.adapter.peft.ExportOptions;
 import dev.peftd.core.adapter.peft.PeftExporter;
 import dev.peftd.core.model.CausalLm;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.tokenizer.Tokenizer;
 import dev.peftd.core.train.TrainingConfig;
@@ -186,8 +187,9 @@ class TrainingJobHandler implements JobHandler {
                     run.resumeFrom(resumeFrom);
                 }
                 journal.message(claim.jobId(), JobJournal.Level.info, String.format(java.util.Locale.ROOT,
-                        "Training %s on %s: %d examples, %d steps (%d epochs), %d trainable parameters%s", settings.method(),
-                        job.model(), data.train().size(), run.totalSteps(), run.epochs(), adapter.trainableParameterCount(),
+                        "Training %s on %s (%s): %d examples, %d steps (%d epochs), %d trainable parameters%s",
+                        settings.method(), job.model(), ModelDtype.of(model.halfType()), data.train().size(),
+                        run.totalSteps(), run.epochs(), adapter.trainableParameterCount(),
                         resumeFrom == null ? "" : ", resuming at step " + claim.checkpointStep()));
                 TrainingResult result = run.run();
                 if (control.stop() == RunControl.Stop.LEASE_LOST) {

@@ -39,7 +39,7 @@ class AdapterOptionTest {
             long[] ids = expected.load("input_ids", m).get(0).toLongArray();   // [12]
             NDArray peftLogits = expected.load("logits", m).get(0);           // [12, vocab]
             String[] args = {"score", "--model", TestModels.tiny(model).toString(), "--input-ids", idList(ids),
-                    "--dump-logits", "--json"};
+                    "--dump-logits", "--json", "--dtype", "float32"};   // PEFT's logits are float32's (tiny-qwen2 is bf16)
 
             CliRun adapted = CliRun.of(append(args, "--adapter", AdapterCommandsTest.fixture(adapter).toString()));
             CliRun base = CliRun.of(args);

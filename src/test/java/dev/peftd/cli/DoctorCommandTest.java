@@ -3,6 +3,8 @@ package dev.peftd.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.Device;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.tensor.DeviceSelfCheck;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +16,9 @@ class DoctorCommandTest {
         CliRun run = CliRun.of("doctor", "--device", "cpu", "--seconds", "0.05");
         assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
         assertThat(run.out()).contains("libtorch devices: cpu");
+        assertThat(run.out()).as("what the default dtype does here").contains("cpu(): dtype auto loads bfloat16 checkpoints in "
+                + ModelDtype.auto(ModelDtype.BFLOAT16, Device.cpu()) + ", float16 checkpoints in "
+                + ModelDtype.auto(ModelDtype.FLOAT16, Device.cpu()));
         for (String dtype : new String[] {"float32", "bfloat16", "float16"}) {
             assertThat(run.out()).containsPattern("cpu\\(\\)\\s+" + dtype + "\\s+pass");
         }

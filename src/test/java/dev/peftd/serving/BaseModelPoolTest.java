@@ -8,6 +8,7 @@ import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.LiveArrays;
 import dev.peftd.core.model.ModelDtype;
+import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.PagedKvCache;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.kernel.Refusal;
@@ -176,6 +177,20 @@ class BaseModelPoolTest {
             }
             pool.unload(LLAMA);
             assertThat(pool.usedBytes()).as("unloading a directory frees it in every dtype").isZero();
+        }
+    }
+
+    /** auto counts as the type it resolves to on the pool's device: registered as auto and as that type, one load. */
+    @Test
+    void autoAndTheTypeItResolvesToShareOneLoad() throws Exception {
+        try (BaseModelPool pool = pool(Long.MAX_VALUE)) {
+            ModelDtype resolved = ModelLoader.resolve(QWEN, pool.device(), ModelDtype.AUTO);   // tiny-qwen2: BF16 files
+            try (Leased.Lease<LoadedBase> auto = pool.acquire(QWEN, ModelDtype.AUTO);
+                 Leased.Lease<LoadedBase> named = pool.acquire(QWEN, resolved)) {
+                assertThat(named.value()).isSameAs(auto.value());
+                assertThat(ModelDtype.of(auto.value().model().halfType())).isEqualTo(resolved);
+                assertThat(pool.loaded()).hasSize(1);
+            }
         }
     }
 }

@@ -2,10 +2,13 @@ package dev.peftd.serving;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.Device;
 import dev.peftd.Fixtures;
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
 import dev.peftd.core.model.TestModels;
+import dev.peftd.core.tensor.HalfGemm;
+import dev.peftd.core.tensor.HalfType;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -34,7 +37,7 @@ class HalfPrecisionServingTest {
     void aBfloat16RegistrationServesWithinTheBf16ToleranceOfFloat32WithAndWithoutAnAdapter() throws Exception {
         TestApi alpha = TestApi.alpha(port);
         JsonNode float32 = Fixtures.readyTinyLlama(alpha, "tiny-llama");
-        assertThat(float32.path("dtype").asString()).as("the default").isEqualTo("float32");
+        assertThat(float32.path("dtype").asString()).as("the default").isEqualTo("auto");
         register(alpha, "tiny-llama-bf16", "bfloat16");
         assertThat(Fixtures.awaitModel(alpha, "tiny-llama-bf16", "ready").path("dtype").asString()).isEqualTo("bfloat16");
 
@@ -79,16 +82,33 @@ class HalfPrecisionServingTest {
         assertWithinBf16Tolerance("GPT-2", echoLogprobs(alpha, "tiny-gpt2-float32"), echoLogprobs(alpha, "tiny-gpt2-bf16"));
     }
 
-    /** tiny-qwen2's files are bf16: {@code auto} serves them in bf16, which must stay close to the float32 widening. */
+    /**
+     * tiny-qwen2's files are bf16. A registration without {@code dtype} is auto: where the serving CPU computes bf16
+     * ({@link HalfGemm#NATIVE}, avx512_bf16) it serves the bf16 weights, the very numbers of an explicit bfloat16
+     * registration and within bf16's tolerance of float32; where it does not, it serves float32's numbers.
+     */
     @Test
-    void autoServesABfloat16CheckpointInItsOwnType() {
+    void theDefaultAutoServesABfloat16CheckpointInBf16WhereTheCpuComputesIt() {
         TestApi alpha = TestApi.alpha(port);
-        register(alpha, "tiny-qwen2-auto", "auto");
+        if (alpha.get("/v1/models/tiny-qwen2-default").status() == 404) {
+            TestApi.Response r = alpha.post("/v1/models", Map.of("id", "tiny-qwen2-default",
+                    "source", TestModels.tinyQwen2().toUri().toString()));
+            assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        }
+        register(alpha, "tiny-qwen2-bfloat16", "bfloat16");
         register(alpha, "tiny-qwen2-float32", "float32");
-        assertThat(Fixtures.awaitModel(alpha, "tiny-qwen2-auto", "ready").path("dtype").asString()).isEqualTo("auto");
+        assertThat(Fixtures.awaitModel(alpha, "tiny-qwen2-default", "ready").path("dtype").asString()).isEqualTo("auto");
+        Fixtures.awaitModel(alpha, "tiny-qwen2-bfloat16", "ready");
         Fixtures.awaitModel(alpha, "tiny-qwen2-float32", "ready");
-        assertWithinBf16Tolerance("auto on a bf16 checkpoint", echoLogprobs(alpha, "tiny-qwen2-float32"),
-                echoLogprobs(alpha, "tiny-qwen2-auto"));
+
+        List<Double> auto = echoLogprobs(alpha, "tiny-qwen2-default");
+        List<Double> float32 = echoLogprobs(alpha, "tiny-qwen2-float32");
+        if (HalfGemm.on(Device.cpu(), HalfType.BFLOAT16) == HalfGemm.NATIVE) {
+            assertThat(auto).as("auto is bf16 here").isEqualTo(echoLogprobs(alpha, "tiny-qwen2-bfloat16"));
+            assertWithinBf16Tolerance("auto on a bf16 checkpoint", float32, auto);
+        } else {
+            assertThat(auto).as("auto is float32 on a CPU without bf16 instructions").isEqualTo(float32);
+        }
     }
 
     private static void register(TestApi api, String id, String dtype) {

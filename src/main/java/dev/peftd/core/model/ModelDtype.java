@@ -1,5 +1,7 @@
 package dev.peftd.core.model;
 
+import ai.djl.Device;
+import dev.peftd.core.tensor.HalfGemm;
 import dev.peftd.core.tensor.HalfType;
 import java.util.Arrays;
 import java.util.Locale;
@@ -11,7 +13,10 @@ import java.util.stream.Collectors;
  * hyperparameter all go through {@link #parse}.
  */
 public enum ModelDtype {
-    /** The checkpoint's own floating type (its first floating tensor's); float32 for families without half support. */
+    /**
+     * The checkpoint's own floating type (its first floating tensor's) where the device computes it natively, float32
+     * where it does not; resolved at load ({@code ModelLoader.resolve}). The default everywhere.
+     */
     AUTO("auto", null),
     BFLOAT16("bfloat16", HalfType.BFLOAT16),
     FLOAT16("float16", HalfType.FLOAT16),
@@ -38,6 +43,25 @@ public enum ModelDtype {
     /** True for bfloat16 and float16: weights held in a half type (AUTO is resolved only at load). */
     public boolean isHalf() {
         return half != null;
+    }
+
+    /**
+     * What {@link #AUTO} is for a checkpoint stored in {@code stored} on {@code device}: its type where the device
+     * computes that type natively ({@link HalfGemm#NATIVE}: a GPU, a CPU with the type's dot-product instructions),
+     * float32 where it does not. Emulated half GEMMs cost 2–8× float32's time per product there, and a bf16 base
+     * trained at 12× float32's CPU time (docs/djl-notes.md, "This machine"): a price a default must not charge
+     * silently; a client who wants half-size weights there anyway names the type.
+     */
+    public static ModelDtype auto(ModelDtype stored, Device device) {
+        return stored.isHalf() && HalfGemm.on(device, stored.half) == HalfGemm.NATIVE ? stored : FLOAT32;
+    }
+
+    /** The type of a loaded model's weights: its half type, float32 for {@code null}. */
+    public static ModelDtype of(HalfType half) {
+        if (half == null) {
+            return FLOAT32;
+        }
+        return half == HalfType.BFLOAT16 ? BFLOAT16 : FLOAT16;
     }
 
     /**

@@ -96,7 +96,7 @@ public final class ModelLoader {
     private static CausalLm loadInto(Path dir, ModelConfig config, NDManager manager, ModelDtype dtype) throws IOException {
         try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
             ModelFamily family = FAMILIES.get(config.architecture());
-            Precision precision = Precision.of(resolve(dtype, checkpoint).half());
+            Precision precision = Precision.of(resolve(dtype, checkpoint, manager.getDevice()).half());
             return family.load(config, new CheckpointTensors(checkpoint, manager, precision));
         } catch (IOException | RuntimeException e) {
             manager.close();
@@ -104,22 +104,39 @@ public final class ModelLoader {
         }
     }
 
-    /** AUTO becomes the checkpoint's type: that of its first floating tensor. */
-    private static ModelDtype resolve(ModelDtype dtype, SafetensorsCheckpoint checkpoint) throws IOException {
-        if (dtype == ModelDtype.AUTO) {
-            for (String key : checkpoint.keys()) {
-                SafetensorsDtype stored = checkpoint.entry(key).dtype();
-                if (stored == SafetensorsDtype.BF16) {
-                    return ModelDtype.BFLOAT16;
-                } else if (stored == SafetensorsDtype.F16) {
-                    return ModelDtype.FLOAT16;
-                } else if (stored == SafetensorsDtype.F32) {
-                    return ModelDtype.FLOAT32;
-                }
-            }
-            return ModelDtype.FLOAT32;
+    /**
+     * The type a load of {@code dir} on {@code device} in {@code dtype} keeps the weights in: {@code dtype} itself,
+     * except {@link ModelDtype#AUTO}, which becomes the checkpoint's type where the device computes that type natively
+     * and float32 where it does not ({@link ModelDtype#auto}). Reads the safetensors headers only.
+     */
+    public static ModelDtype resolve(Path dir, Device device, ModelDtype dtype) throws IOException {
+        if (dtype != ModelDtype.AUTO) {
+            return dtype;
         }
-        return dtype;
+        requireDirectory(dir);
+        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
+            return resolve(dtype, checkpoint, device);
+        }
+    }
+
+    private static ModelDtype resolve(ModelDtype dtype, SafetensorsCheckpoint checkpoint, Device device)
+            throws IOException {
+        return dtype == ModelDtype.AUTO ? ModelDtype.auto(storedType(checkpoint), device) : dtype;
+    }
+
+    /** The type of the checkpoint's first floating tensor (float32 when it has none). */
+    private static ModelDtype storedType(SafetensorsCheckpoint checkpoint) throws IOException {
+        for (String key : checkpoint.keys()) {
+            SafetensorsDtype stored = checkpoint.entry(key).dtype();
+            if (stored == SafetensorsDtype.BF16) {
+                return ModelDtype.BFLOAT16;
+            } else if (stored == SafetensorsDtype.F16) {
+                return ModelDtype.FLOAT16;
+            } else if (stored == SafetensorsDtype.F32) {
+                return ModelDtype.FLOAT32;
+            }
+        }
+        return ModelDtype.FLOAT32;
     }
 
     private static ModelFamily familyOf(ConfigJson json, String architecture) throws ModelLoadException {

@@ -31,8 +31,9 @@ import java.util.TreeSet;
  * 2e-3 for VeRA, which trains only scaling vectors and needs about ten times LoRA's rate (PEFT's benchmark runs VeRA
  * at 10x LoRA's).
  *
- * @param dtype  the type the frozen base is loaded in for the run (float32 unless given; adapters, optimizer state
- *               and the loss stay float32 on any base)
+ * @param dtype  the type the frozen base is loaded in for the run (auto unless given: the checkpoint's type where
+ *               the worker's device computes it, else float32; adapters, optimizer state and the loss stay float32
+ *               on any base)
  * @param values every resolved setting that applies to the method, by name, in a fixed order: what a job records
  *               and shows, and which resolves again to the same configs
  */
@@ -154,15 +155,16 @@ public record MethodSettings(Method method, AdapterConfig adapter, TrainingConfi
     }
 
     /**
-     * float32 unless given, as a registration and the command line's {@code --dtype}: bf16 compute on a CPU without
-     * avx512_bf16 is many times slower than float32 (README, "Half precision"). Every method trains on a half base:
+     * auto unless given, as a registration and the command line's {@code --dtype}: the checkpoint's type where the
+     * worker's device computes it natively, float32 where it does not (a bf16 base on a CPU without avx512_bf16 trained
+     * at 12× float32's CPU time: README, "Half precision"). Every method trains on a half base:
      * the adapter, its optimizer state and the loss stay float32 (VeRA's regenerated projections are rounded to the
      * base's type as PEFT's are; Delta-LoRA's W movement is kept in float32 on the side, never written into the half
      * W).
      */
     private static ModelDtype dtype(GivenSettings v) {
         List<String> names = java.util.Arrays.stream(ModelDtype.values()).map(ModelDtype::externalName).toList();
-        return ModelDtype.parse(v.choice(DTYPE, ModelDtype.FLOAT32.externalName(), names));
+        return ModelDtype.parse(v.choice(DTYPE, ModelDtype.AUTO.externalName(), names));
     }
 
     private static AdapterConfig adapter(Method method, GivenSettings v, int r, double alpha, double dropout,

@@ -9,6 +9,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfGemm;
+import dev.peftd.core.tensor.HalfType;
 import dev.peftd.core.tensor.SafetensorsCheckpoint;
 import dev.peftd.core.tensor.SafetensorsFile;
 import dev.peftd.core.tensor.SafetensorsWriter;
@@ -32,6 +34,34 @@ class ModelLoaderTest {
 
     @TempDir
     Path temp;
+
+    /**
+     * auto is the checkpoint's type where the device computes it natively (a GPU always; a CPU per its flags) and
+     * float32 elsewhere; a named type is kept as named. Resolving reads headers only, so a GPU device needs no GPU.
+     */
+    @Test
+    void autoIsTheCheckpointsTypeWhereTheDeviceComputesItElseFloat32() throws Exception {
+        Path bf16 = TestModels.tinyQwen2();                        // BF16 files
+        Path fp16 = HalfParityTest.half("tiny-llama-float16");     // F16 files
+        Path fp32 = TestModels.tinyLlama();
+        assertEquals(ModelDtype.BFLOAT16, ModelLoader.resolve(bf16, Device.gpu(), ModelDtype.AUTO));
+        assertEquals(ModelDtype.FLOAT16, ModelLoader.resolve(fp16, Device.gpu(), ModelDtype.AUTO));
+        assertEquals(ModelDtype.FLOAT32, ModelLoader.resolve(fp32, Device.gpu(), ModelDtype.AUTO));
+
+        ModelDtype bf16OnCpu = onThisCpu(HalfType.BFLOAT16, ModelDtype.BFLOAT16);
+        assertEquals(bf16OnCpu, ModelLoader.resolve(bf16, Device.cpu(), ModelDtype.AUTO));
+        assertEquals(onThisCpu(HalfType.FLOAT16, ModelDtype.FLOAT16),
+                ModelLoader.resolve(fp16, Device.cpu(), ModelDtype.AUTO));
+        assertEquals(ModelDtype.FLOAT32, ModelLoader.resolve(fp32, Device.cpu(), ModelDtype.AUTO));
+        assertEquals(ModelDtype.FLOAT16, ModelLoader.resolve(bf16, Device.cpu(), ModelDtype.FLOAT16));
+        try (CausalLm model = ModelLoader.load(bf16, Device.cpu(), ModelDtype.AUTO)) {
+            assertEquals(bf16OnCpu, ModelDtype.of(model.halfType()), "the load keeps what resolve says");
+        }
+    }
+
+    private static ModelDtype onThisCpu(HalfType type, ModelDtype half) {
+        return HalfGemm.on(Device.cpu(), type) == HalfGemm.NATIVE ? half : ModelDtype.FLOAT32;
+    }
 
     @Test
     void linearsUseHfModuleNamesInPeftOrientation() throws Exception {

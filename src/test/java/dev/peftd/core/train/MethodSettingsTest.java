@@ -99,7 +99,7 @@ class MethodSettingsTest {
                 "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
                 "gradient_accumulation_steps", "max_seq_length", "checkpoint_every", "dtype", "eval_every",
                 "eval_samples", "early_stopping_patience");
-        assertThat(first.dtype()).as("the default").isEqualTo(ModelDtype.FLOAT32);
+        assertThat(first.dtype()).as("the default").isEqualTo(ModelDtype.AUTO);
         assertThat(first.training().steps()).as("max_steps wins over n_epochs").isEqualTo(7);
         assertThat(first.training().lr()).isEqualTo(4e-4);
         MethodSettings again = MethodSettings.resolve(Method.DELTA_LORA, first.values(), 9);
