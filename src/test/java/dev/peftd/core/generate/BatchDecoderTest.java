@@ -199,7 +199,7 @@ class BatchDecoderTest {
      * cache's token ids, text and logprobs (top alternatives included) bit for bit.
      */
     @ParameterizedTest
-    @CsvSource({"tiny-llama, BFLOAT16", "tiny-gpt2, BFLOAT16", "tiny-qwen2, AUTO", "tiny-llama, FLOAT16"})
+    @CsvSource({"tiny-llama, BFLOAT16", "tiny-gpt2, BFLOAT16", "tiny-qwen2, BFLOAT16", "tiny-llama, FLOAT16"})
     void aHalfCacheGivesTheFloat32CachesTokensAndLogprobsExactly(String name, ModelDtype dtype) throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tiny(name), Device.cpu(), dtype);
              Float32CacheModel float32Cache = new Float32CacheModel(model, Device.cpu());
