@@ -43,7 +43,8 @@ def run(args):
     torch.set_num_threads(args.threads)
     dirs = sorted(d for d in os.listdir(args.adapters)
                   if os.path.isfile(os.path.join(args.adapters, d, "adapter_config.json")))
-    base = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32)
+    # PEFT keeps the adapters float32 on a half base (autocast_adapter_dtype), as peftd does
+    base = AutoModelForCausalLM.from_pretrained(args.model, dtype=getattr(torch, args.dtype))
     model = PeftModel.from_pretrained(base, os.path.join(args.adapters, dirs[0]), adapter_name=dirs[0])
     for d in dirs[1:]:
         model.load_adapter(os.path.join(args.adapters, d), adapter_name=d)
@@ -72,7 +73,8 @@ def run(args):
         rows.append({"streams": streams, "adapters_tokens_per_s": median(adapted),
                      "base_tokens_per_s": median(["__base__"] * streams)})
     report = {"engine": "transformers+PEFT", "model": args.model, "adapters": len(dirs), "threads": args.threads,
-              "prompt_tokens": args.prompt_tokens, "new_tokens": args.new_tokens, "runs": args.runs, "results": rows}
+              "prompt_tokens": args.prompt_tokens, "new_tokens": args.new_tokens, "runs": args.runs, "dtype": args.dtype,
+              "results": rows}
     if args.json:
         print(json.dumps(report))
         return
@@ -102,6 +104,8 @@ def main():
     r.add_argument("--new-tokens", type=int, default=32)
     r.add_argument("--runs", type=int, default=3)
     r.add_argument("--json", action="store_true")
+    r.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32",
+                   help="the base's type (peftd's bench serving-batch --dtype)")
     args = parser.parse_args()
     make(args) if args.command == "make" else run(args)
 

@@ -5,6 +5,7 @@ import com.google.gson.Gson;
 import dev.peftd.core.generate.DecodeBenchmark;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.serving.LocalServing;
 import dev.peftd.serving.LocalServing.Target;
 import java.io.IOException;
@@ -39,7 +40,8 @@ public final class ServingBatchBenchmark {
     private static final int UNBATCHED_CONCURRENCY = 2;
 
     /** The counts of one run (command-line defaults: all cores, streams 1,4,16,64, 32 prompt tokens, 32 new, 3 runs). */
-    public record Settings(int threads, List<Integer> streams, int promptTokens, int newTokens, int runs) {
+    public record Settings(int threads, List<Integer> streams, int promptTokens, int newTokens, int runs,
+                           ModelDtype dtype) {
     }
 
     private final Settings settings;
@@ -72,6 +74,7 @@ public final class ServingBatchBenchmark {
         report.put("prompt_tokens", s.promptTokens());
         report.put("new_tokens", s.newTokens());
         report.put("runs", s.runs());
+        report.put("dtype", s.dtype().externalName());
         ServingBatchBenchmark bench = new ServingBatchBenchmark(s, baseDir, adapters);
         try (LocalServing batched = new LocalServing(Engine.getInstance().defaultDevice(), maxStreams);
              LocalServing unbatched = new LocalServing(Engine.getInstance().defaultDevice(), 1, UNBATCHED_CONCURRENCY)) {
@@ -99,8 +102,8 @@ public final class ServingBatchBenchmark {
     }
 
     private List<Map<String, Double>> measure(LocalServing batched, LocalServing unbatched) {
-        int vocab = batched.loadBase(baseDir);
-        unbatched.loadBase(baseDir);
+        int vocab = batched.loadBase(baseDir, settings.dtype());
+        unbatched.loadBase(baseDir, settings.dtype());
         long[] prompt = DecodeBenchmark.syntheticPrompt(1, settings.promptTokens(), vocab);
         GenerationOptions options = GenerationOptions.greedy(settings.newTokens()).withStopTokenIds(-1);
         List<Map<String, Double>> rows = new ArrayList<>();
@@ -109,8 +112,8 @@ public final class ServingBatchBenchmark {
             List<Target> base = new ArrayList<>();
             for (int i = 0; i < streams; i++) {
                 Path dir = adapters.get(i % adapters.size());
-                adapted.add(Target.adapter(baseDir, dir.getFileName().toString(), dir));
-                base.add(Target.base(baseDir));
+                adapted.add(Target.adapter(baseDir, settings.dtype(), dir.getFileName().toString(), dir));
+                base.add(Target.base(baseDir, settings.dtype()));
             }
             // Alternating within each run (adapters, base, one-sequence path), so a burst of load on this machine
             // lands on all three columns rather than on one; the ratio is the median of each run's own ratio.

@@ -36,11 +36,12 @@ final class Benchmarks {
 
     static final String SERVING_BATCH_HELP = """
             usage: bench serving-batch --model DIR --adapters DIR [--streams 1,4,16,64] [--threads N] [--prompt-tokens P]
-                                       [--new-tokens N] [--runs R] [--json]
+                                       [--new-tokens N] [--runs R] [--dtype D] [--json]
               Aggregate tokens/s of concurrent greedy streams through the serving engine's continuous batching: each
               stream on its own adapter (the PEFT directories in --adapters, cycled), on the bare base, and on the
               one-sequence-per-forward path (defaults: streams 1,4,16,64, all cores, 32 prompt tokens, 32 new tokens,
-              3 runs; medians after a warm-up). tools/bench/peft_mixed_batch.py makes the adapters and measures PEFT.""";
+              3 runs; medians after a warm-up). tools/bench/peft_mixed_batch.py makes the adapters and measures PEFT.
+            """ + ModelArgument.DTYPE_HELP;
 
     static final String TRAIN_HELP = """
             usage: bench train [--methods lora,lora_fa,lora_plus,vera,delta_lora] [--shape smollm2-135m | --model-dir DIR]
@@ -107,7 +108,7 @@ final class Benchmarks {
 
     static int servingBatch(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("model", "adapters", "streams", "threads", "prompt-tokens",
-                "new-tokens", "runs"), Set.of("json"));
+                "new-tokens", "runs", "dtype"), Set.of("json"));
         List<Integer> streams = new java.util.ArrayList<>();
         for (String n : o.string("streams", "1,4,16,64").split(",")) {
             try {
@@ -121,7 +122,8 @@ final class Benchmarks {
         }
         ServingBatchBenchmark.Settings settings = new ServingBatchBenchmark.Settings(
                 positive(o, "threads", Runtime.getRuntime().availableProcessors()), List.copyOf(streams),
-                positive(o, "prompt-tokens", 32), positive(o, "new-tokens", 32), positive(o, "runs", 3));
+                positive(o, "prompt-tokens", 32), positive(o, "new-tokens", 32), positive(o, "runs", 3),
+                ModelArgument.dtype(o));
         Path model = ModelArgument.directory(o.required("model"));
         Path adapters = ModelArgument.directory(o.required("adapters"));
         Threads.limitTo(settings.threads());

@@ -124,7 +124,12 @@ final class BaseModelPool implements AutoCloseable {
      * (tools, tests), since a later load may evict it. Requests use {@link #acquire}.
      */
     public LoadedBase get(Path directory) {
-        try (Leased.Lease<LoadedBase> lease = acquire(directory)) {
+        return get(directory, ModelDtype.FLOAT32);
+    }
+
+    /** {@link #get(Path)} in {@code dtype}. */
+    public LoadedBase get(Path directory, ModelDtype dtype) {
+        try (Leased.Lease<LoadedBase> lease = acquire(directory, dtype)) {
             return lease.value();
         }
     }

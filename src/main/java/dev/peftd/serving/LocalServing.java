@@ -5,6 +5,7 @@ import dev.peftd.core.generate.BatchDecoder;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.TokenListener;
+import dev.peftd.core.model.ModelDtype;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,12 +28,22 @@ public final class LocalServing implements AutoCloseable {
         }
 
         public static Target base(Path baseDir) {
-            return new Target(ServedModel.base("base", baseDir));
+            return base(baseDir, ModelDtype.FLOAT32);
+        }
+
+        /** @param dtype the type the base is loaded in (auto resolved on the serving device) */
+        public static Target base(Path baseDir, ModelDtype dtype) {
+            return new Target(ServedModel.base("base", baseDir, dtype));
         }
 
         /** @param adapterKey the cache's identity for the adapter; its PEFT directory is read on a cache miss */
         public static Target adapter(Path baseDir, String adapterKey, Path adapterDir) {
-            return new Target(ServedModel.adapter(adapterKey, baseDir, adapterKey, () -> adapterDir));
+            return adapter(baseDir, ModelDtype.FLOAT32, adapterKey, adapterDir);
+        }
+
+        /** The adapter (float32 on any base) on its base loaded in {@code dtype}. */
+        public static Target adapter(Path baseDir, ModelDtype dtype, String adapterKey, Path adapterDir) {
+            return new Target(ServedModel.adapter(adapterKey, baseDir, dtype, adapterKey, () -> adapterDir));
         }
 
         public static Target merged(Path mergedDir) {
@@ -66,7 +77,12 @@ public final class LocalServing implements AutoCloseable {
 
     /** Loads the base model once (later calls find it loaded) and returns its vocabulary size. */
     public int loadBase(Path baseDir) {
-        return engine.bases().get(baseDir).model().config().vocabSize();
+        return loadBase(baseDir, ModelDtype.FLOAT32);
+    }
+
+    /** {@link #loadBase(Path)} in {@code dtype}. */
+    public int loadBase(Path baseDir, ModelDtype dtype) {
+        return engine.bases().get(baseDir, dtype).model().config().vocabSize();
     }
 
     public void unloadBase(Path baseDir) {

@@ -67,9 +67,10 @@ class BenchmarksTest {
         }
         CliRun run = CliRun.of("bench", "serving-batch", "--model", TestModels.tinyLlama().toString(), "--adapters",
                 adapters.toString(), "--streams", "1,3", "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1",
-                "--json");
+                "--dtype", "bfloat16", "--json");
         assertThat(run.exitCode()).as(run.err()).isZero();
         JsonObject report = JsonParser.parseString(run.out().strip()).getAsJsonObject();
+        assertThat(report.get("dtype").getAsString()).as("float32 adapters on a bf16 base").isEqualTo("bfloat16");
         assertThat(report.get("adapters").getAsInt()).isEqualTo(2);
         var rows = report.getAsJsonArray("results");
         assertThat(rows).hasSize(2);
