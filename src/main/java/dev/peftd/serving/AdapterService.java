@@ -154,9 +154,10 @@ class AdapterService {
             store.putDirectory(prefix, out);
             long parameters = base.model().linears().values().stream().mapToLong(l -> l.weightShape().size()).sum();
             // the store's object key, not store.location(): a filesystem store's location is a server path
-            // the merged checkpoint holds W0 + ΔW in float32; served in the base's dtype it rounds once, as PEFT's
-            // merge_and_unload on a half base does
-            registry.registerPrepared(tenant, target, "merged:" + prefix, served.dtype(), out,
+            // the merged checkpoint holds W0 + ΔW in float32; served in the type the base is held in here (auto
+            // resolved: the float32 file must not make it float32) it rounds once, as PEFT's merge_and_unload on a
+            // half base does
+            registry.registerPrepared(tenant, target, "merged:" + prefix, ModelDtype.of(base.model().halfType()), out,
                     base.model().config().architecture(), parameters);
         }
     }

@@ -6,6 +6,7 @@ import ai.djl.Device;
 import dev.peftd.Fixtures;
 import dev.peftd.ServiceTest;
 import dev.peftd.TestApi;
+import dev.peftd.core.model.ModelDtype;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.core.tensor.HalfGemm;
 import dev.peftd.core.tensor.HalfType;
@@ -88,7 +89,7 @@ class HalfPrecisionServingTest {
      * registration and within bf16's tolerance of float32; where it does not, it serves float32's numbers.
      */
     @Test
-    void theDefaultAutoServesABfloat16CheckpointInBf16WhereTheCpuComputesIt() {
+    void theDefaultAutoServesABfloat16CheckpointInBf16WhereTheCpuComputesIt() throws Exception {
         TestApi alpha = TestApi.alpha(port);
         if (alpha.get("/v1/models/tiny-qwen2-default").status() == 404) {
             TestApi.Response r = alpha.post("/v1/models", Map.of("id", "tiny-qwen2-default",
@@ -109,6 +110,14 @@ class HalfPrecisionServingTest {
         } else {
             assertThat(auto).as("auto is float32 on a CPU without bf16 instructions").isEqualTo(float32);
         }
+
+        // a merge into it is served in the type the base is held in, though the merged file is float32
+        TestApi.Response uploaded = ServingApiTest.uploadAdapter(alpha, "tiny-qwen2-default", null, "qwen2-lora-all");
+        assertThat(uploaded.status()).as(uploaded.toString()).isEqualTo(201);
+        TestApi.Response merged = alpha.post("/v1/adapters/" + uploaded.json().path("id").asString() + "/merge", Map.of());
+        assertThat(merged.status()).as(merged.toString()).isEqualTo(200);
+        assertThat(alpha.get("/v1/models/" + merged.json().path("merged_model").asString()).json().path("dtype")
+                .asString()).isEqualTo(ModelDtype.auto(ModelDtype.BFLOAT16, Device.cpu()).externalName());
     }
 
     private static void register(TestApi api, String id, String dtype) {
