@@ -56,8 +56,8 @@ public final class GenerateBenchmark {
                 .mapToDouble(t -> batch * (newTokens - 1) / seconds(t.decodeNanos())).toArray());
         double generator = generatorDecodeRate(model, promptTokens, newTokens, runs);
         long params = model.linears().values().stream().mapToLong(l -> l.weightShape().size()).sum();
-        report(out, json, dir, ModelDtype.of(model.halfType()), params,   // auto resolved
-                s.threads(), batch, promptTokens, newTokens, runs, prefill, decode,
+        ModelDtype loaded = ModelDtype.of(model.halfType()); // what auto resolved to
+        report(out, json, dir, loaded, params, s.threads(), batch, promptTokens, newTokens, runs, prefill, decode,
                 generator, rssLoaded, rssWarm, new Memory(rssAfterRun, arraysAfterRun));
     }
 
