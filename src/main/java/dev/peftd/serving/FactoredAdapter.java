@@ -33,7 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * its GEMM); it is built at the module's first such pass and counted in {@link #bytes()} from the start. The merged
  * output equals the factored one within float rounding (the sum is associated differently). A half base keeps the
  * factored path. A batch of several adapters ({@link dev.peftd.core.model.GroupedHook}) stacks the rows' merged
- * weights of a small module when every adapter there has one ({@link #mergedWeight}), else adds each row's factored
+ * weights of a small module when every adapter there has one ({@link #mergedRow}), else adds each row's factored
  * delta ({@link #lowRank}) to the shared base output.
  */
 final class FactoredAdapter implements LowRankHook, AutoCloseable {
@@ -44,7 +44,7 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     private final NDManager manager;
     private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}
     private final Set<String> mergeable;
-    private final Map<String, NDArray> merged = new ConcurrentHashMap<>(); // module -> W + left·right [out, in]
+    private final Map<String, Merged> merged = new ConcurrentHashMap<>(); // module -> W + left·right
     private final long factorBytes;
     private final String method;
     private final int maxRank;
@@ -143,23 +143,53 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     }
 
     /** {@code W + left·right} {@code [out, in]} for a small module (built at its first use, then kept), else null. */
+    private NDArray mergedWeight(LinearLayer layer) {
+        Merged m = merged(layer);
+        return m == null ? null : m.weight();
+    }
+
+    /** {@code (W + left·right)ᵀ} {@code [1, in, out]}, contiguous, for a small module; else null. */
     @Override
-    public NDArray mergedWeight(LinearLayer layer) {
+    public NDArray mergedRow(LinearLayer layer) {
+        Merged m = merged(layer);
+        return m == null ? null : m.row();
+    }
+
+    private Merged merged(LinearLayer layer) {
         if (!mergeable.contains(layer.name())) {
             return null;
         }
         return merged.computeIfAbsent(layer.name(), module -> merge(layer, factors.get(module)));
     }
 
-    /** @return {@code W + left·right}, float32 {@code [out, in]}, owned by this adapter */
-    private NDArray merge(LinearLayer layer, NDArray[] f) {
+    /**
+     * A merged weight, held once in the layout of a {@link dev.peftd.core.model.GroupedHook} stack's row.
+     *
+     * @param row    {@code [1, in, out]}, contiguous: the storage
+     * @param weight {@code [out, in]}, a transposed view of it, for this adapter's own linear
+     */
+    private record Merged(NDArray row, NDArray weight) {
+    }
+
+    /** @return {@code W + left·right} as a {@link Merged}, owned by this adapter */
+    private Merged merge(LinearLayer layer, NDArray[] f) {
         try (NoGrad ignored = NoGrad.enter()) {
-            NDArray delta = f[0].matMul(f[1]); // [out, in]
-            NDArray weight = layer.weight().add(delta);
-            delta.close();
-            NDScope.unregister(weight); // outlives the forward call that built it
-            weight.attach(manager);
-            return weight;
+            long out = f[0].getShape().get(0);
+            long in = f[1].getShape().get(1);
+            NDArray delta = f[0].matMul(f[1]);              // [out, in]
+            NDArray sum = layer.weight().add(delta);        // [out, in]
+            NDArray flat = sum.transpose().reshape(-1);     // [in·out], a copy (a transposed view cannot flatten)
+            NDArray row = flat.reshape(1, in, out);         // [1, in, out], contiguous
+            NDArray square = row.reshape(in, out);          // [in, out], a view of row
+            NDArray weight = square.transpose();            // [out, in], a view of row
+            for (NDArray temporary : new NDArray[] {delta, sum, flat, square}) {
+                temporary.close();
+            }
+            for (NDArray kept : new NDArray[] {row, weight}) {
+                NDScope.unregister(kept); // outlives the forward call that built it
+                kept.attach(manager);
+            }
+            return new Merged(row, weight);
         }
     }
 

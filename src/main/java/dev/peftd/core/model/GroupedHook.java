@@ -35,7 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * its count of native calls.
  *
  * <p>Small modules skip the shared base GEMM ({@link #output}): when every adapter in the batch that changes a module
- * serves it through a merged weight {@code W + left·right} ({@link LowRankHook#mergedWeight}: a float32 base and a
+ * serves it through a merged weight {@code W + left·right} ({@link LowRankHook#mergedRow}: a float32 base and a
  * weight at most eight times the adapter's factors for it, built once per adapter and counted in the adapter cache's
  * budget) and the rows' stack of weights holds at most {@link #MERGED_STACK_MAX} elements, each row's merged weight
  * (the base weight {@code W} itself on a row the module's adapter leaves alone, a bare-base row among them) is stacked
@@ -264,15 +264,14 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         if (layer.halfPrecision() || layer.weightShape().size() * rowHooks.length > MERGED_STACK_MAX) {
             return NOT_ADAPTED;
         }
-        NDArray[] weights = new NDArray[rowHooks.length]; // each row's [out, in]
+        NDArray[] weights = new NDArray[rowHooks.length]; // each row's [1, in, out]; null: the base weight's
         boolean adapted = false;
         for (int r = 0; r < rowHooks.length; r++) {
             LowRankHook hook = (LowRankHook) rowHooks[r];
             if (hook == null || hook.lowRank(module) == null) {
-                weights[r] = layer.weight(); // a row this module's adapter leaves alone gets the base weight itself
-                continue;
+                continue; // a row this module's adapter leaves alone gets the base weight itself
             }
-            weights[r] = hook.mergedWeight(layer);
+            weights[r] = hook.mergedRow(layer);
             if (weights[r] == null) {
                 return NOT_ADAPTED;
             }
@@ -285,8 +284,14 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
             kept = layer.weight().getManager().newSubManager();
         }
         List<GroupedHook> sources = earlier;
-        return new MergedRows(kept, RowRuns.pieces(runs(sources),
-                e -> e < sources.size() ? sources.get(e).merged(module) : null, r -> weights[r]));
+        try (NDManager scratch = kept.newSubManager()) {
+            NDArray baseRow = java.util.Arrays.asList(weights).contains(null) // [1, in, out], a view of Wᵀ
+                    ? GatheredFactors.owned(scratch, GatheredFactors.owned(scratch, layer.weight().transpose()).expandDims(0))
+                    : null;
+            return new MergedRows(kept, RowRuns.pieces(runs(sources),
+                    e -> e < sources.size() ? sources.get(e).merged(module) : null,
+                    r -> weights[r] == null ? baseRow : weights[r]));
+        }
     }
 
     /** {@code module}'s stack of merged rows, while this hook is open; else {@code null}. */

@@ -15,11 +15,15 @@ public interface LowRankHook extends LinearHook {
     /**
      * This hook's whole weight for {@code layer}, {@code W + left·right}, when it serves that module through a merged
      * weight (a small module on a float32 base: the hook builds it once, keeps it and counts it in its memory), else
-     * {@code null}; {@link GroupedHook} then stacks the rows' merged weights instead of adding factored deltas.
+     * {@code null}; {@link GroupedHook} then stacks the rows' merged weights instead of adding factored deltas. It comes
+     * as one row of that stack, transposed ({@code [1, in, out]}), so that a stack of any rows is one concatenation:
+     * one copy of each row, where stacking {@code [out, in]} weights and transposing the stack copied each row three
+     * times, and on a small model those copies were most of a batch change's cost ({@link MergedRows}).
      *
-     * @return float32 {@code [out, in]}, owned by this hook, or {@code null}
+     * @return float32 {@code [1, in, out]}, owned by this hook (best contiguous: it is copied as it lies), or
+     *         {@code null}
      */
-    default NDArray mergedWeight(LinearLayer layer) {
+    default NDArray mergedRow(LinearLayer layer) {
         return null;
     }
 }

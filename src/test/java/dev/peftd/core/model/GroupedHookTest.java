@@ -135,8 +135,9 @@ class GroupedHookTest {
         }
 
         @Override
-        public NDArray mergedWeight(LinearLayer layer) {
-            return merged.computeIfAbsent(layer, l -> l.weight().add(factors.left().matMul(factors.right()))); // [out, in]
+        public NDArray mergedRow(LinearLayer layer) {
+            return merged.computeIfAbsent(layer, l -> l.weight().add(factors.left().matMul(factors.right()))
+                    .transpose().expandDims(0)); // [1, in, out]
         }
     }
 
