@@ -260,11 +260,6 @@ class HalfOps(torch.nn.Module):
     def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(q.to(like.dtype), k.to(like.dtype), v.to(like.dtype)).float()
 
-    @torch.jit.export
-    def zeros(self, shape: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        dims: List[int] = shape.tolist()
-        return torch.zeros(dims, dtype=half_type(code), device=shape.device)
-
     def _rows(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         # [B, H, T, D] -> [B*T, H*D], rounded first so that the transposing copy moves half the bytes
         return x.to(dtype).transpose(1, 2).reshape(x.size(0) * x.size(2), x.size(1) * x.size(3))

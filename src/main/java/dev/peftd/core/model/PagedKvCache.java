@@ -86,16 +86,27 @@ public final class PagedKvCache implements AutoCloseable {
         Shape shape = new Shape((long) (blocks + 1) * blockSize, (long) kvHeads * headDim);
         for (int layer = 0; layer < layers; layer++) {
             if (half == null) {
-                keys[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
-                values[layer] = kept(manager.zeros(shape, DataType.FLOAT32));
+                keys[layer] = kept(storage(shape));
+                values[layer] = kept(storage(shape));
             } else {
-                halfKeys[layer] = HalfOps.zeros(manager, shape, half);
-                halfValues[layer] = HalfOps.zeros(manager, shape, half);
+                halfKeys[layer] = HalfOps.storage(manager, shape, (long) (PADDING_BLOCK + 1) * blockSize, half);
+                halfValues[layer] = HalfOps.storage(manager, shape, (long) (PADDING_BLOCK + 1) * blockSize, half);
             }
         }
         for (int b = 1; b <= blocks; b++) {
             free.add(b);
         }
+    }
+
+    /**
+     * {@code [N, width]} float32 storage, uninitialised but for the padding block's rows, which are zeros: they are
+     * read under a mask before anything may have been written to them, and a mask does not hide NaN bits; every other
+     * row is written before it is read (as a reused block's stale rows are). See {@link HalfOps#storage}.
+     */
+    private NDArray storage(Shape shape) {
+        NDArray storage = manager.create(shape, DataType.FLOAT32); // torch.empty
+        storage.set(new NDIndex("{}:{}", PADDING_BLOCK * blockSize, (PADDING_BLOCK + 1) * blockSize), 0f);
+        return storage;
     }
 
     private static NDArray kept(NDArray array) {

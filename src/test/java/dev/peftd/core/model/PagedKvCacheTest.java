@@ -9,6 +9,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.peftd.core.tensor.HalfOps;
+import dev.peftd.core.tensor.HalfTensor;
 import dev.peftd.core.tensor.NoGrad;
 import org.junit.jupiter.api.Test;
 
@@ -50,6 +52,28 @@ class PagedKvCacheTest {
                 assertSame(keys.get(new NDIndex("1, :, 2:3")), k2.get(new NDIndex("1")));
                 assertSame(values.get(new NDIndex("0, :, 0:3")), v.get(new NDIndex("0")));
                 assertSame(values.get(new NDIndex("1, :, 2:3")), v2.get(new NDIndex("1")));
+            }
+        }
+    }
+
+    /**
+     * A new cache's storage is uninitialised but for the padding block (block 0), which is read under a mask before
+     * anything may be written to it: it must hold zeros, in float32 and in a half model's type, since NaN bits would
+     * pass the mask.
+     */
+    @Test
+    void aNewCachesPaddingBlockHoldsZeros() throws Exception {
+        try (NoGrad ignored = NoGrad.enter();
+             CausalLm float32 = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
+             CausalLm bf16 = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), ModelDtype.BFLOAT16);
+             PagedKvCache full = float32.newPagedCache(8, 4); PagedKvCache half = bf16.newPagedCache(8, 4)) {
+            for (int layer = 0; layer < float32.config().numLayers(); layer++) {
+                for (NDArray storage : new NDArray[] {(NDArray) full.keyStorage(layer), (NDArray) full.valueStorage(layer),
+                        HalfOps.widen((HalfTensor) half.keyStorage(layer)),
+                        HalfOps.widen((HalfTensor) half.valueStorage(layer))}) {
+                    float[] padding = storage.get(new NDIndex("0:4")).toFloatArray(); // [blockSize, kvHeads·headDim]
+                    assertThat(padding).as("layer " + layer).containsOnly(0f);
+                }
             }
         }
     }

@@ -214,11 +214,15 @@ class HalfOpsTest {
     void kvRowsAreRoundedIntoHalfPagesInPlaceAndReadBackWidened() {
         for (HalfType type : HalfType.values()) {
             try (NDManager scope = manager.newSubManager()) {
-                HalfTensor keyPages = HalfOps.zeros(scope, new Shape(6, 4), type); // [N, H·D], H = D = 2
-                HalfTensor valuePages = HalfOps.zeros(scope, new Shape(6, 4), type);
+                HalfTensor keyPages = HalfOps.storage(scope, new Shape(6, 4), 6, type); // [N, H·D], H = D = 2
+                HalfTensor valuePages = HalfOps.storage(scope, new Shape(6, 4), 6, type);
                 assertEquals(new Shape(6, 4), keyPages.shape());
                 assertEquals(48, keyPages.bytes(), "2 bytes a value");
                 assertArrayEquals(new float[24], HalfOps.widen(keyPages).toFloatArray(), 0f, "zeros, not garbage");
+                try (HalfTensor padded = HalfOps.storage(scope, new Shape(6, 4), 2, type)) {
+                    float[] rows = HalfOps.widen(padded).toFloatArray();
+                    assertArrayEquals(new float[8], java.util.Arrays.copyOf(rows, 8), 0f, "the zero rows come first");
+                }
 
                 // [B = 2, H = 2, T = 1, D = 2]: not half values, so each write rounds
                 NDArray k = scope.randomNormal(new Shape(2, 2, 1, 2));
