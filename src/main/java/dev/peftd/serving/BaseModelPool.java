@@ -16,6 +16,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The base models the serving side uses, each loaded at most once per serving device, within a memory budget
@@ -36,6 +37,7 @@ final class BaseModelPool implements AutoCloseable {
     private final long budgetBytes;
     private final BatchDecoder.Limits batch;
     private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
+    private final Map<Path, ModelDtype> autoTypes = new ConcurrentHashMap<>(); // what auto is per directory, read once
     private final Map<String, Object> loading = new HashMap<>();
     private final Map<String, Long> knownCosts = new HashMap<>(); // bytes of every model loaded once, by key
     private long usedBytes;
@@ -136,6 +138,7 @@ final class BaseModelPool implements AutoCloseable {
 
     /** Frees a base model (e.g. when it is deleted): at once if unused, else when its last request finishes. */
     public synchronized void unload(Path directory) {
+        autoTypes.remove(directory.toAbsolutePath().normalize());
         for (ModelDtype dtype : ModelDtype.values()) {
             Entry entry = entries.remove(key(directory.toAbsolutePath().normalize(), dtype));
             if (entry != null) {
@@ -145,12 +148,18 @@ final class BaseModelPool implements AutoCloseable {
         }
     }
 
+    /** {@code dtype}, auto resolved from the directory's headers once (every request acquires: no I/O per request). */
     private ModelDtype resolved(Path dir, ModelDtype dtype) {
-        try {
-            return ModelLoader.resolve(dir, device, dtype);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read base model " + dir + ": " + e.getMessage(), e);
+        if (dtype != ModelDtype.AUTO) {
+            return dtype;
         }
+        return autoTypes.computeIfAbsent(dir, d -> {
+            try {
+                return ModelLoader.resolve(d, device, dtype);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read base model " + d + ": " + e.getMessage(), e);
+            }
+        });
     }
 
     private String key(Path normalized, ModelDtype dtype) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -285,7 +286,7 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         }
         List<GroupedHook> sources = earlier;
         try (NDManager scratch = kept.newSubManager()) {
-            NDArray baseRow = java.util.Arrays.asList(weights).contains(null) // [1, in, out], a view of Wᵀ
+            NDArray baseRow = Arrays.asList(weights).contains(null) // [1, in, out], a view of Wᵀ
                     ? GatheredFactors.owned(scratch, GatheredFactors.owned(scratch, layer.weight().transpose()).expandDims(0))
                     : null;
             return new MergedRows(kept, RowRuns.pieces(runs(sources),

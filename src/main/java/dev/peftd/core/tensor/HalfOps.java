@@ -127,6 +127,15 @@ public final class HalfOps {
             if (filled != shape.size()) {
                 throw new IllegalStateException(filled + " of " + shape.size() + " elements appended");
             }
+            return shaped();
+        }
+
+        /** The tensor with what was appended first and the elements past it left uninitialised ({@link #storage}). */
+        HalfTensor buildLeavingTheRestUninitialised() {
+            return shaped();
+        }
+
+        private HalfTensor shaped() {
             try (NDArray dims = manager.create(shape.getShape())) {
                 NDArray shaped = make("reshape", flat, dims);
                 NDScope.unregister(shaped);
@@ -383,17 +392,12 @@ public final class HalfOps {
      * (512 MB by default); left uninitialised, pages become resident as blocks are used.
      */
     public static HalfTensor storage(NDManager manager, Shape shape, long zeroRows, HalfType type) {
-        long width = shape.size() / shape.get(0);
-        try (NDArray n = manager.create(shape.size()); NDArray dims = manager.create(shape.getShape());
-             NDArray start = manager.create(0L); NDArray zeros = manager.zeros(new Shape(zeroRows * width))) {
-            NDArray flat = make("empty", n, Module.CODES.get(type)); // with autograd on: a normal tensor, which
-            try (NDArray ignored = make("fill_", flat, start, zeros)) { // inference-mode writes may update in place
-                NDArray shaped = make("reshape", flat, dims);          // [rows, width]
-                NDScope.unregister(shaped);
-                flat.close();
-                return new HalfTensor(shaped, type);
-            }
+        // made with autograd on, as a weight (make): a normal tensor, which inference-mode writes may update in place
+        Builder builder = new Builder(manager, shape, type);
+        try (NDArray zeros = manager.zeros(new Shape(zeroRows * (shape.size() / shape.get(0))))) { // [zeroRows·width]
+            builder.append(zeros);
         }
+        return builder.buildLeavingTheRestUninitialised();
     }
 
     /**
