@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import dev.peftd.core.adapter.AbstractAdapter;
 import dev.peftd.core.adapter.LowRank;
 import dev.peftd.core.adapter.peft.PeftImporter;
+import dev.peftd.core.model.HostFactors;
 import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.tensor.NoGrad;
@@ -34,7 +35,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * output equals the factored one within float rounding (the sum is associated differently). A half base keeps the
  * factored path. A batch of several adapters ({@link dev.peftd.core.model.GroupedHook}) stacks the rows' merged
  * weights of a small module when every adapter there has one ({@link #mergedRow}), else adds each row's factored
- * delta ({@link #lowRank}) to the shared base output.
+ * delta ({@link #lowRank}) to the shared base output; in a decode step on a float32 CPU base it adds a small module's
+ * delta in Java from a copy of the factors on the heap ({@link #hostFactors}), also counted in {@link #bytes()}.
  */
 final class FactoredAdapter implements LowRankHook, AutoCloseable {
 
@@ -45,6 +47,8 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     private final Map<String, NDArray[]> factors; // module -> {left [out, k], right [k, in]}
     private final Set<String> mergeable;
     private final Map<String, Merged> merged = new ConcurrentHashMap<>(); // module -> W + left·right
+    private final Map<String, HostFactors> host = new ConcurrentHashMap<>(); // module -> its factors on the heap
+    private final boolean hostable; // a float32 base on the CPU: small modules may keep HostFactors
     private final long factorBytes;
     private final String method;
     private final int maxRank;
@@ -54,11 +58,13 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     private FactoredAdapter(NDManager manager, Map<String, NDArray[]> factors, String method, boolean halfBase) {
         this.manager = manager;
         this.halfBase = halfBase;
+        this.hostable = !halfBase && manager.getDevice().getDeviceType().equals(ai.djl.Device.Type.CPU);
         this.factors = Collections.unmodifiableMap(factors);
         this.method = method;
         int rank = 0;
         long total = 0;
         long mergedTotal = 0;
+        long hostTotal = 0;
         Set<String> small = new java.util.HashSet<>();
         for (Map.Entry<String, NDArray[]> e : factors.entrySet()) {
             NDArray[] f = e.getValue();
@@ -69,11 +75,15 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
             if (!halfBase && weight <= MERGED_BYTES_PER_FACTOR_BYTE * own) {
                 small.add(e.getKey());
                 mergedTotal += weight * f[0].getDataType().getNumOfBytes();
+                if (hostable) {
+                    hostTotal += HostFactors.bytes(f[1].getShape().get(1), f[0].getShape().get(0),
+                            (int) f[1].getShape().get(0));
+                }
             }
         }
         this.maxRank = rank;
         this.factorBytes = total;
-        this.bytes = total + mergedTotal;
+        this.bytes = total + mergedTotal + hostTotal;
         this.mergeable = Set.copyOf(small);
     }
 
@@ -193,6 +203,20 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         }
     }
 
+    /**
+     * A small module's factors as Java arrays for {@link dev.peftd.core.model.GroupedHook}'s Java deltas (built at the
+     * first batch that asks, then kept; counted in {@link #bytes()} from the start), on a float32 CPU base; else null.
+     */
+    @Override
+    public HostFactors hostFactors(String module) {
+        if (!hostable) {
+            return null;
+        }
+        NDArray[] f = factors.get(module);
+        return f == null || !mergeable.contains(module) ? null
+                : host.computeIfAbsent(module, m -> HostFactors.of(f[0], f[1]));
+    }
+
     /** Whether {@code module}'s merged weight has been built (by a forward pass this adapter had to itself). */
     boolean holdsMergedWeight(String module) {
         return merged.containsKey(module);
@@ -234,8 +258,8 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     }
 
     /**
-     * Device memory this adapter may take: its factors plus the merged weights of its small modules (built when first
-     * used), what the adapter cache's budget counts.
+     * Memory this adapter may take: its factors plus the merged weights of its small modules and, on a float32 CPU
+     * base, their factors' Java copies (each built when first used), what the adapter cache's budget counts.
      */
     public long bytes() {
         return bytes;

@@ -17,6 +17,7 @@ import dev.peftd.core.model.TestModels;
 import dev.peftd.core.tensor.NoGrad;
 import ai.djl.ndarray.index.NDIndex;
 import dev.peftd.core.model.GroupedHook;
+import dev.peftd.core.model.HostFactors;
 import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.model.LinearHook;
 import java.nio.file.Path;
@@ -47,6 +48,7 @@ class FactoredAdapterTest {
             Set<String> merged = new HashSet<>();
             Set<String> factored = new HashSet<>();
             long mergedBytes = 0;
+            long hostBytes = 0;
             for (String module : adapter.modules()) {
                 LinearLayer layer = (LinearLayer) model.linears().get(module);
                 NDArray[] f = adapter.lowRank(module); // {left [out, k], right [k, in]}
@@ -65,15 +67,22 @@ class FactoredAdapterTest {
                 assertThat(adapter.holdsMergedWeight(module)).as(module).isEqualTo(small);
                 (small ? merged : factored).add(module);
                 mergedBytes += small ? out * in * Float.BYTES : 0;
+                hostBytes += small ? HostFactors.bytes(in, out, (int) rank) : 0; // its Java copy for decode batches
             }
             assertThat(merged).as("q_proj: 64·64 against 8·4·128").anyMatch(m -> m.endsWith("q_proj"));
             assertThat(factored).as("down_proj at rank 2: 64·96 against 8·2·160").anyMatch(m -> m.endsWith("down_proj"));
-            assertThat(adapter.bytes()).isEqualTo(adapter.factorBytes() + mergedBytes);
+            assertThat(adapter.bytes()).isEqualTo(adapter.factorBytes() + mergedBytes + hostBytes);
         }
     }
 
+    /**
+     * A prefill-shaped pass runs the modules every adapter merges through each row's merged weight; a decode-shaped
+     * pass (one token a row, on this float32 CPU base) adds those modules' deltas in Java from the adapters'
+     * {@link HostFactors}. Both equal every row alone within 1e-4, and each adapted row lies well outside that from
+     * the bare base (a row given another's delta, or none, would fail).
+     */
     @Test
-    void aBatchOfLoraVeraDeltaLoraAndBareBaseRowsRunsTheModulesAllItsAdaptersMergeThroughEachRowsMergedWeight(
+    void aBatchOfLoraVeraDeltaLoraAndBareBaseRowsRunsSmallModulesMergedInAPrefillAndThroughJavaDeltasInADecodeStep(
             @TempDir Path tmp) throws Exception {
         try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
              CausalLm model = ModelLoader.load(TestModels.tinyLlama()); ThreeAdapters a = ThreeAdapters.of(model, tmp)) {
@@ -92,6 +101,24 @@ class FactoredAdapterTest {
                         .isEqualTo(GroupedHook.Path.MERGED);
                 assertThat(grouped.path("model.layers.0.mlp.down_proj")).as("LoRA's rank-2 down_proj stays factored")
                         .isEqualTo(GroupedHook.Path.GATHERED);
+            }
+            NDArray step = ids.get(new NDIndex(":, :1")); // [8, 1]
+            try (GroupedHook grouped = new GroupedHook(groups)) {
+                float[][] batched = rows(model.forward(step, null, grouped)); // [8, 1, vocab]
+                assertEachRowAsAlone(model, step, groups, batched, hook -> hook::apply, "decode ");
+                assertThat(grouped.path("model.layers.0.self_attn.q_proj")).isEqualTo(GroupedHook.Path.HOST);
+                assertThat(grouped.path("model.layers.0.mlp.down_proj")).as("LoRA's rank-2 down_proj keeps no copy")
+                        .isEqualTo(GroupedHook.Path.GATHERED);
+            }
+            for (int row = 1; row < 7; row++) { // the adapted rows
+                NDArray one = step.get(new NDIndex("{}:{}", row, row + 1)); // [1, 1]
+                float[] bare = model.forward(one, null, null).toFloatArray();
+                float[] own = model.forward(one, null, groups.get((row + 1) / 2).hook()).toFloatArray();
+                float apart = 0;
+                for (int i = 0; i < bare.length; i++) {
+                    apart = Math.max(apart, Math.abs(bare[i] - own[i]));
+                }
+                assertThat(apart).as("row %d's adapter moves its logits", row).isGreaterThan(1e-2f);
             }
         }
     }

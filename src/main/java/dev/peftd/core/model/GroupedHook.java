@@ -43,12 +43,22 @@ import java.util.concurrent.ConcurrentHashMap;
  * and the module's output is one batched product ({@link MergedRows}), the native-call count of the base's own GEMM.
  * The stacks follow the batch like the gathered factors (slices of earlier hooks' stacks, only new rows stacked).
  *
+ * <p>A decode step on a float32 CPU base takes neither stack for small modules: each row's delta is computed in Java
+ * from its adapter's factors kept as Java arrays ({@link LowRankHook#hostFactors}, {@link HostLowRank}) and added
+ * into the shared base GEMM's output, a cost that follows the rows' FLOPs and factor bytes instead of a native call
+ * or a GEMV per row. On stories260K it took the adapters' 16-stream decode from 0.66–0.70 of the base's tokens/s to
+ * 0.75–0.79; at 64 rows it is no faster than the stacks, because each row's factors come from memory every step
+ * (17 MB a step) and that, not the arithmetic, is then the cost. A prefill keeps the stacks (32 tokens a row make
+ * the batched products efficient).
+ *
  * <p>Which path a module takes, per batch ({@link #path}): one group, no GroupedHook at all (the adapter alone, which
  * merges small modules itself); groups whose hooks are not all {@link LowRankHook}s, {@link Path#PER_GROUP};
- * otherwise, on {@code [B, T, in]} input, {@link Path#MERGED} under the conditions above, else {@link Path#GATHERED}
+ * otherwise, on {@code [B, T, in]} input, {@link Path#HOST} in a decode step as above, {@link Path#MERGED} under the
+ * conditions above, else {@link Path#GATHERED}
  * when ΣK > 2·K, else {@link Path#MASKED} (also for any other input shape); {@link Path#NOT_ADAPTED} when no row's
- * adapter changes the module. On stories260K with one adapter per row, every module is merged up to 23 rows and only
- * the attention projections at 64; on a 768-wide model nothing is merged and every module is gathered.
+ * adapter changes the module. On stories260K with one adapter per row, a decode step on the CPU takes the Java deltas
+ * for every module, and a prefill merges every module up to 23 rows and only the attention projections at 64; on a
+ * 768-wide model nothing is merged or kept in Java and every module is gathered.
  *
  * <p>A merged row sums {@code x·(W + left·right)ᵀ} where the shared path sums {@code x·Wᵀ + (x·rightᵀ)·leftᵀ}: equal
  * within float32 rounding, as the single-adapter merged path (the batch-equivalence tests hold a request in a batch to
@@ -79,6 +89,7 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     // module -> {left, right, mask} (masked), a GatheredFactors, or NOT_ADAPTED
     private final Map<String, Object> fusedFactors = new ConcurrentHashMap<>();
     private final Map<String, Object> mergedRows = new ConcurrentHashMap<>(); // module -> MergedRows or NOT_ADAPTED
+    private final Map<String, Object> hostRows = new ConcurrentHashMap<>(); // module -> HostFactors[] or NOT_ADAPTED
     private final LinearHook[] rowHooks; // each row's hook, null for the bare base
     private volatile List<GroupedHook> earlier;
     private List<RowRuns.Run> runs; // this batch's rows as runs of earlier hooks' rows, found at the first stacked module
@@ -131,14 +142,24 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     }
 
     /**
-     * A small module whose every adapted row has a merged weight runs as one batched product over the rows' stacked
-     * weights ({@link MergedRows}); every other module as its shared base output plus {@link #apply}'s deltas.
+     * In a decode step ({@code [B, 1, in]}) on a float32 CPU base, a small module whose every adapted row's adapter
+     * keeps {@link HostFactors} runs as the shared base GEMM plus each row's delta computed in Java
+     * ({@link HostLowRank}); otherwise a small module whose every adapted row has a merged weight runs as one batched
+     * product over the rows' stacked weights ({@link MergedRows}); every other module as its shared base output plus
+     * {@link #apply}'s deltas.
      *
      * @param input {@code [B, ..., in]}
      * @return {@code [B, ..., out]}
      */
     @Override
     public NDArray output(LinearLayer layer, NDArray input) {
+        if (fused && input.getShape().dimension() == 3 && input.getShape().get(1) == 1 && !layer.halfPrecision()
+                && HostLowRank.runsOn(input)
+                && hostRows.computeIfAbsent(layer.name(), this::hostRows) instanceof HostFactors[] rows) {
+            NDArray out = layer.baseOutput(input); // [B, T, out], fresh and contiguous
+            HostLowRank.addDeltas(input, out, rows);
+            return out;
+        }
         if (fused && input.getShape().dimension() == 3
                 && mergedRows.computeIfAbsent(layer.name(), m -> mergeRows(layer)) instanceof MergedRows rows) {
             return rows.output(input, layer.hasBias() ? layer.bias() : null);
@@ -295,6 +316,27 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         }
     }
 
+    /**
+     * Each row's {@link HostFactors} for {@code module} ({@code null} on a row its adapter leaves alone) when every
+     * adapted row's hook keeps them and some row is adapted; else {@link #NOT_ADAPTED}.
+     */
+    private Object hostRows(String module) {
+        HostFactors[] rows = new HostFactors[rowHooks.length];
+        boolean adapted = false;
+        for (int r = 0; r < rowHooks.length; r++) {
+            LowRankHook hook = (LowRankHook) rowHooks[r];
+            if (hook == null || hook.lowRank(module) == null) {
+                continue;
+            }
+            rows[r] = hook.hostFactors(module);
+            if (rows[r] == null) {
+                return NOT_ADAPTED;
+            }
+            adapted = true;
+        }
+        return adapted ? HostFactors.consecutive(rows) : NOT_ADAPTED;
+    }
+
     /** {@code module}'s stack of merged rows, while this hook is open; else {@code null}. */
     private MergedRows merged(String module) {
         Object built = closed ? null : mergedRows.get(module);
@@ -338,10 +380,13 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     }
 
     /** How a module's output is computed. */
-    public enum Path { PER_GROUP, NOT_CALLED_YET, NOT_ADAPTED, MASKED, GATHERED, MERGED }
+    public enum Path { PER_GROUP, NOT_CALLED_YET, NOT_ADAPTED, MASKED, GATHERED, MERGED, HOST }
 
     /** Which path {@code module} took (known after its first call). */
     public Path path(String module) {
+        if (hostRows.get(module) instanceof HostFactors[]) {
+            return Path.HOST;
+        }
         if (mergedRows.get(module) instanceof MergedRows) {
             return Path.MERGED;
         }

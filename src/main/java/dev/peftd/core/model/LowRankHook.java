@@ -26,4 +26,13 @@ public interface LowRankHook extends LinearHook {
     default NDArray mergedRow(LinearLayer layer) {
         return null;
     }
+
+    /**
+     * This hook's factors of {@code module} as Java arrays ({@link HostFactors}), when it keeps them for
+     * {@link GroupedHook}'s Java deltas (a small module on a float32 CPU base: built once, counted in its memory), else
+     * {@code null}; {@link GroupedHook} then takes another path for the module.
+     */
+    default HostFactors hostFactors(String module) {
+        return null;
+    }
 }

@@ -2,11 +2,14 @@ package dev.peftd.core.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.peftd.core.tensor.NoGrad;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -118,20 +121,25 @@ class GroupedHookTest {
         }
     }
 
+    /** A test hook that wraps {@link Factors} and offers one more form of them. */
+    private interface Wrapping extends LowRankHook {
+        Factors factors();
+
+        @Override
+        default NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            return factors().apply(module, input, baseOutput);
+        }
+
+        @Override
+        default NDArray[] lowRank(String module) {
+            return factors().lowRank(module);
+        }
+    }
+
     /** {@link Factors} that also serve module "m" through a merged weight {@code W + left·right}, built once. */
-    private record Merging(Factors factors, Map<LinearLayer, NDArray> merged) implements LowRankHook {
+    private record Merging(Factors factors, Map<LinearLayer, NDArray> merged) implements Wrapping {
         static Merging random(NDManager manager, long rank) {
             return new Merging(Factors.random(manager, rank), new HashMap<>());
-        }
-
-        @Override
-        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
-            return factors.apply(module, input, baseOutput);
-        }
-
-        @Override
-        public NDArray[] lowRank(String module) {
-            return factors.lowRank(module);
         }
 
         @Override
@@ -150,7 +158,12 @@ class GroupedHookTest {
     /** One {@link GroupedHook#output} call on random inputs equals each group's base output plus its delta alone. */
     private static void assertOutputsEqualAlone(NDManager manager, GroupedHook hook, List<GroupedHook.Group> groups,
             LinearLayer layer, Shape inputShape) {
-        NDArray input = manager.randomNormal(0, 1, inputShape, DataType.FLOAT32); // [B, T, in]
+        assertOutputsEqualAlone(hook, groups, layer, manager.randomNormal(0, 1, inputShape, DataType.FLOAT32));
+    }
+
+    /** @param input {@code [B, T, in]} */
+    private static void assertOutputsEqualAlone(GroupedHook hook, List<GroupedHook.Group> groups, LinearLayer layer,
+            NDArray input) {
         NDArray batched = hook.output(layer, input);                                // [B, T, out]
         long from = 0;
         for (GroupedHook.Group group : groups) {
@@ -188,6 +201,48 @@ class GroupedHookTest {
                 assertOutputsEqualAlone(manager, hook, oneFactored, layer, new Shape(8, 2, IN));
                 assertThat(hook.path("m")).as("an adapter without a merged weight keeps the shared base GEMM")
                         .isEqualTo(GroupedHook.Path.GATHERED);
+            }
+        }
+    }
+
+    /** {@link Factors} that also keep module "m"'s factors as Java arrays ({@link HostFactors}). */
+    private record Hosting(Factors factors, HostFactors host) implements Wrapping {
+        static Hosting random(NDManager manager, long rank) {
+            Factors factors = Factors.random(manager, rank);
+            return new Hosting(factors, HostFactors.of(factors.left(), factors.right()));
+        }
+
+        @Override
+        public HostFactors hostFactors(String module) {
+            return "m".equals(module) ? host : null;
+        }
+    }
+
+    @Test
+    void aDecodeStepOnAFloat32CpuBaseAddsEachRowsDeltaInJavaWhateverItsRankAndLeavesBareBaseRowsAlone() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(15);
+            LinearLayer layer = baseLayer(manager);
+            // ranks below, at and above one block of lanes (12: two blocks, the second half padding)
+            List<GroupedHook.Group> groups = List.of(new GroupedHook.Group(2, null),
+                    new GroupedHook.Group(3, Hosting.random(manager, 4)), new GroupedHook.Group(1, Hosting.random(manager, 8)),
+                    new GroupedHook.Group(2, Hosting.random(manager, 12)), new GroupedHook.Group(1, null),
+                    new GroupedHook.Group(3, Hosting.random(manager, 1)));
+            try (NoGrad ignored = NoGrad.enter(); GroupedHook hook = new GroupedHook(groups)) {
+                assertOutputsEqualAlone(manager, hook, groups, layer, new Shape(12, 1, IN));
+                assertThat(hook.path("m")).isEqualTo(GroupedHook.Path.HOST);
+                // a transposed view: not contiguous, so read through a copy
+                assertOutputsEqualAlone(hook, groups, layer,
+                        manager.randomNormal(0, 1, new Shape(IN, 1, 12), DataType.FLOAT32).transpose(2, 1, 0));
+            }
+            try (NoGrad ignored = NoGrad.enter(); GroupedHook hook = new GroupedHook(groups)) {
+                assertOutputsEqualAlone(manager, hook, groups, layer, new Shape(12, 3, IN));
+                assertThat(hook.path("m")).as("a prefill's rows take the batched products").isEqualTo(GroupedHook.Path.GATHERED);
+            }
+            try (GradientCollector recording = Engine.getInstance().newGradientCollector();
+                 GroupedHook hook = new GroupedHook(groups)) {
+                assertOutputsEqualAlone(manager, hook, groups, layer, new Shape(12, 1, IN));
+                assertThat(hook.path("m")).as("writes under autograd would bypass it").isEqualTo(GroupedHook.Path.GATHERED);
             }
         }
     }
