@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -153,14 +154,14 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
      */
     @Override
     public NDArray output(LinearLayer layer, NDArray input) {
-        if (fused && input.getShape().dimension() == 3 && input.getShape().get(1) == 1 && !layer.halfPrecision()
-                && HostLowRank.runsOn(input)
-                && hostRows.computeIfAbsent(layer.name(), this::hostRows) instanceof HostFactors[] rows) {
-            NDArray out = layer.baseOutput(input); // [B, T, out], fresh and contiguous
-            HostLowRank.addDeltas(input, out, rows);
+        Shape shape = input.getShape(); // a native call each time: asked once
+        if (fused && shape.dimension() == 3 && shape.get(1) == 1 && HostLowRank.mayWrite()
+                && hostRows.computeIfAbsent(layer.name(), m -> hostRows(layer, input)) instanceof HostFactors[] rows) {
+            NDArray out = layer.baseOutput(input); // [B, 1, out], fresh and contiguous
+            HostLowRank.addDeltas(input, 1, out, rows);
             return out;
         }
-        if (fused && input.getShape().dimension() == 3
+        if (fused && shape.dimension() == 3
                 && mergedRows.computeIfAbsent(layer.name(), m -> mergeRows(layer)) instanceof MergedRows rows) {
             return rows.output(input, layer.hasBias() ? layer.bias() : null);
         }
@@ -317,10 +318,15 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     }
 
     /**
-     * Each row's {@link HostFactors} for {@code module} ({@code null} on a row its adapter leaves alone) when every
-     * adapted row's hook keeps them and some row is adapted; else {@link #NOT_ADAPTED}.
+     * Each row's {@link HostFactors} for {@code layer} ({@code null} on a row its adapter leaves alone), copied one
+     * after another, when the layer is float32, its input on the CPU, every adapted row's hook keeps them and some
+     * row is adapted; else {@link #NOT_ADAPTED}.
      */
-    private Object hostRows(String module) {
+    private Object hostRows(LinearLayer layer, NDArray like) {
+        if (layer.halfPrecision() || !HostLowRank.reads(like)) {
+            return NOT_ADAPTED;
+        }
+        String module = layer.name();
         HostFactors[] rows = new HostFactors[rowHooks.length];
         boolean adapted = false;
         for (int r = 0; r < rowHooks.length; r++) {

@@ -22,40 +22,50 @@ import java.nio.FloatBuffer;
  * Each output element is summed in a fixed order, whatever the batch, so a row's result does not depend on the
  * rows beside it; it differs from libtorch's GEMMs by float32 rounding only.
  *
- * <p>CPU and float32 only, outside autograd (the writes bypass it): {@link #runsOn}.
+ * <p>CPU and float32 only, outside autograd (the writes bypass it): {@link #reads}, {@link #mayWrite}.
  */
 final class HostLowRank {
 
     private HostLowRank() {
     }
 
-    /** Whether {@link #addDeltas} may run on {@code input}: a float32 CPU tensor, and no gradient is being recorded. */
-    static boolean runsOn(NDArray input) {
+    /** Whether {@link #addDeltas} can read {@code input}: a float32 tensor on the CPU. */
+    static boolean reads(NDArray input) {
         return input instanceof PtNDArray && input.getDevice().getDeviceType().equals(ai.djl.Device.Type.CPU)
-                && input.getDataType() == DataType.FLOAT32 && !JniUtils.isGradMode();
+                && input.getDataType() == DataType.FLOAT32;
+    }
+
+    /** Whether {@link #addDeltas} may write now: no gradient is being recorded (its writes would bypass autograd). */
+    static boolean mayWrite() {
+        return !JniUtils.isGradMode();
     }
 
     /**
      * @param input  float32 {@code [B, T, in]} (read through a contiguous copy when it is not contiguous)
+     * @param tokens T
      * @param output float32 {@code [B, T, out]}, contiguous (a linear's fresh output): each adapted row's delta is
      *               added into it in place
-     * @param rows   each row's adapter's factors for this module; {@code null}: the row is left alone
+     * @param rows   each row's adapter's factors for this module ({@code null}: the row is left alone), all of one
+     *               module's {@code in} and {@code out}
      */
-    static void addDeltas(NDArray input, NDArray output, HostFactors[] rows) {
-        int batch = rows.length;
-        int in = Math.toIntExact(input.getShape().tail());
-        int out = Math.toIntExact(output.getShape().tail());
-        int tokens = Math.toIntExact(input.getShape().size() / in / batch);
+    static void addDeltas(NDArray input, long tokens, NDArray output, HostFactors[] rows) {
+        HostFactors any = null;
+        for (int b = 0; any == null; b++) {
+            any = rows[b];
+        }
+        int in = any.in();
+        int out = any.out();
+        int values = Math.toIntExact(rows.length * tokens);
         Scratch scratch = SCRATCH.get();
-        float[] x = scratch.x(batch * tokens * in);    // [B·T·in]
-        floats(input).get(0, x, 0, batch * tokens * in);
+        float[] x = scratch.x(values * in);            // [B·T·in]
+        floats(input).get(0, x, 0, values * in);
         FloatBuffer storage = floats(output);          // [B·T·out], libtorch's own
-        float[] y = scratch.y(batch * tokens * out);   // [B·T·out]
-        storage.get(0, y, 0, batch * tokens * out);
+        float[] y = scratch.y(values * out);           // [B·T·out]
+        storage.get(0, y, 0, values * out);
         float[] xs = new float[in];
         float[] ys = new float[out];
         float[] h = new float[HostFactors.LANES];
-        for (int b = 0; b < batch; b++) {
+        for (int b = 0; b < rows.length; b++) {
             HostFactors f = rows[b];
             if (f == null) {
                 continue;
@@ -64,7 +74,7 @@ final class HostLowRank {
                 h = new float[f.rightBlocks().length / in]; // [K], the padded rank
             }
             for (int t = 0; t < tokens; t++) {
-                int row = b * tokens + t;
+                int row = Math.toIntExact(b * tokens + t);
                 System.arraycopy(x, row * in, xs, 0, in);
                 down(xs, f, h);
                 System.arraycopy(y, row * out, ys, 0, out);
@@ -72,7 +82,7 @@ final class HostLowRank {
                 System.arraycopy(ys, 0, y, row * out, out);
             }
         }
-        storage.put(0, y, 0, batch * tokens * out);
+        storage.put(0, y, 0, values * out);
     }
 
     /**

@@ -35,7 +35,7 @@ class HostLowRankTest {
                     rows[b] = HostFactors.of(factors[b][0], factors[b][1]);
                 }
             }
-            HostLowRank.addDeltas(x, y, rows);
+            HostLowRank.addDeltas(x, 2, y, rows);
             for (int b = 0; b < ranks.length; b++) {
                 NDIndex row = NDIndex.sliceAxis(0, b, b + 1);
                 NDArray want = factors[b] == null ? before.get(row)
