@@ -44,13 +44,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * and the module's output is one batched product ({@link MergedRows}), the native-call count of the base's own GEMM.
  * The stacks follow the batch like the gathered factors (slices of earlier hooks' stacks, only new rows stacked).
  *
- * <p>A decode step on a float32 CPU base takes neither stack for small modules: each row's delta is computed in Java
- * from its adapter's factors kept as Java arrays ({@link LowRankHook#hostFactors}, {@link HostLowRank}) and added
- * into the shared base GEMM's output, a cost that follows the rows' FLOPs and factor bytes instead of a native call
- * or a GEMV per row. On stories260K it took the adapters' 16-stream decode from 0.66–0.70 of the base's tokens/s to
- * 0.75–0.79; at 64 rows it is no faster than the stacks, because each row's factors come from memory every step
- * (17 MB a step) and that, not the arithmetic, is then the cost. A prefill keeps the stacks (32 tokens a row make
- * the batched products efficient).
+ * <p>A decode step of {@link #HOST_MIN_ROWS} rows or more on a float32 CPU base takes neither stack for small
+ * modules: each row's delta is computed in Java from its adapter's factors kept as Java arrays
+ * ({@link LowRankHook#hostFactors}, {@link HostLowRank}) and added into the shared base GEMM's output, a cost that
+ * follows the rows' FLOPs and factor bytes instead of a native call or a GEMV per row. On stories260K it took the
+ * adapters' 16-stream throughput from 0.64–0.70 of the base's to 0.75–0.82; at 64 rows it is about as fast as the
+ * stacks (0.55–0.68 against 0.59–0.63): the 64 rows' factors, 17 MB a step, and their arithmetic take 1.2 ms a step
+ * with warm caches and 1.45 ms with flushed ones, about what the stacks' batched products take in the serving loop.
+ * A prefill keeps the stacks (32 tokens a row make the batched products efficient; the Java deltas there measured
+ * no faster).
  *
  * <p>Which path a module takes, per batch ({@link #path}): one group, no GroupedHook at all (the adapter alone, which
  * merges small modules itself); groups whose hooks are not all {@link LowRankHook}s, {@link Path#PER_GROUP};
@@ -84,6 +86,15 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
      * merges up to 23 rows and q/k/v/o_proj up to 64; a 768-wide module ({@code 768·768} elements) never does.
      */
     static final long MERGED_STACK_MAX = 1L << 18;
+
+    /**
+     * The fewest rows a decode step must have for its small modules to take the Java deltas ({@link HostLowRank}).
+     * Below it the merged rows' stacks are small enough to stay in the caches, and their one batched product beat the
+     * Java deltas' fixed cost per module (two direct buffers): on stories260K, one thread, adapters / base at 4
+     * streams 0.84–1.00 merged against 0.80–0.88 in Java over five alternating rounds, at 8 streams 0.84 against
+     * 0.85–0.86, at 16 streams 0.64–0.70 against 0.75–0.82.
+     */
+    static final int HOST_MIN_ROWS = 8;
 
     private final List<Group> groups;
     private final boolean fused;
@@ -143,7 +154,8 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     }
 
     /**
-     * In a decode step ({@code [B, 1, in]}) on a float32 CPU base, a small module whose every adapted row's adapter
+     * In a decode step ({@code [B, 1, in]}) of at least {@link #HOST_MIN_ROWS} rows on a float32 CPU base, a small
+     * module whose every adapted row's adapter
      * keeps {@link HostFactors} runs as the shared base GEMM plus each row's delta computed in Java
      * ({@link HostLowRank}); otherwise a small module whose every adapted row has a merged weight runs as one batched
      * product over the rows' stacked weights ({@link MergedRows}); every other module as its shared base output plus
@@ -155,7 +167,8 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
     @Override
     public NDArray output(LinearLayer layer, NDArray input) {
         Shape shape = input.getShape(); // a native call each time: asked once
-        if (fused && shape.dimension() == 3 && shape.get(1) == 1 && HostLowRank.mayWrite()
+        if (fused && shape.dimension() == 3 && shape.get(1) == 1 && rowHooks.length >= HOST_MIN_ROWS
+                && HostLowRank.mayWrite()
                 && hostRows.computeIfAbsent(layer.name(), m -> hostRows(layer, input)) instanceof HostFactors[] rows) {
             NDArray out = layer.baseOutput(input); // [B, 1, out], fresh and contiguous
             HostLowRank.addDeltas(input, 1, out, rows);

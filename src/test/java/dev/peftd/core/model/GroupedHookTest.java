@@ -239,6 +239,12 @@ class GroupedHookTest {
                 assertOutputsEqualAlone(manager, hook, groups, layer, new Shape(12, 3, IN));
                 assertThat(hook.path("m")).as("a prefill's rows take the batched products").isEqualTo(GroupedHook.Path.GATHERED);
             }
+            List<GroupedHook.Group> few = groups.subList(1, 4); // 6 rows
+            try (NoGrad ignored = NoGrad.enter(); GroupedHook hook = new GroupedHook(few)) {
+                assertOutputsEqualAlone(manager, hook, few, layer, new Shape(6, 1, IN));
+                assertThat(hook.path("m")).as("a step of few rows keeps libtorch's products (ΣK 24 ≤ 2·12: masked)")
+                        .isEqualTo(GroupedHook.Path.MASKED);
+            }
             try (GradientCollector recording = Engine.getInstance().newGradientCollector();
                  GroupedHook hook = new GroupedHook(groups)) {
                 assertOutputsEqualAlone(manager, hook, groups, layer, new Shape(12, 1, IN));
