@@ -57,11 +57,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Which path a module takes, per batch ({@link #path}): one group, no GroupedHook at all (the adapter alone, which
  * merges small modules itself); groups whose hooks are not all {@link LowRankHook}s, {@link Path#PER_GROUP};
  * otherwise, on {@code [B, T, in]} input, {@link Path#HOST} in a decode step as above, {@link Path#MERGED} under the
- * conditions above, else {@link Path#GATHERED}
- * when ΣK > 2·K, else {@link Path#MASKED} (also for any other input shape); {@link Path#NOT_ADAPTED} when no row's
- * adapter changes the module. On stories260K with one adapter per row, a decode step on the CPU takes the Java deltas
- * for every module, and a prefill merges every module up to 23 rows and only the attention projections at 64; on a
- * 768-wide model nothing is merged or kept in Java and every module is gathered.
+ * conditions above, else {@link Path#GATHERED} when ΣK > 2·K, else {@link Path#MASKED} (also for any other input
+ * shape); {@link Path#NOT_ADAPTED} when no row's adapter changes the module. On stories260K with one adapter per row,
+ * a decode step of 8 rows or more on the CPU takes the Java deltas for every module, and a prefill (or a smaller
+ * step) merges every module up to 23 rows and only the attention projections at 64; on a 768-wide model nothing is
+ * merged or kept in Java and every module is gathered.
  *
  * <p>A merged row sums {@code x·(W + left·right)ᵀ} where the shared path sums {@code x·Wᵀ + (x·rightᵀ)·leftᵀ}: equal
  * within float32 rounding, as the single-adapter merged path (the batch-equivalence tests hold a request in a batch to
@@ -155,11 +155,10 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
 
     /**
      * In a decode step ({@code [B, 1, in]}) of at least {@link #HOST_MIN_ROWS} rows on a float32 CPU base, a small
-     * module whose every adapted row's adapter
-     * keeps {@link HostFactors} runs as the shared base GEMM plus each row's delta computed in Java
-     * ({@link HostLowRank}); otherwise a small module whose every adapted row has a merged weight runs as one batched
-     * product over the rows' stacked weights ({@link MergedRows}); every other module as its shared base output plus
-     * {@link #apply}'s deltas.
+     * module whose every adapted row's adapter keeps {@link HostFactors} runs as the shared base GEMM plus each row's
+     * delta computed in Java ({@link HostLowRank}); otherwise a small module whose every adapted row has a merged
+     * weight runs as one batched product over the rows' stacked weights ({@link MergedRows}); every other module as
+     * its shared base output plus {@link #apply}'s deltas.
      *
      * @param input {@code [B, ..., in]}
      * @return {@code [B, ..., out]}
