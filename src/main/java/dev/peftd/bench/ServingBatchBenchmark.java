@@ -10,7 +10,6 @@ import dev.peftd.serving.LocalServing;
 import dev.peftd.serving.LocalServing.Target;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 
 /**
  * Aggregate generation throughput of the serving engine under concurrency: at each number of concurrent streams,
@@ -58,13 +56,7 @@ public final class ServingBatchBenchmark {
      * @param adaptersDir a folder of PEFT adapter directories for {@code baseDir} (as peft_mixed_batch.py writes them)
      */
     public static void run(Path baseDir, Path adaptersDir, Settings s, boolean json, PrintStream out) throws IOException {
-        List<Path> adapters;
-        try (Stream<Path> dirs = Files.list(adaptersDir)) {
-            adapters = dirs.filter(d -> Files.isRegularFile(d.resolve("adapter_config.json"))).sorted().toList();
-        }
-        if (adapters.isEmpty()) {
-            throw new IOException("no PEFT adapter directories (with adapter_config.json) in " + adaptersDir);
-        }
+        List<Path> adapters = AdapterDirs.in(adaptersDir);
         int maxStreams = s.streams().stream().mapToInt(Integer::intValue).max().orElse(1);
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("engine", "peftd");

@@ -1,5 +1,6 @@
 package dev.peftd.cli;
 
+import dev.peftd.bench.AdapterRowsBenchmark;
 import dev.peftd.bench.BenchmarkException;
 import dev.peftd.bench.GenerateBenchmark;
 import dev.peftd.bench.ServingBatchBenchmark;
@@ -16,7 +17,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The options of {@code bench generate|serving|serving-batch|train|train-one}: parsed and checked here, measured by
+ * The options of {@code bench generate|serving|serving-batch|adapter-rows|train|train-one}: parsed and checked here, measured by
  * {@link dev.peftd.bench}, which depends on nothing of the command line.
  */
 final class Benchmarks {
@@ -42,6 +43,14 @@ final class Benchmarks {
               one-sequence-per-forward path (defaults: streams 1,4,16,64, all cores, 32 prompt tokens, 32 new tokens,
               3 runs; medians after a warm-up). tools/bench/peft_mixed_batch.py makes the adapters and measures PEFT.
             """ + ModelArgument.DTYPE_HELP;
+
+    static final String ADAPTER_ROWS_HELP = """
+            usage: bench adapter-rows --model DIR --adapters DIR [--rows 8,16,64] [--threads N] [--steps S]
+                                      [--flush-mb M] [--json]
+              One decode step's adapted linears alone, each row on its own adapter (the PEFT directories in
+              --adapters, cycled), per form of the rows' deltas: the base GEMMs alone, Java deltas, each row's merged
+              weight, gathered factors; ms a step, medians over --steps (default 200) after a warm-up, with --flush-mb
+              MB written between steps (default 64; 0 keeps the caches warm). Float32 weights.""";
 
     static final String TRAIN_HELP = """
             usage: bench train [--methods lora,lora_fa,lora_plus,vera,delta_lora] [--shape smollm2-135m | --model-dir DIR]
@@ -70,7 +79,8 @@ final class Benchmarks {
                 .add("train", TRAIN_HELP, Benchmarks::train)
                 .add("train-one", TRAIN_ONE_HELP, Benchmarks::trainOne)
                 .add("serving", SERVING_HELP, Benchmarks::serving)
-                .add("serving-batch", SERVING_BATCH_HELP, Benchmarks::servingBatch);
+                .add("serving-batch", SERVING_BATCH_HELP, Benchmarks::servingBatch)
+                .add("adapter-rows", ADAPTER_ROWS_HELP, Benchmarks::adapterRows);
     }
 
     static int generate(String[] args, PrintStream out, PrintStream err) throws UsageException {
@@ -109,19 +119,8 @@ final class Benchmarks {
     static int servingBatch(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("model", "adapters", "streams", "threads", "prompt-tokens",
                 "new-tokens", "runs", "dtype"), Set.of("json"));
-        List<Integer> streams = new java.util.ArrayList<>();
-        for (String n : o.string("streams", "1,4,16,64").split(",")) {
-            try {
-                streams.add(Integer.parseInt(n.trim()));
-            } catch (NumberFormatException e) {
-                throw new UsageException("--streams: '" + n + "' is not a number (give e.g. 1,4,16,64)");
-            }
-            if (streams.get(streams.size() - 1) < 1) {
-                throw new UsageException("--streams: every count must be at least 1, got " + n);
-            }
-        }
         ServingBatchBenchmark.Settings settings = new ServingBatchBenchmark.Settings(
-                positive(o, "threads", Runtime.getRuntime().availableProcessors()), List.copyOf(streams),
+                positive(o, "threads", Runtime.getRuntime().availableProcessors()), counts(o, "streams", "1,4,16,64"),
                 positive(o, "prompt-tokens", 32), positive(o, "new-tokens", 32), positive(o, "runs", 3),
                 ModelArgument.dtype(o));
         Path model = ModelArgument.directory(o.required("model"));
@@ -134,6 +133,40 @@ final class Benchmarks {
             err.println("bench serving-batch: " + e.getMessage());
             return 1;
         }
+    }
+
+    static int adapterRows(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        CliOptions o = CliOptions.parse(args, Set.of("model", "adapters", "rows", "threads", "steps", "flush-mb"),
+                Set.of("json"));
+        AdapterRowsBenchmark.Settings settings = new AdapterRowsBenchmark.Settings(
+                positive(o, "threads", Runtime.getRuntime().availableProcessors()), counts(o, "rows", "8,16,64"),
+                positive(o, "steps", 200), nonNegative(o, "flush-mb", 64));
+        Path dir = ModelArgument.directory(o.required("model"));
+        Path adapters = ModelArgument.directory(o.required("adapters"));
+        Threads.limitTo(settings.threads());
+        try (CausalLm model = ModelArgument.load(dir)) {
+            AdapterRowsBenchmark.run(model, adapters, settings, o.flag("json"), out);
+            return 0;
+        } catch (IOException e) {
+            err.println("bench adapter-rows: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** {@code --name}'s comma-separated counts, each at least 1. */
+    private static List<Integer> counts(CliOptions o, String name, String defaults) throws UsageException {
+        List<Integer> counts = new java.util.ArrayList<>();
+        for (String n : o.string(name, defaults).split(",")) {
+            try {
+                counts.add(Integer.parseInt(n.trim()));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + name + ": '" + n + "' is not a number (give e.g. " + defaults + ")");
+            }
+            if (counts.get(counts.size() - 1) < 1) {
+                throw new UsageException("--" + name + ": every count must be at least 1, got " + n);
+            }
+        }
+        return List.copyOf(counts);
     }
 
     static int train(String[] args, PrintStream out, PrintStream err) throws UsageException {
@@ -180,9 +213,17 @@ final class Benchmarks {
     }
 
     private static int positive(CliOptions o, String name, int fallback) throws UsageException {
+        return atLeast(o, name, fallback, 1);
+    }
+
+    private static int nonNegative(CliOptions o, String name, int fallback) throws UsageException {
+        return atLeast(o, name, fallback, 0);
+    }
+
+    private static int atLeast(CliOptions o, String name, int fallback, int least) throws UsageException {
         int value = o.integer(name, fallback);
-        if (value < 1) {
-            throw new UsageException("--" + name + " must be at least 1, got " + value);
+        if (value < least) {
+            throw new UsageException("--" + name + " must be at least " + least + ", got " + value);
         }
         return value;
     }

@@ -54,17 +54,7 @@ class BenchmarksTest {
 
     @Test
     void benchServingBatchMeasuresStreamsOverAdaptersBaseAndTheOneSequencePath(@TempDir Path tmp) throws Exception {
-        Path adapters = Files.createDirectories(tmp.resolve("adapters"));
-        for (String name : new String[] {"llama-lora", "llama-vera"}) {
-            Path from = Path.of(getClass().getClassLoader()
-                    .getResource("fixtures/adapters/" + name + "/adapter_config.json").toURI()).getParent();
-            Path to = Files.createDirectories(adapters.resolve(name));
-            try (var files = Files.list(from)) {
-                for (Path f : files.toList()) {
-                    Files.copy(f, to.resolve(f.getFileName()));
-                }
-            }
-        }
+        Path adapters = fixtureAdapters(tmp, "llama-lora", "llama-vera");
         CliRun run = CliRun.of("bench", "serving-batch", "--model", TestModels.tinyLlama().toString(), "--adapters",
                 adapters.toString(), "--streams", "1,3", "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1",
                 "--dtype", "bfloat16", "--json");
@@ -86,6 +76,41 @@ class BenchmarksTest {
         }
         GenerateCommandTest.assertUsageError(CliRun.of("bench", "serving-batch", "--model", "x", "--adapters", "y",
                 "--streams", "1,x"), "--streams: 'x' is not a number");
+    }
+
+    @Test
+    void benchAdapterRowsTimesEachFormOfTheRowsDeltasAndNamesThePathsGroupedHookTook(@TempDir Path tmp)
+            throws Exception {
+        Path adapters = fixtureAdapters(tmp, "llama-lora");
+        CliRun run = CliRun.of("bench", "adapter-rows", "--model", TestModels.tinyLlama().toString(), "--adapters",
+                adapters.toString(), "--rows", "8", "--steps", "2", "--flush-mb", "0", "--threads", "1", "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonObject report = JsonParser.parseString(run.out().strip()).getAsJsonObject();
+        var row = report.getAsJsonArray("results").get(0).getAsJsonObject();
+        assertThat(row.get("rows").getAsInt()).isEqualTo(8);
+        for (String form : new String[] {"base_ms", "java_ms", "merged_ms", "gathered_ms"}) {
+            assertThat(row.get(form).getAsDouble()).as(form).isPositive();
+        }
+        assertThat(row.get("paths").getAsString()).as("8 rows of a float32 CPU decode step: Java deltas, then stacks")
+                .startsWith("HOST,").contains("/ MERGED,").endsWith("GATHERED,GATHERED");
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "adapter-rows", "--model", "x", "--adapters", "y",
+                "--flush-mb", "-1"), "--flush-mb must be at least 0");
+    }
+
+    /** A folder of copies of the named fixture adapters, as tools/bench/peft_mixed_batch.py lays them out. */
+    private Path fixtureAdapters(Path tmp, String... names) throws Exception {
+        Path adapters = Files.createDirectories(tmp.resolve("adapters"));
+        for (String name : names) {
+            Path from = Path.of(getClass().getClassLoader()
+                    .getResource("fixtures/adapters/" + name + "/adapter_config.json").toURI()).getParent();
+            Path to = Files.createDirectories(adapters.resolve(name));
+            try (var files = Files.list(from)) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, to.resolve(f.getFileName()));
+                }
+            }
+        }
+        return adapters;
     }
 
     @Test

@@ -13,6 +13,16 @@ public interface LowRankHook extends LinearHook {
     NDArray[] lowRank(String module);
 
     /**
+     * {@code baseOutput + (input·rightᵀ)·leftᵀ} on a module this hook has factors for, as a new array; else
+     * {@code baseOutput} itself.
+     */
+    @Override
+    default NDArray apply(String module, NDArray input, NDArray baseOutput) {
+        NDArray[] f = lowRank(module);
+        return f == null ? baseOutput : baseOutput.add(input.matMul(f[1].transpose()).matMul(f[0].transpose()));
+    }
+
+    /**
      * This hook's whole weight for {@code layer}, {@code W + left·right}, when it serves that module through a merged
      * weight (a small module on a float32 base: the hook builds it once, keeps it and counts it in its memory), else
      * {@code null}; {@link GroupedHook} then stacks the rows' merged weights instead of adding factored deltas. It comes

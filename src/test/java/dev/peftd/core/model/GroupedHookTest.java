@@ -28,16 +28,11 @@ class GroupedHookTest {
     private static final long IN = 6;
     private static final long OUT = 7;
 
-    /** {@code output = base + x·rightᵀ·leftᵀ} on module "m" only. */
+    /** {@code output = base + x·rightᵀ·leftᵀ} on module "m" only ({@link LowRankHook#apply}). */
     private record Factors(NDArray left, NDArray right) implements LowRankHook {
         static Factors random(NDManager manager, long rank) {
             return new Factors(manager.randomNormal(0, 0.3f, new Shape(OUT, rank), DataType.FLOAT32),  // [out, K]
                     manager.randomNormal(0, 0.3f, new Shape(rank, IN), DataType.FLOAT32));              // [K, in]
-        }
-
-        @Override
-        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
-            return baseOutput.add(input.matMul(right.transpose()).matMul(left.transpose())); // [..., out]
         }
 
         @Override
@@ -124,11 +119,6 @@ class GroupedHookTest {
     /** A test hook that wraps {@link Factors} and offers one more form of them. */
     private interface Wrapping extends LowRankHook {
         Factors factors();
-
-        @Override
-        default NDArray apply(String module, NDArray input, NDArray baseOutput) {
-            return factors().apply(module, input, baseOutput);
-        }
 
         @Override
         default NDArray[] lowRank(String module) {
@@ -294,12 +284,6 @@ class GroupedHookTest {
                 manager.randomNormal(0, 0.3f, new Shape(out, rank), DataType.FLOAT32),   // [out, K]
                 manager.randomNormal(0, 0.3f, new Shape(rank, IN), DataType.FLOAT32)})); // [K, in]
             return new Modules(factors);
-        }
-
-        @Override
-        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
-            NDArray[] f = factors.get(module);
-            return f == null ? baseOutput : baseOutput.add(input.matMul(f[1].transpose()).matMul(f[0].transpose()));
         }
 
         @Override
