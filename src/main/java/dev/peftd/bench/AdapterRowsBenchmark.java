@@ -195,7 +195,7 @@ public final class AdapterRowsBenchmark {
         public NDArray mergedRow(LinearLayer layer) {
             NDArray[] f = factored.factors.get(layer.name());
             return merged.computeIfAbsent(layer.name(), m -> {
-                NDArray row = layer.weight().add(f[0].matMul(f[1])).transpose().expandDims(0); // [1, in, out]
+                NDArray row = LowRankHook.mergedRowOf(layer.weight(), f[0], f[1]); // [1, in, out]
                 NDScope.unregister(row);
                 row.attach(f[0].getManager());
                 return row;

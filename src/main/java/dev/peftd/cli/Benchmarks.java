@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The options of {@code bench generate|serving|serving-batch|adapter-rows|train|train-one}: parsed and checked here, measured by
- * {@link dev.peftd.bench}, which depends on nothing of the command line.
+ * The options of {@code bench generate|serving|serving-batch|adapter-rows|train|train-one}: parsed and checked here,
+ * measured by {@link dev.peftd.bench}, which depends on nothing of the command line.
  */
 final class Benchmarks {
 

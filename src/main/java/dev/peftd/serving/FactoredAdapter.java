@@ -186,14 +186,10 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         try (NoGrad ignored = NoGrad.enter()) {
             long out = f[0].getShape().get(0);
             long in = f[1].getShape().get(1);
-            NDArray delta = f[0].matMul(f[1]);              // [out, in]
-            NDArray sum = layer.weight().add(delta);        // [out, in]
-            NDArray flat = sum.transpose().reshape(-1);     // [in·out], a copy (a transposed view cannot flatten)
-            NDArray row = flat.reshape(1, in, out);         // [1, in, out], contiguous
-            NDArray square = row.reshape(in, out);          // [in, out], a view of row
-            NDArray weight = square.transpose();            // [out, in], a view of row
-            for (NDArray temporary : new NDArray[] {delta, sum, flat, square}) {
-                temporary.close();
+            NDArray row = LowRankHook.mergedRowOf(layer.weight(), f[0], f[1]); // [1, in, out], contiguous
+            NDArray weight;                                                    // [out, in], a view of row
+            try (NDArray square = row.reshape(in, out)) {                      // [in, out], a view of row
+                weight = square.transpose();
             }
             for (NDArray kept : new NDArray[] {row, weight}) {
                 NDScope.unregister(kept); // outlives the forward call that built it

@@ -10,6 +10,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * Many adapters in one forward pass: the batch's rows come in groups of consecutive rows, each group with its own
@@ -299,20 +301,9 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         if (layer.halfPrecision() || layer.weightShape().size() * rowHooks.length > MERGED_STACK_MAX) {
             return NOT_ADAPTED;
         }
-        NDArray[] weights = new NDArray[rowHooks.length]; // each row's [1, in, out]; null: the base weight's
-        boolean adapted = false;
-        for (int r = 0; r < rowHooks.length; r++) {
-            LowRankHook hook = (LowRankHook) rowHooks[r];
-            if (hook == null || hook.lowRank(module) == null) {
-                continue; // a row this module's adapter leaves alone gets the base weight itself
-            }
-            weights[r] = hook.mergedRow(layer);
-            if (weights[r] == null) {
-                return NOT_ADAPTED;
-            }
-            adapted = true;
-        }
-        if (!adapted) {
+        // each row's [1, in, out]; null: a row this module's adapter leaves alone, which gets the base weight itself
+        NDArray[] weights = offered(module, hook -> hook.mergedRow(layer), NDArray[]::new);
+        if (weights == null) {
             return NOT_ADAPTED;
         }
         if (kept == null) {
@@ -338,21 +329,29 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
         if (layer.halfPrecision() || !HostLowRank.reads(like)) {
             return NOT_ADAPTED;
         }
-        String module = layer.name();
-        HostFactors[] rows = new HostFactors[rowHooks.length];
+        HostFactors[] rows = offered(layer.name(), hook -> hook.hostFactors(layer.name()), HostFactors[]::new);
+        return rows == null ? NOT_ADAPTED : HostFactors.consecutive(rows);
+    }
+
+    /**
+     * What each row's adapter offers for {@code module} in {@code form} ({@code null} on a row whose adapter leaves the
+     * module alone), or {@code null} when some adapted row's adapter does not offer it or no row is adapted.
+     */
+    private <T> T[] offered(String module, Function<LowRankHook, T> form, IntFunction<T[]> newArray) {
+        T[] rows = newArray.apply(rowHooks.length);
         boolean adapted = false;
         for (int r = 0; r < rowHooks.length; r++) {
             LowRankHook hook = (LowRankHook) rowHooks[r];
             if (hook == null || hook.lowRank(module) == null) {
                 continue;
             }
-            rows[r] = hook.hostFactors(module);
+            rows[r] = form.apply(hook);
             if (rows[r] == null) {
-                return NOT_ADAPTED;
+                return null;
             }
             adapted = true;
         }
-        return adapted ? HostFactors.consecutive(rows) : NOT_ADAPTED;
+        return adapted ? rows : null;
     }
 
     /** {@code module}'s stack of merged rows, while this hook is open; else {@code null}. */

@@ -1,6 +1,8 @@
 package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * One adapter's low-rank factors of one module, {@code ΔW = left·right}, copied to the Java heap in the layout
@@ -13,7 +15,7 @@ import ai.djl.ndarray.NDArray;
  * @param in           the module's input width
  * @param out          the module's output width
  * @param rank         the adapter's own rank k (without the padding)
- * @param rightByInput {@code [in · K]}
+ * @param rightBlocks  {@code [K / LANES][in][LANES]}, flat; K the padded rank
  * @param leftColumns  {@code [k][out]}: the padded columns are never read, so they are not kept
  */
 public record HostFactors(int in, int out, int rank, float[] rightBlocks, float[][] leftColumns) {
@@ -57,7 +59,7 @@ public record HostFactors(int in, int out, int rank, float[] rightBlocks, float[
      * @param rows each row's factors, or {@code null}
      */
     static HostFactors[] consecutive(HostFactors[] rows) {
-        java.util.Map<HostFactors, HostFactors> copies = new java.util.IdentityHashMap<>();
+        Map<HostFactors, HostFactors> copies = new IdentityHashMap<>();
         HostFactors[] out = new HostFactors[rows.length];
         for (int r = 0; r < rows.length; r++) {
             out[r] = rows[r] == null ? null : copies.computeIfAbsent(rows[r], HostFactors::copy);

@@ -38,6 +38,23 @@ public interface LowRankHook extends LinearHook {
     }
 
     /**
+     * A module's merged weight in the layout {@link #mergedRow} hands over, for hooks that build one.
+     *
+     * @param weight the base's float32 {@code [out, in]}
+     * @param left   {@code [out, k]}, as {@code right [k, in]}
+     * @return {@code (W + left·right)ᵀ}, float32 {@code [1, in, out]}, contiguous, a new array (its temporaries closed)
+     */
+    static NDArray mergedRowOf(NDArray weight, NDArray left, NDArray right) {
+        long out = weight.getShape().get(0);
+        long in = weight.getShape().get(1);
+        try (NDArray delta = left.matMul(right);           // [out, in]
+             NDArray sum = weight.add(delta);              // [out, in]
+             NDArray flat = sum.transpose().reshape(-1)) { // [in·out], a copy (a transposed view cannot flatten)
+            return flat.reshape(1, in, out);               // [1, in, out], a view of flat's storage
+        }
+    }
+
+    /**
      * This hook's factors of {@code module} as Java arrays ({@link HostFactors}), when it keeps them for
      * {@link GroupedHook}'s Java deltas (a small module on a float32 CPU base: built once, counted in its memory), else
      * {@code null}; {@link GroupedHook} then takes another path for the module.
