@@ -5,6 +5,7 @@ import com.google.gson.Gson;
 import dev.peftd.core.generate.DecodeBenchmark;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
+import dev.peftd.core.generate.PassThreads;
 import dev.peftd.core.model.ModelDtype;
 import dev.peftd.serving.LocalServing;
 import dev.peftd.serving.LocalServing.Target;
@@ -39,7 +40,7 @@ public final class ServingBatchBenchmark {
 
     /** The counts of one run (command-line defaults: all cores, streams 1,4,16,64, 32 prompt tokens, 32 new, 3 runs). */
     public record Settings(int threads, List<Integer> streams, int promptTokens, int newTokens, int runs,
-                           ModelDtype dtype) {
+                           ModelDtype dtype, PassThreads passThreads) {
     }
 
     private final Settings settings;
@@ -63,12 +64,14 @@ public final class ServingBatchBenchmark {
         report.put("model", baseDir.toString());
         report.put("adapters", adapters.size());
         report.put("threads", s.threads());
+        report.put("pass_threads", s.passThreads().threads() == PassThreads.AUTO ? "auto" : s.passThreads().threads());
         report.put("prompt_tokens", s.promptTokens());
         report.put("new_tokens", s.newTokens());
         report.put("runs", s.runs());
         report.put("dtype", s.dtype().externalName());
         ServingBatchBenchmark bench = new ServingBatchBenchmark(s, baseDir, adapters);
-        try (LocalServing batched = new LocalServing(Engine.getInstance().defaultDevice(), maxStreams);
+        try (LocalServing batched = new LocalServing(Engine.getInstance().defaultDevice(), maxStreams, 1,
+                s.passThreads());
              LocalServing unbatched = new LocalServing(Engine.getInstance().defaultDevice(), 1, UNBATCHED_CONCURRENCY)) {
             report.put("results", bench.measure(batched, unbatched));
         }

@@ -1,7 +1,6 @@
 package dev.peftd.bench;
 
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.peftd.core.tensor.IntraOpThreads;
 
 /** How many CPU threads libtorch computes with during a benchmark. */
 public final class Threads {
@@ -13,7 +12,6 @@ public final class Threads {
     public static void limitTo(int threads) {
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        Engine.getInstance(); // JniUtils needs the engine loaded
-        JniUtils.setNumThreads(threads);
+        IntraOpThreads.configureProcess(threads);
     }
 }

@@ -8,6 +8,7 @@ import dev.peftd.bench.ServingBenchmark;
 import dev.peftd.bench.Threads;
 import dev.peftd.bench.TrainBenchmark;
 import dev.peftd.bench.TrainBenchmarkRun;
+import dev.peftd.core.generate.PassThreads;
 import dev.peftd.core.model.CausalLm;
 import dev.peftd.core.model.ModelDtype;
 import java.io.IOException;
@@ -37,11 +38,13 @@ final class Benchmarks {
 
     static final String SERVING_BATCH_HELP = """
             usage: bench serving-batch --model DIR --adapters DIR [--streams 1,4,16,64] [--threads N] [--prompt-tokens P]
-                                       [--new-tokens N] [--runs R] [--dtype D] [--json]
+                                       [--new-tokens N] [--runs R] [--dtype D] [--pass-threads auto|N] [--json]
               Aggregate tokens/s of concurrent greedy streams through the serving engine's continuous batching: each
               stream on its own adapter (the PEFT directories in --adapters, cycled), on the bare base, and on the
               one-sequence-per-forward path (defaults: streams 1,4,16,64, all cores, 32 prompt tokens, 32 new tokens,
               3 runs; medians after a warm-up). tools/bench/peft_mixed_batch.py makes the adapters and measures PEFT.
+              --pass-threads     threads a batched pass computes with: auto (the service's default: one for a small
+                                 pass, --threads for a large one) or a count
             """ + ModelArgument.DTYPE_HELP;
 
     static final String ADAPTER_ROWS_HELP = """
@@ -118,11 +121,11 @@ final class Benchmarks {
 
     static int servingBatch(String[] args, PrintStream out, PrintStream err) throws UsageException {
         CliOptions o = CliOptions.parse(args, Set.of("model", "adapters", "streams", "threads", "prompt-tokens",
-                "new-tokens", "runs", "dtype"), Set.of("json"));
+                "new-tokens", "runs", "dtype", "pass-threads"), Set.of("json"));
         ServingBatchBenchmark.Settings settings = new ServingBatchBenchmark.Settings(
                 positive(o, "threads", Runtime.getRuntime().availableProcessors()), counts(o, "streams", "1,4,16,64"),
                 positive(o, "prompt-tokens", 32), positive(o, "new-tokens", 32), positive(o, "runs", 3),
-                ModelArgument.dtype(o));
+                ModelArgument.dtype(o), passThreads(o));
         Path model = ModelArgument.directory(o.required("model"));
         Path adapters = ModelArgument.directory(o.required("adapters"));
         Threads.limitTo(settings.threads());
@@ -209,6 +212,15 @@ final class Benchmarks {
         try (CausalLm model = ModelArgument.load(ModelArgument.directory(o.required("model")), ModelArgument.dtype(o))) {
             out.println(TrainBenchmarkRun.run(model, settings));
             return 0;
+        }
+    }
+
+    /** {@code --pass-threads}: {@code auto} (the default) or a count of at least 1. */
+    private static PassThreads passThreads(CliOptions o) throws UsageException {
+        try {
+            return PassThreads.parse(o.string("pass-threads", "auto"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--pass-threads: " + e.getMessage());
         }
     }
 

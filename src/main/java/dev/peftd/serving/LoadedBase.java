@@ -27,7 +27,7 @@ record LoadedBase(String key, Path directory, CausalLm model, Tokenizer tokenize
         String name = directory.getFileName() == null ? "model" : directory.getFileName().toString();
         return new LoadedBase(key, directory, model, tokenizer, Generator.forModelDirectory(directory, model, tokenizer),
                 new BatchDecoder(model, tokenizer, stops, batch, meters.batchObserver(name)),
-                new BatchScorer(model, BatchScorer.Budget.of(batch, model.config())));
+                new BatchScorer(model, BatchScorer.Budget.of(batch, model.config()), batch.passThreads()));
     }
 
     /** What it holds on its device: the weights and its batching loop's KV cache (made at its first generation). */

@@ -2,6 +2,7 @@ package dev.peftd.serving;
 
 import ai.djl.Device;
 import dev.peftd.core.generate.BatchDecoder;
+import dev.peftd.core.generate.PassThreads;
 import dev.peftd.core.generate.GenerationOptions;
 import dev.peftd.core.generate.GenerationResult;
 import dev.peftd.core.generate.TokenListener;
@@ -69,10 +70,15 @@ public final class LocalServing implements AutoCloseable {
      * @param maxConcurrent most {@link #generateUnbatched} calls computing at once (the rest wait)
      */
     public LocalServing(Device device, int maxBatchRows, int maxConcurrent) {
+        this(device, maxBatchRows, maxConcurrent, new PassThreads(PassThreads.AUTO));
+    }
+
+    /** @param passThreads the intra-op threads each batched forward pass computes with */
+    public LocalServing(Device device, int maxBatchRows, int maxConcurrent, PassThreads passThreads) {
         ServingMeters meters = new ServingMeters(new SimpleMeterRegistry());
         this.engine = new ServingEngine(new BaseModelPool(device, meters, Long.MAX_VALUE, new BatchDecoder.Limits(
-                maxBatchRows, ServingEngine.DEFAULT_BATCH.cacheBytes(), ServingEngine.DEFAULT_BATCH.blockSize())),
-                new AdapterCache(Long.MAX_VALUE, meters), meters, maxConcurrent);
+                maxBatchRows, ServingEngine.DEFAULT_BATCH.cacheBytes(), ServingEngine.DEFAULT_BATCH.blockSize(),
+                passThreads)), new AdapterCache(Long.MAX_VALUE, meters), meters, maxConcurrent);
     }
 
     /** Loads the base model once (later calls find it loaded) and returns its vocabulary size. */

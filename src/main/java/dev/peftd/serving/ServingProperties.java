@@ -1,6 +1,7 @@
 package dev.peftd.serving;
 
 import dev.peftd.core.generate.BatchDecoder;
+import dev.peftd.core.generate.PassThreads;
 import dev.peftd.kernel.Settings;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -24,19 +25,28 @@ record ServingProperties(String device,
     /**
      * {@code peftd.serving.batch.*}: each loaded model's batching loop.
      *
-     * @param maxRows   most sequences in one forward pass ({@code PEFTD_SERVING_BATCH_MAX_ROWS})
-     * @param kvCacheMb the KV cache each loaded model allocates at its first request; a sequence is admitted once
-     *                  its prompt plus max_tokens fit the free part ({@code PEFTD_SERVING_BATCH_KV_CACHE_MB})
+     * @param maxRows     most sequences in one forward pass ({@code PEFTD_SERVING_BATCH_MAX_ROWS})
+     * @param kvCacheMb   the KV cache each loaded model allocates at its first request; a sequence is admitted once
+     *                    its prompt plus max_tokens fit the free part ({@code PEFTD_SERVING_BATCH_KV_CACHE_MB})
+     * @param passThreads intra-op threads a forward pass computes with: {@code auto} (one for a small pass, all
+     *                    configured for a large one, {@link PassThreads}) or a count
+     *                    ({@code PEFTD_SERVING_BATCH_PASS_THREADS})
      */
-    record Batch(int maxRows, @DataSizeUnit(DataUnit.MEGABYTES) DataSize kvCacheMb) {
+    record Batch(int maxRows, @DataSizeUnit(DataUnit.MEGABYTES) DataSize kvCacheMb, String passThreads) {
         Batch {
             Settings.atLeast(maxRows, 1, "peftd.serving.batch.max-rows");
             Settings.required(kvCacheMb, "peftd.serving.batch.kv-cache-mb");
             Settings.atLeast((int) Math.min(kvCacheMb.toMegabytes(), Integer.MAX_VALUE), 1, "peftd.serving.batch.kv-cache-mb");
+            Settings.required(passThreads, "peftd.serving.batch.pass-threads");
+            try {
+                PassThreads.parse(passThreads);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("peftd.serving.batch.pass-threads: " + e.getMessage()); // the reason is the message
+            }
         }
 
         BatchDecoder.Limits limits() {
-            return new BatchDecoder.Limits(maxRows, kvCacheMb.toBytes(), BLOCK_SIZE);
+            return new BatchDecoder.Limits(maxRows, kvCacheMb.toBytes(), BLOCK_SIZE, PassThreads.parse(passThreads));
         }
     }
 

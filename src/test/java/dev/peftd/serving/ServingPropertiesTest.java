@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.peftd.SettingsSources;
+import dev.peftd.core.generate.PassThreads;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,7 @@ class ServingPropertiesTest {
         assertThat(serving.streamTimeout()).isEqualTo(Duration.ofMinutes(10));
         assertThat(serving.maxPromptsPerRequest()).isEqualTo(ServingFixtures.LIMITS.maxPrompts()).isEqualTo(64);
         assertThat(serving.maxChoicesPerRequest()).isEqualTo(ServingFixtures.LIMITS.maxChoices()).isEqualTo(128);
+        assertThat(serving.batch().limits().passThreads().threads()).isEqualTo(PassThreads.AUTO);
     }
 
     @Test
@@ -43,6 +45,8 @@ class ServingPropertiesTest {
         assertThat(serving.baseModelCacheMb().toBytes()).isEqualTo(2L << 30);
         assertThat(serving.streamTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(serving.device()).isEqualTo("cpu");
+        assertThat(bind(Map.of("PEFTD_SERVING_BATCH_PASS_THREADS", "2")).batch().limits().passThreads().threads())
+                .isEqualTo(2);
     }
 
     @Test
@@ -54,6 +58,8 @@ class ServingPropertiesTest {
                 .hasRootCauseMessage("peftd.serving.request-timeout must be a positive duration, got PT0S");
         assertThatThrownBy(() -> bind(Map.of("PEFTD_SERVING_MAX_PROMPTS_PER_REQUEST", "0")))
                 .hasRootCauseMessage("peftd.serving.max-prompts-per-request must be at least 1, got 0");
+        assertThatThrownBy(() -> bind(Map.of("PEFTD_SERVING_BATCH_PASS_THREADS", "all")))
+                .hasRootCauseMessage("peftd.serving.batch.pass-threads: give auto or a count of at least 1, got 'all'");
     }
 
     @Test

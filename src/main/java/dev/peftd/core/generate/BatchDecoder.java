@@ -19,6 +19,7 @@ import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -49,16 +50,23 @@ import java.util.function.BooleanSupplier;
 public final class BatchDecoder implements AutoCloseable {
 
     /**
-     * @param maxRows    most sequences in one forward pass
-     * @param cacheBytes the KV cache's budget
-     * @param blockSize  positions per cache block
+     * @param maxRows     most sequences in one forward pass
+     * @param cacheBytes  the KV cache's budget
+     * @param blockSize   positions per cache block
+     * @param passThreads the intra-op threads each forward pass computes with
      */
-    public record Limits(int maxRows, long cacheBytes, int blockSize) {
+    public record Limits(int maxRows, long cacheBytes, int blockSize, PassThreads passThreads) {
         public Limits {
             if (maxRows < 1 || cacheBytes < 1 || blockSize < 1) {
                 throw new IllegalArgumentException("batch limits must be positive, got rows " + maxRows
                         + ", cache bytes " + cacheBytes + ", block size " + blockSize);
             }
+            Objects.requireNonNull(passThreads, "passThreads");
+        }
+
+        /** Threads chosen by each pass's size ({@link PassThreads#AUTO}). */
+        public Limits(int maxRows, long cacheBytes, int blockSize) {
+            this(maxRows, cacheBytes, blockSize, new PassThreads(PassThreads.AUTO));
         }
     }
 
@@ -313,6 +321,7 @@ public final class BatchDecoder implements AutoCloseable {
         int batch = rows.size();
         GroupedHook grouped = groups.size() == 1 ? null : groupedHook(groups, prefill);
         LinearHook hook = grouped == null ? groups.get(0).hook() : grouped;
+        limits.passThreads().applyTo(model.config(), (long) batch * length);
         try (NDScope step = new NDScope()) {
             NDArray input = manager.create(ids, new Shape(batch, length)); // [B, T] int64
             PagedKvCache.Step kv = cache.step(tables, starts, lengths, length, input.getDevice());

@@ -70,10 +70,18 @@ public final class BatchScorer {
 
     private final CausalLm model;
     private final Budget budget;
+    private final PassThreads passThreads;
 
+    /** With threads chosen by each pass's size ({@link PassThreads#AUTO}). */
     public BatchScorer(CausalLm model, Budget budget) {
+        this(model, budget, new PassThreads(PassThreads.AUTO));
+    }
+
+    /** @param passThreads the intra-op threads each pass computes with (on the calling thread) */
+    public BatchScorer(CausalLm model, Budget budget, PassThreads passThreads) {
         this.model = model;
         this.budget = budget;
+        this.passThreads = passThreads;
     }
 
     /**
@@ -148,6 +156,7 @@ public final class BatchScorer {
         List<GroupedHook.Group> groups = groups(rows);
         GroupedHook grouped = groups.size() == 1 ? null : new GroupedHook(groups);
         LinearHook hook = grouped == null ? groups.get(0).hook() : grouped;
+        passThreads.applyTo(model.config(), (long) batch * length);
         float[] chosen;
         float[] topValues = new float[0];
         long[] topIds = new long[0];

@@ -19,6 +19,7 @@ import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.PagedKvCache;
 import dev.peftd.core.model.TestModels;
 import dev.peftd.core.tensor.HalfType;
+import dev.peftd.core.tensor.IntraOpThreads;
 import dev.peftd.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -235,6 +236,29 @@ class BatchDecoderTest {
     }
 
     /** A batch of submissions is checked whole before any of it is queued: a bad prompt anywhere queues nothing. */
+    /**
+     * The loop computes each pass with its {@link PassThreads}: a given count on every token's pass, and with
+     * {@code auto} one thread for this tiny model's passes; the thread that submitted keeps its own count.
+     */
+    @Test
+    void theLoopComputesEachPassWithItsPassThreads() throws Exception {
+        int all = IntraOpThreads.processDefault();
+        int other = all == 1 ? 2 : 1;
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu())) {
+            long[] prompt = {1, 5, 9, 13};
+            for (PassThreads threads : List.of(new PassThreads(other), new PassThreads(PassThreads.AUTO))) {
+                List<Integer> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+                BatchDecoder.Limits limits = new BatchDecoder.Limits(8, 8L << 20, 4, threads);
+                try (BatchDecoder decoder = new BatchDecoder(model, null, new long[0], limits, BatchObserver.NONE)) {
+                    decoder.submit(prompt, GenerationOptions.greedy(4), null,
+                            token -> seen.add(IntraOpThreads.ofThisThread()), () -> false).get(60, TimeUnit.SECONDS);
+                }
+                int expected = threads.threads() == PassThreads.AUTO ? 1 : other;
+                assertThat(seen).as("%s", threads).hasSize(4).containsOnly(expected);
+            }
+        }
+    }
+
     @Test
     void submitAllQueuesNothingWhenAnySubmissionIsBad() throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu());
