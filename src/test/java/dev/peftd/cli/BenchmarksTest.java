@@ -57,10 +57,11 @@ class BenchmarksTest {
         Path adapters = fixtureAdapters(tmp, "llama-lora", "llama-vera");
         CliRun run = CliRun.of("bench", "serving-batch", "--model", TestModels.tinyLlama().toString(), "--adapters",
                 adapters.toString(), "--streams", "1,3", "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1",
-                "--dtype", "bfloat16", "--json");
+                "--dtype", "bfloat16", "--pass-threads", "1", "--json");
         assertThat(run.exitCode()).as(run.err()).isZero();
         JsonObject report = JsonParser.parseString(run.out().strip()).getAsJsonObject();
         assertThat(report.get("dtype").getAsString()).as("float32 adapters on a bf16 base").isEqualTo("bfloat16");
+        assertThat(report.get("pass_threads").getAsInt()).isEqualTo(1);
         assertThat(report.get("adapters").getAsInt()).isEqualTo(2);
         var rows = report.getAsJsonArray("results");
         assertThat(rows).hasSize(2);
@@ -76,6 +77,8 @@ class BenchmarksTest {
         }
         GenerateCommandTest.assertUsageError(CliRun.of("bench", "serving-batch", "--model", "x", "--adapters", "y",
                 "--streams", "1,x"), "--streams: 'x' is not a number");
+        GenerateCommandTest.assertUsageError(CliRun.of("bench", "serving-batch", "--model", "x", "--adapters", "y",
+                "--pass-threads", "0"), "--pass-threads: give auto or a count of at least 1, got '0'");
     }
 
     @Test
