@@ -13,7 +13,9 @@ import dev.peftd.core.tensor.IntraOpThreads;
  * against two: stories260K (hidden 64) base at 16 streams 6,357 against 2,299 and at 64 streams 12,398 against 6,333;
  * the 125M model (hidden 768) base at 1 stream 27.1 against 24.5, at 16 streams 142.9 against 168.5. A pass's size
  * is taken as its largest GEMM's multiply-adds, {@code tokens · hidden · intermediate}: 1.6 M for one 125M row,
- * 25 M for sixteen, 0.7 M for 64 rows of stories260K.
+ * 25 M for sixteen, 0.7 M for 64 rows of stories260K; at 8 and 12 rows of the 125M model one thread was still as
+ * fast or faster (adapters 92.4 / 80.1 against 70.6 / 77.3 tokens/s at 8 streams, 108.8 / 104.5 against 90.3 / 101.2
+ * at 12).
  *
  * @param threads the count every pass uses, or {@link #AUTO}
  */
@@ -24,9 +26,9 @@ public record PassThreads(int threads) {
 
     /**
      * The largest GEMM's multiply-adds from which a pass uses every thread: between the sizes measured faster on one
-     * thread (125M's 4-row step, 6.3 M) and on two (its 16-row step, 25 M).
+     * thread (the 125M model's 4-, 8- and 12-row steps: 6.3, 12.6 and 18.9 M) and on two (its 16-row step, 25 M).
      */
-    static final long PARALLEL_MIN_MACS = 12_000_000;
+    static final long PARALLEL_MIN_MACS = 20_000_000;
 
     public PassThreads {
         if (threads < 0) {

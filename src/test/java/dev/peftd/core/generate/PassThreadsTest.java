@@ -29,6 +29,7 @@ class PassThreadsTest {
         assertThat(auto.forPass(STORIES_260K, 64)).as("a 64-row decode step of a 64-wide model").isEqualTo(1);
         assertThat(auto.forPass(BENCH_125M, 1)).as("one 125M row").isEqualTo(1);
         assertThat(auto.forPass(BENCH_125M, 4)).as("four 125M rows (6.3 M)").isEqualTo(1);
+        assertThat(auto.forPass(BENCH_125M, 12)).as("twelve 125M rows (18.9 M)").isEqualTo(1);
         assertThat(auto.forPass(BENCH_125M, 16)).as("sixteen 125M rows (25 M)").isEqualTo(all);
         assertThat(auto.forPass(BENCH_125M, 32)).as("a 32-token 125M prefill").isEqualTo(all);
         long threshold = PassThreads.PARALLEL_MIN_MACS;
