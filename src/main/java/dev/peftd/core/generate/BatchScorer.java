@@ -156,11 +156,11 @@ public final class BatchScorer {
         List<GroupedHook.Group> groups = groups(rows);
         GroupedHook grouped = groups.size() == 1 ? null : new GroupedHook(groups);
         LinearHook hook = grouped == null ? groups.get(0).hook() : grouped;
-        passThreads.applyTo(model.config(), (long) batch * length);
         float[] chosen;
         float[] topValues = new float[0];
         long[] topIds = new long[0];
-        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager(device());
+        try (PassThreads.Borrowed threads = passThreads.borrow(model.config(), (long) batch * length); // the caller's thread
+             NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager(device());
              NDScope scope = new NDScope()) {
             NDArray input = manager.create(ids, new Shape(batch, length));             // [B, T] int64
             NDArray logits = model.forward(input, null, hook);                         // [B, T, vocab]

@@ -71,4 +71,19 @@ public record PassThreads(int threads) {
     public void applyTo(ModelConfig config, long tokens) {
         IntraOpThreads.use(forPass(config, tokens));
     }
+
+    /** A count a shared thread holds for one pass; closing puts the thread back on the process's count. */
+    public interface Borrowed extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * {@link #applyTo} for a thread that goes on to other work afterwards (a request thread), which would otherwise
+     * keep this pass's count, perhaps one thread, for whatever it computes next: close the result after the pass.
+     */
+    public Borrowed borrow(ModelConfig config, long tokens) {
+        applyTo(config, tokens);
+        return () -> IntraOpThreads.use(IntraOpThreads.processDefault());
+    }
 }

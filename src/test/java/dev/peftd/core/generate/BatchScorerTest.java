@@ -16,6 +16,7 @@ import dev.peftd.core.model.LinearHook;
 import dev.peftd.core.model.ModelLoader;
 import dev.peftd.core.model.PagedKvCache;
 import dev.peftd.core.model.TestModels;
+import dev.peftd.core.tensor.IntraOpThreads;
 import dev.peftd.core.tensor.NoGrad;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -86,6 +87,25 @@ class BatchScorerTest {
                     .anySatisfy(pass -> assertThat(pass).containsExactly(2)); // 17 tokens, alone over the 33 positions
             List<List<TokenLogprob>> alone = new BatchScorer(model, ONE_AT_A_TIME).tokenLogprobs(items, id -> "");
             assertSame(items, scorer.tokenLogprobs(items, id -> ""), alone);
+        }
+    }
+
+    /**
+     * A scoring pass runs on the caller's thread (a request thread, shared), with its {@link PassThreads}' count for
+     * the pass only: afterwards the thread is back on the process's count.
+     */
+    @Test
+    void theCallersThreadGetsItsCountBackAfterThePass() throws Exception {
+        int all = IntraOpThreads.processDefault();
+        int other = all == 1 ? 2 : 1;
+        try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu())) {
+            List<BatchScorer.Item> items = items(model.config().vocabSize(), new LinearHook[] {null});
+            int after = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                IntraOpThreads.use(all);
+                new BatchScorer(model, ROOMY, new PassThreads(other)).tokenLogprobs(items, id -> "");
+                return IntraOpThreads.ofThisThread();
+            }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(after).isEqualTo(all);
         }
     }
 
