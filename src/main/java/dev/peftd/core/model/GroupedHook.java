@@ -51,7 +51,7 @@ import java.util.function.IntFunction;
  * ({@link LowRankHook#hostFactors}, {@link HostLowRank}) and added into the shared base GEMM's output, a cost that
  * follows the rows' FLOPs and factor bytes instead of a native call or a GEMV per row. On stories260K it took the
  * adapters' 16-stream throughput from 0.64–0.70 of the base's to 0.75–0.82; at 64 rows it is about as fast as the
- * stacks (0.55–0.68 against 0.59–0.63): the 64 rows' factors, 17 MB a step, and their arithmetic take 1.2 ms a step
+ * stacks (0.55–0.68 against 0.59–0.63): the 64 rows' factors, 12.5 MB a step, and their arithmetic take 1.2 ms a step
  * with warm caches and 1.45 ms with flushed ones, about what the stacks' batched products take in the serving loop.
  * A prefill keeps the stacks (32 tokens a row make the batched products efficient; the Java deltas there measured
  * no faster).

@@ -52,7 +52,7 @@ public record HostFactors(int in, int out, int rank, float[] rightBlocks, float[
     /**
      * Copies of {@code rows}' arrays, allocated one after another in row order (a factor shared by several rows is
      * copied once), so that a pass over the rows reads one region of the heap front to back. Why: in a decode step
-     * each row's factors come from memory (64 rows of stories260K: 17 MB a step, which the caches do not keep between
+     * each row's factors come from memory (64 rows of stories260K: 12.5 MB a step, which the caches do not keep between
      * steps), and read from wherever each adapter's load put them, in short separate runs, the 64-row kernel took
      * 2.3 ms a step against 1.5 ms for consecutive copies (measured with the caches flushed between steps).
      *

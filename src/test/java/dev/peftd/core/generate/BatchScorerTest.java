@@ -22,6 +22,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -100,11 +102,11 @@ class BatchScorerTest {
         int other = all == 1 ? 2 : 1;
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu())) {
             List<BatchScorer.Item> items = items(model.config().vocabSize(), new LinearHook[] {null});
-            int after = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            int after = CompletableFuture.supplyAsync(() -> {
                 IntraOpThreads.use(all);
                 new BatchScorer(model, ROOMY, new PassThreads(other)).tokenLogprobs(items, id -> "");
                 return IntraOpThreads.ofThisThread();
-            }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }).get(60, TimeUnit.SECONDS);
             assertThat(after).isEqualTo(all);
         }
     }

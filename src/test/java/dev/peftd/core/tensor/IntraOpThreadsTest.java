@@ -3,6 +3,7 @@ package dev.peftd.core.tensor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class IntraOpThreadsTest {
 
-    private static int onNewThread(java.util.concurrent.Callable<Integer> task) throws Exception {
+    private static int onNewThread(Callable<Integer> task) throws Exception {
         ExecutorService one = Executors.newSingleThreadExecutor();
         try {
             return one.submit(task).get(60, TimeUnit.SECONDS);
