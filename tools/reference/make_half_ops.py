@@ -67,6 +67,12 @@ HalfFusedBlockTest checks), and one larger product is faster than several small 
   llama_attention_output(h, context, wo, bo, norm, eps, wgu, bgu, wd, bd, native)  the rest after the attention's
                           context [B, T, heads*D]: h + o(context), then h + down(silu(gate(x)) * up(x)) on
                           x = rms_norm(h): float32 [B, T, hidden]
+  llama_attention_input_low_rank(..., qkv_right, qkv_left)  llama_attention_output_low_rank(..., o_right, o_left,
+                          gu_right, gu_left, d_right, d_left)  the same with each row's own low-rank delta added to
+                          each stacked product's float32 output, (x @ right) @ left, as the op-by-op path adds it
+                          (peftd's GroupedHook): right [B, in, K] and left [B, K, out] float32 per product, q/k/v's
+                          and gate/up's block-diagonal over their modules (SiblingFactors), so each row gets its own
+                          adapter's delta and an adapted half block still runs as two calls
 
 KV cache of a half model (its k/v projection and rope outputs are half values already, so storing them in the half
 dtype loses nothing; reads give them back widened, exactly):
@@ -326,11 +332,24 @@ class HalfOps(torch.nn.Module):
     def llama_attention_input(self, h: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor, wqkv: torch.Tensor,
                               bqkv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, dims: torch.Tensor,
                               native: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self._attention_input(h, norm, eps, wqkv, bqkv, cos, sin, dims, native, None)
+
+    @torch.jit.export
+    def llama_attention_input_low_rank(self, h: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor,
+                                       wqkv: torch.Tensor, bqkv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                                       dims: torch.Tensor, native: torch.Tensor, qkv_right: torch.Tensor,
+                                       qkv_left: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self._attention_input(h, norm, eps, wqkv, bqkv, cos, sin, dims, native, (qkv_right, qkv_left))
+
+    def _attention_input(self, h: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor, wqkv: torch.Tensor,
+                         bqkv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, dims: torch.Tensor,
+                         native: torch.Tensor, qkv_delta: Optional[Tuple[torch.Tensor, torch.Tensor]]
+                         ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         d: List[int] = dims.tolist()
         q_width = d[0] * d[2]
         kv_width = d[1] * d[2]
         x = self.rms_norm(h, norm, eps)
-        qkv = self._any_linear(x, wqkv, bqkv, bool(native.item()))  # [B, T, q_width + 2 * kv_width]
+        qkv = self._adapted_linear(x, wqkv, bqkv, bool(native.item()), qkv_delta)  # [B, T, q_width + 2 * kv_width]
         q = self.rope(self._heads(qkv[..., :q_width], d[0], d[2]), cos, sin, norm)
         k = self.rope(self._heads(qkv[..., q_width:q_width + kv_width], d[1], d[2]), cos, sin, norm)
         v = self._heads(qkv[..., q_width + kv_width:], d[1], d[2])
@@ -340,13 +359,41 @@ class HalfOps(torch.nn.Module):
     def llama_attention_output(self, h: torch.Tensor, context: torch.Tensor, wo: torch.Tensor, bo: torch.Tensor,
                                norm: torch.Tensor, eps: torch.Tensor, wgu: torch.Tensor, bgu: torch.Tensor,
                                wd: torch.Tensor, bd: torch.Tensor, native: torch.Tensor) -> torch.Tensor:
+        return self._attention_output(h, context, wo, bo, norm, eps, wgu, bgu, wd, bd, native, None, None, None)
+
+    @torch.jit.export
+    def llama_attention_output_low_rank(self, h: torch.Tensor, context: torch.Tensor, wo: torch.Tensor,
+                                        bo: torch.Tensor, norm: torch.Tensor, eps: torch.Tensor, wgu: torch.Tensor,
+                                        bgu: torch.Tensor, wd: torch.Tensor, bd: torch.Tensor, native: torch.Tensor,
+                                        o_right: torch.Tensor, o_left: torch.Tensor, gu_right: torch.Tensor,
+                                        gu_left: torch.Tensor, d_right: torch.Tensor,
+                                        d_left: torch.Tensor) -> torch.Tensor:
+        return self._attention_output(h, context, wo, bo, norm, eps, wgu, bgu, wd, bd, native, (o_right, o_left),
+                                      (gu_right, gu_left), (d_right, d_left))
+
+    def _attention_output(self, h: torch.Tensor, context: torch.Tensor, wo: torch.Tensor, bo: torch.Tensor,
+                          norm: torch.Tensor, eps: torch.Tensor, wgu: torch.Tensor, bgu: torch.Tensor,
+                          wd: torch.Tensor, bd: torch.Tensor, native: torch.Tensor,
+                          o_delta: Optional[Tuple[torch.Tensor, torch.Tensor]],
+                          gu_delta: Optional[Tuple[torch.Tensor, torch.Tensor]],
+                          d_delta: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         nat = bool(native.item())
-        h = self.add(h, self._any_linear(context, wo, bo, nat), norm)
+        h = self.add(h, self._adapted_linear(context, wo, bo, nat, o_delta), norm)
         x = self.rms_norm(h, norm, eps)
-        gate_up = self._any_linear(x, wgu, bgu, nat)  # [B, T, 2 * intermediate]
+        gate_up = self._adapted_linear(x, wgu, bgu, nat, gu_delta)  # [B, T, 2 * intermediate]
         intermediate = gate_up.size(-1) // 2
         gated = self.silu_mul(gate_up[..., :intermediate], gate_up[..., intermediate:], norm)
-        return self.add(h, self._any_linear(gated, wd, bd, nat), norm)
+        return self.add(h, self._adapted_linear(gated, wd, bd, nat, d_delta), norm)
+
+    def _adapted_linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, native: bool,
+                        delta: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        # the base product plus each row's low-rank delta in float32, (x @ right) @ left, as peftd's op-by-op path
+        # adds it (GroupedHook: the same two batched products, the sum left in float32 for the next op to round)
+        base = self._any_linear(x, w, b, native)
+        if delta is None:
+            return base
+        right, left = delta
+        return base + torch.matmul(torch.matmul(x, right), left)
 
 
 def main():

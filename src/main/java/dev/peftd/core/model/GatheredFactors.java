@@ -83,6 +83,11 @@ final class GatheredFactors {
         return leftRows;
     }
 
+    /** The stacks as a product's delta reads them: {@code (x·rightRows)·leftRows}. */
+    RowFactorStacks stacks() {
+        return new RowFactorStacks(rightRows, leftRows);
+    }
+
     /** Rows stacked from their adapters' factors (the others were slices of earlier stacks). */
     int stackedRows() {
         return stackedRows;

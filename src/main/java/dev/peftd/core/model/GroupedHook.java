@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,10 @@ import java.util.function.IntFunction;
  * a decode step of 8 rows or more on the CPU takes the Java deltas for every module, and a prefill (or a smaller
  * step) merges every module up to 23 rows and only the attention projections at 64; on a 768-wide model nothing is
  * merged or kept in Java and every module is gathered.
+ *
+ * <p>A half Llama-style block does not call the hook per linear when {@link #rowFactorStacks} gives every product's
+ * gathered stacks: it adds the deltas inside its two fused calls ({@code HalfOps.attentionInput} /
+ * {@code attentionOutput}), the same products and sums as {@link #applyFused}'s.
  *
  * <p>A merged row sums {@code x·(W + left·right)ᵀ} where the shared path sums {@code x·Wᵀ + (x·rightᵀ)·leftᵀ}: equal
  * within float32 rounding, as the single-adapter merged path (the batch-equivalence tests hold a request in a batch to
@@ -180,6 +185,34 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
             return rows.output(input, layer.hasBias() ? layer.bias() : null);
         }
         return apply(layer.name(), input, layer.baseOutput(input));
+    }
+
+    /**
+     * Every product's gathered stacks ({@link GatheredFactors} for one module, {@link SiblingFactors} for several), so
+     * that a half block adds its deltas inside its fused calls instead of running op by op (~25 native calls a block,
+     * each converting its float32 input to the half type and back). {@code null} unless every row's hook is a
+     * {@link LowRankHook}, the input is {@code [B, T, in]} and every product is gathered (more than two adapters of a
+     * rank, every module adapted by some row).
+     */
+    @Override
+    public List<RowFactorStacks> rowFactorStacks(List<List<String>> products, NDArray like) {
+        if (!fused || like.getShape().dimension() != 3) {
+            return null;
+        }
+        List<RowFactorStacks> stacks = new ArrayList<>(products.size());
+        for (List<String> modules : products) {
+            Object built = modules.size() == 1
+                    ? fusedFactors.computeIfAbsent(modules.get(0), m -> fuse(m, like))
+                    : siblingFactors.computeIfAbsent(modules.get(0), m -> siblingFactors(modules, like));
+            if (built instanceof GatheredFactors g) {
+                stacks.add(g.stacks());
+            } else if (built instanceof SiblingFactors s) {
+                stacks.add(s.stacks());
+            } else {
+                return null;
+            }
+        }
+        return stacks;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
+import java.util.List;
 
 /**
  * Lets an adapter change what a named linear layer outputs, without touching the shared base weights.
@@ -38,5 +39,18 @@ public interface LinearHook {
      */
     default boolean adapts(String module) {
         return true;
+    }
+
+    /**
+     * Each row's factors for each of a block's products, when this hook's every change to them is a low-rank delta it
+     * can hand over as stacks: a half block then adds the deltas inside its fused calls ({@code HalfOps}) instead of
+     * running op by op. {@code null} (the default) keeps the op-by-op path, which calls {@link #output} per linear.
+     *
+     * @param products each product's modules in the order their weights are stacked (q/k/v, o, gate/up, down)
+     * @param like     the block's input {@code [B, T, hidden]}
+     * @return one {@link RowFactorStacks} per product, in order, or {@code null}
+     */
+    default List<RowFactorStacks> rowFactorStacks(List<List<String>> products, NDArray like) {
+        return null;
     }
 }

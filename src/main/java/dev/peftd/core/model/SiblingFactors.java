@@ -55,6 +55,11 @@ final class SiblingFactors {
         }
     }
 
+    /** The stacks as the siblings' stacked product's delta reads them: {@code (x·rightRows)·leftRows}. */
+    RowFactorStacks stacks() {
+        return new RowFactorStacks(rightRows, leftRows);
+    }
+
     /**
      * @param input {@code [B, T, in]}
      * @return each sibling's delta {@code [B, T, out]}, in call order (views of one {@code [B, T, Σout]})

@@ -371,6 +371,36 @@ public final class HalfOps {
                 block.down().weight().array(), bias(block.down()), gemmCode(h, block.o()));
     }
 
+    /**
+     * {@link #attentionInput} with each row's own low-rank delta added to the q/k/v product's float32 output,
+     * {@code (x·right)·left}, before the heads are split: an adapted block in the same one call.
+     *
+     * @param right float32 {@code [B, hidden, K]}
+     * @param left  float32 {@code [B, K, (heads + 2·kvHeads)·headDim]}, block-diagonal over q, k and v
+     */
+    public static NDList attentionInput(NDArray h, LlamaBlock block, NDArray cos, NDArray sin, NDArray right,
+            NDArray left) {
+        return Module.OPS.callAll("llama_attention_input_low_rank", h, block.inputNorm().array(), block.eps(),
+                block.qkv().weight().array(), bias(block.qkv()), cos, sin, block.dims(), gemmCode(h, block.qkv()),
+                right, left);
+    }
+
+    /**
+     * {@link #attentionOutput} with each row's own low-rank delta added to each product's float32 output:
+     * {@code deltas} holds {right [B, in, K], left [B, K, out]} for o, for gate/up stacked (block-diagonal) and for
+     * down, six float32 arrays in that order.
+     */
+    public static NDArray attentionOutput(NDArray h, NDArray context, LlamaBlock block, NDArray... deltas) {
+        if (deltas.length != 6) {
+            throw new IllegalArgumentException("o, gate/up and down take a right and a left factor each, got "
+                    + deltas.length + " arrays");
+        }
+        return call("llama_attention_output_low_rank", h, context, block.o().weight().array(), bias(block.o()),
+                block.postAttentionNorm().array(), block.eps(), block.gateUp().weight().array(), bias(block.gateUp()),
+                block.down().weight().array(), bias(block.down()), gemmCode(h, block.o()), deltas[0], deltas[1],
+                deltas[2], deltas[3], deltas[4], deltas[5]);
+    }
+
     /** The absent-bias marker the block methods take: an empty float32 tensor. */
     private static NDArray bias(Linear linear) {
         return linear.bias() == null ? Module.NO_BIAS : linear.bias().array();

@@ -6,10 +6,16 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.peftd.core.tensor.NoGrad;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -50,6 +56,113 @@ class HalfFusedBlockTest {
                     .isGreaterThanOrEqualTo(linearsPerCall * (CHUNKS.length + 1));
             assertThat(bypassed.applied.get()).as("the fused path handed no block linear to a hook that adapts none")
                     .isZero();
+        }
+    }
+
+    /**
+     * A batch whose rows carry different adapters (and a bare-base row) runs each half block as the same two calls,
+     * with each row's own low-rank deltas added inside them, and gives the op-by-op path's logits bit for bit (the
+     * same GroupedHook, its stacks, products and float32 sums, called per linear): a prefill, decode steps and a chunk
+     * after cached keys, with q/k/v biases (Qwen2) and without.
+     */
+    @ParameterizedTest
+    @CsvSource({"tiny-llama, BFLOAT16", "tiny-llama, FLOAT16", "tiny-qwen2, BFLOAT16"})
+    void aBatchOverSeveralAdaptersAddsEachRowsDeltasInsideTheFusedCallsBitForBit(String fixture, ModelDtype dtype)
+            throws Exception {
+        try (NoGrad ignored = NoGrad.enter(); CausalLm model = ModelLoader.load(TestModels.tiny(fixture), Device.cpu(), dtype);
+             NDManager manager = NDManager.newBaseManager(Device.cpu());
+             KvCache fusedCache = model.newCache(); KvCache opByOpCache = model.newCache();
+             KvCache bareCache = model.newCache()) {
+            manager.getEngine().setRandomSeed(21);
+            List<GroupedHook.Group> groups = new ArrayList<>();
+            int[] rows = {2, 1, 1, 1, 1}; // four adapters of rank 4 (gathered: ΣK > 2·K) and a bare-base row
+            for (int g = 0; g < rows.length; g++) {
+                groups.add(new GroupedHook.Group(rows[g], g == 1 ? null : EveryLinear.random(manager, model, 4)));
+            }
+            int batch = Arrays.stream(rows).sum();
+            try (GroupedHook fusedGroups = new GroupedHook(groups); GroupedHook opByOpGroups = new GroupedHook(groups)) {
+                Delegating fused = new Delegating(fusedGroups, true);
+                Delegating opByOp = new Delegating(opByOpGroups, false);
+                NDArray all = manager.create(ids(model, batch * 12), new Shape(batch, 12)); // [B, 12]
+                for (int[] chunk : CHUNKS) {
+                    try (NDScope step = new NDScope()) {
+                        NDArray piece = all.get(":, " + chunk[0] + ":" + chunk[1]); // [B, T]
+                        float[] inside = model.forward(piece, fusedCache, fused).toFloatArray();
+                        float[] reference = model.forward(piece, opByOpCache, opByOp).toFloatArray();
+                        float[] bare = model.forward(piece, bareCache, null).toFloatArray();
+                        assertThat(inside).as(fixture + " " + dtype + " positions " + chunk[0] + "…")
+                                .containsExactly(reference);
+                        assertThat(inside).as("the adapters change the logits").isNotEqualTo(bare);
+                    }
+                }
+                assertThat(opByOp.perLinear.get()).as("the op-by-op path called the hook per block linear")
+                        .isGreaterThanOrEqualTo(7 * model.config().numLayers() * CHUNKS.length);
+                assertThat(fused.perLinear.get()).as("the fused path called it for no block linear").isZero();
+            }
+        }
+    }
+
+    /** {@code output = base + x·rightᵀ·leftᵀ} on every block linear, random factors of one rank. */
+    private record EveryLinear(Map<String, NDArray[]> factors) implements LowRankHook {
+        static EveryLinear random(NDManager manager, CausalLm model, long rank) {
+            Map<String, NDArray[]> factors = new HashMap<>();
+            model.linears().forEach((name, linear) -> {
+                if (name.contains("layers.")) {
+                    Shape w = linear.weightShape(); // [out, in]
+                    factors.put(name, new NDArray[] {
+                        manager.randomNormal(0, 0.05f, new Shape(w.get(0), rank), DataType.FLOAT32),
+                        manager.randomNormal(0, 0.05f, new Shape(rank, w.get(1)), DataType.FLOAT32)});
+                }
+            });
+            return new EveryLinear(factors);
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            return factors.get(module);
+        }
+    }
+
+    /**
+     * A {@link GroupedHook} seen through a hook that counts its per-linear calls on block linears and hands over its
+     * row factor stacks only when {@code stacks} (else the blocks must run op by op).
+     */
+    private static final class Delegating implements LinearHook {
+        private final GroupedHook inner;
+        private final boolean stacks;
+        private final AtomicInteger perLinear = new AtomicInteger();
+
+        Delegating(GroupedHook inner, boolean stacks) {
+            this.inner = inner;
+            this.stacks = stacks;
+        }
+
+        @Override
+        public NDArray apply(String module, NDArray input, NDArray baseOutput) {
+            count(module);
+            return inner.apply(module, input, baseOutput);
+        }
+
+        @Override
+        public NDArray output(LinearLayer layer, NDArray input) {
+            count(layer.name());
+            return inner.output(layer, input);
+        }
+
+        @Override
+        public boolean adapts(String module) {
+            return inner.adapts(module);
+        }
+
+        @Override
+        public List<RowFactorStacks> rowFactorStacks(List<List<String>> products, NDArray like) {
+            return stacks ? inner.rowFactorStacks(products, like) : null;
+        }
+
+        private void count(String module) {
+            if (module.contains("layers.")) {
+                perLinear.incrementAndGet();
+            }
         }
     }
 

@@ -11,6 +11,7 @@ import dev.peftd.core.model.LinearLayer;
 import dev.peftd.core.model.Precision;
 import dev.peftd.core.model.RmsNorm;
 import dev.peftd.core.model.RotaryEmbedding;
+import dev.peftd.core.model.RowFactorStacks;
 import dev.peftd.core.tensor.HalfOps;
 import java.util.List;
 
@@ -32,6 +33,7 @@ final class LlamaDecoderLayer {
     private final Precision precision;
     private final HalfOps.LlamaBlock fused; // a half model's weights for the two-call block, or null in float32
     private final List<String> modules;     // the seven linears' HF names, which a hook may adapt
+    private final List<List<String>> products; // the fused block's products' modules: q/k/v, o, gate/up, down
 
     /**
      * @param fused the same weights as the layers for {@link HalfOps#attentionInput} and
@@ -44,6 +46,8 @@ final class LlamaDecoderLayer {
         this.fused = fused;
         this.modules = List.of(qProj.name(), kProj.name(), vProj.name(), oProj.name(), mlp.gate().name(),
                 mlp.up().name(), mlp.down().name());
+        this.products = List.of(List.of(qProj.name(), kProj.name(), vProj.name()), List.of(oProj.name()),
+                List.of(mlp.gate().name(), mlp.up().name()), List.of(mlp.down().name()));
         this.index = index;
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -65,13 +69,23 @@ final class LlamaDecoderLayer {
      * @return {@code [B, T, hidden]}
      */
     NDArray forward(NDArray h, RotaryEmbedding.Tables rope, NDArray mask, ForwardKv cache, LinearHook hook) {
-        if (fused != null && !JniUtils.isGradMode() && leavesAlone(hook)) {
+        if (fused != null && !JniUtils.isGradMode()) {
             // the same ops in two native calls (plus the attention's) instead of about 25: a decode step of a half
             // SmolLM2-135M spent more time in the calls than in its ops. Not under autograd: a stacked product's
             // backward rounds the input's gradient once where PEFT's separate q/k/v (gate/up) linears round it once
             // each and sum in the half type, so training through a block keeps the op-by-op path
-            NDList qkv = HalfOps.attentionInput(h, fused, rope.cos(), rope.sin()); // q [B, heads, T, headDim], k, v
-            return HalfOps.attentionOutput(h, attend(qkv.get(0), qkv.get(1), qkv.get(2), mask, cache), fused);
+            if (leavesAlone(hook)) {
+                NDList qkv = HalfOps.attentionInput(h, fused, rope.cos(), rope.sin()); // q [B, heads, T, headDim], k, v
+                return HalfOps.attentionOutput(h, attend(qkv.get(0), qkv.get(1), qkv.get(2), mask, cache), fused);
+            }
+            List<RowFactorStacks> deltas = hook.rowFactorStacks(products, h); // a batch's rows' own adapters
+            if (deltas != null) {
+                NDList qkv = HalfOps.attentionInput(h, fused, rope.cos(), rope.sin(), deltas.get(0).right(),
+                        deltas.get(0).left());
+                return HalfOps.attentionOutput(h, attend(qkv.get(0), qkv.get(1), qkv.get(2), mask, cache), fused,
+                        deltas.get(1).right(), deltas.get(1).left(), deltas.get(2).right(), deltas.get(2).left(),
+                        deltas.get(3).right(), deltas.get(3).left());
+            }
         }
         NDArray attended = selfAttention(inputNorm.forward(h), rope, mask, cache, hook);
         h = precision.add(h, attended);
