@@ -20,6 +20,10 @@ import dev.peftd.core.model.GroupedHook;
 import dev.peftd.core.model.HostFactors;
 import dev.peftd.core.model.LowRankHook;
 import dev.peftd.core.model.LinearHook;
+import dev.peftd.core.model.RowFactorStacks;
+import dev.peftd.core.adapter.Adapters;
+import dev.peftd.core.adapter.LoraConfig;
+import dev.peftd.core.adapter.TargetModules;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -193,6 +197,47 @@ class FactoredAdapterTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * On a half base an adapter of every block linear hands a block its one-row stacks (q/k/v and gate/up side by
+     * side, the lefts block-diagonal), built once and kept; one that leaves k_proj alone does not (its blocks run op
+     * by op), nor does any adapter on a float32 base.
+     */
+    @Test
+    void onAHalfBaseAnAdapterOfEveryBlockLinearHandsItsBlocksOneRowStacks(@TempDir Path tmp) throws Exception {
+        List<List<String>> products = List.of(
+                List.of("model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.k_proj",
+                        "model.layers.0.self_attn.v_proj"), List.of("model.layers.0.self_attn.o_proj"),
+                List.of("model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj"),
+                List.of("model.layers.0.mlp.down_proj"));
+        LoraConfig everyLinear = LoraConfig.of(4, 8, TargetModules.names(
+                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")));
+        try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
+             CausalLm half = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), ModelDtype.BFLOAT16);
+             CausalLm full = ModelLoader.load(TestModels.tinyLlama());
+             AbstractAdapter onHalf = Adapters.create(everyLinear, half.linears(), 3);
+             AbstractAdapter onFull = Adapters.create(everyLinear, full.linears(), 3);
+             FactoredAdapter servedHalf = FactoredAdapter.fromAdapter(onHalf);
+             FactoredAdapter servedFull = FactoredAdapter.fromAdapter(onFull);
+             ThreeAdapters three = ThreeAdapters.of(half, tmp)) {
+            NDArray like = manager.zeros(new Shape(2, 1, half.config().hiddenSize())); // [B, T, hidden]
+            List<RowFactorStacks> stacks = servedHalf.rowFactorStacks(products, like);
+            long hidden = half.config().hiddenSize();
+            long qkvOut = half.linears().get(products.get(0).get(0)).weightShape().get(0)
+                    + 2 * half.linears().get(products.get(0).get(1)).weightShape().get(0);
+            assertThat(stacks).hasSize(4);
+            assertThat(stacks.get(0).right().getShape()).isEqualTo(new Shape(1, hidden, 12)); // q, k, v at rank 4
+            assertThat(stacks.get(0).left().getShape()).isEqualTo(new Shape(1, 12, qkvOut));
+            assertThat(stacks.get(3).left().getShape()).isEqualTo(new Shape(1, 4, hidden));
+            assertThat(servedHalf.rowFactorStacks(products, like).get(0).right()).as("kept, not rebuilt")
+                    .isSameAs(stacks.get(0).right());
+            assertThat(servedHalf.bytes()).as("the stacks are counted from the start")
+                    .isGreaterThanOrEqualTo(4 * servedHalf.factorBytes());
+            assertThat(three.delta().rowFactorStacks(products, like)).as("Delta-LoRA of q, v, down: k_proj not adapted")
+                    .isNull();
+            assertThat(servedFull.rowFactorStacks(products, like)).as("a float32 base").isNull();
         }
     }
 

@@ -102,6 +102,92 @@ class HalfFusedBlockTest {
         }
     }
 
+    /**
+     * A batch whose rows all carry one adapter hands the block that adapter's one-row stacks
+     * ({@link RowFactorStacks#ofOneAdapter}, broadcast over the rows) and stays two calls. Its products differ from
+     * the op-by-op path's (a broadcast batched product against two GEMMs), so the logits are held to bf16 rounding,
+     * while the adapter moves them ten times farther than that.
+     */
+    @ParameterizedTest
+    @CsvSource({"tiny-llama, BFLOAT16", "tiny-qwen2, BFLOAT16"})
+    void aBatchOfOneAdapterAddsItsDeltasInsideTheFusedCalls(String fixture, ModelDtype dtype) throws Exception {
+        try (NoGrad ignored = NoGrad.enter(); CausalLm model = ModelLoader.load(TestModels.tiny(fixture), Device.cpu(), dtype);
+             NDManager manager = NDManager.newBaseManager(Device.cpu());
+             KvCache fusedCache = model.newCache(); KvCache opByOpCache = model.newCache();
+             KvCache bareCache = model.newCache()) {
+            manager.getEngine().setRandomSeed(22);
+            EveryLinear adapter = EveryLinear.random(manager, model, 4);
+            OneAdapterStacks fused = new OneAdapterStacks(adapter, manager);
+            AtomicInteger opByOpCalls = new AtomicInteger();
+            LowRankHook opByOp = new LowRankHook() { // the same factors, no stacks: op by op
+                @Override
+                public NDArray[] lowRank(String module) {
+                    if (module.contains("layers.")) {
+                        opByOpCalls.incrementAndGet();
+                    }
+                    return adapter.lowRank(module);
+                }
+            };
+            NDArray all = manager.create(ids(model, 3 * 12), new Shape(3, 12)); // [3, 12]
+            for (int[] chunk : CHUNKS) {
+                try (NDScope step = new NDScope()) {
+                    NDArray piece = all.get(":, " + chunk[0] + ":" + chunk[1]); // [3, T]
+                    float[] inside = model.forward(piece, fusedCache, fused).toFloatArray();
+                    float[] reference = model.forward(piece, opByOpCache, opByOp).toFloatArray();
+                    float[] bare = model.forward(piece, bareCache, null).toFloatArray();
+                    assertThat(maxDifference(inside, reference)).as(fixture + " positions " + chunk[0] + "…")
+                            .isLessThan(BF16_TOLERANCE);
+                    assertThat(maxDifference(inside, bare)).as("the adapter moves the logits")
+                            .isGreaterThan(10 * BF16_TOLERANCE);
+                }
+            }
+            assertThat(opByOpCalls.get()).as("the op-by-op path asked for the factors per block linear")
+                    .isGreaterThanOrEqualTo(7 * model.config().numLayers() * CHUNKS.length);
+            assertThat(fused.perLinear.get()).as("the fused path called the hook for no block linear").isZero();
+        }
+    }
+
+    private static final float BF16_TOLERANCE = 2e-2f;
+
+    private static float maxDifference(float[] a, float[] b) {
+        float max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
+    /** An adapter's factors with its one-row stacks, built once per product, as a served adapter keeps them. */
+    private static final class OneAdapterStacks implements LowRankHook {
+        private final EveryLinear adapter;
+        private final NDManager kept;
+        private final Map<String, RowFactorStacks> stacks = new HashMap<>();
+        private final AtomicInteger perLinear = new AtomicInteger();
+
+        OneAdapterStacks(EveryLinear adapter, NDManager kept) {
+            this.adapter = adapter;
+            this.kept = kept;
+        }
+
+        @Override
+        public NDArray[] lowRank(String module) {
+            if (module.contains("layers.")) {
+                perLinear.incrementAndGet();
+            }
+            return adapter.lowRank(module);
+        }
+
+        @Override
+        public List<RowFactorStacks> rowFactorStacks(List<List<String>> products, NDArray like) {
+            List<RowFactorStacks> all = new ArrayList<>();
+            for (List<String> modules : products) {
+                all.add(stacks.computeIfAbsent(modules.get(0), m -> RowFactorStacks.ofOneAdapter(
+                        modules.stream().map(adapter::lowRank).toList(), kept)));
+            }
+            return all;
+        }
+    }
+
     /** {@code output = base + x·rightᵀ·leftᵀ} on every block linear, random factors of one rank. */
     private record EveryLinear(Map<String, NDArray[]> factors) implements LowRankHook {
         static EveryLinear random(NDManager manager, CausalLm model, long rank) {
