@@ -33,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Continuous batching gives every sequence what it gets alone: 16 sequences over three different adapters and the
@@ -164,34 +165,74 @@ class BatchDecoderTest {
     /**
      * A bf16 base batches too (activations half-exact in float32, the KV cache bf16, the masked attention in
      * float32 from half q/k/v, rounded once). A one-row decode step runs the half GEMM while a batch runs the float32
-     * GEMM on the upcast weight, so batch and alone agree to bf16 rounding, not to 1e-4.
+     * GEMM on the upcast weight, so batch and alone agree to bf16 rounding, not to 1e-4. With three adapters and the
+     * bare base over the rows, each half block of a batch adds the rows' deltas inside its fused calls
+     * ({@code GroupedHook.rowFactorStacks}) while a request alone runs its adapter op by op, to the same rounding.
      */
-    @Test
-    void aHalfBaseBatchesWithTheSameGreedyTokens() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aHalfBaseBatchesWithTheSameGreedyTokens(boolean adapters) throws Exception {
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu(), ModelDtype.BFLOAT16);
-             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama())) {
-            List<Request> requests = requests(tokenizer, java.util.Collections.singletonList(null)).subList(0, 8);
+             Tokenizer tokenizer = Tokenizer.load(TestModels.tinyLlama());
+             NDManager manager = NDManager.newBaseManager()) {
+            List<LinearHook> hooks = new ArrayList<>();
+            hooks.add(null);
+            for (int a = 0; adapters && a < 3; a++) {
+                hooks.add(RandomDelta.random(model, manager, 21 + a, false, true)); // a half output: not in place
+            }
+            List<Request> requests = requests(tokenizer, hooks).subList(0, 8).stream() // logprobs: the near-tie check
+                    .map(r -> new Request(r.prompt(), r.options().withSampling(0, 1, OptionalLong.empty()).withLogprobs(3),
+                            r.hook())).toList();
+            int compared = 0;
             try (BatchDecoder decoder = new BatchDecoder(model, tokenizer, new long[0], ROOMY, BatchObserver.NONE)) {
                 List<GenerationResult> alone = new ArrayList<>();
                 for (Request r : requests) {
-                    alone.add(decoder.submit(r.prompt, r.options.withSampling(0, 1, OptionalLong.empty()), null,
+                    alone.add(decoder.submit(r.prompt, r.options, r.hook,
                             TokenListener.NONE, () -> false).get(60, TimeUnit.SECONDS));
                 }
                 List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
                 for (Request r : requests) {
-                    futures.add(decoder.submit(r.prompt, r.options.withSampling(0, 1, OptionalLong.empty()), null,
+                    futures.add(decoder.submit(r.prompt, r.options, r.hook,
                             TokenListener.NONE, () -> false));
                 }
                 for (int i = 0; i < requests.size(); i++) {
                     GenerationResult batched = futures.get(i).get(60, TimeUnit.SECONDS);
-                    assertThat(batched.generatedIds()).as("request " + i).containsExactly(alone.get(i).generatedIds());
-                    for (int t = 0; t < batched.logprobs().size(); t++) {
-                        assertThat(batched.logprobs().get(t).logprob()).isCloseTo(alone.get(i).logprobs().get(t).logprob(),
-                                within(0.05));
-                    }
+                    compared += assertSameUpToANearTie(alone.get(i), batched, "request " + i);
                 }
+                assertThat(compared).as("tokens compared before any near tie").isGreaterThanOrEqualTo(40);
             }
         }
+    }
+
+    /** How far apart two bf16 runs' logprobs of one token may be: bf16 rounding of the logits. */
+    private static final double HALF_LOGPROB_TOLERANCE = 0.05;
+
+    /**
+     * The batched run's tokens and logprobs equal the alone run's within {@link #HALF_LOGPROB_TOLERANCE} up to the end,
+     * or up to a step where the two greedy choices differ; there the alone run's own logprobs of both tokens must be
+     * that close (a near tie, which bf16 rounding may break either way), and the runs are not compared further.
+     *
+     * @return the tokens compared
+     */
+    private static int assertSameUpToANearTie(GenerationResult alone, GenerationResult batched, String label) {
+        long[] expected = alone.generatedIds();
+        long[] actual = batched.generatedIds();
+        int t = 0;
+        for (; t < Math.min(expected.length, actual.length) && expected[t] == actual[t]; t++) {
+            assertThat(batched.logprobs().get(t).logprob()).as(label + " token " + t)
+                    .isCloseTo(alone.logprobs().get(t).logprob(), within(HALF_LOGPROB_TOLERANCE));
+        }
+        if (t < Math.min(expected.length, actual.length)) {
+            long other = actual[t];
+            TokenLogprob step = alone.logprobs().get(t);
+            double otherLogprob = step.top().stream().filter(a -> a.tokenId() == other)
+                    .mapToDouble(TokenLogprob.Alternative::logprob).findFirst().orElse(Double.NEGATIVE_INFINITY);
+            assertThat(step.logprob() - otherLogprob).as(label + ": the choices part at token " + t
+                    + " only on a near tie").isLessThan(HALF_LOGPROB_TOLERANCE);
+        } else {
+            assertThat(actual).as(label).hasSameSizeAs(expected);
+        }
+        return t;
     }
 
     /**
