@@ -51,7 +51,8 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     private final Set<String> mergeable;
     private final Map<String, Merged> merged = new ConcurrentHashMap<>(); // module -> W + left·right
     private final Map<String, HostFactors> host = new ConcurrentHashMap<>(); // module -> its factors on the heap
-    private final Map<String, Object> blockStacks = new ConcurrentHashMap<>(); // first module -> RowFactorStacks or NONE
+    private final Map<String, List<String>> stackable; // first module -> a fused product's modules, all adapted here
+    private final Map<String, RowFactorStacks> blockStacks = new ConcurrentHashMap<>(); // first module -> its stacks
     private final boolean hostable; // a float32 base on the CPU: small modules may keep HostFactors
     private final long factorBytes;
     private final String method;
@@ -59,7 +60,8 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
     private final long bytes;
     private final boolean halfBase;
 
-    private FactoredAdapter(NDManager manager, Map<String, NDArray[]> factors, String method, boolean halfBase) {
+    private FactoredAdapter(NDManager manager, Map<String, NDArray[]> factors, String method, boolean halfBase,
+            List<List<String>> fusedProducts) {
         this.manager = manager;
         this.halfBase = halfBase;
         this.hostable = !halfBase && manager.getDevice().getDeviceType().equals(ai.djl.Device.Type.CPU);
@@ -87,7 +89,15 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         }
         this.maxRank = rank;
         this.factorBytes = total;
-        long stacksTotal = halfBase ? RowFactorStacks.oneAdapterBytesAtMost(total) : 0;
+        Map<String, List<String>> products = new java.util.HashMap<>();
+        long stacksTotal = 0;
+        for (List<String> product : halfBase ? fusedProducts : List.<List<String>>of()) {
+            if (factors.keySet().containsAll(product)) {
+                products.put(product.get(0), List.copyOf(product));
+                stacksTotal += RowFactorStacks.oneAdapterBytes(product.stream().map(factors::get).toList());
+            }
+        }
+        this.stackable = Map.copyOf(products);
         this.bytes = total + mergedTotal + hostTotal + stacksTotal;
         this.mergeable = Set.copyOf(small);
     }
@@ -100,12 +110,17 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         // serving threads may start with grad mode on; nothing here is trained
         try (NoGrad ignored = NoGrad.enter();
              AbstractAdapter adapter = PeftImporter.load(adapterDir, base.model().linears())) {
-            return fromAdapter(adapter);
+            return fromAdapter(adapter, base.model().fusedProducts());
         }
     }
 
-    /** Takes the deployed factors of any adapter (which the caller still owns and closes). */
-    static FactoredAdapter fromAdapter(AbstractAdapter adapter) {
+    /**
+     * Takes the deployed factors of any adapter (which the caller still owns and closes).
+     *
+     * @param fusedProducts the base's fused blocks' products ({@code CausalLm.fusedProducts}): those whose every
+     *                      module this adapter adapts get its one-row stacks, counted in {@link #bytes()}
+     */
+    static FactoredAdapter fromAdapter(AbstractAdapter adapter, List<List<String>> fusedProducts) {
         NDManager manager = NDManager.newBaseManager(
                 adapter.baseLinear(adapter.modules().get(0)).device());
         Map<String, NDArray[]> factors = new LinkedHashMap<>();
@@ -121,7 +136,7 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
             throw e;
         }
         boolean halfBase = adapter.baseLinear(adapter.modules().get(0)).halfPrecision();
-        return new FactoredAdapter(manager, factors, adapter.method().id(), halfBase);
+        return new FactoredAdapter(manager, factors, adapter.method().id(), halfBase, fusedProducts);
     }
 
     /**
@@ -145,32 +160,24 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
      * On a half base, this adapter's factors of a block's products as one-row stacks ({@link RowFactorStacks}, built
      * at the first pass that asks, then kept; counted in {@link #bytes()} from the start), so that a half block whose
      * rows are all this adapter's adds the deltas inside its two fused calls instead of running ~25 calls op by op;
-     * {@code null} on a float32 base or when a product has a module this adapter leaves alone.
+     * {@code null} on a float32 base or when a product has a module this adapter leaves alone (only the base's fused
+     * products that it adapts whole were counted).
      */
     @Override
     public List<RowFactorStacks> rowFactorStacks(List<List<String>> products, NDArray like) {
-        if (!halfBase) {
-            return null;
-        }
         List<RowFactorStacks> stacks = new ArrayList<>(products.size());
         for (List<String> modules : products) {
-            if (!(blockStacks.computeIfAbsent(modules.get(0), m -> stacksOf(modules)) instanceof RowFactorStacks s)) {
-                return null;
+            if (!modules.equals(stackable.get(modules.get(0)))) {
+                return null; // not a product this adapter adapts whole (or not counted): the block runs op by op
             }
-            stacks.add(s);
+            stacks.add(blockStacks.computeIfAbsent(modules.get(0), m -> stacksOf(modules)));
         }
         return stacks;
     }
 
-    private static final Object NONE = new Object();
-
-    private Object stacksOf(List<String> modules) {
-        List<NDArray[]> own = modules.stream().map(factors::get).toList();
-        if (own.contains(null)) {
-            return NONE;
-        }
+    private RowFactorStacks stacksOf(List<String> modules) {
         try (NoGrad ignored = NoGrad.enter()) {
-            return RowFactorStacks.ofOneAdapter(own, manager);
+            return RowFactorStacks.ofOneAdapter(modules.stream().map(factors::get).toList(), manager);
         }
     }
 

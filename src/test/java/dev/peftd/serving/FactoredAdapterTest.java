@@ -47,7 +47,7 @@ class FactoredAdapterTest {
         try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
              CausalLm model = ModelLoader.load(TestModels.tinyLlama());
              AbstractAdapter source = PeftImporter.load(ServingFixtures.adapterDir("llama-lora"), model.linears());
-             FactoredAdapter adapter = FactoredAdapter.fromAdapter(source)) {
+             FactoredAdapter adapter = FactoredAdapter.fromAdapter(source, model.fusedProducts())) {
             manager.getEngine().setRandomSeed(3);
             Set<String> merged = new HashSet<>();
             Set<String> factored = new HashSet<>();
@@ -201,17 +201,13 @@ class FactoredAdapterTest {
     }
 
     /**
-     * On a half base an adapter of every block linear hands a block its one-row stacks (q/k/v and gate/up side by
-     * side, the lefts block-diagonal), built once and kept; one that leaves k_proj alone does not (its blocks run op
-     * by op), nor does any adapter on a float32 base.
+     * On a half base an adapter of every block linear hands each fused block its one-row stacks (q/k/v and gate/up
+     * side by side, the lefts block-diagonal), built once and kept, and counts exactly what they take in
+     * {@link FactoredAdapter#bytes()} from the start; one that leaves k_proj alone hands none for q/k/v (those blocks
+     * run op by op), nor does any adapter on a float32 base.
      */
     @Test
     void onAHalfBaseAnAdapterOfEveryBlockLinearHandsItsBlocksOneRowStacks(@TempDir Path tmp) throws Exception {
-        List<List<String>> products = List.of(
-                List.of("model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.k_proj",
-                        "model.layers.0.self_attn.v_proj"), List.of("model.layers.0.self_attn.o_proj"),
-                List.of("model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj"),
-                List.of("model.layers.0.mlp.down_proj"));
         LoraConfig everyLinear = LoraConfig.of(4, 8, TargetModules.names(
                 List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")));
         try (NoGrad ignored = NoGrad.enter(); NDManager manager = NDManager.newBaseManager();
@@ -219,25 +215,34 @@ class FactoredAdapterTest {
              CausalLm full = ModelLoader.load(TestModels.tinyLlama());
              AbstractAdapter onHalf = Adapters.create(everyLinear, half.linears(), 3);
              AbstractAdapter onFull = Adapters.create(everyLinear, full.linears(), 3);
-             FactoredAdapter servedHalf = FactoredAdapter.fromAdapter(onHalf);
-             FactoredAdapter servedFull = FactoredAdapter.fromAdapter(onFull);
+             FactoredAdapter servedHalf = FactoredAdapter.fromAdapter(onHalf, half.fusedProducts());
+             FactoredAdapter servedFull = FactoredAdapter.fromAdapter(onFull, full.fusedProducts());
              ThreeAdapters three = ThreeAdapters.of(half, tmp)) {
+            List<List<String>> products = half.fusedProducts();
+            assertThat(products).as("four products a block").hasSize(4 * half.config().numLayers());
+            assertThat(full.fusedProducts()).as("a float32 model runs no fused block").isEmpty();
             NDArray like = manager.zeros(new Shape(2, 1, half.config().hiddenSize())); // [B, T, hidden]
-            List<RowFactorStacks> stacks = servedHalf.rowFactorStacks(products, like);
             long hidden = half.config().hiddenSize();
-            long qkvOut = half.linears().get(products.get(0).get(0)).weightShape().get(0)
-                    + 2 * half.linears().get(products.get(0).get(1)).weightShape().get(0);
-            assertThat(stacks).hasSize(4);
-            assertThat(stacks.get(0).right().getShape()).isEqualTo(new Shape(1, hidden, 12)); // q, k, v at rank 4
-            assertThat(stacks.get(0).left().getShape()).isEqualTo(new Shape(1, 12, qkvOut));
-            assertThat(stacks.get(3).left().getShape()).isEqualTo(new Shape(1, 4, hidden));
-            assertThat(servedHalf.rowFactorStacks(products, like).get(0).right()).as("kept, not rebuilt")
-                    .isSameAs(stacks.get(0).right());
-            assertThat(servedHalf.bytes()).as("the stacks are counted from the start")
-                    .isGreaterThanOrEqualTo(4 * servedHalf.factorBytes());
-            assertThat(three.delta().rowFactorStacks(products, like)).as("Delta-LoRA of q, v, down: k_proj not adapted")
-                    .isNull();
-            assertThat(servedFull.rowFactorStacks(products, like)).as("a float32 base").isNull();
+            long stackBytes = 0;
+            for (int block = 0; block < products.size(); block += 4) {
+                List<RowFactorStacks> stacks = servedHalf.rowFactorStacks(products.subList(block, block + 4), like);
+                assertThat(stacks).hasSize(4);
+                for (RowFactorStacks s : stacks) {
+                    stackBytes += Float.BYTES * (s.right().size() + s.left().size());
+                }
+                long qkvOut = half.linears().get(products.get(block).get(0)).weightShape().get(0)
+                        + 2 * half.linears().get(products.get(block).get(1)).weightShape().get(0);
+                assertThat(stacks.get(0).right().getShape()).isEqualTo(new Shape(1, hidden, 12)); // q, k, v at rank 4
+                assertThat(stacks.get(0).left().getShape()).isEqualTo(new Shape(1, 12, qkvOut));
+                assertThat(stacks.get(3).left().getShape()).isEqualTo(new Shape(1, 4, hidden));
+                assertThat(servedHalf.rowFactorStacks(products.subList(block, block + 4), like).get(0).right())
+                        .as("kept, not rebuilt").isSameAs(stacks.get(0).right());
+            }
+            assertThat(servedHalf.bytes()).as("the factors and exactly the stacks built, counted from the start")
+                    .isEqualTo(servedHalf.factorBytes() + stackBytes);
+            assertThat(three.delta().rowFactorStacks(products.subList(0, 4), like))
+                    .as("Delta-LoRA of q, v, down: k_proj not adapted").isNull();
+            assertThat(servedFull.rowFactorStacks(products.subList(0, 4), like)).as("a float32 base").isNull();
         }
     }
 
@@ -308,7 +313,7 @@ class FactoredAdapterTest {
 
     private static FactoredAdapter served(Path dir, CausalLm model) throws Exception {
         try (AbstractAdapter source = PeftImporter.load(dir, model.linears())) {
-            return FactoredAdapter.fromAdapter(source);
+            return FactoredAdapter.fromAdapter(source, model.fusedProducts());
         }
     }
 

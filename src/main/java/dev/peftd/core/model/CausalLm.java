@@ -2,6 +2,7 @@ package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
 import dev.peftd.core.tensor.HalfType;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -85,6 +86,15 @@ public interface CausalLm extends AutoCloseable {
      * HF name ({@code lm_head}); callers decide whether to exclude it.
      */
     Map<String, Linear> linears();
+
+    /**
+     * The products of the blocks that run as fused calls without gradient (a half Llama-style model), each as its
+     * modules in the order their weights are stacked ({@link LinearHook#rowFactorStacks} is asked for them); empty
+     * when no block does.
+     */
+    default List<List<String>> fusedProducts() {
+        return List.of();
+    }
 
     /** Bytes of device memory the loaded weights hold (what freeing the model gives back), counted once at load. */
     long parameterBytes();

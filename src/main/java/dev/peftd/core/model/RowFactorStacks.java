@@ -55,9 +55,15 @@ public record RowFactorStacks(NDArray right, NDArray left) {
         }
     }
 
-    /** Bytes {@link #ofOneAdapter} makes for factors of {@code factorBytes} at most: the rights' copy and lefts padded
-     * block-diagonally over up to three modules (q/k/v), so three times the factors at most. */
-    public static long oneAdapterBytesAtMost(long factorBytes) {
-        return 3 * factorBytes;
+    /**
+     * Bytes {@link #ofOneAdapter} makes for these factors: the right factors' copy and the block-diagonal left,
+     * {@code ΣK·in + ΣK·Σout} floats.
+     *
+     * @param factors each module's {@code {left [out, k], right [k, in]}}
+     */
+    public static long oneAdapterBytes(List<NDArray[]> factors) {
+        long ranks = factors.stream().mapToLong(f -> f[1].getShape().get(0)).sum();     // ΣK
+        long outs = factors.stream().mapToLong(f -> f[0].getShape().get(0)).sum();      // Σout
+        return Float.BYTES * ranks * (factors.get(0)[1].getShape().get(1) + outs);
     }
 }

@@ -106,6 +106,11 @@ final class LlamaDecoderLayer {
                 : cache.attend(index, q, k, v, attentionScale, mask, precision);
     }
 
+    /** The products this block asks a hook's row factor stacks for when it runs fused, else none (float32). */
+    List<List<String>> fusedProducts() {
+        return fused == null ? List.of() : products;
+    }
+
     /** Whether {@code hook} leaves every linear of this layer alone (then the layer may bypass it). */
     private boolean leavesAlone(LinearHook hook) {
         return hook == null || modules.stream().noneMatch(hook::adapts);

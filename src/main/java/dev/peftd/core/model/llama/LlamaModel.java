@@ -181,4 +181,9 @@ public final class LlamaModel extends DecoderOnlyModel {
             return norm.forward(h); // [B, T, hidden]
         });
     }
+
+    @Override
+    public List<List<String>> fusedProducts() {
+        return layers.stream().flatMap(layer -> layer.fusedProducts().stream()).toList();
+    }
 }
