@@ -408,14 +408,29 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
             }
             members.add(g);
         }
+        long[] ranks = members.stream().mapToLong(GatheredFactors::rank).toArray();
+        List<GroupedHook> sources = earlier;
+        List<RowRuns.Piece<SiblingFactors, Integer>> pieces = RowRuns.pieces(runs(sources),
+                e -> e < sources.size() ? sources.get(e).siblings(family.get(0), ranks) : null, r -> r);
         synchronized (this) {
-            return new SiblingFactors(kept, members);
+            return new SiblingFactors(kept, members, pieces);
         }
+    }
+
+    /** The siblings' stacks led by {@code first} at these ranks, while this hook is open; else {@code null}. */
+    private SiblingFactors siblings(String first, long[] ranks) {
+        Object built = closed ? null : siblingFactors.get(first);
+        return built instanceof SiblingFactors f && Arrays.equals(f.ranks(), ranks) ? f : null;
     }
 
     /** The modules whose deltas {@code module}'s call computes with its own (itself first), or none. */
     List<String> fusedWith(String module) {
         return siblingFactors.get(module) instanceof SiblingFactors ? siblings.ledBy(module) : List.of();
+    }
+
+    /** How many rows of the siblings' stacks led by {@code first} were built rather than sliced, or −1: none. */
+    int stackedSiblingRows(String first) {
+        return siblingFactors.get(first) instanceof SiblingFactors f ? f.stackedRows() : -1;
     }
 
     /**

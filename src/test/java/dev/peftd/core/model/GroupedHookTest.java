@@ -303,29 +303,80 @@ class GroupedHookTest {
             }
             groups.add(new GroupedHook.Group(1, null));
             try (GroupedHook hook = new GroupedHook(groups)) {
-                for (int pass = 0; pass < 3; pass++) { // q and k on one input, o on another, as a block calls them
-                    NDArray x = manager.randomNormal(0, 1, new Shape(6, 2, IN), DataType.FLOAT32); // [B, T, in]
-                    NDArray y = manager.randomNormal(0, 1, new Shape(6, 2, IN), DataType.FLOAT32); // [B, T, in]
-                    for (String module : List.of("q", "k", "o")) {
-                        NDArray input = module.equals("o") ? y : x;
-                        NDArray base = manager.randomNormal(0, 1, new Shape(6, 2, outs.get(module)), DataType.FLOAT32);
-                        NDArray batched = hook.apply(module, input, base.duplicate()); // [B, T, out]
-                        long from = 0;
-                        for (GroupedHook.Group group : groups) {
-                            NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
-                            float[] want = (group.hook() == null ? base.get(own)
-                                    : group.hook().apply(module, input.get(own), base.get(own).duplicate())).toFloatArray();
-                            float[] got = batched.get(own).toFloatArray();
-                            for (int i = 0; i < want.length; i++) {
-                                assertThat(Math.abs(got[i] - want[i])).as("pass %d, %s, rows from %d", pass, module, from)
-                                        .isLessThan(1e-5f);
-                            }
-                            from += group.rows();
-                        }
-                    }
+                for (int pass = 0; pass < 3; pass++) {
+                    assertSiblingPassEqualsAlone(manager, hook, groups, outs, "pass " + pass);
                 }
                 assertThat(hook.fusedWith("q")).isEqualTo(List.of("q", "k"));
                 assertThat(hook.fusedWith("o")).isEmpty();
+            }
+        }
+    }
+
+    /**
+     * A later batch takes the siblings' side-by-side stacks of the rows it shares with an earlier one as slices (a
+     * decode batch after its prefill builds nothing), and builds only its new rows'; every group still gets its own
+     * deltas, after the earlier hook is closed too.
+     */
+    @Test
+    void aLaterBatchSlicesTheSiblingsStacksOfTheRowsItSharesAndBuildsOnlyItsNewOnes() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(13);
+            Map<String, Long> outs = Map.of("q", 7L, "k", 5L, "o", 7L);
+            List<Modules> adapters = new ArrayList<>();
+            for (int a = 0; a < 5; a++) {
+                adapters.add(Modules.random(manager, outs, 4));
+            }
+            List<GroupedHook.Group> first = List.of(new GroupedHook.Group(1, adapters.get(0)),
+                    new GroupedHook.Group(2, adapters.get(1)), new GroupedHook.Group(1, adapters.get(2)),
+                    new GroupedHook.Group(1, adapters.get(3)));
+            List<GroupedHook.Group> same = List.of(new GroupedHook.Group(2, adapters.get(1)),
+                    new GroupedHook.Group(1, adapters.get(2)), new GroupedHook.Group(1, adapters.get(3)));
+            List<GroupedHook.Group> joined = List.of(new GroupedHook.Group(2, adapters.get(1)),
+                    new GroupedHook.Group(1, adapters.get(2)), new GroupedHook.Group(1, adapters.get(3)),
+                    new GroupedHook.Group(1, adapters.get(4)), new GroupedHook.Group(1, null));
+            GroupedHook earlier = new GroupedHook(first);
+            for (int pass = 0; pass < 3; pass++) { // passes show the siblings, then their stacks are built
+                assertSiblingPassEqualsAlone(manager, earlier, first, outs, "earlier pass " + pass);
+            }
+            assertThat(earlier.stackedSiblingRows("q")).isEqualTo(5);
+            try (GroupedHook sliced = new GroupedHook(same, List.of(earlier));
+                 GroupedHook grown = new GroupedHook(joined, List.of(earlier))) {
+                assertSiblingPassEqualsAlone(manager, sliced, same, outs, "rows a left");
+                assertSiblingPassEqualsAlone(manager, grown, joined, outs, "rows e and base joined");
+                earlier.close(); // its arrays go; the slices taken from them stay
+                assertSiblingPassEqualsAlone(manager, sliced, same, outs, "after the earlier hook closed");
+                assertSiblingPassEqualsAlone(manager, grown, joined, outs, "after the earlier hook closed");
+                assertThat(sliced.fusedWith("q")).isEqualTo(List.of("q", "k"));
+                assertThat(sliced.stackedSiblingRows("q")).as("every row a slice").isZero();
+                assertThat(grown.stackedSiblingRows("q")).as("only the new rows built").isEqualTo(2);
+            }
+        }
+    }
+
+    /**
+     * One pass as a block calls them (q and k on one input, o on another): each group's rows equal its own hook's
+     * output alone within 1e-5.
+     */
+    private static void assertSiblingPassEqualsAlone(NDManager manager, GroupedHook hook, List<GroupedHook.Group> groups,
+            Map<String, Long> outs, String label) {
+        int batch = groups.stream().mapToInt(GroupedHook.Group::rows).sum();
+        NDArray x = manager.randomNormal(0, 1, new Shape(batch, 2, IN), DataType.FLOAT32); // [B, T, in]
+        NDArray y = manager.randomNormal(0, 1, new Shape(batch, 2, IN), DataType.FLOAT32); // [B, T, in]
+        for (String module : List.of("q", "k", "o")) {
+            NDArray input = module.equals("o") ? y : x;
+            NDArray base = manager.randomNormal(0, 1, new Shape(batch, 2, outs.get(module)), DataType.FLOAT32);
+            NDArray batched = hook.apply(module, input, base.duplicate()); // [B, T, out]
+            long from = 0;
+            for (GroupedHook.Group group : groups) {
+                NDIndex own = NDIndex.sliceAxis(0, from, from + group.rows());
+                float[] want = (group.hook() == null ? base.get(own)
+                        : group.hook().apply(module, input.get(own), base.get(own).duplicate())).toFloatArray();
+                float[] got = batched.get(own).toFloatArray();
+                for (int i = 0; i < want.length; i++) {
+                    assertThat(Math.abs(got[i] - want[i])).as("%s, %s, rows from %d", label, module, from)
+                            .isLessThan(1e-5f);
+                }
+                from += group.rows();
             }
         }
     }
