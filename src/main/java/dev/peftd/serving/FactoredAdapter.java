@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +90,7 @@ final class FactoredAdapter implements LowRankHook, AutoCloseable {
         }
         this.maxRank = rank;
         this.factorBytes = total;
-        Map<String, List<String>> products = new java.util.HashMap<>();
+        Map<String, List<String>> products = new HashMap<>();
         long stacksTotal = 0;
         for (List<String> product : halfBase ? fusedProducts : List.<List<String>>of()) {
             if (factors.keySet().containsAll(product)) {

@@ -70,7 +70,7 @@ public final class LocalServing implements AutoCloseable {
      * @param maxConcurrent most {@link #generateUnbatched} calls computing at once (the rest wait)
      */
     public LocalServing(Device device, int maxBatchRows, int maxConcurrent) {
-        this(device, maxBatchRows, maxConcurrent, new PassThreads(PassThreads.AUTO));
+        this(device, maxBatchRows, maxConcurrent, PassThreads.BY_SIZE);
     }
 
     /** @param passThreads the intra-op threads each batched forward pass computes with */

@@ -66,7 +66,7 @@ public final class BatchDecoder implements AutoCloseable {
 
         /** Threads chosen by each pass's size ({@link PassThreads#AUTO}). */
         public Limits(int maxRows, long cacheBytes, int blockSize) {
-            this(maxRows, cacheBytes, blockSize, new PassThreads(PassThreads.AUTO));
+            this(maxRows, cacheBytes, blockSize, PassThreads.BY_SIZE);
         }
     }
 

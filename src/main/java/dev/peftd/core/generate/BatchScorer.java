@@ -74,7 +74,7 @@ public final class BatchScorer {
 
     /** With threads chosen by each pass's size ({@link PassThreads#AUTO}). */
     public BatchScorer(CausalLm model, Budget budget) {
-        this(model, budget, new PassThreads(PassThreads.AUTO));
+        this(model, budget, PassThreads.BY_SIZE);
     }
 
     /** @param passThreads the intra-op threads each pass computes with (on the calling thread) */

@@ -24,6 +24,9 @@ public record PassThreads(int threads) {
     /** Chooses by each pass's size. */
     public static final int AUTO = 0;
 
+    /** Every pass's count chosen by its size: the default. */
+    public static final PassThreads BY_SIZE = new PassThreads(AUTO);
+
     /**
      * The largest GEMM's multiply-adds from which a pass uses every thread: between the sizes measured faster on one
      * thread (the 125M model's 4-, 8- and 12-row steps: 6.3, 12.6 and 18.9 M) and on two (its 16-row step, 25 M).
@@ -45,7 +48,7 @@ public record PassThreads(int threads) {
     public static PassThreads parse(String text) {
         String value = text == null ? "" : text.trim();
         if (value.equals("auto")) {
-            return new PassThreads(AUTO);
+            return BY_SIZE;
         }
         try {
             int count = Integer.parseInt(value);

@@ -27,32 +27,48 @@ public record RowFactorStacks(NDArray right, NDArray left) {
      * @param kept    owns the stacks (out of any NDScope)
      */
     public static RowFactorStacks ofOneAdapter(List<NDArray[]> factors, NDManager kept) {
-        long outs = factors.stream().mapToLong(f -> f[0].getShape().get(0)).sum(); // Σout
         try (NDManager scratch = kept.newSubManager()) {
             NDList rights = new NDList(factors.size());
-            NDList blocks = new NDList(factors.size());
-            long columns = 0;
+            NDList lefts = new NDList(factors.size());
             for (NDArray[] f : factors) {
-                long out = f[0].getShape().get(0);
-                long rank = f[0].getShape().get(1);
-                rights.add(f[1]);                                     // [k, in]
-                NDList row = new NDList(3);
-                if (columns > 0) {
-                    row.add(scratch.zeros(new Shape(rank, columns)));
-                }
-                row.add(f[0].transpose());                            // [k, out]
-                if (outs - columns - out > 0) {
-                    row.add(scratch.zeros(new Shape(rank, outs - columns - out)));
-                }
-                blocks.add(GatheredFactors.owned(scratch, NDArrays.concat(row, 1))); // [k, Σout]
-                columns += out;
+                rights.add(GatheredFactors.owned(scratch, f[1].expandDims(0)));             // [1, k, in]
+                lefts.add(GatheredFactors.owned(scratch, f[0].transpose().expandDims(0))); // [1, k, out]
             }
-            NDArray right = GatheredFactors.owned(scratch, NDArrays.concat(rights, 0)); // [ΣK, in]
-            NDArray rightRows = GatheredFactors.transposedContiguous(scratch,
-                    GatheredFactors.owned(scratch, right.expandDims(0)));                  // [1, in, ΣK]
-            NDArray leftRows = GatheredFactors.owned(scratch, NDArrays.concat(blocks, 0).expandDims(0)); // [1, ΣK, Σout]
-            return new RowFactorStacks(GatheredFactors.kept(kept, rightRows), GatheredFactors.kept(kept, leftRows));
+            NDArray[] stacked = sideBySide(scratch, rights, lefts);
+            NDArray rightRows = GatheredFactors.transposedContiguous(scratch, stacked[0]); // [1, in, ΣK]
+            return new RowFactorStacks(GatheredFactors.kept(kept, rightRows), GatheredFactors.kept(kept, stacked[1]));
         }
+    }
+
+    /**
+     * Several modules' factor stacks over the same rows side by side: the right ones concatenated, the left ones
+     * block-diagonal (each module's rows of it zero outside its own columns), so one product gives every module's
+     * delta in its own columns.
+     *
+     * @param rights each module's {@code [n, K, in]}, in stacking order
+     * @param lefts  each module's {@code [n, K, out]}, in the same order
+     * @return {right [n, ΣK, in], left [n, ΣK, Σout] (contiguous)}, owned by {@code scratch}
+     */
+    static NDArray[] sideBySide(NDManager scratch, List<NDArray> rights, List<NDArray> lefts) {
+        long outs = lefts.stream().mapToLong(l -> l.getShape().get(2)).sum(); // Σout
+        NDList blocks = new NDList(lefts.size());
+        long columns = 0;
+        for (NDArray left : lefts) {
+            Shape shape = left.getShape();
+            NDList row = new NDList(3);
+            if (columns > 0) {
+                row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), columns)));
+            }
+            row.add(left);
+            long after = outs - columns - shape.get(2);
+            if (after > 0) {
+                row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), after)));
+            }
+            blocks.add(GatheredFactors.owned(scratch, NDArrays.concat(row, 2))); // [n, K, Σout]
+            columns += shape.get(2);
+        }
+        return new NDArray[] {GatheredFactors.owned(scratch, NDArrays.concat(new NDList(rights), 1)), // [n, ΣK, in]
+            GatheredFactors.owned(scratch, NDArrays.concat(blocks, 1))};                            // [n, ΣK, Σout]
     }
 
     /**

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /**
@@ -24,12 +23,6 @@ final class SiblingFactors {
     private final long[] ranks;      // each sibling's K, in call order
     private final int stackedRows;   // rows built from the siblings' stacks rather than sliced from an earlier batch's
 
-    /** @param members each sibling's gathered factors, in call order, over the same rows */
-    SiblingFactors(NDManager kept, List<GatheredFactors> members) {
-        this(kept, members, List.of(new RowRuns.Fresh<>(java.util.stream.IntStream
-                .range(0, (int) members.get(0).leftRows().getShape().get(0)).boxed().toList())));
-    }
-
     /**
      * @param members each sibling's gathered factors, in call order, over this batch's rows
      * @param pieces  this batch's rows in order: slices of an earlier batch's siblings' stacks of the same ranks, or
@@ -38,7 +31,6 @@ final class SiblingFactors {
      *                125M model's 16 rows, building them took ~0.3 ms a block at every change of the batch)
      */
     SiblingFactors(NDManager kept, List<GatheredFactors> members, List<RowRuns.Piece<SiblingFactors, Integer>> pieces) {
-        long outs = members.stream().mapToLong(m -> m.leftRows().getShape().get(2)).sum(); // Σout
         splits = new long[members.size() - 1];
         ranks = members.stream().mapToLong(GatheredFactors::rank).toArray();
         stackedRows = RowRuns.freshRows(pieces);
@@ -57,40 +49,16 @@ final class SiblingFactors {
                     lefts.add(GatheredFactors.owned(scratch, s.source().leftRows.get(rows)));   // [n, ΣK, Σout]
                 } else if (piece instanceof RowRuns.Fresh<SiblingFactors, Integer> fresh) {
                     NDIndex rows = NDIndex.sliceAxis(0, fresh.rows().get(0), fresh.rows().get(fresh.rows().size() - 1) + 1);
-                    NDArray[] built = built(scratch, members, rows, outs);
-                    rights.add(built[0]);
-                    lefts.add(built[1]);
+                    NDArray[] built = RowFactorStacks.sideBySide(scratch,
+                            members.stream().map(m -> GatheredFactors.owned(scratch, m.rightStack().get(rows))).toList(),
+                            members.stream().map(m -> GatheredFactors.owned(scratch, m.leftRows().get(rows))).toList());
+                    rights.add(GatheredFactors.owned(scratch, built[0].transpose(0, 2, 1))); // [n, in, ΣK], a view
+                    lefts.add(built[1]);                                                    // [n, ΣK, Σout]
                 }
             }
             this.rightRows = GatheredFactors.kept(kept, rights.size() == 1 ? rights.get(0) : NDArrays.concat(rights, 0));
             this.leftRows = GatheredFactors.kept(kept, lefts.size() == 1 ? lefts.get(0) : NDArrays.concat(lefts, 0));
         }
-    }
-
-    /** @return {rightRows [n, in, ΣK] (a transposed view), leftRows [n, ΣK, Σout]} of {@code members}' rows */
-    private static NDArray[] built(NDManager scratch, List<GatheredFactors> members, NDIndex rows, long outs) {
-        NDList rights = new NDList(members.size());
-        NDList blocks = new NDList(members.size());
-        long columns = 0;
-        for (GatheredFactors member : members) {
-            rights.add(GatheredFactors.owned(scratch, member.rightStack().get(rows))); // [n, K, in]
-            NDArray left = GatheredFactors.owned(scratch, member.leftRows().get(rows)); // [n, K, out]
-            Shape shape = left.getShape();
-            NDList row = new NDList(3);
-            if (columns > 0) {
-                row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), columns)));
-            }
-            row.add(left);
-            long after = outs - columns - shape.get(2);
-            if (after > 0) {
-                row.add(scratch.zeros(new Shape(shape.get(0), shape.get(1), after)));
-            }
-            blocks.add(GatheredFactors.owned(scratch, NDArrays.concat(row, 2))); // [n, K, Σout]
-            columns += shape.get(2);
-        }
-        NDArray right = GatheredFactors.owned(scratch, NDArrays.concat(rights, 1)); // [n, ΣK, in]
-        return new NDArray[] {GatheredFactors.owned(scratch, right.transpose(0, 2, 1)), // [n, in, ΣK]
-            GatheredFactors.owned(scratch, NDArrays.concat(blocks, 1))};              // [n, ΣK, Σout], contiguous
     }
 
     /** Each sibling's K, in call order: an earlier batch's stacks are sliced only at the same ranks. */

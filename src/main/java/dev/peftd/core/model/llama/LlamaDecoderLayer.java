@@ -44,10 +44,9 @@ final class LlamaDecoderLayer {
             NDArray attentionScale, Precision precision, HalfOps.LlamaBlock fused) {
         this.precision = precision;
         this.fused = fused;
-        this.modules = List.of(qProj.name(), kProj.name(), vProj.name(), oProj.name(), mlp.gate().name(),
-                mlp.up().name(), mlp.down().name());
         this.products = List.of(List.of(qProj.name(), kProj.name(), vProj.name()), List.of(oProj.name()),
                 List.of(mlp.gate().name(), mlp.up().name()), List.of(mlp.down().name()));
+        this.modules = products.stream().flatMap(List::stream).toList();
         this.index = index;
         this.heads = heads;
         this.kvHeads = kvHeads;
