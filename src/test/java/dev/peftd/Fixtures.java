@@ -45,6 +45,15 @@ public final class Fixtures {
         return out.toString();
     }
 
+    /**
+     * Hyperparameters of a job that trains until it is stopped: 100,000 one-example steps. A test that pauses or
+     * cancels a job needs one, since a short job (50 epochs of the tiny file) can finish between the request and the
+     * worker seeing it, ending {@code succeeded}.
+     */
+    public static Map<String, Object> untilStopped() {
+        return Map.of("max_steps", 100_000, "batch_size", 1, "checkpoint_every", 1000);
+    }
+
     public static String uploadTrainingFile(TestApi api) {
         TestApi.Response response = api.upload("train.jsonl", trainingJsonl(4));
         assertThat(response.status()).as(response.toString()).isEqualTo(200);

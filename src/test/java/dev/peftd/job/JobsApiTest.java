@@ -201,7 +201,7 @@ class JobsApiTest {
 
     @Test
     void cancelEndsInCancelledAndASecondCancelOfAFinishedJobIsAConflict() {
-        String id = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Map.of("n_epochs", 50)))).json()
+        String id = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Fixtures.untilStopped()))).json()
                 .path("id").asString();
         JsonNode cancelled = alpha.post("/v1/fine_tuning/jobs/" + id + "/cancel", Map.of()).json();
         assertThat(cancelled.path("status").asString()).isIn("cancelled", "cancelling");
@@ -219,7 +219,7 @@ class JobsApiTest {
 
     @Test
     void aFileAnUnfinishedJobReadsCannotBeDeleted() {
-        String id = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Map.of("n_epochs", 50)))).json()
+        String id = alpha.post("/v1/fine_tuning/jobs", body(method("lora", Fixtures.untilStopped()))).json()
                 .path("id").asString();
         assertThat(alpha.get("/v1/fine_tuning/jobs/" + id).json().path("status").asString())
                 .isIn("queued", "running"); // catalog asks the job feature's FileUsage, wired at construction
