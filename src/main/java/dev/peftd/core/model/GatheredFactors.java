@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * One module's low-rank factors for every row of a {@link GroupedHook}, stacked once per batch composition so that
@@ -48,24 +50,44 @@ final class GatheredFactors {
                     long out) {
         this.rank = rank;
         this.stackedRows = RowRuns.freshRows(pieces);
+        NDArray[] stacks = assembled(kept, pieces, g -> new NDArray[] {g.rightStack, g.leftRows},
+                (scratch, factors) -> stacked(scratch, factors, rank, in, out));
+        this.rightStack = stacks[0];                                 // [B, K, in]
+        this.leftRows = stacks[1];                                   // [B, K, out]
+        this.rightRows = kept(kept, rightStack.transpose(0, 2, 1)); // [B, in, K]
+    }
+
+    /**
+     * A batch's two stacks put together from its pieces, in row order: a slice's rows are views of the earlier
+     * batch's stacks, a fresh run's are built; each stack is one concatenation over the pieces (none for one piece).
+     *
+     * @param stacksOf an earlier batch's two stacks, rows first
+     * @param build    a fresh run's two stacks from its rows, owned by the scratch manager it is given
+     * @return the two stacks over the batch's rows, kept in {@code kept}
+     */
+    static <S, R> NDArray[] assembled(NDManager kept, List<RowRuns.Piece<S, R>> pieces, Function<S, NDArray[]> stacksOf,
+            BiFunction<NDManager, List<R>, NDArray[]> build) {
         try (NDManager scratch = kept.newSubManager()) {
-            NDList rights = new NDList(pieces.size());
-            NDList lefts = new NDList(pieces.size());
-            for (RowRuns.Piece<GatheredFactors, NDArray[]> piece : pieces) {
-                if (piece instanceof RowRuns.Slice<GatheredFactors, NDArray[]> s) {
-                    NDIndex rows = NDIndex.sliceAxis(0, s.from(), s.to());
-                    rights.add(owned(scratch, s.source().rightStack.get(rows))); // [n, K, in], a view
-                    lefts.add(owned(scratch, s.source().leftRows.get(rows)));    // [n, K, out]
-                } else if (piece instanceof RowRuns.Fresh<GatheredFactors, NDArray[]> fresh) {
-                    NDArray[] stacked = stacked(scratch, fresh.rows(), rank, in, out);
-                    rights.add(stacked[0]);
-                    lefts.add(stacked[1]);
+            NDList firsts = new NDList(pieces.size());
+            NDList seconds = new NDList(pieces.size());
+            for (RowRuns.Piece<S, R> piece : pieces) {
+                NDArray[] part;
+                if (piece instanceof RowRuns.Slice<S, R> slice) {
+                    NDIndex rows = NDIndex.sliceAxis(0, slice.from(), slice.to());
+                    NDArray[] source = stacksOf.apply(slice.source());
+                    part = new NDArray[] {owned(scratch, source[0].get(rows)), owned(scratch, source[1].get(rows))};
+                } else {
+                    part = build.apply(scratch, ((RowRuns.Fresh<S, R>) piece).rows());
                 }
+                firsts.add(part[0]);
+                seconds.add(part[1]);
             }
-            this.rightStack = kept(kept, rights.size() == 1 ? rights.get(0) : NDArrays.concat(rights, 0)); // [B, K, in]
-            this.leftRows = kept(kept, lefts.size() == 1 ? lefts.get(0) : NDArrays.concat(lefts, 0));      // [B, K, out]
-            this.rightRows = kept(kept, rightStack.transpose(0, 2, 1)); // [B, in, K]
+            return new NDArray[] {kept(kept, joined(firsts)), kept(kept, joined(seconds))};
         }
+    }
+
+    private static NDArray joined(NDList rowParts) {
+        return rowParts.size() == 1 ? rowParts.get(0) : NDArrays.concat(rowParts, 0);
     }
 
     /** K, the rank the stacks are padded to. */

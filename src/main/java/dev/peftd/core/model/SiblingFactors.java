@@ -1,7 +1,6 @@
 package dev.peftd.core.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -39,26 +38,16 @@ final class SiblingFactors {
             columns += members.get(m).leftRows().getShape().get(2);
             splits[m] = columns;
         }
-        try (NDManager scratch = kept.newSubManager()) {
-            NDList rights = new NDList(pieces.size());
-            NDList lefts = new NDList(pieces.size());
-            for (RowRuns.Piece<SiblingFactors, Integer> piece : pieces) {
-                if (piece instanceof RowRuns.Slice<SiblingFactors, Integer> s) {
-                    NDIndex rows = NDIndex.sliceAxis(0, s.from(), s.to());
-                    rights.add(GatheredFactors.owned(scratch, s.source().rightRows.get(rows))); // [n, in, ΣK], a view
-                    lefts.add(GatheredFactors.owned(scratch, s.source().leftRows.get(rows)));   // [n, ΣK, Σout]
-                } else if (piece instanceof RowRuns.Fresh<SiblingFactors, Integer> fresh) {
-                    NDIndex rows = NDIndex.sliceAxis(0, fresh.rows().get(0), fresh.rows().get(fresh.rows().size() - 1) + 1);
+        NDArray[] stacks = GatheredFactors.assembled(kept, pieces, f -> new NDArray[] {f.rightRows, f.leftRows},
+                (scratch, fresh) -> {
+                    NDIndex rows = NDIndex.sliceAxis(0, fresh.get(0), fresh.get(fresh.size() - 1) + 1);
                     NDArray[] built = RowFactorStacks.sideBySide(scratch,
                             members.stream().map(m -> GatheredFactors.owned(scratch, m.rightStack().get(rows))).toList(),
                             members.stream().map(m -> GatheredFactors.owned(scratch, m.leftRows().get(rows))).toList());
-                    rights.add(GatheredFactors.owned(scratch, built[0].transpose(0, 2, 1))); // [n, in, ΣK], a view
-                    lefts.add(built[1]);                                                    // [n, ΣK, Σout]
-                }
-            }
-            this.rightRows = GatheredFactors.kept(kept, rights.size() == 1 ? rights.get(0) : NDArrays.concat(rights, 0));
-            this.leftRows = GatheredFactors.kept(kept, lefts.size() == 1 ? lefts.get(0) : NDArrays.concat(lefts, 0));
-        }
+                    return new NDArray[] {GatheredFactors.owned(scratch, built[0].transpose(0, 2, 1)), built[1]};
+                });
+        this.rightRows = stacks[0]; // [B, in, ΣK]: views of transposed stacks, or a contiguous copy of several pieces
+        this.leftRows = stacks[1];  // [B, ΣK, Σout], contiguous
     }
 
     /** Each sibling's K, in call order: an earlier batch's stacks are sliced only at the same ranks. */
