@@ -408,7 +408,7 @@ public final class GroupedHook implements LinearHook, AutoCloseable {
             }
             members.add(g);
         }
-        long[] ranks = members.stream().mapToLong(GatheredFactors::rank).toArray();
+        long[] ranks = SiblingFactors.ranksOf(members);
         List<GroupedHook> sources = earlier;
         List<RowRuns.Piece<SiblingFactors, Integer>> pieces = RowRuns.pieces(runs(sources),
                 e -> e < sources.size() ? sources.get(e).siblings(family.get(0), ranks) : null, r -> r);

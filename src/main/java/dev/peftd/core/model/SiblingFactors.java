@@ -31,7 +31,7 @@ final class SiblingFactors {
      */
     SiblingFactors(NDManager kept, List<GatheredFactors> members, List<RowRuns.Piece<SiblingFactors, Integer>> pieces) {
         splits = new long[members.size() - 1];
-        ranks = members.stream().mapToLong(GatheredFactors::rank).toArray();
+        ranks = ranksOf(members);
         stackedRows = RowRuns.freshRows(pieces);
         long columns = 0;
         for (int m = 0; m < members.size() - 1; m++) {
@@ -48,6 +48,11 @@ final class SiblingFactors {
                 });
         this.rightRows = stacks[0]; // [B, in, ΣK]: views of transposed stacks, or a contiguous copy of several pieces
         this.leftRows = stacks[1];  // [B, ΣK, Σout], contiguous
+    }
+
+    /** Each member's K, in call order: what an earlier batch's siblings' stacks must match to be sliced. */
+    static long[] ranksOf(List<GatheredFactors> members) {
+        return members.stream().mapToLong(GatheredFactors::rank).toArray();
     }
 
     /** Each sibling's K, in call order: an earlier batch's stacks are sliced only at the same ranks. */

@@ -287,7 +287,7 @@ class BatchDecoderTest {
         int other = all == 1 ? 2 : 1;
         try (CausalLm model = ModelLoader.load(TestModels.tinyLlama(), Device.cpu())) {
             long[] prompt = {1, 5, 9, 13};
-            for (PassThreads threads : List.of(new PassThreads(other), new PassThreads(PassThreads.AUTO))) {
+            for (PassThreads threads : List.of(new PassThreads(other), PassThreads.BY_SIZE)) {
                 List<Integer> seen = java.util.Collections.synchronizedList(new ArrayList<>());
                 BatchDecoder.Limits limits = new BatchDecoder.Limits(8, 8L << 20, 4, threads);
                 try (BatchDecoder decoder = new BatchDecoder(model, null, new long[0], limits, BatchObserver.NONE)) {
